@@ -1,0 +1,126 @@
+"""Plotly figures with Chinese labels; pure functions of tables, so they are tested without a browser."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+FONT_FAMILY = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, SimHei, sans-serif"
+HOME_COLOR = "#C0392B"
+OTHER_COLOR = "#7F8C9A"
+BAND_COLOR = "rgba(39, 174, 96, 0.12)"
+STRIVE_COLOR = "#27AE60"
+HOLD_COLOR = "#E67E22"
+
+
+def base_layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
+    """Common look: title, CJK font stack, white background, compact margins."""
+    fig.update_layout(title={"text": title, "x": 0.0, "font": {"size": 16}}, font={"family": FONT_FAMILY, "size": 13},
+                      template="plotly_white", height=height, margin={"l": 60, "r": 20, "t": 60, "b": 50},
+                      legend={"orientation": "h", "y": -0.18})
+    return fig
+
+
+def rank_trend_figure(trend: pd.DataFrame, n_counties: int, hold: int, strive: int) -> go.Figure:
+    """Rank per wave with its 95% rank set, the published rank, and the 保六争五 band shaded."""
+    fig = go.Figure()
+    fig.add_hrect(y0=0.5, y1=hold + 0.5, fillcolor=BAND_COLOR, line_width=0, layer="below")
+    fig.add_hline(y=strive + 0.5, line={"color": STRIVE_COLOR, "dash": "dash"}, annotation_text=f"争{strive}线", annotation_position="right")
+    fig.add_hline(y=hold + 0.5, line={"color": HOLD_COLOR, "dash": "dash"}, annotation_text=f"保{hold}线", annotation_position="right")
+    fig.add_trace(go.Scatter(
+        x=trend["wave"], y=trend["rank"], mode="lines+markers+text", name="调查估计名次",
+        text=[f"第{int(r)}名" for r in trend["rank"]], textposition="top center",
+        line={"color": HOME_COLOR, "width": 3}, marker={"size": 9},
+        error_y={"type": "data", "symmetric": False, "array": trend["cs_high"] - trend["rank"],
+                 "arrayminus": trend["rank"] - trend["cs_low"], "color": "rgba(192,57,43,0.35)", "thickness": 2},
+        hovertemplate="%{x}<br>第%{y}名<extra>调查估计（竖线：95%名次置信集）</extra>"))
+    if "published_rank" in trend and trend["published_rank"].notna().any():
+        fig.add_trace(go.Scatter(x=trend["wave"], y=trend["published_rank"], mode="markers", name="市级公布名次",
+                                 marker={"symbol": "diamond", "size": 11, "color": "#2C3E50"},
+                                 hovertemplate="%{x}<br>市级公布：第%{y}名<extra></extra>"))
+    fig.update_yaxes(autorange=False, range=[n_counties + 0.5, 0.5], dtick=1, title="名次（越靠上越好）")
+    fig.update_xaxes(title="测评批次")
+    return base_layout(fig, "名次走势（绿色区域为保六目标区，竖线为95%名次置信集）")
+
+
+def score_trend_figure(trend: pd.DataFrame) -> go.Figure:
+    """Home score per wave with its 95% CI, against the city mean and the published score."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=trend["wave"], y=trend["score"], mode="lines+markers", name="本县得分（调查估计）",
+                             line={"color": HOME_COLOR, "width": 3},
+                             error_y={"type": "data", "symmetric": False, "array": trend["ci_high"] - trend["score"],
+                                      "arrayminus": trend["score"] - trend["ci_low"], "color": "rgba(192,57,43,0.35)"},
+                             hovertemplate="%{x}<br>%{y:.2f} 分<extra>本县</extra>"))
+    if "strive_score" in trend:
+        fig.add_trace(go.Scatter(x=trend["wave"], y=trend["strive_score"], mode="lines", name="第5名得分",
+                                 line={"color": STRIVE_COLOR, "dash": "dash"}, hovertemplate="%{x}<br>%{y:.2f} 分<extra>第5名</extra>"))
+    fig.add_trace(go.Scatter(x=trend["wave"], y=trend["city_mean"], mode="lines", name="全市平均",
+                             line={"color": OTHER_COLOR, "dash": "dot"}, hovertemplate="%{x}<br>%{y:.2f} 分<extra>全市平均</extra>"))
+    if "published_score" in trend and trend["published_score"].notna().any():
+        fig.add_trace(go.Scatter(x=trend["wave"], y=trend["published_score"], mode="markers", name="市级公布得分",
+                                 marker={"symbol": "diamond", "size": 10, "color": "#2C3E50"}))
+    fig.update_yaxes(title="满意度得分（分）")
+    fig.update_xaxes(title="测评批次")
+    return base_layout(fig, "得分走势（竖线为95%置信区间）")
+
+
+def league_bar_figure(table: pd.DataFrame, home: str) -> go.Figure:
+    """Horizontal bars of every county's score with 95% CI, home highlighted, best on top."""
+    table = table.sort_values("score")
+    colors = [HOME_COLOR if c == home else OTHER_COLOR for c in table["county"]]
+    fig = go.Figure(go.Bar(
+        x=table["score"], y=[f"{c}（第{int(r)}名）" for c, r in zip(table["county"], table["rank"])], orientation="h",
+        marker_color=colors, text=[f"{s:.2f}" for s in table["score"]], textposition="inside",
+        error_x={"type": "data", "symmetric": False, "array": table["ci_high"] - table["score"],
+                 "arrayminus": table["score"] - table["ci_low"], "color": "#34495E"},
+        hovertemplate="%{y}<br>%{x:.2f} 分<extra></extra>"))
+    low = float(table["ci_low"].min())
+    fig.update_xaxes(range=[max(0.0, low - 2), min(100.0, float(table["ci_high"].max()) + 1)], title="满意度得分（分）")
+    return base_layout(fig, "各县区得分（横线为95%置信区间，红色为本县）", height=420)
+
+
+def caterpillar_figure(table: pd.DataFrame, home: str, strive: int, hold: int) -> go.Figure:
+    """Scores with 95% CIs sorted best first; dashed lines at the 5th and 6th scores."""
+    table = table.sort_values("score", ascending=False).reset_index(drop=True)
+    colors = [HOME_COLOR if c == home else OTHER_COLOR for c in table["county"]]
+    fig = go.Figure(go.Scatter(
+        x=table["county"], y=table["score"], mode="markers", marker={"size": 12, "color": colors},
+        error_y={"type": "data", "symmetric": False, "array": table["ci_high"] - table["score"],
+                 "arrayminus": table["score"] - table["ci_low"], "thickness": 2, "color": "#34495E"},
+        customdata=np.column_stack([table["ci_low"], table["ci_high"], table["n"]]),
+        hovertemplate="%{x}<br>%{y:.2f} 分（95%CI %{customdata[0]:.2f}–%{customdata[1]:.2f}，n=%{customdata[2]}）<extra></extra>",
+        showlegend=False))
+    for k, color in ((strive, STRIVE_COLOR), (hold, HOLD_COLOR)):
+        if k <= len(table):
+            fig.add_hline(y=float(table.loc[k - 1, "score"]), line={"color": color, "dash": "dash"},
+                          annotation_text=f"第{k}名得分", annotation_position="top right")
+    fig.update_yaxes(title="满意度得分（分）")
+    return base_layout(fig, "得分与95%置信区间（按得分排序，红色为本县）", height=420)
+
+
+def place_heatmap_figure(probs: pd.DataFrame, home: str) -> go.Figure:
+    """County × place probabilities as a heatmap, home row labelled."""
+    labels = [f"★{c}" if c == home else c for c in probs.index]
+    text = np.where(probs.to_numpy() >= 0.005, (probs.to_numpy() * 100).round(0).astype(int).astype(str) + "%", "")
+    fig = go.Figure(go.Heatmap(z=probs.to_numpy(), x=list(probs.columns), y=labels, colorscale="Reds", zmin=0, zmax=1,
+                               text=text, texttemplate="%{text}", colorbar={"title": "概率", "tickformat": ".0%"},
+                               hovertemplate="%{y} 位列%{x}的概率：%{z:.1%}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    return base_layout(fig, "名次概率（每行：该县区落在各名次的概率）", height=460)
+
+
+def funnel_figure(points: pd.DataFrame, curves: pd.DataFrame, target: float, home: str) -> go.Figure:
+    """Spiegelhalter funnel: score against precision with 95% and 99.8% limits around the city mean."""
+    fig = go.Figure()
+    for lo, hi, name, dash in (("lo95", "hi95", "95%控制限", "dash"), ("lo998", "hi998", "99.8%控制限", "dot")):
+        fig.add_trace(go.Scatter(x=curves["precision"], y=curves[hi], mode="lines", name=name, line={"color": OTHER_COLOR, "dash": dash}))
+        fig.add_trace(go.Scatter(x=curves["precision"], y=curves[lo], mode="lines", showlegend=False, line={"color": OTHER_COLOR, "dash": dash}))
+    fig.add_hline(y=target, line={"color": "#2C3E50"}, annotation_text=f"全市平均 {target:.2f}")
+    colors = [HOME_COLOR if c == home else "#2980B9" for c in points["county"]]
+    fig.add_trace(go.Scatter(x=1 / points["se"], y=points["score"], mode="markers+text", text=points["county"],
+                             textposition="top center", marker={"size": 11, "color": colors}, name="县区",
+                             hovertemplate="%{text}<br>得分 %{y:.2f}<br>精度 1/SE = %{x:.2f}<extra></extra>"))
+    fig.update_xaxes(title="精度（1/标准误，样本越大越靠右）")
+    fig.update_yaxes(title="满意度得分（分）")
+    return base_layout(fig, "漏斗图：落在控制限外的县区才是真正偏离全市平均", height=440)

@@ -1,0 +1,125 @@
+"""Upload pipeline: read → map headers → validate → (analyst confirms) → store in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from analysis import store
+from analysis.contract import KIND_KEYS, FileKind, file_kind
+from analysis.readers import ReadError, ReadResult, read_upload
+from analysis.settings import Settings
+from analysis.validate import Validation, validate_frame
+
+
+@dataclass
+class ImportPlan:
+    """Everything an analyst sees before confirming an import; nothing has been written yet."""
+
+    kind: FileKind
+    file_name: str
+    sha256: str
+    read: ReadResult
+    validation: Validation
+    overlap: list[str] = field(default_factory=list)
+    same_file: list[dict] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when the rows may be stored."""
+        return self.validation.ok
+
+    @property
+    def periods(self) -> list[str]:
+        """Waves (or school years) in the file."""
+        return sorted(self.validation.frame[self.kind.period].dropna().unique().tolist())
+
+    def counts(self) -> pd.DataFrame:
+        """Rows per wave and county (or per year and township) for the preview."""
+        frame = self.validation.frame
+        keys = [self.kind.period, "county" if "county" in frame.columns else "township"]
+        keys = [k for k in keys if k in frame.columns]
+        return frame.groupby(keys).size().rename("行数").reset_index().rename(columns={c: self.kind.header_of(c) for c in keys})
+
+
+def file_sha256(data: bytes) -> str:
+    """SHA-256 of the uploaded bytes, to recognise the same file twice."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def prepare_import(data: bytes, file_name: str, kind_key: str, settings: Settings, engine: sa.Engine,
+                   sheet: str | None = None, max_bytes: int | None = None) -> ImportPlan:
+    """Read and check a file against the contract and the database; raises ReadError for unreadable files."""
+    if kind_key not in KIND_KEYS:
+        raise ReadError(f"未知的文件类型“{kind_key}”，可选：{'、'.join(KIND_KEYS)}")
+    if max_bytes is not None and len(data) > max_bytes:
+        raise ReadError(f"文件大小 {len(data) / 2**20:.1f} MB 超过上限 {max_bytes / 2**20:.0f} MB，请拆分后分批上传。")
+    kind = file_kind(kind_key, settings.items)
+    read = read_upload(data, file_name, kind, sheet)
+    if len(read.frame) > settings.max_rows:
+        raise ReadError(f"文件有 {len(read.frame):,} 行，超过上限 {settings.max_rows:,} 行，请拆分后分批上传。")
+    validation = validate_frame(read.frame, kind, settings)
+    if read.ignored_columns:
+        validation.warnings.append(f"以下列不在数据规范中，已忽略：{'、'.join(read.ignored_columns)}")
+    sha = file_sha256(data)
+    periods = validation.frame[kind.period].dropna().unique().tolist() if kind.period in validation.frame else []
+    with engine.connect() as conn:
+        stored = store.active_periods(conn, kind.key)
+    plan = ImportPlan(kind, file_name, sha, read, validation, sorted(p for p in periods if p in stored),
+                      store.find_same_file(engine, sha, kind.key))
+    return plan
+
+
+def commit_import(engine: sa.Engine, plan: ImportPlan, user: str, replace: bool = False) -> list[dict]:
+    """Store a checked plan; refuses a plan with blocking errors."""
+    if not plan.ok:
+        raise store.StoreError(f"文件有 {len(plan.validation.errors)} 处错误，未导入任何数据。")
+    return store.store_frame(engine, plan.validation.frame, plan.kind, file_name=plan.file_name, sha256=plan.sha256,
+                             user=user, replace=replace)
+
+
+def import_path(path: Path, kind_key: str, settings: Settings, engine: sa.Engine, user: str,
+                sheet: str | None = None, replace: bool = False) -> tuple[ImportPlan, list[dict]]:
+    """Import a file from disk in one step (command line and the bundled mock data)."""
+    path = Path(path)
+    plan = prepare_import(path.read_bytes(), path.name, kind_key, settings, engine, sheet)
+    if not plan.ok:
+        return plan, []
+    return plan, commit_import(engine, plan, user, replace)
+
+
+def summary_line(plan: ImportPlan, records: list[dict]) -> str:
+    """One Chinese line describing a finished import."""
+    rows = sum(r["rows"] for r in records)
+    periods = "、".join(r["period"] for r in records)
+    replaced = sum(r["action"] == "replace" for r in records)
+    extra = f"（替换 {replaced} 个批次）" if replaced else ""
+    return f"已导入{plan.kind.label} {rows:,} 行：{periods}{extra}；编码 {plan.read.encoding}；SHA-256 {plan.sha256[:12]}…"
+
+
+def error_text(plan: ImportPlan, limit: int = 50) -> str:
+    """The error table as plain Chinese lines for stderr."""
+    errors = plan.validation.errors
+    lines = [f"第 {r.行号} 行，列“{r.列}”，值“{r.值}”：{r.问题}" for r in errors.head(limit).itertuples()]
+    if len(errors) > limit:
+        lines.append(f"……另有 {len(errors) - limit} 处错误")
+    return "\n".join([f"文件“{plan.file_name}”有 {len(errors)} 处错误，未导入任何数据："] + lines)
+
+
+MOCK_KINDS = ("responses", "published", "preschool", "compulsory", "classes")
+
+
+def build_mock_database(engine: sa.Engine, settings: Settings, mock_dir: Path) -> list[str]:
+    """Load the bundled mock files through the same import path analysts use."""
+    lines = []
+    for kind_key in MOCK_KINDS:
+        path = Path(mock_dir) / f"{kind_key}.csv"
+        plan, records = import_path(path, kind_key, settings, engine, user="系统（示例数据）")
+        if not plan.ok:
+            raise store.StoreError(error_text(plan))
+        lines.append(summary_line(plan, records))
+    return lines

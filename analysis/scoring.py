@@ -1,0 +1,79 @@
+"""The scoring rule: answers → points → survey-weighted county score per wave → rank."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.stats import grouped_score_table
+
+LINEAR_POINTS = {"满意": 100.0, "比较满意": 75.0, "一般": 50.0, "不太满意": 25.0, "不满意": 0.0}
+SATISFIED_RATE_POINTS = {"满意": 100.0, "比较满意": 100.0, "一般": 0.0, "不太满意": 0.0, "不满意": 0.0}
+SCORE_COLUMNS = ["wave", "county", "n", "n_excluded", "score", "se", "ci_low", "ci_high", "n_eff", "rank"]
+
+
+def answer_points(answers: pd.Series, points: dict[str, float]) -> pd.Series:
+    """Points per answer; excluded, empty or unknown answers are NaN (not scored)."""
+    return answers.map(points).astype("float64")
+
+
+def with_points(responses: pd.DataFrame, points: dict[str, float], column: str = "overall") -> pd.DataFrame:
+    """Responses with a `points` column scored from one answer column."""
+    return responses.assign(points=answer_points(responses[column], points))
+
+
+def rank_within(table: pd.DataFrame, value: str = "score", by: str | None = "wave") -> pd.Series:
+    """Rank 1 = highest value; ties share the better rank."""
+    grouped = table.groupby(by)[value] if by else table[value]
+    return grouped.rank(method="min", ascending=False).astype("Int64")
+
+
+def county_scores(responses: pd.DataFrame, points: dict[str, float], column: str = "overall") -> pd.DataFrame:
+    """Per wave and county: n, n_excluded, score, se, 95% CI, Kish n_eff and rank."""
+    if responses.empty:
+        return pd.DataFrame(columns=SCORE_COLUMNS)
+    table = grouped_score_table(with_points(responses, points, column), ["wave", "county"], value="points", weight="weight")
+    table = table.assign(rank=rank_within(table))
+    return table[SCORE_COLUMNS].sort_values(["wave", "rank", "county"]).reset_index(drop=True)
+
+
+def wave_scores(scores: pd.DataFrame, wave: str) -> pd.DataFrame:
+    """One wave's county table, best first."""
+    return scores[scores["wave"] == wave].sort_values(["rank", "county"]).reset_index(drop=True)
+
+
+def scores_with_change(scores: pd.DataFrame, wave: str, waves: list[str]) -> pd.DataFrame:
+    """One wave's table with score and rank change against the wave before it."""
+    current = wave_scores(scores, wave)
+    position = waves.index(wave)
+    if position == 0:
+        return current.assign(score_change=np.nan, rank_change=pd.NA)
+    previous = wave_scores(scores, waves[position - 1])[["county", "score", "rank"]]
+    merged = current.merge(previous, on="county", how="left", suffixes=("", "_prev"))
+    # A positive rank change means the county moved up (e.g. 7th → 5th is +2).
+    return merged.assign(score_change=merged["score"] - merged["score_prev"],
+                         rank_change=merged["rank_prev"] - merged["rank"]).drop(columns=["score_prev", "rank_prev"])
+
+
+def robustness_table(responses: pd.DataFrame, points: dict[str, float]) -> pd.DataFrame:
+    """Ranks of one wave's counties under the configured points, linear 100/75/50/25/0 and 满意率."""
+    rules = {"configured": points, "linear": LINEAR_POINTS, "satisfied_rate": SATISFIED_RATE_POINTS}
+    columns = {}
+    for key, rule in rules.items():
+        table = county_scores(responses, rule).set_index("county")
+        columns[f"score_{key}"] = table["score"]
+        columns[f"rank_{key}"] = table["rank"]
+    out = pd.DataFrame(columns).reset_index()
+    spread = out[[f"rank_{k}" for k in rules]].astype("float64")
+    return out.assign(rank_spread=(spread.max(axis=1) - spread.min(axis=1)).astype(int)).sort_values("rank_configured").reset_index(drop=True)
+
+
+def item_points_frame(responses: pd.DataFrame, items: tuple[str, ...], points: dict[str, float]) -> pd.DataFrame:
+    """Respondent-level points for the overall answer and every item (NaN where not scored)."""
+    scored = {c: answer_points(responses[c], points) for c in ("overall", *items) if c in responses.columns}
+    return pd.DataFrame(scored, index=responses.index)
+
+
+def excluded_share(answers: pd.Series, points: dict[str, float]) -> float:
+    """Share of answers that are not scored (不了解/说不清/拒答/empty)."""
+    return float(answers.map(points).isna().mean()) if len(answers) else float("nan")

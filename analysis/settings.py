@@ -1,0 +1,176 @@
+"""Load and check the one settings file (TOML)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SETTINGS_PATH = ROOT / "settings.toml"
+SETTINGS_ENV = "SATISFACTION_SETTINGS"
+
+
+class SettingsError(ValueError):
+    """A settings file that cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Policy thresholds for the enrollment and class-size metrics."""
+
+    preschool_gross_enrollment_min: float = 0.85
+    inclusive_coverage_min: float = 0.80
+    public_share_min: float = 0.50
+    large_class_share_max: float = 0.05
+    large_class_min: int = 56
+    very_large_class_min: int = 66
+    class_cap_primary: int = 45
+    class_cap_junior: int = 50
+    social_recognition_min: float = 0.85
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a bureau may change without touching code."""
+
+    city_name: str
+    counties: tuple[str, ...]
+    home_county: str
+    hold: int
+    strive: int
+    points: dict[str, float]
+    excluded: tuple[str, ...]
+    codes: dict[str, str]
+    items: tuple[str, ...]
+    min_group_n: int = 30
+    max_rows: int = 2_000_000
+    draws: int = 20_000
+    seed: int = 2026
+    coverage: float = 0.95
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    comment_keywords: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def targets(self) -> tuple[int, int]:
+        """Target ranks, strive first (e.g. (5, 6))."""
+        return (self.strive, self.hold)
+
+    def with_home(self, county: str) -> "Settings":
+        """A copy with another home county (the sidebar choice)."""
+        if county not in self.counties:
+            raise SettingsError(f"本县“{county}”不在县区列表中")
+        return replace(self, home_county=county)
+
+
+def _get(table: dict, dotted: str):
+    node = table
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise SettingsError(f"设置文件缺少键 {dotted}")
+        node = node[part]
+    return node
+
+
+def _positive_int(table: dict, dotted: str) -> int:
+    value = _get(table, dotted)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise SettingsError(f"设置项 {dotted} 必须是正整数，现为 {value!r}")
+    return value
+
+
+def _share(table: dict, dotted: str) -> float:
+    value = _get(table, dotted)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise SettingsError(f"设置项 {dotted} 必须是 0 到 1 之间的小数，现为 {value!r}")
+    return float(value)
+
+
+def _str_list(table: dict, dotted: str, min_len: int = 1) -> tuple[str, ...]:
+    value = _get(table, dotted)
+    if not isinstance(value, list) or len(value) < min_len or not all(isinstance(v, str) and v.strip() for v in value):
+        raise SettingsError(f"设置项 {dotted} 必须是至少 {min_len} 个非空文字的列表")
+    if len(set(value)) != len(value):
+        raise SettingsError(f"设置项 {dotted} 有重复的值")
+    return tuple(v.strip() for v in value)
+
+
+def parse_settings(raw: dict) -> Settings:
+    """Check a parsed TOML table and build Settings; errors name the key."""
+    counties = _str_list(raw, "city.counties", min_len=2)
+    home = _get(raw, "city.home_county")
+    if home not in counties:
+        raise SettingsError(f"设置项 city.home_county 的“{home}”不在 city.counties 中")
+    hold = _positive_int(raw, "targets.hold")
+    strive = _positive_int(raw, "targets.strive")
+    if strive > hold:
+        raise SettingsError("设置项 targets.strive（争五）不能大于 targets.hold（保六）")
+    if hold > len(counties):
+        raise SettingsError("设置项 targets.hold 大于县区个数")
+    points = _get(raw, "scoring.points")
+    if not isinstance(points, dict) or len(points) < 2:
+        raise SettingsError("设置项 scoring.points 必须列出至少两个答案及其分值")
+    for label, value in points.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
+            raise SettingsError(f"设置项 scoring.points.{label} 必须是 0–100 的数，现为 {value!r}")
+    excluded = _str_list(raw, "scoring.excluded")
+    if set(excluded) & set(points):
+        raise SettingsError("设置项 scoring.excluded 与 scoring.points 有相同的答案")
+    codes = _get(raw, "scoring.codes")
+    if not isinstance(codes, dict):
+        raise SettingsError("设置项 scoring.codes 必须是 代码 = 答案 的表")
+    for code, label in codes.items():
+        if label not in points and label not in excluded:
+            raise SettingsError(f"设置项 scoring.codes.{code} 的答案“{label}”既不计分也不在排除列表中")
+    coverage = _share(raw, "statistics.coverage")
+    th_raw = raw.get("thresholds", {})
+    defaults = Thresholds()
+    th_values = {}
+    for name in Thresholds.__dataclass_fields__:
+        if name not in th_raw:
+            th_values[name] = getattr(defaults, name)
+        elif isinstance(getattr(defaults, name), float):
+            th_values[name] = _share(raw, f"thresholds.{name}")
+        else:
+            th_values[name] = _positive_int(raw, f"thresholds.{name}")
+    unknown = set(th_raw) - set(Thresholds.__dataclass_fields__)
+    if unknown:
+        raise SettingsError(f"设置文件有未知的键 thresholds.{sorted(unknown)[0]}")
+    keywords_raw = raw.get("comments", {}).get("keywords", {})
+    keywords = {topic: _str_list(raw, f"comments.keywords.{topic}") for topic in keywords_raw}
+    return Settings(
+        city_name=str(_get(raw, "city.name")),
+        counties=counties,
+        home_county=home,
+        hold=hold,
+        strive=strive,
+        points={str(k): float(v) for k, v in points.items()},
+        excluded=excluded,
+        codes={str(k): str(v) for k, v in codes.items()},
+        items=_str_list(raw, "survey.items"),
+        min_group_n=_positive_int(raw, "survey.min_group_n"),
+        max_rows=_positive_int(raw, "survey.max_rows"),
+        draws=_positive_int(raw, "statistics.draws"),
+        seed=_positive_int(raw, "statistics.seed"),
+        coverage=coverage,
+        thresholds=Thresholds(**th_values),
+        comment_keywords=keywords,
+    )
+
+
+def settings_path() -> Path:
+    """The settings file in use: $SATISFACTION_SETTINGS or settings.toml in the repo root."""
+    return Path(os.environ.get(SETTINGS_ENV, DEFAULT_SETTINGS_PATH))
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read and check the settings file."""
+    path = Path(path) if path else settings_path()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise SettingsError(f"找不到设置文件 {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"设置文件 {path.name} 格式错误：{exc}") from exc
+    return parse_settings(raw)

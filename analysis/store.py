@@ -1,0 +1,230 @@
+"""The embedded database (SQLite through SQLAlchemy 2): imports, soft deletes, an audit log, one transaction per import."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from analysis.contract import FileKind
+from analysis.settings import ROOT
+
+DB_ENV = "SATISFACTION_DB"
+DEFAULT_DB = ROOT / "data" / "app.db"
+
+metadata = sa.MetaData()
+
+imports = sa.Table(
+    "imports", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("period", sa.String, nullable=False),  # the wave, or the school year for metrics files
+    sa.Column("file_name", sa.String, nullable=False),
+    sa.Column("sha256", sa.String, nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("status", sa.String, nullable=False),  # active | replaced | deleted
+    sa.Column("imported_at", sa.String, nullable=False),
+    sa.Column("imported_by", sa.String, nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.String, nullable=False),
+    sa.Column("user", sa.String, nullable=False),
+    sa.Column("action", sa.String, nullable=False),  # import | replace | delete | restore
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("period", sa.String, nullable=False),
+    sa.Column("file_name", sa.String, nullable=False),
+    sa.Column("sha256", sa.String, nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("import_id", sa.Integer, nullable=False),
+)
+
+scenarios = sa.Table(
+    "scenarios", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String, nullable=False, unique=True),
+    sa.Column("wave", sa.String, nullable=False),
+    sa.Column("spec_json", sa.Text, nullable=False),
+    sa.Column("saved_at", sa.String, nullable=False),
+    sa.Column("saved_by", sa.String, nullable=False),
+)
+
+ACTION_LABELS = {"import": "导入", "replace": "替换", "delete": "删除", "restore": "恢复"}
+
+
+class StoreError(ValueError):
+    """A change the database refuses; the message is in Chinese."""
+
+
+def db_url(path: str | Path | None = None) -> str:
+    """SQLAlchemy URL: an explicit path or URL, else $SATISFACTION_DB, else data/app.db."""
+    target = str(path) if path else os.environ.get(DB_ENV, str(DEFAULT_DB))
+    return target if "://" in target else f"sqlite:///{Path(target).resolve()}"
+
+
+def connect(path: str | Path | None = None) -> sa.Engine:
+    """An engine whose transactions take SQLite's write lock at BEGIN, so concurrent imports serialise."""
+    url = db_url(path)
+    engine = sa.create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
+    if url.startswith("sqlite"):
+        @event.listens_for(engine, "connect")
+        def _no_driver_transactions(dbapi_connection, _record):
+            # Let SQLAlchemy, not the driver, emit BEGIN; WAL lets readers go on while an import writes.
+            dbapi_connection.isolation_level = None
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("immediate") else "BEGIN")
+    metadata.create_all(engine)
+    return engine
+
+
+@contextmanager
+def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A transaction that holds the write lock from its first statement, so two imports never interleave."""
+    with engine.connect().execution_options(immediate=True) as conn, conn.begin():
+        yield conn
+
+
+def data_table_name(kind_key: str) -> str:
+    """Table holding the rows of one file kind."""
+    return f"data_{kind_key}"
+
+
+def ensure_data_table(conn: sa.Connection, kind: FileKind) -> None:
+    """Create the kind's table, or add columns for items added to the settings since."""
+    name = data_table_name(kind.key)
+    inspector = sa.inspect(conn)
+    wanted = ["import_id", "excel_row"] + [c.name for c in kind.columns if c.name != "phone"]
+    if not inspector.has_table(name):
+        cols = ", ".join(f'"{c}" {"INTEGER" if c in ("import_id", "excel_row") else ("REAL" if _numeric(kind, c) else "TEXT")}' for c in wanted)
+        conn.exec_driver_sql(f'CREATE TABLE "{name}" ({cols})')
+        conn.exec_driver_sql(f'CREATE INDEX "ix_{name}_import" ON "{name}" (import_id)')
+        return
+    have = {c["name"] for c in inspector.get_columns(name)}
+    for column in wanted:
+        if column not in have:
+            conn.exec_driver_sql(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {"REAL" if _numeric(kind, column) else "TEXT"}')
+
+
+def _numeric(kind: FileKind, name: str) -> bool:
+    return any(c.name == name and c.dtype in ("int", "float") for c in kind.columns)
+
+
+def now_text() -> str:
+    """Local time as stored in the audit log."""
+    return dt.datetime.now().isoformat(timespec="seconds")
+
+
+def active_periods(conn: sa.Connection, kind_key: str) -> dict[str, int]:
+    """Active period → import id for one kind."""
+    rows = conn.execute(sa.select(imports.c.period, imports.c.id).where(imports.c.kind == kind_key, imports.c.status == "active"))
+    return {period: import_id for period, import_id in rows}
+
+
+def find_same_file(engine: sa.Engine, sha256: str, kind_key: str) -> list[dict]:
+    """Active imports of the same bytes (same SHA-256)."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(imports).where(imports.c.sha256 == sha256, imports.c.kind == kind_key, imports.c.status == "active"))
+        return [dict(r._mapping) for r in rows]
+
+
+def _log(conn: sa.Connection, action: str, user: str, record: dict) -> None:
+    conn.execute(audit_log.insert().values(at=now_text(), user=user, action=action, kind=record["kind"], period=record["period"],
+                                           file_name=record["file_name"], sha256=record["sha256"], rows=record["rows"],
+                                           import_id=record["id"]))
+
+
+def store_frame(engine: sa.Engine, frame: pd.DataFrame, kind: FileKind, *, file_name: str, sha256: str,
+                user: str, replace: bool = False) -> list[dict]:
+    """Store validated rows in one transaction, one import per wave or year; refuse overlaps unless replacing."""
+    period_col = kind.period
+    periods = sorted(frame[period_col].dropna().unique().tolist())
+    records = []
+    with write_transaction(engine) as conn:
+        ensure_data_table(conn, kind)
+        stored = active_periods(conn, kind.key)
+        overlap = [p for p in periods if p in stored]
+        if overlap and not replace:
+            raise StoreError(f"数据库中已有 {'、'.join(overlap)} 的{kind.label}数据；如需替换，请勾选“替换已有批次”并确认。")
+        table = data_table_name(kind.key)
+        columns = ["import_id", "excel_row"] + [c for c in frame.columns if c != "phone"]
+        placeholders = ", ".join("?" for _ in columns)
+        sql = f'INSERT INTO "{table}" ({", ".join(chr(34) + c + chr(34) for c in columns)}) VALUES ({placeholders})'
+        for period in periods:
+            part = frame[frame[period_col] == period]
+            action = "import"
+            if period in stored:
+                conn.execute(imports.update().where(imports.c.id == stored[period]).values(status="replaced"))
+                action = "replace"
+            result = conn.execute(imports.insert().values(kind=kind.key, period=period, file_name=file_name, sha256=sha256,
+                                                          rows=len(part), status="active", imported_at=now_text(), imported_by=user))
+            import_id = result.inserted_primary_key[0]
+            body = part.assign(import_id=import_id, excel_row=part.index.to_numpy())[columns]
+            body = body.astype(object).where(body.notna(), None)
+            conn.exec_driver_sql(sql, list(body.itertuples(index=False, name=None)))
+            record = {"id": import_id, "kind": kind.key, "period": period, "file_name": file_name, "sha256": sha256, "rows": len(part)}
+            _log(conn, action, user, record)
+            records.append(record | {"action": action})
+    return records
+
+
+def set_status(engine: sa.Engine, import_id: int, status: str, user: str) -> dict:
+    """Soft-delete ('deleted') or restore ('active') one import, logged; restoring displaces the active one."""
+    with write_transaction(engine) as conn:
+        row = conn.execute(sa.select(imports).where(imports.c.id == import_id)).first()
+        if row is None:
+            raise StoreError(f"找不到编号为 {import_id} 的导入记录")
+        record = dict(row._mapping)
+        if status == "active":
+            conn.execute(imports.update().where(imports.c.kind == record["kind"], imports.c.period == record["period"],
+                                                imports.c.status == "active").values(status="replaced"))
+        conn.execute(imports.update().where(imports.c.id == import_id).values(status=status))
+        _log(conn, "restore" if status == "active" else "delete", user, record)
+    return record
+
+
+def load_kind(engine: sa.Engine, kind: FileKind) -> pd.DataFrame:
+    """Active rows of one kind, as the pipeline expects them (no bookkeeping columns)."""
+    name = data_table_name(kind.key)
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table(name):
+            return pd.DataFrame(columns=[c.name for c in kind.columns if c.name != "phone"])
+        frame = pd.read_sql(sa.text(f'SELECT d.* FROM "{name}" d JOIN imports i ON i.id = d.import_id WHERE i.status = \'active\''), conn)
+    keep = [c.name for c in kind.columns if c.name in frame.columns]
+    return frame[keep]
+
+
+def import_history(engine: sa.Engine) -> pd.DataFrame:
+    """Every import with its status, newest first."""
+    with engine.connect() as conn:
+        return pd.read_sql(sa.select(imports).order_by(imports.c.id.desc()), conn)
+
+
+def audit_entries(engine: sa.Engine) -> pd.DataFrame:
+    """The audit log, newest first."""
+    with engine.connect() as conn:
+        return pd.read_sql(sa.select(audit_log).order_by(audit_log.c.id.desc()), conn)
+
+
+def data_version(engine: sa.Engine) -> int:
+    """A number that changes with every stored change, used as the cache key."""
+    with engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(audit_log.c.id), 0))).scalar_one())
+
+
+def stored_waves(engine: sa.Engine) -> pd.DataFrame:
+    """One row per active wave or year and kind: wave, kind, rows, imported_at."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(imports.c.period, imports.c.kind, imports.c.rows, imports.c.imported_at)
+                            .where(imports.c.status == "active").order_by(imports.c.kind, imports.c.period))
+        return pd.DataFrame([tuple(r) for r in rows], columns=["wave", "kind", "rows", "imported_at"])

@@ -1,0 +1,24 @@
+"""Entry point: navigation with Chinese page titles and the shared sidebar."""
+
+import streamlit as st
+
+from analysis.settings import SettingsError
+from ui import data, sidebar
+
+st.set_page_config(page_title="群众满意度排名看板", page_icon="📊", layout="wide")
+
+PAGES = [
+    st.Page("pages/overview.py", title="总览", icon=":material/dashboard:", default=True),
+    st.Page("pages/ranking.py", title="排名", icon=":material/leaderboard:"),
+    st.Page("pages/data_admin.py", title="数据管理", icon=":material/database:"),
+]
+
+try:
+    data.settings()
+except SettingsError as exc:
+    st.error(f"设置文件有误，应用无法启动：{exc}")
+    st.stop()
+
+navigation = st.navigation(PAGES)
+sidebar.render()
+navigation.run()

@@ -1,0 +1,131 @@
+"""数据管理: analysts upload, check, confirm, replace, delete and restore; everyone sees what is stored."""
+
+import pandas as pd
+import streamlit as st
+
+from analysis import store
+from analysis.contract import KIND_KEYS, file_kind
+from analysis.formatting import xlsx_bytes
+from analysis.importing import commit_import, file_sha256, prepare_import, summary_line
+from analysis.readers import ReadError
+from analysis.templates import template_csv, template_frame
+from ui import auth, data, state
+from ui.widgets import download_table, page_context
+
+KIND_LABELS = {key: file_kind(key, ()).label for key in KIND_KEYS}
+STATUS_LABELS = {"active": "使用中", "replaced": "已被替换", "deleted": "已删除"}
+
+ctx = page_context()
+cfg = ctx.settings
+engine = data.engine()
+st.title("数据管理")
+allowed = auth.can_change_data()
+(st.success if allowed else st.warning)(auth.access_notice(), icon=":material/lock_open:" if allowed else ":material/lock:")
+
+if allowed:
+    st.subheader("上传文件")
+    kind_key = st.radio("文件类型", KIND_KEYS, format_func=KIND_LABELS.get, horizontal=True, key="upload_kind")
+    upload = st.file_uploader("选择 CSV 或 Excel（.xlsx）文件", type=["csv", "txt", "xlsx", "xls", "numbers"], key="upload_file",
+                              help="支持 UTF-8、UTF-8（带BOM）与 GBK/GB18030 编码的 CSV，以及 .xlsx；大小上限见 .streamlit/config.toml")
+    if upload is not None:
+        raw = upload.getvalue()
+        sheet = None
+        if upload.name.lower().endswith(".xlsx"):
+            try:
+                sheets = pd.ExcelFile(upload).sheet_names
+                sheet = st.selectbox("工作表", sheets, key="upload_sheet") if len(sheets) > 1 else sheets[0]
+            except Exception:
+                sheet = None
+        plan_key = (file_sha256(raw), kind_key, sheet, ctx.version)
+        cached = st.session_state.get(state.PLAN)
+        try:
+            if cached and cached[0] == plan_key:
+                plan = cached[1]
+            else:
+                with st.spinner("正在读取并检查文件…"):
+                    plan = prepare_import(raw, upload.name, kind_key, cfg, engine, sheet=sheet,
+                                          max_bytes=int(st.get_option("server.maxUploadSize")) * 2**20)
+                st.session_state[state.PLAN] = (plan_key, plan)
+        except ReadError as exc:
+            st.error(f"无法读取“{upload.name}”：{exc}", icon=":material/error:")
+            st.caption("未写入任何数据。")
+            st.stop()
+        st.caption(f"文件编码：{plan.read.encoding}" + (f"；工作表：{plan.read.sheet}" if plan.read.sheet else "")
+                   + f"；数据行 {len(plan.read.frame):,} 行；表头在第 {plan.read.header_row} 行")
+        for notice in plan.read.notices + plan.validation.warnings:
+            st.info(notice, icon=":material/info:")
+        if plan.same_file:
+            when = plan.same_file[0]["imported_at"]
+            st.info(f"这个文件（SHA-256 相同）已于 {when} 导入过。", icon=":material/content_copy:")
+        if not plan.ok:
+            st.error(f"文件有 {len(plan.validation.errors):,} 处错误，未导入任何数据。请按下表修改后重新上传。", icon=":material/error:")
+            st.dataframe(plan.validation.errors.head(1000), hide_index=True, width="stretch")
+            download_table(plan.validation.errors, f"错误清单_{upload.name}", "errors")
+        else:
+            st.markdown("**预览（前 10 行）**")
+            preview = plan.validation.frame.head(10).rename(columns=plan.kind.header_of)
+            st.dataframe(preview, width="stretch")
+            st.markdown("**各批次、各县区（乡镇）行数**")
+            st.dataframe(plan.counts(), hide_index=True, width="stretch")
+            replace = False
+            if plan.overlap:
+                st.warning(f"数据库中已有 {'、'.join(plan.overlap)} 的{plan.kind.label}数据。导入将替换它们；被替换的数据保留在历史中，可随时恢复。")
+                replace = st.checkbox("我确认替换已有批次", key="confirm_replace")
+            if st.button("确认导入", type="primary", disabled=bool(plan.overlap) and not replace, key="confirm_import"):
+                try:
+                    records = commit_import(engine, plan, auth.current_user(), replace=replace)
+                except store.StoreError as exc:
+                    st.error(str(exc))
+                    st.stop()
+                st.session_state.pop(state.PLAN, None)
+                if plan.kind.key == "responses":
+                    st.session_state[state.WAVE] = max(r["period"] for r in records)
+                st.toast(summary_line(plan, records), icon="✅")
+                st.success(summary_line(plan, records))
+                st.rerun()
+
+st.subheader("已存数据")
+history = store.import_history(engine)
+if history.empty:
+    st.info("数据库中还没有数据。请上传文件，或运行 `make run` 载入示例数据。")
+else:
+    view = history.assign(kind=history["kind"].map(KIND_LABELS), status=history["status"].map(STATUS_LABELS)).rename(columns={
+        "id": "编号", "kind": "类型", "period": "批次/年度", "file_name": "文件名", "sha256": "SHA-256", "rows": "行数",
+        "status": "状态", "imported_at": "导入时间", "imported_by": "导入人"})
+    st.dataframe(view, hide_index=True, width="stretch")
+    download_table(view, "导入记录", "history")
+    if allowed:
+        with st.expander("删除或恢复某个批次"):
+            choice = st.selectbox("选择导入记录", history["id"].tolist(), key="manage_import",
+                                  format_func=lambda i: (lambda r: f"#{i} {KIND_LABELS[r['kind']]} {r['period']}（{STATUS_LABELS[r['status']]}）")(
+                                      history.set_index("id").loc[i]))
+            status = history.set_index("id").loc[choice, "status"]
+            confirm = st.checkbox("我确认此操作（删除为软删除，可恢复）", key="confirm_manage")
+            if status == "active":
+                if st.button("删除该批次", disabled=not confirm, key="delete_import"):
+                    store.set_status(engine, int(choice), "deleted", auth.current_user())
+                    st.rerun()
+            elif st.button("恢复该批次", disabled=not confirm, key="restore_import"):
+                store.set_status(engine, int(choice), "active", auth.current_user())
+                st.rerun()
+
+st.subheader("操作日志")
+audit = store.audit_entries(engine)
+if audit.empty:
+    st.caption("暂无操作记录。")
+else:
+    audit_view = audit.assign(action=audit["action"].map(store.ACTION_LABELS), kind=audit["kind"].map(KIND_LABELS)).rename(columns={
+        "id": "编号", "at": "时间", "user": "操作人", "action": "操作", "kind": "类型", "period": "批次/年度", "file_name": "文件名",
+        "sha256": "SHA-256", "rows": "行数", "import_id": "导入编号"})
+    st.dataframe(audit_view, hide_index=True, width="stretch")
+    download_table(audit_view, "操作日志", "audit")
+
+st.subheader("空白模板")
+st.caption("按数据规范填写（必填列见数据字典）。CSV 为 UTF-8（带BOM）编码，Excel 可直接打开。数据字典见 data/README.md。")
+cols = st.columns(len(KIND_KEYS))
+for col, key in zip(cols, KIND_KEYS):
+    with col:
+        st.markdown(f"**{KIND_LABELS[key]}**")
+        st.download_button("CSV 模板", template_csv(key, cfg.items), file_name=f"模板_{KIND_LABELS[key]}.csv", mime="text/csv", key=f"tpl_csv_{key}")
+        st.download_button("Excel 模板", xlsx_bytes({KIND_LABELS[key]: template_frame(key, cfg.items)}), file_name=f"模板_{KIND_LABELS[key]}.xlsx",
+                           key=f"tpl_xlsx_{key}", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

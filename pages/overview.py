@@ -1,0 +1,69 @@
+"""总览: where the county stands, how likely it holds 6th and reaches 5th, and the trend."""
+
+import streamlit as st
+
+from analysis.charts import rank_trend_figure, score_trend_figure
+from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_of, fmt_rank_set, fmt_score, fmt_signed
+from analysis.ranking import home_margin, margin_sentence, probability_sentence
+from ui import data
+from ui.widgets import download_table, no_survey_data, page_context, takeaway
+
+ctx = page_context()
+cfg = ctx.settings
+st.title(f"{ctx.home} 群众满意度总览")
+
+if ctx.wave is None:
+    no_survey_data()
+    st.stop()
+
+ranking = data.wave_ranking(ctx.version, ctx.wave).table
+if ctx.home not in set(ranking["county"]):
+    st.warning(f"{ctx.wave} 没有 {ctx.home} 的问卷数据。请选择其他批次，或在“数据管理”页上传。")
+    st.stop()
+
+row = ranking.loc[ranking["county"] == ctx.home].iloc[0]
+trend = data.home_trend(ctx.version, ctx.home)
+previous = trend[trend["wave"] < ctx.wave].tail(1)
+p_strive, p_hold = row[f"p_rank_le_{cfg.strive}"], row[f"p_rank_le_{cfg.hold}"]
+total = len(ranking)
+
+st.caption(f"{ctx.wave} · {cfg.city_name}共 {total} 个县区 · 本县样本 {int(row['n'])} 份（另有 {int(row['n_excluded'])} 份“不了解/说不清”未计分）")
+
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("满意度得分", fmt_score(row["score"]),
+          delta=fmt_signed(row["score"] - previous["score"].iloc[0]) + " 分" if len(previous) else None,
+          help="调查加权平均分；下方为95%置信区间", border=True)
+c1.caption(f"95%置信区间 {fmt_score(row['ci_low'])}–{fmt_score(row['ci_high'])}")
+c2.metric("当前名次", fmt_rank_of(row["rank"], total),
+          delta=(f"上升{int(previous['rank'].iloc[0] - row['rank'])}名" if len(previous) and previous["rank"].iloc[0] > row["rank"]
+                 else f"下降{int(row['rank'] - previous['rank'].iloc[0])}名" if len(previous) and previous["rank"].iloc[0] < row["rank"]
+                 else "名次不变" if len(previous) else None),
+          delta_color="normal" if not len(previous) or previous["rank"].iloc[0] >= row["rank"] else "inverse", border=True)
+c2.caption(f"95%名次置信集 {fmt_rank_set(row['cs_marginal_low'], row['cs_marginal_high'])}")
+c3.metric(f"保{cfg.hold}概率", fmt_pct(p_hold), help=f"P(名次 ≤ {cfg.hold})，按各县区得分的抽样误差模拟 {cfg.draws:,} 次", border=True)
+c3.caption("✅ 当前已在保六线内" if row["rank"] <= cfg.hold else "⚠️ 当前在保六线外")
+c4.metric(f"争{cfg.strive}概率", fmt_pct(p_strive), help=f"P(名次 ≤ {cfg.strive})", border=True)
+c4.caption("✅ 当前已达争五目标" if row["rank"] <= cfg.strive else "⏳ 尚未达到争五目标")
+
+st.markdown(f"**{probability_sentence(p_hold, cfg.hold, f'保{cfg.hold}')}**")
+st.markdown(f"**{probability_sentence(p_strive, cfg.strive, f'争{cfg.strive}')}**")
+for k in (cfg.strive, cfg.hold):
+    st.markdown(f"- 对照第{k}名：{margin_sentence(home_margin(ranking, ctx.home, k), k, int(row['n']), cfg.points)}。")
+
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(rank_trend_figure(trend, total, cfg.hold, cfg.strive), width="stretch")
+    first, last = trend.iloc[0], trend.iloc[-1]
+    takeaway(f"从{first['wave']}的{fmt_rank(first['rank'])}到{last['wave']}的{fmt_rank(last['rank'])}；竖线越长，名次越不确定。")
+with right:
+    st.plotly_chart(score_trend_figure(trend), width="stretch")
+    takeaway(f"本县得分由 {fmt_score(first['score'])} 变为 {fmt_score(last['score'])}，全市平均 {fmt_score(last['city_mean'])}。")
+
+with st.expander("走势数据表"):
+    table = trend.rename(columns={
+        "wave": "测评批次", "rank": "名次", "cs_low": "名次置信集下限", "cs_high": "名次置信集上限", "score": "得分",
+        "ci_low": "95%CI下限", "ci_high": "95%CI上限", "n": "样本量", f"p_rank_le_{cfg.strive}": f"争{cfg.strive}概率",
+        f"p_rank_le_{cfg.hold}": f"保{cfg.hold}概率", "city_mean": "全市平均", "strive_score": f"第{cfg.strive}名得分",
+        "published_rank": "市级公布名次", "published_score": "市级公布得分"})
+    st.dataframe(table, hide_index=True, width="stretch")
+    download_table(table, f"{ctx.home}_走势", "trend")

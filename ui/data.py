@@ -1,0 +1,140 @@
+"""Cached access to the database and the analysis functions; every cache is keyed on the data version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from analysis import store
+from analysis.contract import CLASSES, COMPULSORY, PRESCHOOL, PUBLISHED, responses_kind
+from analysis.ranking import pairwise_table, place_probability_frame, ranking_with_uncertainty
+from analysis.scoring import county_scores, robustness_table
+from analysis.settings import Settings, load_settings
+from analysis.stats import funnel_curves, funnel_limits
+
+
+@st.cache_resource
+def engine():
+    """One database engine per process (a connection pool: a resource, not data)."""
+    return store.connect()
+
+
+@st.cache_data(show_spinner=False)
+def settings() -> Settings:
+    """The settings file, read once per process."""
+    return load_settings()
+
+
+def version() -> int:
+    """The data version: changes with every import, replace, delete or restore."""
+    return store.data_version(engine())
+
+
+@st.cache_data(show_spinner="正在读取问卷数据…", max_entries=4)
+def responses(data_version: int) -> pd.DataFrame:
+    """All active survey responses."""
+    return store.load_kind(engine(), responses_kind(settings().items))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def home_responses(data_version: int, home: str) -> pd.DataFrame:
+    """Survey responses of one county (the pages on groups and items need only these)."""
+    frame = responses(data_version)
+    return frame[frame["county"] == home].reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def metrics_table(data_version: int, kind_key: str) -> pd.DataFrame:
+    """Active rows of one metrics kind (published, preschool, compulsory, classes)."""
+    kind = {"published": PUBLISHED, "preschool": PRESCHOOL, "compulsory": COMPULSORY, "classes": CLASSES}[kind_key]
+    return store.load_kind(engine(), kind)
+
+
+@st.cache_data(show_spinner="正在计算各县区得分…", max_entries=4)
+def scores(data_version: int) -> pd.DataFrame:
+    """County scores with SE, CI and rank for every wave under the configured points."""
+    return county_scores(responses(data_version), settings().points)
+
+
+def waves(data_version: int) -> list[str]:
+    """Stored waves, oldest first."""
+    return sorted(scores(data_version)["wave"].unique().tolist())
+
+
+@dataclass(frozen=True)
+class WaveRanking:
+    """One wave's ranking with uncertainty and its place-probability matrix."""
+
+    table: pd.DataFrame
+    places: pd.DataFrame
+
+
+@st.cache_data(show_spinner="正在计算名次概率与置信集…", max_entries=32)
+def wave_ranking(data_version: int, wave: str) -> WaveRanking:
+    """Rank probabilities, rank sets and P(rank ≤ target) for one wave."""
+    cfg = settings()
+    table = scores(data_version)
+    table = table[table["wave"] == wave].reset_index(drop=True)
+    ranked = ranking_with_uncertainty(table, cfg.targets, draws=cfg.draws, seed=cfg.seed, coverage=cfg.coverage)
+    return WaveRanking(ranked, place_probability_frame(ranked, draws=cfg.draws, seed=cfg.seed))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def home_trend(data_version: int, home: str) -> pd.DataFrame:
+    """Per wave: home rank with its marginal rank set, score with CI, city mean, the 5th score, published results."""
+    cfg = settings()
+    published = metrics_table(data_version, "published")
+    rows = []
+    for wave in waves(data_version):
+        table = wave_ranking(data_version, wave).table
+        if home not in set(table["county"]):
+            continue
+        row = table.loc[table["county"] == home].iloc[0]
+        ordered = table["score"].sort_values(ascending=False).to_numpy()
+        pub = published[(published["wave"] == wave) & (published["county"] == home)]
+        rows.append({
+            "wave": wave, "rank": int(row["rank"]), "cs_low": int(row["cs_marginal_low"]), "cs_high": int(row["cs_marginal_high"]),
+            "score": row["score"], "ci_low": row["ci_low"], "ci_high": row["ci_high"], "n": int(row["n"]),
+            f"p_rank_le_{cfg.strive}": row[f"p_rank_le_{cfg.strive}"], f"p_rank_le_{cfg.hold}": row[f"p_rank_le_{cfg.hold}"],
+            "city_mean": float(table["score"].mean()),
+            "strive_score": float(ordered[cfg.strive - 1]) if len(ordered) >= cfg.strive else float("nan"),
+            "published_rank": int(pub["rank"].iloc[0]) if len(pub) else pd.NA,
+            "published_score": float(pub["score"].iloc[0]) if len(pub) else float("nan"),
+        })
+    return pd.DataFrame(rows)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def pairwise(data_version: int, wave: str, home: str) -> pd.DataFrame:
+    """Home against every other county, Holm-adjusted."""
+    return pairwise_table(wave_ranking(data_version, wave).table, home)
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """Funnel plot inputs: per-county limits, limit curves, the target and τ²."""
+
+    points: pd.DataFrame
+    curves: pd.DataFrame
+    target: float
+    tau2: float
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def funnel(data_version: int, wave: str) -> Funnel:
+    """Spiegelhalter funnel for one wave (overdispersion-adjusted when present)."""
+    table = wave_ranking(data_version, wave).table
+    points = funnel_limits(table["score"].to_numpy(), table["se"].to_numpy()).assign(county=table["county"].to_numpy())
+    target, tau2 = float(points["target"].iloc[0]), float(points["tau2"].iloc[0])
+    grid = np.linspace(table["se"].min() * 0.6, table["se"].max() * 1.5, 60)
+    return Funnel(points, funnel_curves(target, tau2, grid), target, tau2)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def robustness(data_version: int, wave: str) -> pd.DataFrame:
+    """Ranks under the configured points, linear points and 满意率."""
+    frame = responses(data_version)
+    return robustness_table(frame[frame["wave"] == wave], settings().points)

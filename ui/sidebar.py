@@ -1,0 +1,26 @@
+"""The shared sidebar: wave selector, home county, sign-in."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import auth, data, state
+
+
+def render() -> None:
+    """Draw the sidebar and keep the chosen wave and home county in session state."""
+    cfg = data.settings()
+    waves = data.waves(data.version())
+    with st.sidebar:
+        st.markdown(f"### {cfg.city_name} 群众满意度")
+        if waves:
+            if st.session_state.get(state.WAVE) not in waves:
+                st.session_state[state.WAVE] = waves[-1]
+            st.selectbox("测评批次", waves, key=state.WAVE, help="默认显示最近一次测评")
+        else:
+            st.caption("尚无问卷数据")
+        if st.session_state.get(state.HOME) not in cfg.counties:
+            st.session_state[state.HOME] = cfg.home_county
+        st.selectbox("本县", list(cfg.counties), key=state.HOME, help="在设置文件 settings.toml 中修改默认值")
+        st.caption(f"目标：保{cfg.hold}争{cfg.strive}（第{cfg.hold}名保底，力争第{cfg.strive}名）")
+        auth.login_box()

@@ -1,0 +1,59 @@
+"""Small widgets every page uses: downloads for tables, empty states, the page context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from analysis.formatting import csv_bytes, xlsx_bytes
+from analysis.settings import Settings
+from ui import data, state
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What every page needs: settings with the chosen home county, the data version and the chosen wave."""
+
+    settings: Settings
+    version: int
+    wave: str | None
+    waves: list[str]
+
+    @property
+    def home(self) -> str:
+        """The home county chosen in the sidebar."""
+        return self.settings.home_county
+
+
+def page_context() -> PageContext:
+    """Settings, data version and the sidebar's wave and home county."""
+    cfg = data.settings()
+    home = st.session_state.get(state.HOME, cfg.home_county)
+    version = data.version()
+    waves = data.waves(version)
+    wave = st.session_state.get(state.WAVE)
+    if wave not in waves:
+        wave = waves[-1] if waves else None
+    return PageContext(cfg.with_home(home) if home in cfg.counties else cfg, version, wave, waves)
+
+
+def download_table(frame: pd.DataFrame, name: str, key: str) -> None:
+    """CSV and Excel download buttons for one table (formula-safe cells)."""
+    left, right, _ = st.columns([1, 1, 4])
+    left.download_button("下载 CSV", csv_bytes(frame), file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv",
+                         icon=":material/download:")
+    right.download_button("下载 Excel", xlsx_bytes({name: frame}), file_name=f"{name}.xlsx", key=f"{key}_xlsx",
+                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", icon=":material/download:")
+
+
+def no_survey_data() -> None:
+    """Empty state when no survey wave is stored."""
+    st.info("尚未上传问卷数据。请分析员在“数据管理”页上传调查问卷文件。", icon=":material/upload_file:")
+    st.page_link("pages/data_admin.py", label="前往数据管理", icon=":material/database:")
+
+
+def takeaway(text: str) -> None:
+    """One-line reading of a chart, in plain Chinese."""
+    st.caption(f"📌 {text}")
