@@ -30,6 +30,10 @@ TRIO_SE = np.array([1.0, 1.0, 2.0])
 TRIO_P_FIRST_UNIT1 = 0.754493
 TRIO_EXPECTED_RANK = np.array([1.252424, 1.797069, 2.950507])
 
+# Four units, one very noisy: its place distribution is far from symmetric.
+QUAD_SCORE = np.array([3.0, 2.0, 1.0, 0.0])
+QUAD_SE = np.array([0.5, 0.5, 0.5, 3.0])
+
 # Ten equally spaced units, Sigma = 0.04 I.
 SPACED_SCORE = np.linspace(1.0, 3.0, 10)
 SPACED_L = np.array([7, 6, 5, 4, 3, 2, 1, 1, 1, 1])
@@ -147,6 +151,14 @@ def test_trio_place_probabilities_match_exact(seed: int) -> None:
     first[0] = TRIO_P_FIRST_UNIT1
     exact = np.column_stack([first, 1.0 - first - last, last])
     assert np.all(np.abs(probs - exact) <= _mc_tol(exact, DRAWS))
+
+
+@pytest.mark.parametrize("seed", [2026, 7])
+def test_first_and_last_place_columns_match_exact(seed: int) -> None:
+    probs = place_probabilities(QUAD_SCORE, QUAD_SE, draws=DRAWS, seed=seed)
+    for column, sign in ((0, +1.0), (-1, -1.0)):
+        exact = np.array([_first_place_exact(QUAD_SCORE, QUAD_SE, j, sign) for j in range(4)])
+        assert np.all(np.abs(probs[:, column] - exact) <= _mc_tol(exact, DRAWS)), column
 
 
 @pytest.mark.parametrize("seed", [2026, 7, 123456])
