@@ -22,6 +22,15 @@ def base_layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
     return fig
 
 
+def wave_tick_labels(waves: pd.Series) -> list[str]:
+    """Wave names broken after the year so they fit under the axis without tilting."""
+    return [str(w).replace("年", "年<br>", 1) for w in waves]
+
+
+def _wave_axis(fig: go.Figure, waves: pd.Series) -> None:
+    fig.update_xaxes(title="测评批次", tickangle=0, tickmode="array", tickvals=list(waves), ticktext=wave_tick_labels(waves))
+
+
 def rank_trend_figure(trend: pd.DataFrame, n_counties: int, hold: int, strive: int) -> go.Figure:
     """Rank per wave with its 95% rank set, the published rank, and the 保六争五 band shaded."""
     fig = go.Figure()
@@ -40,7 +49,7 @@ def rank_trend_figure(trend: pd.DataFrame, n_counties: int, hold: int, strive: i
                                  marker={"symbol": "diamond", "size": 11, "color": "#2C3E50"},
                                  hovertemplate="%{x}<br>市级公布：第%{y}名<extra></extra>"))
     fig.update_yaxes(autorange=False, range=[n_counties + 0.5, 0.5], dtick=1, title="名次（越靠上越好）")
-    fig.update_xaxes(title="测评批次")
+    _wave_axis(fig, trend["wave"])
     return base_layout(fig, "名次走势（绿色区域为保六目标区，竖线为95%名次置信集）")
 
 
@@ -61,7 +70,7 @@ def score_trend_figure(trend: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Scatter(x=trend["wave"], y=trend["published_score"], mode="markers", name="市级公布得分",
                                  marker={"symbol": "diamond", "size": 10, "color": "#2C3E50"}))
     fig.update_yaxes(title="满意度得分（分）")
-    fig.update_xaxes(title="测评批次")
+    _wave_axis(fig, trend["wave"])
     return base_layout(fig, "得分走势（竖线为95%置信区间）")
 
 
@@ -71,7 +80,7 @@ def league_bar_figure(table: pd.DataFrame, home: str) -> go.Figure:
     colors = [HOME_COLOR if c == home else OTHER_COLOR for c in table["county"]]
     fig = go.Figure(go.Bar(
         x=table["score"], y=[f"{c}（第{int(r)}名）" for c, r in zip(table["county"], table["rank"])], orientation="h",
-        marker_color=colors, text=[f"{s:.2f}" for s in table["score"]], textposition="inside",
+        marker_color=colors, text=[f"{s:.2f}" for s in table["score"]], textposition="inside", insidetextanchor="start",
         error_x={"type": "data", "symmetric": False, "array": table["ci_high"] - table["score"],
                  "arrayminus": table["score"] - table["ci_low"], "color": "#34495E"},
         hovertemplate="%{y}<br>%{x:.2f} 分<extra></extra>"))
@@ -91,10 +100,10 @@ def caterpillar_figure(table: pd.DataFrame, home: str, strive: int, hold: int) -
         customdata=np.column_stack([table["ci_low"], table["ci_high"], table["n"]]),
         hovertemplate="%{x}<br>%{y:.2f} 分（95%CI %{customdata[0]:.2f}–%{customdata[1]:.2f}，n=%{customdata[2]}）<extra></extra>",
         showlegend=False))
-    for k, color in ((strive, STRIVE_COLOR), (hold, HOLD_COLOR)):
+    for k, color, where in ((strive, STRIVE_COLOR, "top right"), (hold, HOLD_COLOR, "bottom right")):
         if k <= len(table):
             fig.add_hline(y=float(table.loc[k - 1, "score"]), line={"color": color, "dash": "dash"},
-                          annotation_text=f"第{k}名得分", annotation_position="top right")
+                          annotation_text=f"第{k}名 {table.loc[k - 1, 'score']:.2f}", annotation_position=where)
     fig.update_yaxes(title="满意度得分（分）")
     return base_layout(fig, "得分与95%置信区间（按得分排序，红色为本县）", height=420)
 

@@ -120,7 +120,7 @@ def wave_responses(rng: np.random.Generator, settings: Settings, wave_index: int
         age = rng.choice(["18-29岁", "30-39岁", "40-49岁", "50-59岁", "60岁及以上"], size=n, p=[0.12, 0.32, 0.28, 0.16, 0.12])
         home = county == settings.home_county
         # Rural respondents and crowded townships are less satisfied; the county shift restores the target mean.
-        person = -0.35 * (~urban) - 0.55 * t_crowd[town] * (1.0 if home else 0.5) + 0.08 * parent
+        person = -0.45 * (~urban) - 0.35 * t_crowd[town] * (1.0 if home else 0.5) + 0.08 * parent
         person = person - person.mean()
         general = rng.normal(0.0, 1.0, n)
         item_latent, specific = {}, {}

@@ -34,7 +34,8 @@ def ranking_with_uncertainty(table: pd.DataFrame, targets: tuple[int, ...], draw
     }
     for k in targets:
         extra[f"p_rank_le_{k}"] = ranks.p_rank_le(probs, k)
-        extra[f"could_top_{k}"] = ranks.could_be_top(score, se, k, coverage=coverage, draws=draws, seed=seed)
+        # csranks' cstaubest is the lower simultaneous stepdown bound, the same procedure as sim_lo: L_j ≤ k.
+        extra[f"could_top_{k}"] = sim_lo <= k
     return table.assign(**extra)
 
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analysis.charts import rank_trend_figure, score_trend_figure
-from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_of, fmt_rank_set, fmt_score, fmt_signed
+from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_of, fmt_rank_set, fmt_score
 from analysis.ranking import home_margin, margin_sentence, probability_sentence
 from ui import data
 from ui.widgets import download_table, no_survey_data, page_context, takeaway
@@ -23,27 +23,26 @@ if ctx.home not in set(ranking["county"]):
 
 row = ranking.loc[ranking["county"] == ctx.home].iloc[0]
 trend = data.home_trend(ctx.version, ctx.home)
-previous = trend[trend["wave"] < ctx.wave].tail(1)
+previous = trend[trend["wave"].map(ctx.waves.index) < ctx.waves.index(ctx.wave)].tail(1)
 p_strive, p_hold = row[f"p_rank_le_{cfg.strive}"], row[f"p_rank_le_{cfg.hold}"]
 total = len(ranking)
 
 st.caption(f"{ctx.wave} · {cfg.city_name}共 {total} 个县区 · 本县样本 {int(row['n'])} 份（另有 {int(row['n_excluded'])} 份“不了解/说不清”未计分）")
 
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("满意度得分", fmt_score(row["score"]),
-          delta=fmt_signed(row["score"] - previous["score"].iloc[0]) + " 分" if len(previous) else None,
-          help="调查加权平均分；下方为95%置信区间", border=True)
+prev_score = previous["score"].iloc[0] if len(previous) else None
+prev_rank = int(previous["rank"].iloc[0]) if len(previous) else None
+c1.metric("满意度得分", fmt_score(row["score"]), delta=f"{row['score'] - prev_score:+.2f} 分" if prev_score is not None else None,
+          help="调查加权平均分（较上期变化）；下方为95%置信区间", border=True)
 c1.caption(f"95%置信区间 {fmt_score(row['ci_low'])}–{fmt_score(row['ci_high'])}")
-c2.metric("当前名次", fmt_rank_of(row["rank"], total),
-          delta=(f"上升{int(previous['rank'].iloc[0] - row['rank'])}名" if len(previous) and previous["rank"].iloc[0] > row["rank"]
-                 else f"下降{int(row['rank'] - previous['rank'].iloc[0])}名" if len(previous) and previous["rank"].iloc[0] < row["rank"]
-                 else "名次不变" if len(previous) else None),
-          delta_color="normal" if not len(previous) or previous["rank"].iloc[0] >= row["rank"] else "inverse", border=True)
+# A positive rank change means moving up the table, which Streamlit should colour green.
+c2.metric("当前名次", fmt_rank_of(row["rank"], total), delta=f"{prev_rank - int(row['rank']):+d} 名（较上期）" if prev_rank else None,
+          help="名次变化：正数为上升", border=True)
 c2.caption(f"95%名次置信集 {fmt_rank_set(row['cs_marginal_low'], row['cs_marginal_high'])}")
 c3.metric(f"保{cfg.hold}概率", fmt_pct(p_hold), help=f"P(名次 ≤ {cfg.hold})，按各县区得分的抽样误差模拟 {cfg.draws:,} 次", border=True)
-c3.caption("✅ 当前已在保六线内" if row["rank"] <= cfg.hold else "⚠️ 当前在保六线外")
+c3.caption(":material/check_circle: 当前已在保六线内" if row["rank"] <= cfg.hold else ":material/warning: 当前在保六线外")
 c4.metric(f"争{cfg.strive}概率", fmt_pct(p_strive), help=f"P(名次 ≤ {cfg.strive})", border=True)
-c4.caption("✅ 当前已达争五目标" if row["rank"] <= cfg.strive else "⏳ 尚未达到争五目标")
+c4.caption(":material/check_circle: 当前已达争五目标" if row["rank"] <= cfg.strive else ":material/hourglass_top: 尚未达到争五目标")
 
 st.markdown(f"**{probability_sentence(p_hold, cfg.hold, f'保{cfg.hold}')}**")
 st.markdown(f"**{probability_sentence(p_strive, cfg.strive, f'争{cfg.strive}')}**")

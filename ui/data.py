@@ -17,9 +17,13 @@ from analysis.stats import funnel_curves, funnel_limits
 
 
 @st.cache_resource
+def _engine_for(url: str):
+    return store.connect(url)
+
+
 def engine():
-    """One database engine per process (a connection pool: a resource, not data)."""
-    return store.connect()
+    """One database engine per database URL (a connection pool: a resource, not data)."""
+    return _engine_for(store.db_url())
 
 
 @st.cache_data(show_spinner=False)
@@ -28,38 +32,38 @@ def settings() -> Settings:
     return load_settings()
 
 
-def version() -> int:
-    """The data version: changes with every import, replace, delete or restore."""
-    return store.data_version(engine())
+def version() -> str:
+    """The cache key of the data: the database and its change counter (every import, replace, delete, restore)."""
+    return f"{store.db_url()}@{store.data_version(engine())}"
 
 
 @st.cache_data(show_spinner="正在读取问卷数据…", max_entries=4)
-def responses(data_version: int) -> pd.DataFrame:
+def responses(data_version: str) -> pd.DataFrame:
     """All active survey responses."""
     return store.load_kind(engine(), responses_kind(settings().items))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def home_responses(data_version: int, home: str) -> pd.DataFrame:
+def home_responses(data_version: str, home: str) -> pd.DataFrame:
     """Survey responses of one county (the pages on groups and items need only these)."""
     frame = responses(data_version)
     return frame[frame["county"] == home].reset_index(drop=True)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def metrics_table(data_version: int, kind_key: str) -> pd.DataFrame:
+def metrics_table(data_version: str, kind_key: str) -> pd.DataFrame:
     """Active rows of one metrics kind (published, preschool, compulsory, classes)."""
     kind = {"published": PUBLISHED, "preschool": PRESCHOOL, "compulsory": COMPULSORY, "classes": CLASSES}[kind_key]
     return store.load_kind(engine(), kind)
 
 
 @st.cache_data(show_spinner="正在计算各县区得分…", max_entries=4)
-def scores(data_version: int) -> pd.DataFrame:
+def scores(data_version: str) -> pd.DataFrame:
     """County scores with SE, CI and rank for every wave under the configured points."""
     return county_scores(responses(data_version), settings().points)
 
 
-def waves(data_version: int) -> list[str]:
+def waves(data_version: str) -> list[str]:
     """Stored waves, oldest first."""
     return sorted(scores(data_version)["wave"].unique().tolist())
 
@@ -73,7 +77,7 @@ class WaveRanking:
 
 
 @st.cache_data(show_spinner="正在计算名次概率与置信集…", max_entries=32)
-def wave_ranking(data_version: int, wave: str) -> WaveRanking:
+def wave_ranking(data_version: str, wave: str) -> WaveRanking:
     """Rank probabilities, rank sets and P(rank ≤ target) for one wave."""
     cfg = settings()
     table = scores(data_version)
@@ -83,7 +87,7 @@ def wave_ranking(data_version: int, wave: str) -> WaveRanking:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def home_trend(data_version: int, home: str) -> pd.DataFrame:
+def home_trend(data_version: str, home: str) -> pd.DataFrame:
     """Per wave: home rank with its marginal rank set, score with CI, city mean, the 5th score, published results."""
     cfg = settings()
     published = metrics_table(data_version, "published")
@@ -108,7 +112,7 @@ def home_trend(data_version: int, home: str) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def pairwise(data_version: int, wave: str, home: str) -> pd.DataFrame:
+def pairwise(data_version: str, wave: str, home: str) -> pd.DataFrame:
     """Home against every other county, Holm-adjusted."""
     return pairwise_table(wave_ranking(data_version, wave).table, home)
 
@@ -124,7 +128,7 @@ class Funnel:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def funnel(data_version: int, wave: str) -> Funnel:
+def funnel(data_version: str, wave: str) -> Funnel:
     """Spiegelhalter funnel for one wave (overdispersion-adjusted when present)."""
     table = wave_ranking(data_version, wave).table
     points = funnel_limits(table["score"].to_numpy(), table["se"].to_numpy()).assign(county=table["county"].to_numpy())
@@ -134,7 +138,7 @@ def funnel(data_version: int, wave: str) -> Funnel:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def robustness(data_version: int, wave: str) -> pd.DataFrame:
+def robustness(data_version: str, wave: str) -> pd.DataFrame:
     """Ranks under the configured points, linear points and 满意率."""
     frame = responses(data_version)
     return robustness_table(frame[frame["wave"] == wave], settings().points)

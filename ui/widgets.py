@@ -17,7 +17,7 @@ class PageContext:
     """What every page needs: settings with the chosen home county, the data version and the chosen wave."""
 
     settings: Settings
-    version: int
+    version: str
     wave: str | None
     waves: list[str]
 
@@ -56,4 +56,4 @@ def no_survey_data() -> None:
 
 def takeaway(text: str) -> None:
     """One-line reading of a chart, in plain Chinese."""
-    st.caption(f"📌 {text}")
+    st.caption(f":material/lightbulb: {text}")

@@ -1,0 +1,118 @@
+"""Ranking with uncertainty: margins, sentences, the command line's JSON and its errors."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from analysis.ranking import home_margin, margin_in_respondents, margin_sentence, probability_sentence, ranking_with_uncertainty
+from tests.conftest import ROOT
+
+POINTS = {"满意": 100, "比较满意": 80, "一般": 60, "不太满意": 40, "不满意": 0}
+TABLE = pd.DataFrame({"county": list("ABCDEFG"), "score": [90.0, 88.0, 86.0, 85.5, 85.0, 84.0, 80.0],
+                      "se": [1.0] * 7, "rank": [1, 2, 3, 4, 5, 6, 7]})
+
+
+@pytest.mark.parametrize("home, k, expected", [
+    ("E", 5, 85.0 - 84.0),   # others sorted: 90, 88, 86, 85.5, 84, 80 → 5th is 84
+    ("E", 4, 85.0 - 85.5),   # 4th among others is 85.5: a deficit of 0.5
+    ("F", 6, 84.0 - 80.0),
+    ("A", 1, 90.0 - 88.0),
+])
+def test_home_margin(home, k, expected):
+    assert home_margin(TABLE, home, k) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("margin, n, expected", [
+    (-0.5, 400, 5),    # 0.5 points × 400 / 40 points per 一般→满意 = 5 respondents
+    (-0.31, 421, 4),   # 3.26 → 4 (round up)
+    (-0.001, 400, 1),  # any deficit needs at least one respondent
+    (1.0, 400, 10),
+])
+def test_margin_in_respondents(margin, n, expected):
+    assert margin_in_respondents(margin, n, POINTS) == expected
+
+
+def test_margin_sentences():
+    assert margin_sentence(-0.5, 5, 400, POINTS) == "距第5名差 0.50 分，需约 5 名受访者由“一般”转为“满意”"
+    assert "余量" in margin_sentence(0.85, 6, 400, POINTS)
+    assert probability_sentence(0.834, 6, "保6").startswith("保6概率 83.4%：")
+
+
+def test_rank_probabilities_on_the_exact_example():
+    """θ̂ = (80, 79, 75), se = (1, 1, 2): P(unit 1 first) = 0.754493 (DOMAIN.md)."""
+    table = pd.DataFrame({"county": ["A", "B", "C"], "score": [80.0, 79.0, 75.0], "se": [1.0, 1.0, 2.0], "rank": [1, 2, 3]})
+    out = ranking_with_uncertainty(table, (1, 2), draws=200_000, seed=7, coverage=0.95)
+    exact = stats.multivariate_normal(mean=[-1, -5], cov=[[2, 1], [1, 5]]).cdf([0, 0])
+    assert exact == pytest.approx(0.754493, abs=1e-6)
+    tol = 4.5 * np.sqrt(exact * (1 - exact) / 200_000)
+    assert out.loc[0, "p_rank_le_1"] == pytest.approx(exact, abs=tol)
+    assert out["expected_rank"].to_numpy() == pytest.approx([1.252424, 1.797069, 2.950507], abs=1e-6)
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "analysis", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def rank_json(tmp_path_factory):
+    result = run_cli("rank", str(ROOT / "data" / "mock" / "responses.csv"), "--home", "云溪县", "--draws", "5000", "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_cli_json_shape(rank_json):
+    assert rank_json["wave"] == "2026年第3季度" and rank_json["home"] == "云溪县"
+    assert rank_json["targets"] == [5, 6] and rank_json["alpha"] == 0.05 and rank_json["draws"] == 5000
+    assert [c["rank"] for c in rank_json["counties"]] == sorted(c["rank"] for c in rank_json["counties"])
+    first = rank_json["counties"][0]
+    assert set(first) == {"county", "n", "n_excluded", "score", "se", "ci_low", "ci_high", "rank", "rank_cs_marginal",
+                          "rank_cs_simultaneous", "p_rank_le"}
+    for c in rank_json["counties"]:
+        lo, hi = c["rank_cs_marginal"]
+        slo, shi = c["rank_cs_simultaneous"]
+        assert slo <= lo <= c["rank"] <= hi <= shi
+        assert c["p_rank_le"]["5"] <= c["p_rank_le"]["6"]
+        assert c["ci_low"] == pytest.approx(c["score"] - 1.959964 * c["se"], abs=1e-9)
+    home = rank_json["home_summary"]
+    assert set(home) == {"county", "rank", "score", "p_rank_le", "margin"}
+    assert sum(c["p_rank_le"]["6"] for c in rank_json["counties"]) == pytest.approx(6.0, abs=1e-9)
+
+
+def test_cli_counts_match_an_independent_count(rank_json):
+    raw = pd.read_csv(ROOT / "data" / "mock" / "responses.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    latest = raw[(raw["测评批次"] == "2026年第3季度") & (raw["县区"] == "云溪县")]
+    home = next(c for c in rank_json["counties"] if c["county"] == "云溪县")
+    assert home["n"] == latest["总体满意度"].isin(list(POINTS)).sum()
+    assert home["n_excluded"] == (~latest["总体满意度"].isin(list(POINTS))).sum()
+
+
+def test_cli_reads_the_database_and_a_chosen_wave(mock_db):
+    result = run_cli("rank", "--db", str(mock_db), "--wave", "2025年第2季度", "--home", "云溪县", "--draws", "2000", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["wave"] == "2025年第2季度"
+
+
+def test_cli_text_output_is_chinese_table():
+    result = run_cli("rank", str(ROOT / "data" / "mock" / "responses.csv"), "--home", "云溪县", "--draws", "2000")
+    assert result.returncode == 0 and "第 6名★云溪县" in result.stdout.replace("第6名", "第 6名")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--home", "火星县"], "本县“火星县”不在该批次的县区中"),
+    (["--home", "云溪县", "--wave", "2030年第1季度"], "没有测评批次“2030年第1季度”"),
+])
+def test_cli_errors_are_chinese_and_non_zero(args, message):
+    result = run_cli("rank", str(ROOT / "data" / "mock" / "responses.csv"), *args)
+    assert result.returncode != 0 and message in result.stderr and result.stdout == ""
+
+
+def test_cli_bad_file(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes("受访者编号,测评批次,县区\n1,w,A\n".encode("utf-8"))
+    result = run_cli("rank", str(bad), "--home", "A")
+    assert result.returncode != 0 and "缺少必填列：总体满意度" in result.stderr

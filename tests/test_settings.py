@@ -1,0 +1,68 @@
+"""A bad settings file gives a clear error naming the key."""
+
+import tomllib
+
+import pytest
+
+from analysis.settings import SettingsError, load_settings, parse_settings
+from tests.conftest import ROOT
+
+
+def raw_settings():
+    return tomllib.loads((ROOT / "settings.toml").read_text(encoding="utf-8"))
+
+
+def test_repo_settings_load(settings):
+    assert settings.hold == 6 and settings.strive == 5
+    assert settings.home_county in settings.counties and len(settings.counties) == 11
+    assert settings.points == {"满意": 100, "比较满意": 80, "一般": 60, "不太满意": 40, "不满意": 0}
+    assert settings.excluded == ("不了解", "说不清", "拒答")
+    assert len(settings.items) == 10
+
+
+@pytest.mark.parametrize("path, value, key", [
+    (("targets", "hold"), 0, "targets.hold"),
+    (("targets", "hold"), "六", "targets.hold"),
+    (("targets", "strive"), 8, "targets.strive"),
+    (("city", "home_county"), "不存在县", "city.home_county"),
+    (("city", "counties"), ["A"], "city.counties"),
+    (("scoring", "points"), {"满意": 100, "一般": "高"}, "scoring.points.一般"),
+    (("statistics", "coverage"), 95, "statistics.coverage"),
+    (("thresholds", "inclusive_coverage_min"), 80, "thresholds.inclusive_coverage_min"),
+    (("thresholds", "class_cap_primary"), -45, "thresholds.class_cap_primary"),
+    (("survey", "items"), [], "survey.items"),
+])
+def test_bad_value_names_the_key(path, value, key):
+    raw = raw_settings()
+    raw[path[0]][path[1]] = value
+    with pytest.raises(SettingsError, match=key.replace(".", r"\.")):
+        parse_settings(raw)
+
+
+def test_missing_key_is_named():
+    raw = raw_settings()
+    del raw["targets"]["strive"]
+    with pytest.raises(SettingsError, match=r"targets\.strive"):
+        parse_settings(raw)
+
+
+def test_unknown_threshold_is_named():
+    raw = raw_settings()
+    raw["thresholds"]["large_class_mim"] = 56
+    with pytest.raises(SettingsError, match=r"thresholds\.large_class_mim"):
+        parse_settings(raw)
+
+
+def test_broken_toml_and_missing_file(tmp_path):
+    bad = tmp_path / "s.toml"
+    bad.write_text("[city\nname = 1", encoding="utf-8")
+    with pytest.raises(SettingsError, match="格式错误"):
+        load_settings(bad)
+    with pytest.raises(SettingsError, match="找不到设置文件"):
+        load_settings(tmp_path / "none.toml")
+
+
+def test_home_county_switch(settings):
+    assert settings.with_home("临江区").home_county == "临江区"
+    with pytest.raises(SettingsError):
+        settings.with_home("火星县")
