@@ -2,8 +2,10 @@
 
 Scores are survey-weighted like the county score. The test of a group against
 the rest of the county compares the distribution of the scored answers
-(unweighted counts): chi-square on the 2 × answers table, or, when expected
-counts are small, Fisher's exact test on 满意/比较满意 against the rest. The
+(unweighted counts) in three categories — the best answer, the second best, and
+the rest pooled (一般及以下), so the thin 不满意 cells do not void the
+approximation: chi-square on the 2 × 3 table, or, when expected counts are still
+small, Fisher's exact test on the two best answers against the rest. The
 p-values are Holm-adjusted across every tested group on the page.
 """
 
@@ -22,7 +24,7 @@ GROUP_DIMENSIONS: dict[str, str] = {
     "child_stage": "子女学段", "sex": "性别", "age_group": "年龄段",
 }
 MISSING_GROUP = "未填写"
-SATISFIED = ("满意", "比较满意")
+LOW_CATEGORY = "一般及以下"
 ALPHA = 0.05
 # Cochran's rule for the chi-square approximation: no expected count below 1 and at most 20% below 5.
 MIN_EXPECTED, SMALL_EXPECTED, SMALL_SHARE = 1.0, 5.0, 0.2
@@ -45,9 +47,10 @@ def group_long(responses: pd.DataFrame, dimensions: tuple[str, ...], points: dic
     })
 
 
-def group_scores(responses: pd.DataFrame, dimensions: tuple[str, ...], points: dict[str, float], min_n: int) -> pd.DataFrame:
+def group_scores(responses: pd.DataFrame, dimensions: tuple[str, ...], points: dict[str, float], min_n: int,
+                 column: str = "overall") -> pd.DataFrame:
     """Per dimension and group: n, 不了解 share, weighted score, SE, 95% CI, gap to the county, small-sample flag."""
-    long = group_long(responses, dimensions, points)
+    long = group_long(responses, dimensions, points, column)
     if long.empty:
         return pd.DataFrame(columns=["dimension", "group", "n", "score", "se", "ci_low", "ci_high", "n_eff", "n_excluded",
                                      "unknown_share", "county_score", "gap_county", "small", "note"])
@@ -66,19 +69,28 @@ def group_scores(responses: pd.DataFrame, dimensions: tuple[str, ...], points: d
     )
 
 
-def answer_counts(responses: pd.DataFrame, dimensions: tuple[str, ...], answers: tuple[str, ...]) -> pd.DataFrame:
-    """Counts of each scored answer per dimension and group (columns in `answers` order)."""
-    long = group_long(responses, dimensions, {a: 0.0 for a in answers})
-    long = long.loc[long["answer"].isin(answers)]
-    counts = pd.crosstab([long["dimension"], long["group"]], long["answer"])
-    return counts.reindex(columns=list(answers), fill_value=0)
+def answer_categories(points: dict[str, float]) -> dict[str, str]:
+    """Scored answer → test category: the two best answers keep their label, the others pool as 一般及以下."""
+    ordered = sorted(points, key=points.get, reverse=True)
+    return {answer: (answer if k < 2 else LOW_CATEGORY) for k, answer in enumerate(ordered)}
+
+
+def answer_counts(responses: pd.DataFrame, dimensions: tuple[str, ...], points: dict[str, float],
+                  column: str = "overall") -> pd.DataFrame:
+    """Counts per dimension and group of each test category (best answer, second best, 一般及以下)."""
+    categories = answer_categories(points)
+    long = group_long(responses, dimensions, points, column)
+    long = long.assign(category=long["answer"].map(categories)).dropna(subset=["category"])
+    counts = pd.crosstab([long["dimension"], long["group"]], long["category"])
+    return counts.reindex(columns=list(dict.fromkeys(categories.values())), fill_value=0)
 
 
 def group_vs_rest_tests(counts: pd.DataFrame, totals: pd.Series, testable: pd.Series) -> pd.DataFrame:
     """Chi-square (or Fisher for small tables) of each group's answers against the rest of the county.
 
-    `counts` is groups × answers, `totals` the county's count per answer, and
-    `testable` marks groups to test (others get NaN: too small, or no rest).
+    `counts` is groups × answer categories with the two best first, `totals` the
+    county's count per category, and `testable` marks groups to test (others get
+    NaN: too small, or no rest of the county to compare with).
     """
     g = counts.to_numpy(dtype="float64")
     t = totals.reindex(counts.columns).fillna(0).to_numpy(dtype="float64")
@@ -96,7 +108,7 @@ def group_vs_rest_tests(counts: pd.DataFrame, totals: pd.Series, testable: pd.Se
     dof = int(keep.sum()) - 1
     p_chi = sps.chi2.sf(stat, dof) if dof > 0 else np.full(len(g), np.nan)
 
-    satisfied = np.isin(np.asarray(counts.columns)[keep], SATISFIED)
+    satisfied = np.arange(len(counts.columns))[keep] < 2
     sat_g, sat_r = g[:, satisfied].sum(axis=1), rest[:, satisfied].sum(axis=1)
     use_fisher = ok & small
     # Only the few small tables reach Fisher; the loop is over groups, not respondents.
@@ -115,13 +127,11 @@ def group_vs_rest_tests(counts: pd.DataFrame, totals: pd.Series, testable: pd.Se
 
 
 def group_table(responses: pd.DataFrame, dimensions: tuple[str, ...], points: dict[str, float], min_n: int,
-                previous: pd.DataFrame | None = None) -> pd.DataFrame:
+                previous: pd.DataFrame | None = None, column: str = "overall") -> pd.DataFrame:
     """Scores per group with change since the previous wave and Holm-adjusted tests against the rest of the county."""
-    scores = group_scores(responses, dimensions, points, min_n)
-    answers = tuple(points)
-    counts = answer_counts(responses, dimensions, answers)
-    scored_answers = responses["overall"].loc[responses["overall"].isin(answers)]
-    totals = scored_answers.value_counts().reindex(list(answers), fill_value=0)
+    scores = group_scores(responses, dimensions, points, min_n, column)
+    counts = answer_counts(responses, dimensions, points, column)
+    totals = responses[column].map(answer_categories(points)).value_counts().reindex(counts.columns, fill_value=0)
     keys = pd.MultiIndex.from_frame(scores[["dimension", "group"]])
     testable = pd.Series(~scores["small"].to_numpy(dtype=bool), index=keys)
     tests = group_vs_rest_tests(counts.reindex(keys, fill_value=0), totals, testable).reset_index(drop=True)

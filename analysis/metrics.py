@@ -123,8 +123,8 @@ def class_size_distribution(flags: pd.DataFrame) -> pd.DataFrame:
 def township_link(township_scores: pd.DataFrame, classes: pd.DataFrame, preschool: pd.DataFrame) -> pd.DataFrame:
     """One row per township: satisfaction score and n beside its 大班额 share and 普惠性幼儿园覆盖率 (inner join)."""
     scores = township_scores[["group", "n", "score", "small"]].rename(columns={"group": "township"})
-    crowd = classes.loc[~classes["is_total"], ["township", "large_share", "classes"]]
-    kinder = preschool.loc[~preschool["is_total"], ["township", "inclusive_coverage"]]
+    crowd = classes.loc[~classes["is_total"].astype(bool), ["township", "large_share", "classes"]]
+    kinder = preschool.loc[~preschool["is_total"].astype(bool), ["township", "inclusive_coverage"]]
     return scores.merge(crowd, on="township", how="left").merge(kinder, on="township", how="left")
 
 

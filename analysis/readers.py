@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+import csv
 import io
 import re
 import unicodedata
@@ -9,11 +11,23 @@ import zipfile
 from dataclasses import dataclass, field
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from analysis.contract import FileKind
 
-ENCODINGS = (("utf-8-sig", "UTF-8"), ("gb18030", "GBK/GB18030"))
+UTF8_BOM = b"\xef\xbb\xbf"
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 HEADER_SCAN_ROWS = 10
+MOJIBAKE_SAMPLE_CHARS = 200_000
+MOJIBAKE_MIN_CHARS = 8
+MOJIBAKE_RARE_SHARE = 0.2
+LABEL_UTF8 = "UTF-8"
+LABEL_UTF8_BOM = "UTF-8（带BOM）"
+LABEL_GBK = "GBK/GB18030"
+LABEL_XLSX = "Excel 工作簿（.xlsx）"
+RESAVE_HINT = "请在 Excel 中“另存为”“CSV UTF-8（逗号分隔）”或 .xlsx 后再上传。"
+DASHES = re.compile(r"[\u2010-\u2015\u2212\uff5e~]")
 
 
 class ReadError(ValueError):
@@ -34,9 +48,9 @@ class ReadResult:
 
 
 def normalise_header(text: str) -> str:
-    """Header key that ignores BOM, spaces and full-/half-width forms."""
-    text = unicodedata.normalize("NFKC", str(text)).replace("\ufeff", "")
-    return re.sub(r"\s+", "", text).lower()
+    """Header key that ignores BOM, spaces, full-/half-width forms and the kind of dash."""
+    text = unicodedata.normalize("NFKC", str(text)).replace("\ufeff", "").replace("\u200b", "")
+    return DASHES.sub("-", re.sub(r"\s+", "", text)).lower()
 
 
 def header_lookup(kind: FileKind) -> dict[str, str]:
@@ -59,107 +73,176 @@ def excel_column_letter(index: int) -> str:
 
 
 def sniff_format(data: bytes, file_name: str) -> str:
-    """'csv' or 'xlsx' from the bytes themselves; refuse what Excel did not save as either."""
-    if not data.strip(b"\xef\xbb\xbf \r\n\t"):
+    """'csv' or 'xlsx' from the bytes themselves (not the name); refuse what Excel did not save as either."""
+    if not data.strip(UTF8_BOM + b" \r\n\t,;"):
         raise ReadError("文件是空的，没有任何内容。")
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise ReadError("这是旧版 Excel（.xls）或其他 Office 二进制文件，请在 Excel 中“另存为” .xlsx 或“CSV UTF-8”后再上传。")
+    if data[:8] == OLE2_MAGIC:
+        raise ReadError("这是旧版 Excel（.xls）或其他 Office 二进制文件，" + RESAVE_HINT)
     if data[:4] == b"PK\x03\x04":
         try:
             names = zipfile.ZipFile(io.BytesIO(data)).namelist()
         except zipfile.BadZipFile as exc:
-            raise ReadError("文件已损坏，无法作为 .xlsx 打开。") from exc
+            raise ReadError("文件已损坏（压缩结构不完整），无法作为 .xlsx 打开。请在 Excel 中重新保存后再上传。") from exc
         if any(n.startswith("xl/") for n in names):
             return "xlsx"
-        if any("Index/" in n or n.endswith(".iwa") for n in names):
-            raise ReadError("这是苹果 Numbers 文件，请导出为 .xlsx 或 CSV 后再上传。")
-        raise ReadError("这是一个压缩包，不是 .xlsx 或 CSV 文件。")
-    if b"\x00" in data[:4096]:
-        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            raise ReadError("文件是 UTF-16 编码，请在 Excel 中另存为“CSV UTF-8（逗号分隔）”后再上传。")
+        if any(n.startswith("Index/") or n.endswith(".iwa") for n in names):
+            raise ReadError("这是苹果 Numbers 文件，请在 Numbers 中“导出为”Excel（.xlsx）或 CSV 后再上传。")
+        raise ReadError("这是一个压缩包（.zip 等），不是 .xlsx 或 CSV 文件，请解压后上传其中的表格。")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise ReadError("文件是 UTF-16 编码（Excel“Unicode 文本”），" + RESAVE_HINT)
+    if data[:5] == b"%PDF-":
+        raise ReadError("这是 PDF 文件，不是表格。请上传 CSV 或 .xlsx 文件。")
+    if b"\x00" in data[:65536]:
         raise ReadError(f"“{file_name}”不是文本表格（含二进制内容），请上传 CSV 或 .xlsx 文件。")
     return "csv"
 
 
-def decode_csv(data: bytes) -> tuple[str, str]:
-    """Text and the encoding's display name: UTF-8 (with or without BOM) first, then GBK/GB18030."""
-    for codec, label in ENCODINGS:
+def declared_encoding(file_name: str) -> str | None:
+    """The encoding a file name claims (e.g. 'x.utf8.csv', '问卷_GBK.csv'), if any."""
+    name = file_name.lower()
+    if re.search(r"utf-?8", name):
+        return LABEL_UTF8
+    if re.search(r"gbk|gb2312|gb18030|ansi", name):
+        return LABEL_GBK
+    return None
+
+
+def looks_like_mojibake(text: str) -> bool:
+    """True when GB18030-decoded text is mostly characters a Chinese file would not hold (Latin-1 or UTF-8 junk)."""
+    counts = collections.Counter(ch for ch in text[:MOJIBAKE_SAMPLE_CHARS] if ord(ch) > 127)
+    total = sum(counts.values())
+    if total < MOJIBAKE_MIN_CHARS:
+        return False
+    rare = 0
+    for ch, n in counts.items():
         try:
-            text = data.decode(codec)
-        except UnicodeDecodeError:
-            continue
-        if codec == "utf-8-sig" and data.startswith(b"\xef\xbb\xbf"):
-            label = "UTF-8（带BOM）"
-        return text, label
-    raise ReadError("无法识别文件编码（既不是 UTF-8 也不是 GBK/GB18030），请在 Excel 中另存为“CSV UTF-8”后再上传。")
+            ch.encode("gb2312")  # GB2312 holds every character in everyday simplified Chinese
+        except UnicodeEncodeError:
+            rare += n
+    return rare / total > MOJIBAKE_RARE_SHARE
 
 
-def raw_cells_csv(data: bytes) -> tuple[pd.DataFrame, str]:
-    """All cells of a CSV as text, no header yet."""
-    text, label = decode_csv(data)
-    first_line = text.split("\n", 1)[0]
-    sep = "\t" if "\t" in first_line and "," not in first_line else ","
+def utf8_payload(data: bytes, file_name: str) -> tuple[bytes, str, list[str]]:
+    """The file as UTF-8 bytes without BOM, the encoding's display name, and notices (e.g. a misleading name)."""
+    has_bom = data.startswith(UTF8_BOM)
+    body = data[len(UTF8_BOM):] if has_bom else data
     try:
-        frame = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False, sep=sep,
-                            skip_blank_lines=False)
-    except pd.errors.ParserError as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        where = f"第 {line.group(1)} 行" if line else "某一行"
-        raise ReadError(f"CSV 格式错误：{where}的列数与表头不一致（可能有未加引号的逗号）。") from exc
-    except pd.errors.EmptyDataError as exc:
-        raise ReadError("文件是空的，没有任何内容。") from exc
-    return frame, label
+        body.decode("utf-8")
+        payload, label = body, (LABEL_UTF8_BOM if has_bom else LABEL_UTF8)
+    except UnicodeDecodeError as exc:
+        before = body[:exc.start]
+        if has_bom or any(b > 127 for b in before):
+            # Valid UTF-8 Chinese before the bad byte: two files of different encodings pasted together.
+            line = before.count(b"\n") + 1
+            raise ReadError(f"文件前面是 UTF-8 编码，但第 {line} 行附近出现了其他编码（GBK 等）的字符，"
+                            f"可能是把不同编码的文件拼接在一起。" + RESAVE_HINT) from exc
+        try:
+            text = body.decode("gb18030")
+        except UnicodeDecodeError as exc2:
+            raise ReadError("无法识别文件编码（既不是 UTF-8 也不是 GBK/GB18030）。" + RESAVE_HINT) from exc2
+        if looks_like_mojibake(text):
+            raise ReadError("无法识别文件编码：按 GBK/GB18030 读出的是乱码（可能是西文 Latin-1 等编码）。" + RESAVE_HINT)
+        payload, label = text.encode("utf-8"), LABEL_GBK
+    notices = []
+    claimed = declared_encoding(file_name)
+    if claimed and not label.startswith(claimed):
+        notices.append(f"文件名标注为 {claimed} 编码，但内容实际是 {label} 编码，已按 {label} 读取。")
+    return payload, label, notices
+
+
+def _separator(payload: bytes) -> str:
+    """Tab for tab-separated text (Excel's 'Unicode text'), else comma."""
+    first_line = payload.split(b"\n", 1)[0]
+    return "\t" if b"\t" in first_line and b"," not in first_line else ","
+
+
+def _arrow_cells(payload: bytes, sep: str) -> pd.DataFrame | None:
+    """All cells as text with pyarrow (fast path); None when some row's width differs from the first row's."""
+    first = next(csv.reader(io.StringIO(payload[:65536].split(b"\n", 1)[0].decode("utf-8", "replace")), delimiter=sep), [])
+    width = max(len(first), 1)
+    uneven = []
+
+    def _note(_row) -> str:
+        uneven.append(1)
+        return "skip"
+
+    table = pacsv.read_csv(
+        io.BytesIO(payload),
+        read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True, ignore_empty_lines=False,
+                                         invalid_row_handler=_note),
+        convert_options=pacsv.ConvertOptions(column_types={f"f{i}": pa.string() for i in range(width)},
+                                             strings_can_be_null=False, quoted_strings_can_be_null=False),
+    )
+    if uneven or table.num_columns != width:
+        return None
+    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow", na_value=float("nan"))}.get)
+    return frame.set_axis(range(width), axis=1)
+
+
+def _python_cells(payload: bytes, sep: str) -> pd.DataFrame:
+    """All cells as text when rows differ in width (title rows, short or long rows); slower but tolerant."""
+    text = payload.decode("utf-8")
+    width = max((len(row) for row in csv.reader(io.StringIO(text), delimiter=sep)), default=1)
+    frame = pd.read_csv(io.BytesIO(payload), header=None, names=range(width), dtype="str", keep_default_na=False,
+                        na_filter=False, sep=sep, skip_blank_lines=False, engine="c")
+    return frame.fillna("")
+
+
+def raw_cells_csv(data: bytes, file_name: str = "") -> tuple[pd.DataFrame, str, list[str]]:
+    """All cells of a CSV as text (row label = Excel row − 1), the encoding's name and notices."""
+    payload, label, notices = utf8_payload(data, file_name)
+    sep = _separator(payload)
+    try:
+        frame = _arrow_cells(payload, sep)
+        if frame is None:
+            frame = _python_cells(payload, sep)
+    except (pa.ArrowInvalid, pd.errors.ParserError, csv.Error) as exc:
+        raise ReadError(f"CSV 格式错误，无法解析（可能有未配对的引号）：{str(exc)[:120]}") from exc
+    return frame, label, notices
+
+
+def xlsx_sheet_names(data: bytes) -> list[str]:
+    """Sheet names of an .xlsx workbook, in order."""
+    try:
+        return list(pd.ExcelFile(io.BytesIO(data), engine="openpyxl").sheet_names)
+    except Exception as exc:  # openpyxl raises many types for damaged files
+        raise ReadError("无法打开 .xlsx 文件（文件可能已损坏），请在 Excel 中重新保存后再上传。") from exc
 
 
 def raw_cells_xlsx(data: bytes, sheet: str | None) -> tuple[pd.DataFrame, str, list[str]]:
-    """All cells of one sheet as text, no header yet."""
+    """All cells of one sheet as text (cached values of formulas, never the formulas), no header yet."""
     try:
         book = pd.ExcelFile(io.BytesIO(data), engine="openpyxl")
+        sheets = list(book.sheet_names)
     except Exception as exc:  # openpyxl raises many types for damaged files
-        raise ReadError(f"无法打开 .xlsx 文件：{exc}") from exc
-    sheets = list(book.sheet_names)
+        raise ReadError("无法打开 .xlsx 文件（文件可能已损坏），请在 Excel 中重新保存后再上传。") from exc
     chosen = sheet or sheets[0]
     if chosen not in sheets:
         raise ReadError(f"工作表“{chosen}”不存在，可选：{'、'.join(sheets)}")
     frame = book.parse(chosen, header=None, dtype=str, keep_default_na=False)
+    frame = frame.set_axis(range(frame.shape[1]), axis=1).astype("str").fillna("")
     # Excel stores numbers; a whole-number float such as '1.0' should read as the code '1'.
     frame = frame.apply(lambda col: col.str.replace(r"^(-?\d+)\.0$", r"\1", regex=True))
     return frame, chosen, sheets
 
 
 def find_header_row(cells: pd.DataFrame, lookup: dict[str, str], required: tuple[str, ...]) -> int:
-    """0-based index of the first row that holds most of the required headers (title rows above are skipped)."""
+    """Row position of the first row that holds most of the required headers (title rows above are skipped)."""
     best, best_hits = 0, -1
-    for index in range(min(HEADER_SCAN_ROWS, len(cells))):
-        names = {lookup.get(normalise_header(v)) for v in cells.iloc[index].tolist()}
+    for position in range(min(HEADER_SCAN_ROWS, len(cells))):
+        names = {lookup.get(normalise_header(v)) for v in cells.iloc[position].tolist()}
         hits = len(names & set(required))
         if hits > best_hits:
-            best, best_hits = index, hits
+            best, best_hits = position, hits
         if hits == len(required):
-            return index
+            return position
     return best
 
 
-def read_upload(data: bytes, file_name: str, kind: FileKind, sheet: str | None = None) -> ReadResult:
-    """Bytes of an uploaded file → text cells under English column names, or a ReadError in Chinese."""
-    fmt = sniff_format(data, file_name)
-    sheets: list[str] = []
-    chosen = None
-    if fmt == "xlsx":
-        cells, chosen, sheets = raw_cells_xlsx(data, sheet)
-        encoding = "Excel 工作簿（.xlsx）"
-    else:
-        cells, encoding = raw_cells_csv(data)
-    cells = cells.loc[~(cells == "").all(axis=1)]
-    if cells.empty:
-        raise ReadError("文件是空的，没有任何内容。")
+def _map_header(header: list[str], kind: FileKind) -> tuple[dict[int, str], list[str]]:
+    """Column position → English name, and the ignored header texts; a repeated column is a ReadError."""
     lookup = header_lookup(kind)
-    header_index = find_header_row(cells, lookup, kind.required)
-    header = [str(v) for v in cells.iloc[header_index].tolist()]
-    body = cells.iloc[header_index + 1:]
-    notices = []
-    if header_index:
-        notices.append(f"已跳过表头上方的 {header_index} 行标题。")
     mapped, ignored, seen = {}, [], {}
     for position, text in enumerate(header):
         name = lookup.get(normalise_header(text))
@@ -169,17 +252,61 @@ def read_upload(data: bytes, file_name: str, kind: FileKind, sheet: str | None =
                 ignored.append(text.strip())
             continue
         if name in seen:
-            raise ReadError(f"表头“{text.strip()}”重复出现（第 {seen[name]} 列和第 {letter} 列），请删除其中一列。")
-        seen[name] = letter
+            first, first_text = seen[name]
+            raise ReadError(f"表头重复：第 {first} 列“{first_text}”和第 {letter} 列“{text.strip()}”都是"
+                            f"“{kind.header_of(name)}”，请删除其中一列。")
+        seen[name] = (letter, text.strip())
         mapped[position] = name
-    missing = [kind.header_of(c) for c in kind.required if c not in seen]
+    return mapped, ignored
+
+
+def _overflow_error(body: pd.DataFrame, width: int) -> None:
+    """A data row with filled cells to the right of the header: an unquoted comma shifted its cells."""
+    if body.shape[1] <= width:
+        return
+    extra = body.iloc[:, width:]
+    bad = (extra != "").any(axis=1)
+    if bad.any():
+        rows = (body.index[bad.to_numpy()] + 1).tolist()
+        listed = "、".join(f"第 {r} 行" for r in rows[:5]) + ("等" if len(rows) > 5 else "")
+        raise ReadError(f"{listed}的单元格比表头多（表头只有 {width} 列），可能是内容里有未加引号的逗号，请检查这些行。")
+
+
+def read_upload(data: bytes, file_name: str, kind: FileKind, sheet: str | None = None) -> ReadResult:
+    """Bytes of an uploaded file → text cells under English column names, or a ReadError in Chinese."""
+    fmt = sniff_format(data, file_name)
+    sheets: list[str] = []
+    chosen = None
+    notices: list[str] = []
+    if fmt == "xlsx":
+        cells, chosen, sheets = raw_cells_xlsx(data, sheet)
+        encoding = LABEL_XLSX
+    else:
+        cells, encoding, notices = raw_cells_csv(data, file_name)
+    filled = cells != ""
+    cells = cells.loc[filled.any(axis=1).to_numpy()]
+    if cells.empty:
+        raise ReadError("文件是空的，没有任何内容。" if fmt == "csv" else f"工作表“{chosen}”是空的，没有任何内容。")
+    lookup = header_lookup(kind)
+    position = find_header_row(cells, lookup, kind.required)
+    header_row = int(cells.index[position]) + 1
+    header = [str(v) for v in cells.iloc[position].tolist()]
+    while header and not header[-1].strip():
+        header.pop()
+    body = cells.iloc[position + 1:]
+    if position:
+        notices.append(f"已跳过表头上方的 {position} 行标题（表头在第 {header_row} 行）。")
+    mapped, ignored = _map_header(header, kind)
+    missing = [kind.header_of(c) for c in kind.required if c not in mapped.values()]
     if missing:
-        raise ReadError(f"缺少必填列：{'、'.join(missing)}（第 {header_index + 1} 行应为表头）。")
+        hint = f"本工作簿有多个工作表（{'、'.join(sheets)}），请确认选择了正确的工作表。" if len(sheets) > 1 else ""
+        raise ReadError(f"缺少必填列：{'、'.join(missing)}（第 {header_row} 行被识别为表头）。{hint}"
+                        f"必填列为：{'、'.join(kind.header_of(c) for c in kind.required)}。")
     if body.empty:
         raise ReadError("文件只有表头，没有数据行。")
+    _overflow_error(body, len(header))
     frame = body[list(mapped)].set_axis(list(mapped.values()), axis=1)
     frame = frame.apply(lambda col: col.str.strip())
-    # Row labels are the 1-based line numbers the analyst sees in Excel, so errors point at the right line.
-    frame.index = body.index + 1
-    frame.index.name = "excel_row"
-    return ReadResult(frame, encoding, header_index + 1, chosen, sheets, ignored, notices)
+    # Row labels are the 1-based row numbers the analyst sees in Excel, so errors point at the right row.
+    frame.index = pd.Index(body.index.to_numpy() + 1, name="excel_row")
+    return ReadResult(frame, encoding, header_row, chosen, sheets, ignored, notices)

@@ -5,8 +5,10 @@ import streamlit as st
 from analysis.charts import rank_trend_figure, score_trend_figure
 from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_of, fmt_rank_set, fmt_score
 from analysis.ranking import home_margin, margin_sentence, probability_sentence
-from ui import data
+from ui import data, reporting, state
 from ui.widgets import download_table, no_survey_data, page_context, takeaway
+
+BRIEF_READY = "brief_ready_for"
 
 ctx = page_context()
 cfg = ctx.settings
@@ -66,3 +68,25 @@ with st.expander("走势数据表"):
         "published_rank": "市级公布名次", "published_score": "市级公布得分"})
     st.dataframe(table, hide_index=True, width="stretch")
     download_table(table, f"{ctx.home}_走势", "trend")
+
+st.subheader("汇报材料")
+st.caption("Word 汇报稿含排名、得分、保六/争五概率、走势与排名图、最弱的分项和乡镇，以及“目标推演”页当前选定的方案。")
+if st.button("生成汇报材料", icon=":material/description:", key="make_brief"):
+    st.session_state[BRIEF_READY] = (ctx.version, ctx.wave, ctx.home)
+if st.session_state.get(BRIEF_READY) == (ctx.version, ctx.wave, ctx.home):
+    moves = tuple(st.session_state.get(state.SCENARIO, []))
+    docx, note = reporting.brief(ctx.version, ctx.wave, ctx.home, moves)
+    if note:
+        st.warning(note)
+    b1, b2, b3 = st.columns(3)
+    b1.download_button("下载 Word 汇报稿", docx, file_name=f"{ctx.home}_{ctx.wave}_群众满意度汇报.docx", key="dl_brief",
+                       mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document", icon=":material/download:")
+    b2.download_button("下载全部数据表（Excel）", reporting.workbook(ctx.version, ctx.wave, ctx.home), key="dl_workbook",
+                       file_name=f"{ctx.home}_{ctx.wave}_数据表.xlsx", icon=":material/download:",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    charts, chart_note = reporting.chart_archive(ctx.version, ctx.wave, ctx.home)
+    if charts:
+        b3.download_button("下载图表（PNG 压缩包）", charts, file_name=f"{ctx.home}_{ctx.wave}_图表.zip", key="dl_charts",
+                           mime="application/zip", icon=":material/download:")
+    else:
+        b3.caption(chart_note)

@@ -1,0 +1,249 @@
+"""Plotly figures for the 分项指标, 群体与乡镇 and 办学指标 pages, in the look of analysis.charts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from analysis.charts import HOME_COLOR, OTHER_COLOR, STRIVE_COLOR, base_layout
+
+MUTED_COLOR = "#C8CDD2"
+CITY_COLOR = "#2C3E50"
+GOOD_COLOR = "#2980B9"
+QUADRANT_COLORS = {"重点改进": HOME_COLOR, "继续保持": STRIVE_COLOR, "低优先": OTHER_COLOR, "过度投入": "#E67E22"}
+
+
+def _errors(table: pd.DataFrame, value: str = "score") -> dict:
+    """Asymmetric error bars from ci_low/ci_high around a value column."""
+    return {"type": "data", "symmetric": False, "array": (table["ci_high"] - table[value]).to_numpy(),
+            "arrayminus": (table[value] - table["ci_low"]).to_numpy(), "color": "#34495E", "thickness": 1.5}
+
+
+def item_benchmark_figure(bench: pd.DataFrame, strive: int) -> go.Figure:
+    """Home item scores with 95% CI against the city mean and the benchmark county, the largest shortfall on top."""
+    table = bench.sort_values("gap_strive", ascending=False, na_position="first")
+    strive_county = table["strive_county"].dropna().iloc[0] if table["strive_county"].notna().any() else None
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=table["city_mean"], y=table["item"], mode="markers", name="全市平均",
+                             marker={"symbol": "line-ns-open", "size": 18, "color": CITY_COLOR, "line": {"width": 3}},
+                             hovertemplate="%{y}<br>全市平均 %{x:.2f} 分<extra></extra>"))
+    if strive_county is not None:
+        fig.add_trace(go.Scatter(x=table["strive_score"], y=table["item"], mode="markers", name=f"争{strive}对照：{strive_county}",
+                                 marker={"symbol": "diamond", "size": 11, "color": STRIVE_COLOR},
+                                 hovertemplate="%{y}<br>" + f"{strive_county}" + " %{x:.2f} 分<extra></extra>"))
+    fig.add_trace(go.Scatter(x=table["score"], y=table["item"], mode="markers", name="本县（横线为95%置信区间）",
+                             marker={"size": 11, "color": HOME_COLOR}, error_x=_errors(table),
+                             hovertemplate="%{y}<br>本县 %{x:.2f} 分<extra></extra>"))
+    low = float(np.nanmin([table["ci_low"].min(), table["city_mean"].min(), table["strive_score"].min()]))
+    high = float(np.nanmax([table["ci_high"].max(), table["city_mean"].max(), table["strive_score"].max()]))
+    fig.update_xaxes(range=[max(0.0, low - 2), min(100.0, high + 2)], title="满意度得分（分）")
+    return base_layout(fig, "各分项得分：本县与全市平均、争五对照县（越靠上差距越大）", height=120 + 36 * len(table))
+
+
+def importance_figure(drivers: pd.DataFrame) -> go.Figure:
+    """Relative-weight share of each item beside its plain correlation with the overall answer."""
+    table = drivers.sort_values("rescaled")
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
+                        subplot_titles=("相对权重（占解释力的百分比）", "与总体满意度的相关系数"))
+    fig.add_trace(go.Bar(x=table["rescaled"] * 100, y=table["item"], orientation="h", marker_color=HOME_COLOR,
+                         text=[f"{v * 100:.1f}%" for v in table["rescaled"]], textposition="outside", cliponaxis=False,
+                         hovertemplate="%{y}<br>相对权重 %{x:.1f}%<extra></extra>", showlegend=False), row=1, col=1)
+    fig.add_trace(go.Bar(x=table["corr"], y=table["item"], orientation="h", marker_color=OTHER_COLOR,
+                         text=[f"{v:.2f}" for v in table["corr"]], textposition="outside", cliponaxis=False,
+                         hovertemplate="%{y}<br>相关系数 %{x:.2f}<extra></extra>", showlegend=False), row=1, col=2)
+    fig.update_xaxes(title="%", range=[0, float(table["rescaled"].max()) * 100 * 1.25], row=1, col=1)
+    fig.update_xaxes(title="相关系数", range=[min(0.0, float(table["corr"].min())), 1.0], row=1, col=2)
+    return base_layout(fig, "分项重要性：相对权重（Johnson 法）与简单相关对比", height=120 + 34 * len(table))
+
+
+def ipa_figure(table: pd.DataFrame) -> go.Figure:
+    """Importance–performance quadrants split at the means, each item labelled and coloured by quadrant."""
+    imp, perf = table["rescaled"] * 100, table["score"]
+    imp_mean, perf_mean = float(imp.mean()), float(perf.mean())
+    fig = go.Figure()
+    for quadrant, color in QUADRANT_COLORS.items():
+        part = table[table["quadrant"] == quadrant]
+        fig.add_trace(go.Scatter(x=part["rescaled"] * 100, y=part["score"], mode="markers+text", text=part["item"],
+                                 textposition="top center", name=quadrant, marker={"size": 13, "color": color},
+                                 hovertemplate="%{text}<br>重要性 %{x:.1f}%<br>得分 %{y:.2f} 分<extra>" + quadrant + "</extra>"))
+    fig.add_vline(x=imp_mean, line={"color": OTHER_COLOR, "dash": "dash"})
+    fig.add_hline(y=perf_mean, line={"color": OTHER_COLOR, "dash": "dash"})
+    x_lo, x_hi = 0.0, float(imp.max()) * 1.15
+    y_lo, y_hi = float(perf.min()) - 2, float(perf.max()) + 2
+    corners = {"重点改进": (x_hi, y_lo, "right", "bottom"), "继续保持": (x_hi, y_hi, "right", "top"),
+               "低优先": (x_lo, y_lo, "left", "bottom"), "过度投入": (x_lo, y_hi, "left", "top")}
+    for quadrant, (x, y, xa, ya) in corners.items():
+        fig.add_annotation(x=x, y=y, text=f"<b>{quadrant}</b>", showarrow=False, xanchor=xa, yanchor=ya,
+                           font={"color": QUADRANT_COLORS[quadrant], "size": 14})
+    fig.update_xaxes(range=[x_lo, x_hi], title="重要性（相对权重，%）")
+    fig.update_yaxes(range=[y_lo, y_hi], title="本县分项得分（分）")
+    return base_layout(fig, "重要性–表现矩阵（虚线为两者的平均值）", height=480)
+
+
+def fix_first_figure(table: pd.DataFrame, strive: int) -> go.Figure:
+    """Expected overall gain per item if it reached the benchmark county's level, largest on top."""
+    part = table[table["expected_gain"] > 0].sort_values("expected_gain")
+    colors = [QUADRANT_COLORS.get(q, OTHER_COLOR) for q in part["quadrant"]]
+    fig = go.Figure(go.Bar(x=part["expected_gain"], y=part["item"], orientation="h", marker_color=colors,
+                           text=[f"+{v:.2f} 分" for v in part["expected_gain"]], textposition="outside", cliponaxis=False,
+                           customdata=np.column_stack([part["shortfall"], part["rescaled"] * 100]),
+                           hovertemplate="%{y}<br>预计总体得分 +%{x:.2f} 分<br>差距 %{customdata[0]:.2f} 分 × 重要性 %{customdata[1]:.1f}%<extra></extra>"))
+    top = float(part["expected_gain"].max()) if len(part) else 1.0
+    fig.update_xaxes(range=[0, top * 1.3], title="预计总体得分提升（分）")
+    return base_layout(fig, f"先改哪一项：补齐到争{strive}对照县水平，总体得分预计提升多少", height=140 + 40 * max(len(part), 1))
+
+
+def topic_count_figure(counts: pd.DataFrame) -> go.Figure:
+    """Number of comments per topic, most mentioned on top."""
+    table = counts.sort_values("comments")
+    fig = go.Figure(go.Bar(x=table["comments"], y=table["topic"], orientation="h", marker_color=GOOD_COLOR,
+                           text=table["comments"], textposition="outside", cliponaxis=False,
+                           hovertemplate="%{y}<br>%{x} 条<extra></extra>"))
+    fig.update_xaxes(title="意见条数（条）", range=[0, max(float(table["comments"].max()), 1.0) * 1.2])
+    return base_layout(fig, "意见建议按主题分类（一条意见可涉及多个主题）", height=120 + 30 * len(table))
+
+
+def township_score_figure(table: pd.DataFrame, county_score: float, min_n: int, title: str) -> go.Figure:
+    """Township scores with 95% CIs sorted best on top; townships below min_n greyed; the county score as a line."""
+    table = table.sort_values("score")
+    small = table["n"] < min_n
+    colors = np.where(small, MUTED_COLOR, np.where(table["score"] < county_score, HOME_COLOR, GOOD_COLOR))
+    labels = [f"{g}（n={n}）" for g, n in zip(table["group"], table["n"])]
+    fig = go.Figure(go.Bar(x=table["score"], y=labels, orientation="h", marker_color=colors, error_x=_errors(table),
+                           text=[f"{s:.1f}" for s in table["score"]], textposition="inside",
+                           hovertemplate="%{y}<br>%{x:.2f} 分<extra></extra>"))
+    fig.add_vline(x=county_score, line={"color": CITY_COLOR, "dash": "dash"}, annotation_text=f"全县 {county_score:.1f}",
+                  annotation_position="top")
+    low = float(np.nanmin(table["ci_low"])) if len(table) else 0.0
+    fig.update_xaxes(range=[max(0.0, low - 3), 100], title="满意度得分（分）")
+    return base_layout(fig, title, height=140 + 32 * len(table))
+
+
+def group_panels_figure(table: pd.DataFrame, labels: dict[str, str], county_score: float, min_n: int, title: str) -> go.Figure:
+    """Small multiples: one panel per dimension, each group's score with 95% CI, the county score dashed."""
+    dims = [d for d in labels if d in set(table["dimension"])]
+    cols = 3
+    rows = max(1, -(-len(dims) // cols))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[labels[d] for d in dims], horizontal_spacing=0.12,
+                        vertical_spacing=0.16)
+    for k, dim in enumerate(dims):
+        part = table[table["dimension"] == dim]
+        small = part["n"] < min_n
+        colors = np.where(small, MUTED_COLOR, np.where(part["score"] < county_score, HOME_COLOR, GOOD_COLOR))
+        fig.add_trace(go.Scatter(x=part["score"], y=[f"{g}（{n}）" for g, n in zip(part["group"], part["n"])], mode="markers",
+                                 marker={"size": 10, "color": colors}, error_x=_errors(part), showlegend=False,
+                                 hovertemplate="%{y}<br>%{x:.2f} 分<extra>" + labels[dim] + "</extra>"),
+                      row=k // cols + 1, col=k % cols + 1)
+        fig.add_vline(x=county_score, line={"color": CITY_COLOR, "dash": "dash", "width": 1}, row=k // cols + 1, col=k % cols + 1)
+    fig.update_xaxes(title="得分（分）")
+    fig.update_yaxes(autorange="reversed")
+    return base_layout(fig, title, height=140 + 260 * rows)
+
+
+def rate_trend_figure(totals: pd.DataFrame, series: dict[str, tuple[str, float | None]], title: str) -> go.Figure:
+    """Small multiples over school years: one panel per rate (in %), with its target dashed where there is one."""
+    names = list(series)
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=[series[c][0] for c in names], horizontal_spacing=0.08)
+    for k, column in enumerate(names, start=1):
+        label, target = series[column]
+        values = totals[column] * 100
+        fig.add_trace(go.Scatter(x=totals["year"], y=values, mode="lines+markers+text", text=[f"{v:.1f}%" for v in values],
+                                 textposition="top center", line={"color": HOME_COLOR, "width": 3}, showlegend=False,
+                                 hovertemplate="%{x}<br>" + label + " %{y:.1f}%<extra></extra>"), row=1, col=k)
+        if target is not None:
+            fig.add_hline(y=target * 100, line={"color": STRIVE_COLOR, "dash": "dash"}, annotation_text=f"目标 {target * 100:.0f}%",
+                          annotation_position="bottom right", row=1, col=k)
+        top = max(float(np.nanmax(values)) if len(values) else 100.0, (target or 0) * 100)
+        low = min(float(np.nanmin(values)) if len(values) else 0.0, (target or 1) * 100)
+        fig.update_yaxes(range=[max(0.0, low - 10), top + 10], title="%" if k == 1 else None, row=1, col=k)
+    return base_layout(fig, title, height=360)
+
+
+def township_rate_figure(table: pd.DataFrame, column: str, label: str, target: float | None, higher_is_better: bool = True) -> go.Figure:
+    """One rate per township (in %), sorted, bars red where the target is missed, the target dashed."""
+    part = table.sort_values(column, ascending=not higher_is_better)
+    values = part[column] * 100
+    if target is None:
+        colors = [GOOD_COLOR] * len(part)
+    else:
+        missed = part[column] < target if higher_is_better else part[column] > target
+        colors = np.where(missed, HOME_COLOR, GOOD_COLOR)
+    fig = go.Figure(go.Bar(x=part["township"], y=values, marker_color=colors, text=[f"{v:.1f}%" for v in values],
+                           textposition="outside", cliponaxis=False, hovertemplate="%{x}<br>" + label + " %{y:.1f}%<extra></extra>"))
+    if target is not None:
+        fig.add_hline(y=target * 100, line={"color": STRIVE_COLOR, "dash": "dash"}, annotation_text=f"目标 {target * 100:.0f}%",
+                      annotation_position="top right")
+    fig.update_yaxes(title=f"{label}（%）", range=[0, max(float(np.nanmax(values)) if len(values) else 0.0, (target or 0) * 100) * 1.15 + 1])
+    fig.update_xaxes(title="乡镇（街道）")
+    suffix = "（红色为未达标）" if target is not None else ""
+    return base_layout(fig, f"各乡镇{label}{suffix}", height=380)
+
+
+def class_trend_figure(totals: pd.DataFrame, share_max: float) -> go.Figure:
+    """Per school year: 大班额 and 超大班额 class counts (bars) and the share of classes of 56+ (line, right axis)."""
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Bar(x=totals["year"], y=totals["large"], name="大班额（56–65人）班数", marker_color="#E67E22",
+                         text=totals["large"], textposition="outside"), secondary_y=False)
+    fig.add_trace(go.Bar(x=totals["year"], y=totals["very_large"], name="超大班额（66人及以上）班数", marker_color=HOME_COLOR,
+                         text=totals["very_large"], textposition="outside"), secondary_y=False)
+    fig.add_trace(go.Scatter(x=totals["year"], y=totals["large_share"] * 100, name="大班额占比（56人及以上，%）", mode="lines+markers+text",
+                             text=[f"{v * 100:.1f}%" for v in totals["large_share"]], textposition="top center",
+                             line={"color": CITY_COLOR, "width": 3}), secondary_y=True)
+    fig.add_hline(y=share_max * 100, line={"color": STRIVE_COLOR, "dash": "dash"}, annotation_text=f"占比上限 {share_max * 100:.0f}%",
+                  secondary_y=True)
+    fig.update_yaxes(title="班级数（个）", secondary_y=False)
+    fig.update_yaxes(title="大班额占比（%）", secondary_y=True, rangemode="tozero",
+                     range=[0, max(float(totals["large_share"].max()) * 100, share_max * 100) * 1.3])
+    fig.update_xaxes(title="学年")
+    return base_layout(fig, "大班额与超大班额逐年变化", height=400)
+
+
+def class_size_histogram(flags: pd.DataFrame, caps: dict[str, int], large_min: int, very_large_min: int) -> go.Figure:
+    """Distribution of class sizes by stage, with the initial-grade caps and the 大班额 / 超大班额 lines."""
+    fig = go.Figure()
+    stage_colors = {"小学": GOOD_COLOR, "初中": "#8E44AD", "高中": OTHER_COLOR}
+    for stage, part in flags.groupby("stage", sort=False):
+        fig.add_trace(go.Histogram(x=part["students"], name=str(stage), xbins={"start": 0.5, "size": 2},
+                                   marker_color=stage_colors.get(str(stage), OTHER_COLOR), opacity=0.75,
+                                   hovertemplate="%{x} 人<br>%{y} 个班<extra>" + str(stage) + "</extra>"))
+    lines = [(caps.get("小学"), f"小学起始年级上限 {caps.get('小学')}", GOOD_COLOR),
+             (caps.get("初中"), f"初中起始年级上限 {caps.get('初中')}", "#8E44AD"),
+             (large_min - 0.5, f"大班额 ≥{large_min}", "#E67E22"), (very_large_min - 0.5, f"超大班额 ≥{very_large_min}", HOME_COLOR)]
+    for k, (x, text, color) in enumerate(lines):
+        if x is not None:
+            fig.add_vline(x=x, line={"color": color, "dash": "dash"}, annotation_text=text,
+                          annotation_position="top left" if k % 2 == 0 else "top right", annotation_font={"size": 11})
+    fig.update_layout(barmode="overlay")
+    fig.update_xaxes(title="班额（人）")
+    fig.update_yaxes(title="班级数（个）")
+    return base_layout(fig, "班额分布（按学段）", height=400)
+
+
+def school_large_figure(schools: pd.DataFrame, top: int = 15) -> go.Figure:
+    """The schools with the most 大班额 / 超大班额 classes, stacked bars, worst on top."""
+    part = schools[schools["large_or_more"] > 0].head(top).iloc[::-1]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=part["large"], y=part["school"], orientation="h", name="大班额（56–65人）", marker_color="#E67E22"))
+    fig.add_trace(go.Bar(x=part["very_large"], y=part["school"], orientation="h", name="超大班额（66人及以上）", marker_color=HOME_COLOR))
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(title="班级数（个）")
+    return base_layout(fig, f"大班额最多的学校（前{top}所）", height=140 + 28 * max(len(part), 1))
+
+
+def link_figure(link: pd.DataFrame, min_n: int, measure_label: str) -> go.Figure:
+    """Township satisfaction against the 大班额 share and against 普惠性幼儿园覆盖率 (two panels, labelled points)."""
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
+                        subplot_titles=("大班额占比（56人及以上，%）", "普惠性幼儿园覆盖率（%）"))
+    small = link["n"] < min_n
+    colors = np.where(small, MUTED_COLOR, GOOD_COLOR)
+    for col, column in ((1, "large_share"), (2, "inclusive_coverage")):
+        fig.add_trace(go.Scatter(x=link[column] * 100, y=link["score"], mode="markers+text", text=link["township"],
+                                 textposition="top center", marker={"size": 12, "color": colors}, showlegend=False,
+                                 customdata=link["n"],
+                                 hovertemplate="%{text}<br>%{x:.1f}%<br>得分 %{y:.2f}（n=%{customdata}）<extra></extra>"),
+                      row=1, col=col)
+        fig.update_xaxes(title="%", row=1, col=col)
+    fig.update_yaxes(title=f"{measure_label}得分（分）", row=1, col=1)
+    return base_layout(fig, f"乡镇{measure_label}与办学条件（灰点：样本不足{min_n}份）", height=420)

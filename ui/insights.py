@@ -1,0 +1,211 @@
+"""Cached loaders, session keys and the township filter for the 分项指标, 群体与乡镇 and 办学指标 pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from analysis.comments import comment_topics_long, topic_counts
+from analysis.groups import GROUP_DIMENSIONS, group_scores, group_table
+from analysis.items import benchmark_county, fix_first, item_benchmarks, item_drivers, item_scores
+from analysis.metrics import (
+    TOTAL_LABEL,
+    class_flags,
+    class_size_distribution,
+    compulsory_rates,
+    latest_year,
+    preschool_rates,
+    school_class_summary,
+    spearman_summary,
+    township_class_summary,
+    township_link,
+)
+from analysis.scoring import county_scores
+from ui import data
+
+# Session-state keys of these pages (kept here, not in ui/state.py, so the pages own them).
+ITEMS_TOWNSHIPS = "items_township_filter"
+ITEMS_TOPIC = "items_comment_topic"
+GROUPS_TOWNSHIPS = "groups_township_filter"
+GROUPS_MEASURE = "groups_measure"
+METRICS_TOWNSHIPS = "metrics_township_filter"
+METRICS_YEAR = "metrics_year"
+METRICS_MEASURE = "metrics_link_measure"
+
+FILTERED_LABEL = "所选乡镇合计"
+OVERALL_LABEL = "总体满意度"
+# Below this many respondents the item importances swing from sample to sample; the page says so.
+MIN_DRIVER_N = 100
+
+
+def subset(frame: pd.DataFrame, townships: tuple[str, ...]) -> pd.DataFrame:
+    """Rows of the chosen townships (all rows when none is chosen)."""
+    if not townships or "township" not in frame.columns:
+        return frame
+    return frame[frame["township"].isin(townships)].reset_index(drop=True)
+
+
+def township_filter(key: str, options: list[str]) -> tuple[str, ...]:
+    """The page's township multiselect; an empty choice means the whole county."""
+    chosen = st.multiselect("乡镇（街道）筛选", options, key=key, placeholder="全县（不选即全部乡镇）",
+                            help="本页所有图表和表格都只统计所选乡镇；不选即为全县。")
+    return tuple(chosen)
+
+
+def scope_label(home: str, townships: tuple[str, ...]) -> str:
+    """全县 or the chosen townships, for captions."""
+    return f"{home}全县" if not townships else f"{home}·" + "、".join(townships)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def wave_responses(data_version: str, wave: str) -> pd.DataFrame:
+    """Every county's responses in one wave."""
+    frame = data.responses(data_version)
+    return frame[frame["wave"] == wave].reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def home_townships(data_version: str, home: str) -> list[str]:
+    """Townships of the home county seen in any wave, by number of respondents."""
+    frame = data.home_responses(data_version, home)
+    return frame["township"].dropna().value_counts().index.astype("str").tolist() if "township" in frame.columns else []
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """Everything the 分项指标 page draws for one wave and township choice."""
+
+    benchmarks: pd.DataFrame
+    drivers: pd.DataFrame | None
+    fix: pd.DataFrame | None
+    strive_county: str | None
+    n: int
+    driver_error: str | None
+    overall_gap: float  # whole-county overall score minus the strive county's (negative: behind)
+
+
+@st.cache_data(show_spinner="正在计算分项得分与重要性…", max_entries=16)
+def item_view(data_version: str, wave: str, home: str, townships: tuple[str, ...]) -> ItemView:
+    """Item scores against the city mean and the strive county, relative-weight importance and the fix-first list."""
+    cfg = data.settings()
+    frame = wave_responses(data_version, wave)
+    home_frame = subset(frame[frame["county"] == home], townships)
+    county_items = item_scores(frame, cfg.items, cfg.points, by=("county",))
+    home_items = item_scores(home_frame, cfg.items, cfg.points)
+    overall = county_scores(frame, cfg.points).set_index("county")["score"]
+    benchmark = benchmark_county(overall.reset_index(), home, cfg.strive)
+    gap = float(overall.get(home, float("nan")) - overall.get(benchmark, float("nan"))) if benchmark else float("nan")
+    bench = item_benchmarks(home_items, county_items, home, benchmark)
+    try:
+        drivers = item_drivers(home_frame, cfg.items, cfg.points)
+    except ValueError as exc:
+        return ItemView(bench, None, None, benchmark, len(home_frame), str(exc), gap)
+    return ItemView(bench, drivers, fix_first(bench, drivers), benchmark, len(home_frame), None, gap)
+
+
+@dataclass(frozen=True)
+class CommentView:
+    """Comments sorted into topics: one row per comment × topic, the counts, and how many comments there are."""
+
+    long: pd.DataFrame
+    counts: pd.DataFrame
+    n_comments: int
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def comment_view(data_version: str, wave: str, home: str, townships: tuple[str, ...]) -> CommentView:
+    """The home county's comments in one wave, sorted into topics by the keyword rules."""
+    cfg = data.settings()
+    frame = wave_responses(data_version, wave)
+    home_frame = subset(frame[frame["county"] == home], townships)
+    long = comment_topics_long(home_frame, cfg.comment_keywords, keep=("township",))
+    n_comments = int(home_frame["comment"].astype("str").str.strip().fillna("").ne("").sum()) if "comment" in home_frame else 0
+    return CommentView(long, topic_counts(long, n_comments, tuple(cfg.comment_keywords)), n_comments)
+
+
+def previous_wave(waves: list[str], wave: str) -> str | None:
+    """The wave before `wave`, or None for the first."""
+    position = waves.index(wave) if wave in waves else 0
+    return waves[position - 1] if position > 0 else None
+
+
+@st.cache_data(show_spinner="正在按群体统计…", max_entries=32)
+def group_view(data_version: str, wave: str, home: str, townships: tuple[str, ...], column: str) -> pd.DataFrame:
+    """Group scores of the home county with change since the previous wave and Holm-adjusted tests."""
+    cfg = data.settings()
+    frame = data.home_responses(data_version, home)
+    before = previous_wave(data.waves(data_version), wave)
+    dims = tuple(GROUP_DIMENSIONS)
+    current = subset(frame[frame["wave"] == wave], townships)
+    previous = None
+    if before is not None:
+        previous = group_scores(subset(frame[frame["wave"] == before], townships), dims, cfg.points, cfg.min_group_n, column)
+    return group_table(current, dims, cfg.points, cfg.min_group_n, previous, column)
+
+
+@dataclass(frozen=True)
+class MetricsView:
+    """Enrollment rates and class-size tables for the chosen townships."""
+
+    preschool: pd.DataFrame
+    compulsory: pd.DataFrame
+    flags: pd.DataFrame
+    townships: pd.DataFrame
+    schools: pd.DataFrame
+    distribution: pd.DataFrame
+
+
+@st.cache_data(show_spinner="正在计算办学指标…", max_entries=16)
+def metrics_view(data_version: str, townships: tuple[str, ...]) -> MetricsView:
+    """Rates per year and township and class-size summaries, restricted to the chosen townships."""
+    th = data.settings().thresholds
+    label = TOTAL_LABEL if not townships else FILTERED_LABEL
+    preschool = subset(data.metrics_table(data_version, "preschool"), townships)
+    compulsory = subset(data.metrics_table(data_version, "compulsory"), townships)
+    classes = subset(data.metrics_table(data_version, "classes"), townships)
+    flags = class_flags(classes, th)
+    return MetricsView(
+        preschool=preschool_rates(preschool, th, label) if len(preschool) else pd.DataFrame(),
+        compulsory=compulsory_rates(compulsory, label) if len(compulsory) else pd.DataFrame(),
+        flags=flags,
+        townships=township_class_summary(flags, th, label) if len(flags) else pd.DataFrame(),
+        schools=school_class_summary(flags, th) if len(flags) else pd.DataFrame(),
+        distribution=class_size_distribution(flags) if len(flags) else pd.DataFrame(),
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def metric_townships(data_version: str) -> list[str]:
+    """Townships named in any metrics file."""
+    names = [data.metrics_table(data_version, k)["township"] for k in ("preschool", "compulsory", "classes")]
+    return sorted(pd.concat(names).dropna().astype("str").unique().tolist())
+
+
+@dataclass(frozen=True)
+class LinkView:
+    """Township satisfaction beside the latest school year's 大班额 share and 普惠 coverage, with Spearman's ρ."""
+
+    table: pd.DataFrame
+    year: str | None
+    crowding: dict[str, float]
+    coverage: dict[str, float]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def link_view(data_version: str, wave: str, home: str, townships: tuple[str, ...], column: str) -> LinkView:
+    """Pair the wave's township scores with the latest school year's metrics (the only pairing the files allow)."""
+    cfg = data.settings()
+    metrics = metrics_view(data_version, townships)
+    years = pd.concat([metrics.townships.get("year", pd.Series(dtype="str")), metrics.preschool.get("year", pd.Series(dtype="str"))])
+    year = latest_year(years)
+    frame = data.home_responses(data_version, home)
+    current = subset(frame[frame["wave"] == wave], townships)
+    scores = group_scores(current, ("township",), cfg.points, cfg.min_group_n, column)
+    empty = pd.DataFrame(columns=["year", "township", "large_share", "classes", "inclusive_coverage", "is_total"])
+    classes = metrics.townships[metrics.townships["year"] == year] if len(metrics.townships) else empty
+    preschool = metrics.preschool[metrics.preschool["year"] == year] if len(metrics.preschool) else empty
+    link = township_link(scores, classes, preschool)
+    return LinkView(link, year, spearman_summary(link["large_share"], link["score"]),
+                    spearman_summary(link["inclusive_coverage"], link["score"]))
