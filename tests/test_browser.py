@@ -1,0 +1,259 @@
+"""Tested as a person uses it: every page of app.py in Chromium, and the analyst's upload journey (issue 7).
+
+Each server is a real `streamlit run app.py` on a free loopback port with its own database built from the bundled
+mock data. Pages are read from app.py's PAGES list, so a new page is tested as soon as it is added there.
+Screenshots go to test-artifacts/screenshots/<stem>.png (top 1400×1000) and <stem>-full.png (1400×2600).
+
+Outside CI (CI=true) the tests skip with a printed reason when Playwright or Chromium is missing; in CI they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+import browser_support as bs
+
+PAGES = bs.discover_pages()
+IN_CI = os.environ.get("CI", "").lower() == "true"
+VIEWPORT = {"width": 1400, "height": 2600}
+README_CLIP = {"x": 0, "y": 0, "width": 1400, "height": 1000}
+FIRST_CHART_TIMEOUT = 45_000  # ms; the first page of a cold server computes every wave's rank probabilities
+# Pages that call st.plotly_chart only after the user has entered something; none so far.
+CHARTS_AFTER_INPUT: set[str] = set()
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+ANALYST = ("analyst1", "analyst-pass-7")
+LEADER = ("leader1", "leader-pass-7")
+NEW_WAVE = "2026年第4季度"
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """The system Chromium through Playwright (never `playwright install`)."""
+    reason = bs.missing_browser_reason()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"browser tests cannot run in CI: {reason}", pytrace=False)
+        print(f"\nSKIPPED browser tests: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = bs.launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+def _server(tmp_path_factory, name: str, accounts=None) -> bs.StreamlitServer:
+    tmp = tmp_path_factory.mktemp(name)
+    db = bs.build_database(tmp / "app.db")
+    secrets = bs.write_secrets(tmp / "secrets.toml", accounts)
+    log = bs.ARTIFACTS / "logs" / f"{name}-server.log"
+    log.unlink(missing_ok=True)
+    return bs.StreamlitServer(db, secrets, log).start()
+
+
+@pytest.fixture(scope="session")
+def pages_server(tmp_path_factory, chromium):
+    """Server for the page tests: mock data, no accounts (the loopback mode of `make run`)."""
+    server = _server(tmp_path_factory, "pages")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pages_context(chromium):
+    """One browser context for the page tests, so the frontend bundle is fetched once."""
+    context = chromium.new_context(viewport=VIEWPORT, locale="zh-CN")
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def journey_server(tmp_path_factory, chromium):
+    """A separate server with its own database and accounts, so the upload journey does not disturb the page tests."""
+    server = _server(tmp_path_factory, "journey", {ANALYST[0]: (ANALYST[1], "analyst"), LEADER[0]: (LEADER[1], "leader")})
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def new_wave_csv(tmp_path_factory):
+    """The mock data's latest wave relabelled as a new wave, new respondent ids, Chinese headers, GBK-encoded."""
+    from analysis.contract import responses_kind
+    from analysis.mock import mock_responses, to_contract_headers
+    from analysis.settings import load_settings
+
+    settings = load_settings()
+    responses = mock_responses(settings)
+    latest = responses[responses["wave"] == responses["wave"].max()].copy()
+    latest["wave"] = NEW_WAVE
+    latest["respondent_id"] = "Q4-" + latest["respondent_id"].astype(str)
+    path = tmp_path_factory.mktemp("upload") / "问卷_2026年第4季度_gbk.csv"
+    to_contract_headers(latest, responses_kind(settings.items)).to_csv(path, index=False, encoding="gbk")
+    return path
+
+
+def _report(page, server) -> str:
+    return f"\n{server.log_tail(25)}"
+
+
+def _screenshots(page, stem: str) -> None:
+    bs.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(bs.SCREENSHOTS / f"{stem}-full.png"))
+    page.screenshot(path=str(bs.SCREENSHOTS / f"{stem}.png"), clip=README_CLIP)
+
+
+# ---------------------------------------------------------------- every page
+
+
+def test_pages_are_discovered():
+    """app.py's PAGES list is read; a default page is served at /."""
+    assert [p for p in PAGES if p.url_path == "/"], f"no default page among {PAGES}"
+    for spec in PAGES:
+        assert (bs.ROOT / spec.file).is_file(), f"app.py lists {spec.file}, which does not exist"
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=[p.stem for p in PAGES])
+def test_page_renders(spec: bs.PageSpec, pages_server, pages_context):
+    """No exception box or error alert, the Chinese title is drawn in a CJK font, the charts are drawn."""
+    page = pages_context.new_page()
+    crashes: list[str] = []
+    page.on("pageerror", lambda error: crashes.append(str(error)))
+    expect_charts = spec.draws_charts and spec.stem not in CHARTS_AFTER_INPUT
+    try:
+        try:
+            bs.open_page(page, pages_server.url(spec.url_path), expect_charts=expect_charts, timeout=FIRST_CHART_TIMEOUT)
+        finally:
+            _screenshots(page, spec.stem)
+
+        found = bs.problems(page)
+        assert not found, f"{spec.file} shows errors:\n" + "\n".join(found) + _report(page, pages_server)
+        assert not crashes, f"{spec.file}: JavaScript errors in the browser: {crashes}"
+
+        # The page is the one the navigation shows as current, under its Chinese title.
+        current = page.locator('[data-testid="stSidebarNavLink"][aria-current="page"]')
+        assert current.count() == 1 and spec.title in current.inner_text(), (
+            f"{spec.url_path}: the sidebar does not mark “{spec.title}” as the current page")
+        heading = page.locator('[data-testid="stMain"] h1').first
+        assert heading.count(), f"{spec.file}: no st.title on the page"
+        title = heading.inner_text().strip()
+        cjk_chars = CJK.findall(title)
+        assert cjk_chars, f"{spec.file}: page title {title!r} has no Chinese characters"
+
+        # Chromium's own record of the fonts that drew the title: CJK glyphs must come from a CJK font.
+        fonts = bs.platform_fonts(page, '[data-testid="stMain"] h1')
+        cjk_glyphs = sum(f["glyphCount"] for f in fonts if "CJK" in f["familyName"] or f["familyName"] in bs.CJK_FAMILIES)
+        assert cjk_glyphs >= len(cjk_chars), (
+            f"{spec.file}: title {title!r} drawn with {fonts}; expected its {len(cjk_chars)} Chinese characters in one of "
+            f"{bs.CJK_FAMILIES} — is fonts-noto-cjk installed?")
+
+        charts = bs.chart_stats(page)
+        if expect_charts:
+            visible = [c for c in charts if c["visible"]]
+            assert visible, (f"{spec.file} calls st.plotly_chart but no chart appeared with the mock data; if it draws "
+                             "charts only after input, add its stem to CHARTS_AFTER_INPUT in tests/test_browser.py")
+            empty = [c for c in visible if not c["marks"] or not c["svg_width"]]
+            assert not empty, f"{spec.file}: charts without drawn marks: {empty}"
+    finally:
+        page.close()
+
+
+# ---------------------------------------------------------------- the analyst's journey
+
+
+def _log_in(page, user: tuple[str, str], role_label: str) -> None:
+    from playwright.sync_api import expect
+
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_label("用户名").fill(user[0])
+    sidebar.get_by_label("密码", exact=True).fill(user[1])
+    sidebar.get_by_role("button", name="登录").click()
+    expect(sidebar.get_by_text(f"当前用户：{user[0]}（{role_label}）")).to_be_visible(timeout=30_000)
+    bs.wait_idle(page)
+
+
+def _home_rank(page) -> str:
+    value = page.get_by_test_id("stMetric").filter(has_text="当前名次").get_by_test_id("stMetricValue").inner_text().strip()
+    assert re.fullmatch(r"第\d+名/共11", value), f"overview shows the home county's rank as {value!r}"
+    return value
+
+
+def test_analyst_uploads_a_new_wave(journey_server, chromium, new_wave_csv):
+    """Sign in as analyst, upload a GBK CSV of a new wave on 数据管理, confirm, and see it ranked on 总览."""
+    from playwright.sync_api import expect
+
+    context = chromium.new_context(viewport={"width": 1400, "height": 1400}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        bs.open_page(page, journey_server.url("/"), expect_charts=True, timeout=FIRST_CHART_TIMEOUT)
+        latest_rank = _home_rank(page)
+        _log_in(page, ANALYST, "分析员")
+
+        bs.go_to(page, "数据管理")
+        main = page.get_by_test_id("stMain")
+        expect(main.get_by_text(f"已以分析员“{ANALYST[0]}”登录", exact=False)).to_be_visible()
+        kind = main.get_by_role("radio", name="调查问卷")
+        if not kind.is_checked():
+            bs.rerun(page, lambda: main.get_by_text("调查问卷", exact=True).click())
+        expect(kind).to_be_checked()
+
+        bs.rerun(page, lambda: page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(new_wave_csv)))
+        expect(main.get_by_text(new_wave_csv.name)).to_be_visible()
+        expect(main.get_by_text(re.compile(r"文件编码：(GBK|GB18030)"))).to_be_visible(timeout=60_000)
+        expect(main.get_by_text("预览（前 10 行）")).to_be_visible()
+        assert not bs.problems(page), bs.problems(page)
+        page.screenshot(path=str(bs.SCREENSHOTS / "journey-preview.png"))
+
+        bs.rerun(page, lambda: main.get_by_role("button", name="确认导入").click())
+        wave_box = bs.selectbox(page, "测评批次").get_by_role("combobox")
+        expect(wave_box).to_have_value(NEW_WAVE, timeout=60_000)
+        # The file is still in the uploader: the page now says that wave is stored and would be replaced.
+        expect(main.get_by_text(f"数据库中已有 {NEW_WAVE} 的调查问卷数据")).to_be_visible(timeout=60_000)
+        assert not bs.problems(page), bs.problems(page)
+
+        bs.go_to(page, "总览")
+        bs.wait_first_chart(page)
+        expect(wave_box).to_have_value(NEW_WAVE)
+        expect(page.get_by_test_id("stMain").get_by_text(re.compile(f"^{NEW_WAVE} · "))).to_be_visible()
+        # The new wave repeats the latest wave's answers, so the home county's rank is the same.
+        assert _home_rank(page) == latest_rank
+        assert not bs.problems(page), bs.problems(page)
+        page.screenshot(path=str(bs.SCREENSHOTS / "journey-overview.png"))
+    except Exception:
+        page.screenshot(path=str(bs.SCREENSHOTS / "journey-failure.png"))
+        raise
+    finally:
+        context.close()
+
+
+def test_leader_cannot_upload(journey_server, chromium):
+    """Without a sign-in and with a leadership account, 数据管理 shows no upload controls."""
+    from playwright.sync_api import expect
+
+    context = chromium.new_context(viewport={"width": 1400, "height": 1400}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        bs.open_page(page, journey_server.url("/data_admin"))
+        main = page.get_by_test_id("stMain")
+        expect(main.get_by_text("请在左侧边栏以分析员账号登录")).to_be_visible()
+        assert page.get_by_test_id("stFileUploaderDropzoneInput").count() == 0
+
+        _log_in(page, LEADER, "局领导")
+        expect(main.get_by_text("局领导账号只能查看")).to_be_visible()
+        expect(main.get_by_role("heading", name="已存数据")).to_be_visible()
+        assert page.get_by_test_id("stFileUploaderDropzoneInput").count() == 0
+        assert main.get_by_role("button", name="确认导入").count() == 0
+        assert main.get_by_role("button", name="删除该批次").count() == 0
+        assert not bs.problems(page), bs.problems(page)
+    except Exception:
+        page.screenshot(path=str(bs.SCREENSHOTS / "leader-failure.png"))
+        raise
+    finally:
+        context.close()
