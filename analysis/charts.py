@@ -17,8 +17,8 @@ HOLD_COLOR = "#E67E22"
 def base_layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
     """Common look: title, CJK font stack, white background, compact margins."""
     fig.update_layout(title={"text": title, "x": 0.0, "font": {"size": 16}}, font={"family": FONT_FAMILY, "size": 13},
-                      template="plotly_white", height=height, margin={"l": 60, "r": 20, "t": 60, "b": 50},
-                      legend={"orientation": "h", "y": -0.18})
+                      template="plotly_white", height=height, margin={"l": 60, "r": 20, "t": 60, "b": 90},
+                      legend={"orientation": "h", "y": -0.22, "x": 0})
     return fig
 
 
@@ -28,15 +28,16 @@ def wave_tick_labels(waves: pd.Series) -> list[str]:
 
 
 def _wave_axis(fig: go.Figure, waves: pd.Series) -> None:
-    fig.update_xaxes(title="测评批次", tickangle=0, tickmode="array", tickvals=list(waves), ticktext=wave_tick_labels(waves))
+    # No axis title: the two-line wave labels speak for themselves and the legend sits where a title would.
+    fig.update_xaxes(tickangle=0, tickmode="array", tickvals=list(waves), ticktext=wave_tick_labels(waves))
 
 
 def rank_trend_figure(trend: pd.DataFrame, n_counties: int, hold: int, strive: int) -> go.Figure:
     """Rank per wave with its 95% rank set, the published rank, and the 保六争五 band shaded."""
     fig = go.Figure()
     fig.add_hrect(y0=0.5, y1=hold + 0.5, fillcolor=BAND_COLOR, line_width=0, layer="below")
-    fig.add_hline(y=strive + 0.5, line={"color": STRIVE_COLOR, "dash": "dash"}, annotation_text=f"争{strive}线", annotation_position="right")
-    fig.add_hline(y=hold + 0.5, line={"color": HOLD_COLOR, "dash": "dash"}, annotation_text=f"保{hold}线", annotation_position="right")
+    fig.add_hline(y=strive + 0.5, line={"color": STRIVE_COLOR, "dash": "dash"}, annotation_text=f"争{strive}线", annotation_position="top left")
+    fig.add_hline(y=hold + 0.5, line={"color": HOLD_COLOR, "dash": "dash"}, annotation_text=f"保{hold}线", annotation_position="bottom left")
     fig.add_trace(go.Scatter(
         x=trend["wave"], y=trend["rank"], mode="lines+markers+text", name="调查估计名次",
         text=[f"第{int(r)}名" for r in trend["rank"]], textposition="top center",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,8 +13,12 @@ import sqlalchemy as sa
 from analysis import store
 from analysis.contract import KIND_KEYS, FileKind, file_kind
 from analysis.readers import ReadError, ReadResult, read_upload
-from analysis.settings import Settings
+from analysis.settings import ROOT, Settings
 from analysis.validate import Validation, validate_frame
+
+
+STREAMLIT_CONFIG = ROOT / ".streamlit" / "config.toml"
+DEFAULT_UPLOAD_MB = 200
 
 
 @dataclass
@@ -51,35 +56,65 @@ def file_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def upload_limit_bytes(config_path: Path = STREAMLIT_CONFIG) -> int:
+    """server.maxUploadSize from .streamlit/config.toml in bytes (Streamlit's default 200 MB when unset)."""
+    try:
+        config = tomllib.loads(Path(config_path).read_text(encoding="utf-8"))
+    except (FileNotFoundError, tomllib.TOMLDecodeError):
+        config = {}
+    return int(config.get("server", {}).get("maxUploadSize", DEFAULT_UPLOAD_MB)) * 2**20
+
+
+def size_text(n_bytes: int) -> str:
+    """'12.3 MB' for a byte count."""
+    return f"{n_bytes / 2**20:.1f} MB"
+
+
 def prepare_import(data: bytes, file_name: str, kind_key: str, settings: Settings, engine: sa.Engine,
                    sheet: str | None = None, max_bytes: int | None = None) -> ImportPlan:
-    """Read and check a file against the contract and the database; raises ReadError for unreadable files."""
+    """Read and check a file against the contract and the database; writes nothing; raises ReadError for unreadable files."""
     if kind_key not in KIND_KEYS:
         raise ReadError(f"未知的文件类型“{kind_key}”，可选：{'、'.join(KIND_KEYS)}")
     if max_bytes is not None and len(data) > max_bytes:
-        raise ReadError(f"文件大小 {len(data) / 2**20:.1f} MB 超过上限 {max_bytes / 2**20:.0f} MB，请拆分后分批上传。")
+        raise ReadError(f"文件大小 {size_text(len(data))} 超过上传上限 {max_bytes / 2**20:.0f} MB，"
+                        f"请拆分成几个文件分批上传（或由管理员用命令行 python -m analysis import 导入）。")
     kind = file_kind(kind_key, settings.items)
     read = read_upload(data, file_name, kind, sheet)
     if len(read.frame) > settings.max_rows:
-        raise ReadError(f"文件有 {len(read.frame):,} 行，超过上限 {settings.max_rows:,} 行，请拆分后分批上传。")
+        raise ReadError(f"文件有 {len(read.frame):,} 行数据，超过上限 {settings.max_rows:,} 行（设置项 survey.max_rows），"
+                        f"请拆分后分批上传。")
     validation = validate_frame(read.frame, kind, settings)
     if read.ignored_columns:
-        validation.warnings.append(f"以下列不在数据规范中，已忽略：{'、'.join(read.ignored_columns)}")
+        validation.warnings.append(f"以下列不在数据规范中，已忽略（不会存储）：{'、'.join(read.ignored_columns)}")
     sha = file_sha256(data)
     periods = validation.frame[kind.period].dropna().unique().tolist() if kind.period in validation.frame else []
     with engine.connect() as conn:
         stored = store.active_periods(conn, kind.key)
-    plan = ImportPlan(kind, file_name, sha, read, validation, sorted(p for p in periods if p in stored),
+    return ImportPlan(kind, file_name, sha, read, validation, sorted(p for p in periods if p in stored),
                       store.find_same_file(engine, sha, kind.key))
-    return plan
+
+
+def same_file_text(plan: ImportPlan) -> str:
+    """'这个文件（SHA-256 相同）已于 … 导入过' for a file seen before, else ''."""
+    if not plan.same_file:
+        return ""
+    first = plan.same_file[0]
+    return f"这个文件（SHA-256 相同）已于 {first['imported_at']} 以“{first['file_name']}”导入过（导入编号 #{first['id']}）。"
 
 
 def commit_import(engine: sa.Engine, plan: ImportPlan, user: str, replace: bool = False) -> list[dict]:
-    """Store a checked plan; refuses a plan with blocking errors."""
+    """Store a checked plan in one transaction; refuses a plan with blocking errors or an unconfirmed overlap."""
     if not plan.ok:
-        raise store.StoreError(f"文件有 {len(plan.validation.errors)} 处错误，未导入任何数据。")
-    return store.store_frame(engine, plan.validation.frame, plan.kind, file_name=plan.file_name, sha256=plan.sha256,
-                             user=user, replace=replace)
+        raise store.StoreError(f"文件有 {len(plan.validation.errors):,} 处错误，未导入任何数据。")
+    try:
+        return store.store_frame(engine, plan.validation.frame, plan.kind, file_name=plan.file_name, sha256=plan.sha256,
+                                 user=user, replace=replace)
+    except store.StoreError as exc:
+        raise store.StoreError(" ".join(filter(None, [same_file_text(plan), str(exc)]))) from exc
+    except sa.exc.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise store.StoreError(f"数据库正忙（另一个导入仍在进行，已等待 {store.LOCK_TIMEOUT_S} 秒），未导入任何数据，请稍后再试。") from exc
+        raise
 
 
 def import_path(path: Path, kind_key: str, settings: Settings, engine: sa.Engine, user: str,

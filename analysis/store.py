@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy import event
 
@@ -17,6 +19,8 @@ from analysis.settings import ROOT
 
 DB_ENV = "SATISFACTION_DB"
 DEFAULT_DB = ROOT / "data" / "app.db"
+LOCK_TIMEOUT_S = 30      # a second import waits this long for the first one's write lock
+INSERT_CHUNK_ROWS = 50_000  # rows per executemany: bounded memory for million-row files
 
 metadata = sa.MetaData()
 
@@ -73,18 +77,25 @@ def db_url(path: str | Path | None = None) -> str:
 def connect(path: str | Path | None = None) -> sa.Engine:
     """An engine whose transactions take SQLite's write lock at BEGIN, so concurrent imports serialise."""
     url = db_url(path)
-    engine = sa.create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
+    engine = sa.create_engine(url, connect_args={"timeout": LOCK_TIMEOUT_S} if url.startswith("sqlite") else {})
     if url.startswith("sqlite"):
         @event.listens_for(engine, "connect")
         def _no_driver_transactions(dbapi_connection, _record):
-            # Let SQLAlchemy, not the driver, emit BEGIN; WAL lets readers go on while an import writes.
+            # Let SQLAlchemy, not the driver, emit BEGIN; WAL lets readers go on while an import writes,
+            # and synchronous=NORMAL in WAL mode still never leaves a half-written transaction after a crash.
             dbapi_connection.isolation_level = None
             dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
         @event.listens_for(engine, "begin")
         def _begin(conn):
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("immediate") else "BEGIN")
-    metadata.create_all(engine)
+    with engine.connect() as conn:
+        missing = [t for t in metadata.sorted_tables if not sa.inspect(conn).has_table(t.name)]
+    if missing:
+        # Under the write lock, so two processes opening a new database at once do not both create the tables.
+        with write_transaction(engine) as conn:
+            metadata.create_all(conn)
     return engine
 
 
@@ -144,24 +155,41 @@ def _log(conn: sa.Connection, action: str, user: str, record: dict) -> None:
                                            import_id=record["id"]))
 
 
+def insert_rows(conn: sa.Connection, sql: str, rows: list[tuple]) -> None:
+    """One executemany of plain tuples (a separate function so tests can slow it down and kill the process)."""
+    conn.exec_driver_sql(sql, rows)
+
+
+def row_tuples(frame: pd.DataFrame, chunk_rows: int = INSERT_CHUNK_ROWS) -> Iterator[list[tuple]]:
+    """The frame's rows as tuples of plain Python values (None for missing), a chunk at a time."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for start in range(0, table.num_rows, chunk_rows):
+        chunk = table.slice(start, chunk_rows)
+        yield list(zip(*(column.to_pylist() for column in chunk.columns)))
+
+
 def store_frame(engine: sa.Engine, frame: pd.DataFrame, kind: FileKind, *, file_name: str, sha256: str,
                 user: str, replace: bool = False) -> list[dict]:
     """Store validated rows in one transaction, one import per wave or year; refuse overlaps unless replacing."""
     period_col = kind.period
     periods = sorted(frame[period_col].dropna().unique().tolist())
+    if not periods:
+        raise StoreError(f"文件中没有任何{kind.header_of(period_col)}，未导入任何数据。")
     records = []
     with write_transaction(engine) as conn:
         ensure_data_table(conn, kind)
         stored = active_periods(conn, kind.key)
         overlap = [p for p in periods if p in stored]
         if overlap and not replace:
-            raise StoreError(f"数据库中已有 {'、'.join(overlap)} 的{kind.label}数据；如需替换，请勾选“替换已有批次”并确认。")
+            raise StoreError(f"数据库中已有 {'、'.join(overlap)} 的{kind.label}数据，未导入任何数据；"
+                             f"如需替换，请勾选“我确认替换已有批次”（命令行加 --replace）。")
         table = data_table_name(kind.key)
-        columns = ["import_id", "excel_row"] + [c for c in frame.columns if c != "phone"]
+        data_columns = [c for c in frame.columns if c != "phone"]
+        columns = ["import_id", "excel_row"] + data_columns
         placeholders = ", ".join("?" for _ in columns)
         sql = f'INSERT INTO "{table}" ({", ".join(chr(34) + c + chr(34) for c in columns)}) VALUES ({placeholders})'
         for period in periods:
-            part = frame[frame[period_col] == period]
+            part = frame[(frame[period_col] == period).to_numpy(dtype=bool, na_value=False)]
             action = "import"
             if period in stored:
                 conn.execute(imports.update().where(imports.c.id == stored[period]).values(status="replaced"))
@@ -169,9 +197,11 @@ def store_frame(engine: sa.Engine, frame: pd.DataFrame, kind: FileKind, *, file_
             result = conn.execute(imports.insert().values(kind=kind.key, period=period, file_name=file_name, sha256=sha256,
                                                           rows=len(part), status="active", imported_at=now_text(), imported_by=user))
             import_id = result.inserted_primary_key[0]
-            body = part.assign(import_id=import_id, excel_row=part.index.to_numpy())[columns]
-            body = body.astype(object).where(body.notna(), None)
-            conn.exec_driver_sql(sql, list(body.itertuples(index=False, name=None)))
+            body = part[data_columns].copy()
+            body.insert(0, "excel_row", part.index.to_numpy(dtype="int64"))
+            body.insert(0, "import_id", np.full(len(part), import_id, dtype="int64"))
+            for rows in row_tuples(body):
+                insert_rows(conn, sql, rows)
             record = {"id": import_id, "kind": kind.key, "period": period, "file_name": file_name, "sha256": sha256, "rows": len(part)}
             _log(conn, action, user, record)
             records.append(record | {"action": action})
@@ -180,11 +210,15 @@ def store_frame(engine: sa.Engine, frame: pd.DataFrame, kind: FileKind, *, file_
 
 def set_status(engine: sa.Engine, import_id: int, status: str, user: str) -> dict:
     """Soft-delete ('deleted') or restore ('active') one import, logged; restoring displaces the active one."""
+    if status not in ("active", "deleted"):
+        raise StoreError(f"未知的状态“{status}”")
     with write_transaction(engine) as conn:
         row = conn.execute(sa.select(imports).where(imports.c.id == import_id)).first()
         if row is None:
             raise StoreError(f"找不到编号为 {import_id} 的导入记录")
         record = dict(row._mapping)
+        if record["status"] == status:
+            raise StoreError(f"导入记录 #{import_id}（{record['period']}）已经是“{'使用中' if status == 'active' else '已删除'}”状态，未做任何修改。")
         if status == "active":
             conn.execute(imports.update().where(imports.c.kind == record["kind"], imports.c.period == record["period"],
                                                 imports.c.status == "active").values(status="replaced"))

@@ -181,6 +181,11 @@ def typed_frame(frame: pd.DataFrame, kind: FileKind, settings: Settings) -> tupl
             if bad.any():
                 values = series[bad]
                 errors.append(error_table(values.index, column.header, values, "“" + values.astype(str) + "”不是数字"))
+            fraction = (numbers.notna() & (numbers % 1 != 0)).to_numpy() if column.dtype == "int" else np.zeros(len(numbers), bool)
+            if fraction.any():
+                values = series[fraction]
+                errors.append(error_table(values.index, column.header, values, f"“{column.header}”应为整数"))
+                numbers = numbers.where(~fraction)
             if column.name == "weight":
                 numbers = numbers.fillna(1.0).where(~bad)  # an empty weight means 1; a bad one stays missing
             out[column.name] = numbers
@@ -238,7 +243,8 @@ def duplicate_errors(frame: pd.DataFrame, kind: FileKind) -> list[pd.DataFrame]:
     dup = keyed.duplicated(keys, keep="first").to_numpy()
     if not dup.any():
         return []
-    first = keyed.reset_index().groupby(keys, sort=False)["excel_row"].transform("first").to_numpy()
+    rows = pd.Series(keyed.index.to_numpy(), index=keyed.index)
+    first = rows.groupby([keyed[k] for k in keys], sort=False).transform("first").to_numpy()
     label = kind.header_of(kind.unique[-1])
     scope = "同一测评批次内" if "wave" in keys else "同一年度内"
     reasons = [f"{label}在{scope}重复（与第 {f} 行相同）" for f in first[dup]]

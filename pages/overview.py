@@ -38,7 +38,8 @@ c1.metric("满意度得分", fmt_score(row["score"]), delta=f"{row['score'] - pr
           help="调查加权平均分（较上期变化）；下方为95%置信区间", border=True)
 c1.caption(f"95%置信区间 {fmt_score(row['ci_low'])}–{fmt_score(row['ci_high'])}")
 # A positive rank change means moving up the table, which Streamlit should colour green.
-c2.metric("当前名次", fmt_rank_of(row["rank"], total), delta=f"{prev_rank - int(row['rank']):+d} 名（较上期）" if prev_rank else None,
+rank_delta = None if not prev_rank else ("与上期持平" if prev_rank == row["rank"] else f"{prev_rank - int(row['rank']):+d} 名（较上期）")
+c2.metric("当前名次", fmt_rank_of(row["rank"], total), delta=rank_delta, delta_color="off" if rank_delta == "与上期持平" else "normal",
           help="名次变化：正数为上升", border=True)
 c2.caption(f"95%名次置信集 {fmt_rank_set(row['cs_marginal_low'], row['cs_marginal_high'])}")
 c3.metric(f"保{cfg.hold}概率", fmt_pct(p_hold), help=f"P(名次 ≤ {cfg.hold})，按各县区得分的抽样误差模拟 {cfg.draws:,} 次", border=True)

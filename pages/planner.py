@@ -32,7 +32,8 @@ with st.expander(f"推演依据：总体满意度与各分项的关系（加权�
 st.subheader("调整方案")
 groups = planning.group_options(ctx.version, ctx.wave, ctx.home)
 answers = [a for a in sorted(cfg.points, key=cfg.points.get)]
-default = pd.DataFrame([{"分项": "课后服务", "群体": "农村", "从": "一般", "到": "满意", "比例%": 10.0}])
+default = pd.DataFrame([{"分项": "有偿补课治理", "群体": "农村", "从": "一般", "到": "满意", "比例%": 20.0},
+                        {"分项": "课后服务", "群体": "学生家长", "从": "比较满意", "到": "满意", "比例%": 10.0}])
 edited = st.data_editor(
     default, num_rows="dynamic", width="stretch", key="planner_editor",
     column_config={

@@ -1,0 +1,32 @@
+"""Chinese number formats and formula-safe exports."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from analysis.formatting import csv_bytes, export_safe, fmt_pct, fmt_rank, fmt_rank_of, fmt_rank_set, fmt_score, fmt_signed
+
+
+@pytest.mark.parametrize("fn, value, expected", [
+    (fmt_rank, 5, "第5名"), (fmt_rank, None, "—"), (fmt_rank, math.nan, "—"),
+    (fmt_pct, 0.834, "83.4%"), (fmt_pct, 1.0, "100.0%"), (fmt_pct, math.nan, "—"),
+    (fmt_score, 85.7349, "85.73"), (fmt_signed, -0.31, "−0.31"), (fmt_signed, 0.85, "+0.85"),
+])
+def test_formats(fn, value, expected):
+    assert fn(value) == expected
+
+
+def test_rank_of_and_sets():
+    assert fmt_rank_of(5, 11) == "第5名/共11"
+    assert fmt_rank_set(3, 8) == "第3–8名" and fmt_rank_set(1, 1) == "第1名"
+
+
+@pytest.mark.parametrize("cell", ["=1+1", "+86", "-2", "@SUM(A1)", "\t=cmd"])
+def test_formula_cells_are_neutralised(cell):
+    assert export_safe(pd.DataFrame({"意见建议": [cell]}))["意见建议"].iloc[0] == "'" + cell
+
+
+def test_csv_is_bom_utf8_and_keeps_plain_text():
+    data = csv_bytes(pd.DataFrame({"县区": ["云溪县"], "得分": [85.8]}))
+    assert data.startswith(b"\xef\xbb\xbf") and "云溪县,85.8" in data.decode("utf-8-sig")
