@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import secrets
 
 ITERATIONS = 200_000
+MIN_PASSWORD_LENGTH = 8
 LOOPBACK_ADDRESSES = {"127.0.0.1", "localhost", "::1"}
+ROLES = ("analyst", "leader")
 
 
 def hash_password(password: str, salt: bytes | None = None, iterations: int = ITERATIONS) -> str:
@@ -19,12 +22,14 @@ def hash_password(password: str, salt: bytes | None = None, iterations: int = IT
 
 
 def verify_password(password: str, stored: str) -> bool:
-    """True when the password matches the stored hash (constant-time compare)."""
+    """True when the password matches the stored hash (constant-time compare); False for any malformed hash."""
     try:
-        scheme, iterations, salt, digest = stored.split("$")
-    except ValueError:
+        scheme, iterations, salt, digest = str(stored).split("$")
+        rounds = int(iterations)
+        salt_bytes, digest_bytes = base64.b64decode(salt, validate=True), base64.b64decode(digest, validate=True)
+    except (ValueError, binascii.Error):
         return False
-    if scheme != "pbkdf2_sha256":
+    if scheme != "pbkdf2_sha256" or rounds < 1 or not digest_bytes:
         return False
-    candidate = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), base64.b64decode(salt), int(iterations))
-    return hmac.compare_digest(candidate, base64.b64decode(digest))
+    candidate = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt_bytes, rounds)
+    return hmac.compare_digest(candidate, digest_bytes)

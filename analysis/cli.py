@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import store
+from analysis.accounts import MIN_PASSWORD_LENGTH, hash_password
 from analysis.contract import KIND_KEYS, responses_kind
 from analysis.importing import build_mock_database, error_text, import_path, summary_line
 from analysis.mock import write_mock
@@ -53,29 +55,53 @@ def cmd_init_db(args, settings) -> None:
 
 
 def cmd_import(args, settings) -> None:
-    """Import one file; on errors nothing is stored."""
+    """Import one file; on errors nothing is stored and the error rows go to stderr in Chinese."""
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"找不到文件：{args.file}")
     engine = store.connect(args.db)
     try:
-        plan, records = import_path(Path(args.file), args.kind, settings, engine, user=args.user, sheet=args.sheet, replace=args.replace)
+        plan, records = import_path(path, args.kind, settings, engine, user=args.user, sheet=args.sheet, replace=args.replace)
     except (ReadError, store.StoreError) as exc:
-        raise CliError(str(exc)) from exc
-    except FileNotFoundError as exc:
-        raise CliError(f"找不到文件：{args.file}") from exc
+        raise CliError(f"“{path.name}”未导入：{exc}") from exc
     if not plan.ok:
         raise CliError(error_text(plan))
+    for note in plan.read.notices + plan.validation.warnings:
+        print(f"提示：{note}", file=sys.stderr)
     print(summary_line(plan, records))
 
 
 def cmd_waves(args, settings) -> None:
-    """List stored waves and years per kind."""
+    """List stored waves and years per kind (--json: [{"wave", "kind", "rows", "imported_at"}, …])."""
     table = store.stored_waves(store.connect(args.db))
     if args.json:
-        print(json.dumps(table.to_dict(orient="records"), ensure_ascii=False))
+        records = [{"wave": str(r.wave), "kind": str(r.kind), "rows": int(r.rows), "imported_at": str(r.imported_at)}
+                   for r in table.itertuples()]
+        print(json.dumps(records, ensure_ascii=False))
         return
     if table.empty:
         print("数据库中还没有数据。")
         return
     print(table.rename(columns={"wave": "批次/年度", "kind": "类型", "rows": "行数", "imported_at": "导入时间"}).to_string(index=False))
+
+
+def read_new_password(stream=None) -> str:
+    """The password from piped stdin (one line), or typed twice without echo at a terminal."""
+    stream = stream or sys.stdin
+    if not stream.isatty():
+        password = stream.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("新密码：")
+        if getpass.getpass("再输入一次：") != password:
+            raise CliError("两次输入的密码不一致。")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise CliError(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符。")
+    return password
+
+
+def cmd_hash_password(args, settings) -> None:
+    """Print the PBKDF2 hash of a password for .streamlit/secrets.toml (the password itself is never printed)."""
+    print(hash_password(read_new_password()))
 
 
 def responses_for_rank(args, settings) -> pd.DataFrame:
@@ -152,6 +178,7 @@ def parser() -> argparse.ArgumentParser:
     waves = sub.add_parser("waves", help="列出已存批次")
     waves.add_argument("--db")
     waves.add_argument("--json", action="store_true")
+    sub.add_parser("hash-password", help="生成 secrets.toml 所需的密码哈希（从标准输入或提示读取密码）")
     rank = sub.add_parser("rank", help="排名与不确定性")
     rank.add_argument("file", nargs="?")
     rank.add_argument("--db")
@@ -164,7 +191,8 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-COMMANDS = {"mock": cmd_mock, "init-db": cmd_init_db, "import": cmd_import, "waves": cmd_waves, "rank": cmd_rank}
+COMMANDS = {"mock": cmd_mock, "init-db": cmd_init_db, "import": cmd_import, "waves": cmd_waves,
+            "hash-password": cmd_hash_password, "rank": cmd_rank}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -84,6 +84,8 @@ def prepare_import(data: bytes, file_name: str, kind_key: str, settings: Setting
         raise ReadError(f"文件有 {len(read.frame):,} 行数据，超过上限 {settings.max_rows:,} 行（设置项 survey.max_rows），"
                         f"请拆分后分批上传。")
     validation = validate_frame(read.frame, kind, settings)
+    # The checked rows are all the plan needs from here on; dropping the raw cells halves what a waiting plan holds.
+    read.frame = read.frame.iloc[0:0]
     if read.ignored_columns:
         validation.warnings.append(f"以下列不在数据规范中，已忽略（不会存储）：{'、'.join(read.ignored_columns)}")
     sha = file_sha256(data)

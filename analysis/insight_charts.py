@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from analysis.charts import HOME_COLOR, OTHER_COLOR, STRIVE_COLOR, base_layout
 
@@ -13,6 +12,40 @@ MUTED_COLOR = "#C8CDD2"
 CITY_COLOR = "#2C3E50"
 GOOD_COLOR = "#2980B9"
 QUADRANT_COLORS = {"重点改进": HOME_COLOR, "继续保持": STRIVE_COLOR, "低优先": OTHER_COLOR, "过度投入": "#E67E22"}
+
+
+def panel_grid(rows: int, cols: int, titles: list[str], h_gap: float = 0.08, v_gap: float = 0.16,
+               share_y: bool = False) -> tuple[go.Figure, list[tuple[str, str]]]:
+    """An empty figure laid out as rows × cols panels with titles, and each panel's (x, y) axis ids.
+
+    Built by hand rather than with plotly's make_subplots, which costs ~20 ms a
+    figure in validation; these pages draw a dozen figures per run.
+    """
+    width = (1 - h_gap * (cols - 1)) / cols
+    height = (1 - v_gap * (rows - 1)) / rows
+    layout: dict = {"annotations": []}
+    axes = []
+    for k in range(rows * cols):
+        r, c = divmod(k, cols)
+        suffix = "" if k == 0 else str(k + 1)
+        x0, y1 = c * (width + h_gap), 1 - r * (height + v_gap)
+        # Rounded and clipped: float sums like 0.46 + 0.54 land a hair outside [0, 1], which plotly rejects.
+        layout[f"xaxis{suffix}"] = {"domain": [round(max(x0, 0.0), 6), round(min(x0 + width, 1.0), 6)], "anchor": f"y{suffix}"}
+        layout[f"yaxis{suffix}"] = {"domain": [round(max(y1 - height, 0.0), 6), round(min(y1, 1.0), 6)], "anchor": f"x{suffix}"}
+        if share_y and k:
+            layout[f"yaxis{suffix}"].update(matches="y", showticklabels=False)
+        if k < len(titles):
+            layout["annotations"].append({"text": titles[k], "x": x0 + width / 2, "y": y1, "xref": "paper", "yref": "paper",
+                                          "xanchor": "center", "yanchor": "bottom", "showarrow": False, "font": {"size": 14}})
+        axes.append((f"x{suffix}", f"y{suffix}"))
+    return go.Figure(layout=layout), axes
+
+
+def _panel_line(x_axis: str, y_axis: str, value: float, vertical: bool, line: dict) -> dict:
+    """A reference line across one panel (what add_hline/add_vline with row/col draw), as a layout shape."""
+    if vertical:
+        return {"type": "line", "xref": x_axis, "x0": value, "x1": value, "yref": f"{y_axis} domain", "y0": 0, "y1": 1, "line": line}
+    return {"type": "line", "xref": f"{x_axis} domain", "x0": 0, "x1": 1, "yref": y_axis, "y0": value, "y1": value, "line": line}
 
 
 def _errors(table: pd.DataFrame, value: str = "score") -> dict:
@@ -39,23 +72,24 @@ def item_benchmark_figure(bench: pd.DataFrame, strive: int) -> go.Figure:
     low = float(np.nanmin([table["ci_low"].min(), table["city_mean"].min(), table["strive_score"].min()]))
     high = float(np.nanmax([table["ci_high"].max(), table["city_mean"].max(), table["strive_score"].max()]))
     fig.update_xaxes(range=[max(0.0, low - 2), min(100.0, high + 2)], title="满意度得分（分）")
-    return base_layout(fig, "各分项得分：本县与全市平均、争五对照县（越靠上差距越大）", height=120 + 36 * len(table))
+    return base_layout(fig, f"各分项得分：本县与全市平均、争{strive}对照县（越靠上差距越大）", height=120 + 36 * len(table))
 
 
 def importance_figure(drivers: pd.DataFrame) -> go.Figure:
     """Relative-weight share of each item beside its plain correlation with the overall answer."""
     table = drivers.sort_values("rescaled")
-    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
-                        subplot_titles=("相对权重（占解释力的百分比）", "与总体满意度的相关系数"))
-    fig.add_trace(go.Bar(x=table["rescaled"] * 100, y=table["item"], orientation="h", marker_color=HOME_COLOR,
+    fig, ((x1, y1), (x2, y2)) = panel_grid(1, 2, ["相对权重（%）", "相关系数"], h_gap=0.06, share_y=True)
+    fig.add_trace(go.Bar(x=table["rescaled"] * 100, y=table["item"], orientation="h", marker_color=HOME_COLOR, xaxis=x1, yaxis=y1,
                          text=[f"{v * 100:.1f}%" for v in table["rescaled"]], textposition="outside", cliponaxis=False,
-                         hovertemplate="%{y}<br>相对权重 %{x:.1f}%<extra></extra>", showlegend=False), row=1, col=1)
-    fig.add_trace(go.Bar(x=table["corr"], y=table["item"], orientation="h", marker_color=OTHER_COLOR,
+                         hovertemplate="%{y}<br>相对权重 %{x:.1f}%<extra></extra>", showlegend=False))
+    fig.add_trace(go.Bar(x=table["corr"], y=table["item"], orientation="h", marker_color=OTHER_COLOR, xaxis=x2, yaxis=y2,
                          text=[f"{v:.2f}" for v in table["corr"]], textposition="outside", cliponaxis=False,
-                         hovertemplate="%{y}<br>相关系数 %{x:.2f}<extra></extra>", showlegend=False), row=1, col=2)
-    fig.update_xaxes(title="%", range=[0, float(table["rescaled"].max()) * 100 * 1.25], row=1, col=1)
-    fig.update_xaxes(title="相关系数", range=[min(0.0, float(table["corr"].min())), 1.0], row=1, col=2)
-    return base_layout(fig, "分项重要性：相对权重（Johnson 法）与简单相关对比", height=120 + 34 * len(table))
+                         hovertemplate="%{y}<br>相关系数 %{x:.2f}<extra></extra>", showlegend=False))
+    fig.update_layout(xaxis={"title": "%", "range": [0, float(table["rescaled"].max()) * 100 * 1.25]},
+                      xaxis2={"title": "相关系数", "range": [min(0.0, float(table["corr"].min())), 1.0]})
+    fig = base_layout(fig, "分项重要性：相对权重（Johnson 法）与简单相关对比", height=140 + 34 * len(table))
+    fig.update_layout(margin={"t": 90})
+    return fig
 
 
 def ipa_figure(table: pd.DataFrame) -> go.Figure:
@@ -70,13 +104,14 @@ def ipa_figure(table: pd.DataFrame) -> go.Figure:
                                  hovertemplate="%{text}<br>重要性 %{x:.1f}%<br>得分 %{y:.2f} 分<extra>" + quadrant + "</extra>"))
     fig.add_vline(x=imp_mean, line={"color": OTHER_COLOR, "dash": "dash"})
     fig.add_hline(y=perf_mean, line={"color": OTHER_COLOR, "dash": "dash"})
-    x_lo, x_hi = 0.0, float(imp.max()) * 1.15
-    y_lo, y_hi = float(perf.min()) - 2, float(perf.max()) + 2
+    # Padding keeps the corner labels clear of the items nearest the corners.
+    x_lo, x_hi = -float(imp.max()) * 0.08, float(imp.max()) * 1.25
+    y_lo, y_hi = float(perf.min()) - 4, float(perf.max()) + 4
     corners = {"重点改进": (x_hi, y_lo, "right", "bottom"), "继续保持": (x_hi, y_hi, "right", "top"),
                "低优先": (x_lo, y_lo, "left", "bottom"), "过度投入": (x_lo, y_hi, "left", "top")}
     for quadrant, (x, y, xa, ya) in corners.items():
-        fig.add_annotation(x=x, y=y, text=f"<b>{quadrant}</b>", showarrow=False, xanchor=xa, yanchor=ya,
-                           font={"color": QUADRANT_COLORS[quadrant], "size": 14})
+        fig.add_annotation(x=x, y=y, text=f"<b>{quadrant}</b>", showarrow=False, xanchor=xa, yanchor=ya, opacity=0.8,
+                           font={"color": QUADRANT_COLORS[quadrant], "size": 13})
     fig.update_xaxes(range=[x_lo, x_hi], title="重要性（相对权重，%）")
     fig.update_yaxes(range=[y_lo, y_hi], title="本县分项得分（分）")
     return base_layout(fig, "重要性–表现矩阵（虚线为两者的平均值）", height=480)
@@ -111,14 +146,16 @@ def township_score_figure(table: pd.DataFrame, county_score: float, min_n: int, 
     small = table["n"] < min_n
     colors = np.where(small, MUTED_COLOR, np.where(table["score"] < county_score, HOME_COLOR, GOOD_COLOR))
     labels = [f"{g}（n={n}）" for g, n in zip(table["group"], table["n"])]
-    fig = go.Figure(go.Bar(x=table["score"], y=labels, orientation="h", marker_color=colors, error_x=_errors(table),
-                           text=[f"{s:.1f}" for s in table["score"]], textposition="inside",
-                           hovertemplate="%{y}<br>%{x:.2f} 分<extra></extra>"))
-    fig.add_vline(x=county_score, line={"color": CITY_COLOR, "dash": "dash"}, annotation_text=f"全县 {county_score:.1f}",
+    # Points, not bars: a bar would have to start at 0 to be honest, and then the differences vanish.
+    fig = go.Figure(go.Scatter(x=table["score"], y=labels, mode="markers+text", marker={"size": 12, "color": colors},
+                               error_x=_errors(table), text=[f"{s:.1f}" for s in table["score"]], textposition="top center",
+                               hovertemplate="%{y}<br>%{x:.2f} 分<extra></extra>", showlegend=False))
+    fig.add_vline(x=county_score, line={"color": CITY_COLOR, "dash": "dash"}, annotation_text=f"全范围 {county_score:.1f}",
                   annotation_position="top")
     low = float(np.nanmin(table["ci_low"])) if len(table) else 0.0
-    fig.update_xaxes(range=[max(0.0, low - 3), 100], title="满意度得分（分）")
-    return base_layout(fig, title, height=140 + 32 * len(table))
+    high = float(np.nanmax(table["ci_high"])) if len(table) else 100.0
+    fig.update_xaxes(range=[max(0.0, low - 2), min(100.0, high + 2)], title="满意度得分（分）")
+    return base_layout(fig, title, height=160 + 36 * len(table))
 
 
 def group_panels_figure(table: pd.DataFrame, labels: dict[str, str], county_score: float, min_n: int, title: str) -> go.Figure:
@@ -126,39 +163,50 @@ def group_panels_figure(table: pd.DataFrame, labels: dict[str, str], county_scor
     dims = [d for d in labels if d in set(table["dimension"])]
     cols = 3
     rows = max(1, -(-len(dims) // cols))
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[labels[d] for d in dims], horizontal_spacing=0.12,
-                        vertical_spacing=0.16)
+    fig, axes = panel_grid(rows, cols, [labels[d] for d in dims], h_gap=0.12, v_gap=0.2)
+    shapes, layout = [], {}
     for k, dim in enumerate(dims):
+        x_axis, y_axis = axes[k]
         part = table[table["dimension"] == dim]
         small = part["n"] < min_n
         colors = np.where(small, MUTED_COLOR, np.where(part["score"] < county_score, HOME_COLOR, GOOD_COLOR))
         fig.add_trace(go.Scatter(x=part["score"], y=[f"{g}（{n}）" for g, n in zip(part["group"], part["n"])], mode="markers",
-                                 marker={"size": 10, "color": colors}, error_x=_errors(part), showlegend=False,
-                                 hovertemplate="%{y}<br>%{x:.2f} 分<extra>" + labels[dim] + "</extra>"),
-                      row=k // cols + 1, col=k % cols + 1)
-        fig.add_vline(x=county_score, line={"color": CITY_COLOR, "dash": "dash", "width": 1}, row=k // cols + 1, col=k % cols + 1)
-    fig.update_xaxes(title="得分（分）")
-    fig.update_yaxes(autorange="reversed")
+                                 marker={"size": 10, "color": colors}, error_x=_errors(part), showlegend=False, xaxis=x_axis, yaxis=y_axis,
+                                 hovertemplate="%{y}<br>%{x:.2f} 分<extra>" + labels[dim] + "</extra>"))
+        shapes.append(_panel_line(x_axis, y_axis, county_score, True, {"color": CITY_COLOR, "dash": "dash", "width": 1}))
+        layout[x_axis.replace("x", "xaxis")] = {"title": "得分（分）"}
+        layout[y_axis.replace("y", "yaxis")] = {"autorange": "reversed"}
+    # Unused cells of the grid keep no axes.
+    for x_axis, y_axis in axes[len(dims):]:
+        layout[x_axis.replace("x", "xaxis")] = {"visible": False}
+        layout[y_axis.replace("y", "yaxis")] = {"visible": False}
+    fig.update_layout(shapes=shapes, **layout)
     return base_layout(fig, title, height=140 + 260 * rows)
 
 
 def rate_trend_figure(totals: pd.DataFrame, series: dict[str, tuple[str, float | None]], title: str) -> go.Figure:
     """Small multiples over school years: one panel per rate (in %), with its target dashed where there is one."""
     names = list(series)
-    fig = make_subplots(rows=1, cols=len(names), subplot_titles=[series[c][0] for c in names], horizontal_spacing=0.08)
-    for k, column in enumerate(names, start=1):
+    titles = [series[c][0] + (f"（目标≥{series[c][1] * 100:.0f}%）" if series[c][1] is not None else "") for c in names]
+    fig, axes = panel_grid(1, len(names), titles)
+    shapes, layout = [], {}
+    for (x_axis, y_axis), column in zip(axes, names):
         label, target = series[column]
         values = totals[column] * 100
         fig.add_trace(go.Scatter(x=totals["year"], y=values, mode="lines+markers+text", text=[f"{v:.1f}%" for v in values],
-                                 textposition="top center", line={"color": HOME_COLOR, "width": 3}, showlegend=False,
-                                 hovertemplate="%{x}<br>" + label + " %{y:.1f}%<extra></extra>"), row=1, col=k)
+                                 textposition="top center", cliponaxis=False, line={"color": HOME_COLOR, "width": 3}, showlegend=False,
+                                 xaxis=x_axis, yaxis=y_axis, hovertemplate="%{x}<br>" + label + " %{y:.1f}%<extra></extra>"))
         if target is not None:
-            fig.add_hline(y=target * 100, line={"color": STRIVE_COLOR, "dash": "dash"}, annotation_text=f"目标 {target * 100:.0f}%",
-                          annotation_position="bottom right", row=1, col=k)
+            shapes.append(_panel_line(x_axis, y_axis, target * 100, False, {"color": STRIVE_COLOR, "dash": "dash"}))
         top = max(float(np.nanmax(values)) if len(values) else 100.0, (target or 0) * 100)
         low = min(float(np.nanmin(values)) if len(values) else 0.0, (target or 1) * 100)
-        fig.update_yaxes(range=[max(0.0, low - 10), top + 10], title="%" if k == 1 else None, row=1, col=k)
-    return base_layout(fig, title, height=360)
+        # Category axes clip the first and last labels; widen them by half a category on each side.
+        layout[x_axis.replace("x", "xaxis")] = {"type": "category", "range": [-0.5, len(totals) - 0.5]}
+        layout[y_axis.replace("y", "yaxis")] = {"range": [max(0.0, low - 10), top + 10], "title": "%" if x_axis == "x" else None}
+    fig.update_layout(shapes=shapes, **layout)
+    fig = base_layout(fig, title, height=380)
+    fig.update_layout(margin={"t": 90})
+    return fig
 
 
 def township_rate_figure(table: pd.DataFrame, column: str, label: str, target: float | None, higher_is_better: bool = True) -> go.Figure:
@@ -173,31 +221,35 @@ def township_rate_figure(table: pd.DataFrame, column: str, label: str, target: f
     fig = go.Figure(go.Bar(x=part["township"], y=values, marker_color=colors, text=[f"{v:.1f}%" for v in values],
                            textposition="outside", cliponaxis=False, hovertemplate="%{x}<br>" + label + " %{y:.1f}%<extra></extra>"))
     if target is not None:
-        fig.add_hline(y=target * 100, line={"color": STRIVE_COLOR, "dash": "dash"}, annotation_text=f"目标 {target * 100:.0f}%",
-                      annotation_position="top right")
+        fig.add_hline(y=target * 100, line={"color": STRIVE_COLOR, "dash": "dash"})
     fig.update_yaxes(title=f"{label}（%）", range=[0, max(float(np.nanmax(values)) if len(values) else 0.0, (target or 0) * 100) * 1.15 + 1])
     fig.update_xaxes(title="乡镇（街道）")
-    suffix = "（红色为未达标）" if target is not None else ""
+    bound = "≥" if higher_is_better else "≤"
+    suffix = f"（绿色虚线为目标 {bound}{target * 100:.0f}%，红色为未达标）" if target is not None else ""
     return base_layout(fig, f"各乡镇{label}{suffix}", height=380)
 
 
 def class_trend_figure(totals: pd.DataFrame, share_max: float) -> go.Figure:
     """Per school year: 大班额 and 超大班额 class counts (bars) and the share of classes of 56+ (line, right axis)."""
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig = go.Figure()
     fig.add_trace(go.Bar(x=totals["year"], y=totals["large"], name="大班额（56–65人）班数", marker_color="#E67E22",
-                         text=totals["large"], textposition="outside"), secondary_y=False)
+                         text=totals["large"], textposition="outside"))
     fig.add_trace(go.Bar(x=totals["year"], y=totals["very_large"], name="超大班额（66人及以上）班数", marker_color=HOME_COLOR,
-                         text=totals["very_large"], textposition="outside"), secondary_y=False)
+                         text=totals["very_large"], textposition="outside"))
     fig.add_trace(go.Scatter(x=totals["year"], y=totals["large_share"] * 100, name="大班额占比（56人及以上，%）", mode="lines+markers+text",
-                             text=[f"{v * 100:.1f}%" for v in totals["large_share"]], textposition="top center",
-                             line={"color": CITY_COLOR, "width": 3}), secondary_y=True)
-    fig.add_hline(y=share_max * 100, line={"color": STRIVE_COLOR, "dash": "dash"}, annotation_text=f"占比上限 {share_max * 100:.0f}%",
-                  secondary_y=True)
-    fig.update_yaxes(title="班级数（个）", secondary_y=False)
-    fig.update_yaxes(title="大班额占比（%）", secondary_y=True, rangemode="tozero",
-                     range=[0, max(float(totals["large_share"].max()) * 100, share_max * 100) * 1.3])
-    fig.update_xaxes(title="学年")
-    return base_layout(fig, "大班额与超大班额逐年变化", height=400)
+                             text=[f"{v * 100:.1f}%" for v in totals["large_share"]], textposition="top center", yaxis="y2",
+                             line={"color": CITY_COLOR, "width": 3}))
+    top = max(float(totals["large_share"].max()) * 100, share_max * 100) * 1.3
+    fig.update_layout(
+        yaxis={"title": "班级数（个）"},
+        # Explicit ticks: an overlaying axis otherwise syncs to the left axis's grid (17.13%, 12.85%, …).
+        yaxis2={"title": "大班额占比（%）", "overlaying": "y", "side": "right", "range": [0, top], "ticksuffix": "%", "showgrid": False,
+                "tickmode": "linear", "tick0": 0, "dtick": 5 if top >= 15 else 2 if top >= 6 else 1},
+        xaxis={"title": "学年"},
+        shapes=[{"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": "y2", "y0": share_max * 100, "y1": share_max * 100,
+                 "line": {"color": STRIVE_COLOR, "dash": "dash"}}],
+    )
+    return base_layout(fig, f"大班额与超大班额逐年变化（绿色虚线为占比上限 {share_max * 100:.0f}%）", height=400)
 
 
 def class_size_histogram(flags: pd.DataFrame, caps: dict[str, int], large_min: int, very_large_min: int) -> go.Figure:
@@ -211,39 +263,36 @@ def class_size_histogram(flags: pd.DataFrame, caps: dict[str, int], large_min: i
     lines = [(caps.get("小学"), f"小学起始年级上限 {caps.get('小学')}", GOOD_COLOR),
              (caps.get("初中"), f"初中起始年级上限 {caps.get('初中')}", "#8E44AD"),
              (large_min - 0.5, f"大班额 ≥{large_min}", "#E67E22"), (very_large_min - 0.5, f"超大班额 ≥{very_large_min}", HOME_COLOR)]
-    for k, (x, text, color) in enumerate(lines):
+    for x, text, color in lines:
         if x is not None:
-            fig.add_vline(x=x, line={"color": color, "dash": "dash"}, annotation_text=text,
-                          annotation_position="top left" if k % 2 == 0 else "top right", annotation_font={"size": 11})
+            # Named shapes go to the legend, so four labels never pile up at the top of the chart.
+            fig.add_vline(x=x, line={"color": color, "dash": "dash"}, name=text, showlegend=True)
     fig.update_layout(barmode="overlay")
     fig.update_xaxes(title="班额（人）")
     fig.update_yaxes(title="班级数（个）")
     return base_layout(fig, "班额分布（按学段）", height=400)
 
 
-def school_large_figure(schools: pd.DataFrame, top: int = 15) -> go.Figure:
-    """The schools with the most 大班额 / 超大班额 classes, stacked bars, worst on top."""
-    part = schools[schools["large_or_more"] > 0].head(top).iloc[::-1]
-    fig = go.Figure()
-    fig.add_trace(go.Bar(x=part["large"], y=part["school"], orientation="h", name="大班额（56–65人）", marker_color="#E67E22"))
-    fig.add_trace(go.Bar(x=part["very_large"], y=part["school"], orientation="h", name="超大班额（66人及以上）", marker_color=HOME_COLOR))
-    fig.update_layout(barmode="stack")
-    fig.update_xaxes(title="班级数（个）")
-    return base_layout(fig, f"大班额最多的学校（前{top}所）", height=140 + 28 * max(len(part), 1))
+def _padded(values: pd.Series) -> list[float]:
+    """An axis range around the values with room on the right for the labels drawn beside the points."""
+    lo, hi = float(np.nanmin(values)) if values.notna().any() else 0.0, float(np.nanmax(values)) if values.notna().any() else 1.0
+    span = max(hi - lo, 1.0)
+    return [lo - 0.08 * span, hi + 0.3 * span]
 
 
 def link_figure(link: pd.DataFrame, min_n: int, measure_label: str) -> go.Figure:
     """Township satisfaction against the 大班额 share and against 普惠性幼儿园覆盖率 (two panels, labelled points)."""
-    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
-                        subplot_titles=("大班额占比（56人及以上，%）", "普惠性幼儿园覆盖率（%）"))
-    small = link["n"] < min_n
-    colors = np.where(small, MUTED_COLOR, GOOD_COLOR)
-    for col, column in ((1, "large_share"), (2, "inclusive_coverage")):
+    fig, axes = panel_grid(1, 2, ["大班额占比（56人及以上，%）", "普惠性幼儿园覆盖率（%）"], h_gap=0.06, share_y=True)
+    colors = np.where(link["n"] < min_n, MUTED_COLOR, GOOD_COLOR)
+    for (x_axis, y_axis), column in zip(axes, ("large_share", "inclusive_coverage")):
+        # Labels beside the points: many townships share a 0% 大班额 share, and labels above them would pile up.
         fig.add_trace(go.Scatter(x=link[column] * 100, y=link["score"], mode="markers+text", text=link["township"],
-                                 textposition="top center", marker={"size": 12, "color": colors}, showlegend=False,
-                                 customdata=link["n"],
-                                 hovertemplate="%{text}<br>%{x:.1f}%<br>得分 %{y:.2f}（n=%{customdata}）<extra></extra>"),
-                      row=1, col=col)
-        fig.update_xaxes(title="%", row=1, col=col)
-    fig.update_yaxes(title=f"{measure_label}得分（分）", row=1, col=1)
-    return base_layout(fig, f"乡镇{measure_label}与办学条件（灰点：样本不足{min_n}份）", height=420)
+                                 textposition="middle right", marker={"size": 12, "color": colors}, showlegend=False,
+                                 customdata=link["n"], xaxis=x_axis, yaxis=y_axis,
+                                 hovertemplate="%{text}<br>%{x:.1f}%<br>得分 %{y:.2f}（n=%{customdata}）<extra></extra>"))
+    fig.update_layout(xaxis={"title": "%", "range": _padded(link["large_share"] * 100)},
+                      xaxis2={"title": "%", "range": _padded(link["inclusive_coverage"] * 100)},
+                      yaxis={"title": f"{measure_label}得分（分）"})
+    fig = base_layout(fig, f"乡镇{measure_label}与办学条件（灰点：样本不足{min_n}份）", height=460)
+    fig.update_layout(margin={"t": 90})
+    return fig

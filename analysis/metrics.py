@@ -16,7 +16,7 @@ TOTAL_LABEL = "全县合计"
 INITIAL_GRADE_CAP = {"一年级": "class_cap_primary", "七年级": "class_cap_junior"}
 SIZE_BINS = (0, 30, 35, 40, 45, 50, 55, 65, 1000)
 SIZE_BIN_LABELS = ("30人及以下", "31–35人", "36–40人", "41–45人", "46–50人", "51–55人", "56–65人（大班额）", "66人及以上（超大班额）")
-FEW_POINTS = 10  # below this many townships a rank correlation is fragile, and the page says so
+FEW_POINTS = 20  # below this many townships a rank correlation is fragile, and the page says so
 
 
 def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import collections
 import csv
 import io
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from analysis.contract import FileKind
@@ -19,6 +21,9 @@ from analysis.contract import FileKind
 UTF8_BOM = b"\xef\xbb\xbf"
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 HEADER_SCAN_ROWS = 10
+DECODE_BLOCK = 1 << 24  # 16 MB
+DISTINCT_SAMPLE = 10_000  # rows looked at to decide whether a column repeats a few values
+DISTINCT_FEW = 500
 MOJIBAKE_SAMPLE_CHARS = 200_000
 MOJIBAKE_MIN_CHARS = 8
 MOJIBAKE_RARE_SHARE = 0.2
@@ -27,7 +32,18 @@ LABEL_UTF8_BOM = "UTF-8（带BOM）"
 LABEL_GBK = "GBK/GB18030"
 LABEL_XLSX = "Excel 工作簿（.xlsx）"
 RESAVE_HINT = "请在 Excel 中“另存为”“CSV UTF-8（逗号分隔）”或 .xlsx 后再上传。"
+TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=float("nan"))
 DASHES = re.compile(r"[\u2010-\u2015\u2212\uff5e~]")
+
+
+def per_distinct(array: pa.Array | pa.ChunkedArray, transform) -> pa.Array | pa.ChunkedArray:
+    """transform(array) for a text array, computed once per distinct value when few values repeat (answers, counties)."""
+    if len(array) > DISTINCT_SAMPLE * 2 and pc.count_distinct(array.slice(0, DISTINCT_SAMPLE)).as_py() < DISTINCT_FEW:
+        encoded = pc.dictionary_encode(array)
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        return pc.take(transform(encoded.dictionary), encoded.indices)
+    return transform(array)
 
 
 class ReadError(ValueError):
@@ -45,6 +61,7 @@ class ReadResult:
     sheets: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    rows: int = 0  # data rows read (kept when the cells themselves are released after checking)
 
 
 def normalise_header(text: str) -> str:
@@ -74,7 +91,8 @@ def excel_column_letter(index: int) -> str:
 
 def sniff_format(data: bytes, file_name: str) -> str:
     """'csv' or 'xlsx' from the bytes themselves (not the name); refuse what Excel did not save as either."""
-    if not data.strip(UTF8_BOM + b" \r\n\t,;"):
+    blank = UTF8_BOM + b" \r\n\t,;"
+    if not data[:65536].strip(blank) and not data.strip(blank):  # the whole-file strip copies it: only when the start is blank
         raise ReadError("文件是空的，没有任何内容。")
     if data[:8] == OLE2_MAGIC:
         raise ReadError("这是旧版 Excel（.xls）或其他 Office 二进制文件，" + RESAVE_HINT)
@@ -122,27 +140,51 @@ def looks_like_mojibake(text: str) -> bool:
     return rare / total > MOJIBAKE_RARE_SHARE
 
 
-def utf8_payload(data: bytes, file_name: str) -> tuple[bytes, str, list[str]]:
+def _transcode(body: bytes, codec: str) -> bytearray:
+    """body re-encoded from codec to UTF-8 a block at a time (a whole decoded copy of a big file costs GBs of text)."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    out = bytearray()
+    for start in range(0, len(body), DECODE_BLOCK):
+        out += decoder.decode(body[start:start + DECODE_BLOCK], final=False).encode("utf-8")
+    out += decoder.decode(b"", final=True).encode("utf-8")
+    return out
+
+
+def _check_utf8(body: bytes) -> None:
+    """Raise UnicodeDecodeError (position in body) unless body is UTF-8; checked a block at a time to spare memory."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for start in range(0, len(body), DECODE_BLOCK):
+        try:
+            decoder.decode(body[start:start + DECODE_BLOCK], final=False)
+        except UnicodeDecodeError as exc:
+            raise UnicodeDecodeError("utf-8", body, start + exc.start, start + exc.end, exc.reason) from None
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise UnicodeDecodeError("utf-8", body, len(body) - 1, len(body), exc.reason) from None
+
+
+def utf8_payload(data: bytes, file_name: str) -> tuple[bytes | bytearray, str, list[str]]:
     """The file as UTF-8 bytes without BOM, the encoding's display name, and notices (e.g. a misleading name)."""
     has_bom = data.startswith(UTF8_BOM)
     body = data[len(UTF8_BOM):] if has_bom else data
     try:
-        body.decode("utf-8")
+        _check_utf8(body)
         payload, label = body, (LABEL_UTF8_BOM if has_bom else LABEL_UTF8)
     except UnicodeDecodeError as exc:
         before = body[:exc.start]
-        if has_bom or any(b > 127 for b in before):
+        if has_bom or any(b > 127 for b in before[-1_000_000:]):
             # Valid UTF-8 Chinese before the bad byte: two files of different encodings pasted together.
             line = before.count(b"\n") + 1
             raise ReadError(f"文件前面是 UTF-8 编码，但第 {line} 行附近出现了其他编码（GBK 等）的字符，"
                             f"可能是把不同编码的文件拼接在一起。" + RESAVE_HINT) from exc
         try:
-            text = body.decode("gb18030")
+            payload = _transcode(body, "gb18030")
         except UnicodeDecodeError as exc2:
             raise ReadError("无法识别文件编码（既不是 UTF-8 也不是 GBK/GB18030）。" + RESAVE_HINT) from exc2
-        if looks_like_mojibake(text):
+        if looks_like_mojibake(payload[:MOJIBAKE_SAMPLE_CHARS * 3].decode("utf-8", "ignore")):
             raise ReadError("无法识别文件编码：按 GBK/GB18030 读出的是乱码（可能是西文 Latin-1 等编码）。" + RESAVE_HINT)
-        payload, label = text.encode("utf-8"), LABEL_GBK
+        label = LABEL_GBK
     notices = []
     claimed = declared_encoding(file_name)
     if claimed and not label.startswith(claimed):
@@ -152,13 +194,13 @@ def utf8_payload(data: bytes, file_name: str) -> tuple[bytes, str, list[str]]:
 
 def _separator(payload: bytes) -> str:
     """Tab for tab-separated text (Excel's 'Unicode text'), else comma."""
-    first_line = payload.split(b"\n", 1)[0]
+    first_line = bytes(payload[:65536]).split(b"\n", 1)[0]
     return "\t" if b"\t" in first_line and b"," not in first_line else ","
 
 
-def _arrow_cells(payload: bytes, sep: str) -> pd.DataFrame | None:
+def _arrow_cells(payload: bytes | bytearray, sep: str) -> pd.DataFrame | None:
     """All cells as text with pyarrow (fast path); None when some row's width differs from the first row's."""
-    first = next(csv.reader(io.StringIO(payload[:65536].split(b"\n", 1)[0].decode("utf-8", "replace")), delimiter=sep), [])
+    first = next(csv.reader(io.StringIO(bytes(payload[:65536]).split(b"\n", 1)[0].decode("utf-8", "replace")), delimiter=sep), [])
     width = max(len(first), 1)
     uneven = []
 
@@ -167,26 +209,39 @@ def _arrow_cells(payload: bytes, sep: str) -> pd.DataFrame | None:
         return "skip"
 
     table = pacsv.read_csv(
-        io.BytesIO(payload),
+        pa.BufferReader(pa.py_buffer(payload)),
         read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 24),
         parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True, ignore_empty_lines=False,
                                          invalid_row_handler=_note),
-        convert_options=pacsv.ConvertOptions(column_types={f"f{i}": pa.string() for i in range(width)},
+        convert_options=pacsv.ConvertOptions(column_types={f"f{i}": pa.large_string() for i in range(width)},
                                              strings_can_be_null=False, quoted_strings_can_be_null=False),
     )
     if uneven or table.num_columns != width:
         return None
-    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow", na_value=float("nan"))}.get)
-    return frame.set_axis(range(width), axis=1)
+    # Trim one column at a time, dropping each untrimmed column as we go: a second full copy of a big file costs GBs.
+    # large_string is what pandas' text dtype holds, so the trimmed buffers are handed over without a copy.
+    raw = [table.column(i) for i in range(width)]
+    del table
+    columns = {}
+    for i in range(width):
+        columns[i] = pd.Series(pd.array(per_distinct(raw[i], pc.utf8_trim_whitespace), dtype=TEXT_DTYPE))
+        raw[i] = None
+    return pd.DataFrame(columns)
 
 
-def _python_cells(payload: bytes, sep: str) -> pd.DataFrame:
+def _python_cells(payload: bytes | bytearray, sep: str) -> pd.DataFrame:
     """All cells as text when rows differ in width (title rows, short or long rows); slower but tolerant."""
-    text = payload.decode("utf-8")
-    width = max((len(row) for row in csv.reader(io.StringIO(text), delimiter=sep)), default=1)
+    text = bytes(payload).decode("utf-8")
+    width, done = 1, 0
+    try:
+        for row in csv.reader(io.StringIO(text), delimiter=sep):
+            width, done = max(width, len(row)), done + 1
+    except csv.Error as exc:  # a cell over 128 KB: a quote opened and never closed swallows the rows below it
+        raise ReadError(f"CSV 格式错误：第 {done + 1} 行有未配对的引号（从该处起的内容都被当成了一个单元格），请检查该行。") from exc
+    del text
     frame = pd.read_csv(io.BytesIO(payload), header=None, names=range(width), dtype="str", keep_default_na=False,
                         na_filter=False, sep=sep, skip_blank_lines=False, engine="c")
-    return frame.fillna("")
+    return frame.fillna("").apply(lambda col: col.str.strip())
 
 
 def raw_cells_csv(data: bytes, file_name: str = "") -> tuple[pd.DataFrame, str, list[str]]:
@@ -198,7 +253,11 @@ def raw_cells_csv(data: bytes, file_name: str = "") -> tuple[pd.DataFrame, str, 
         if frame is None:
             frame = _python_cells(payload, sep)
     except (pa.ArrowInvalid, pd.errors.ParserError, csv.Error) as exc:
-        raise ReadError(f"CSV 格式错误，无法解析（可能有未配对的引号）：{str(exc)[:120]}") from exc
+        quote = re.search(r"EOF inside string starting at row (\d+)", str(exc))
+        if quote:  # pandas counts records from 0, Excel rows from 1
+            raise ReadError(f"CSV 格式错误：第 {int(quote.group(1)) + 1} 行有未配对的引号（从该处到文件末尾都被当成了一个单元格），"
+                            f"请检查该行。") from exc
+        raise ReadError(f"CSV 格式错误，无法解析（可能有未配对的引号或不一致的分隔符）：{str(exc)[:120]}") from exc
     return frame, label, notices
 
 
@@ -220,10 +279,10 @@ def raw_cells_xlsx(data: bytes, sheet: str | None) -> tuple[pd.DataFrame, str, l
     chosen = sheet or sheets[0]
     if chosen not in sheets:
         raise ReadError(f"工作表“{chosen}”不存在，可选：{'、'.join(sheets)}")
-    frame = book.parse(chosen, header=None, dtype=str, keep_default_na=False)
+    frame = pd.read_excel(book, sheet_name=chosen, header=None, dtype=str, keep_default_na=False)
     frame = frame.set_axis(range(frame.shape[1]), axis=1).astype("str").fillna("")
     # Excel stores numbers; a whole-number float such as '1.0' should read as the code '1'.
-    frame = frame.apply(lambda col: col.str.replace(r"^(-?\d+)\.0$", r"\1", regex=True))
+    frame = frame.apply(lambda col: col.str.strip().str.replace(r"^(-?\d+)\.0$", r"\1", regex=True))
     return frame, chosen, sheets
 
 
@@ -283,8 +342,9 @@ def read_upload(data: bytes, file_name: str, kind: FileKind, sheet: str | None =
         encoding = LABEL_XLSX
     else:
         cells, encoding, notices = raw_cells_csv(data, file_name)
-    filled = cells != ""
-    cells = cells.loc[filled.any(axis=1).to_numpy()]
+    filled = (cells != "").any(axis=1).to_numpy()
+    if not filled.all():
+        cells = cells.loc[filled]  # blank rows are skipped but keep their Excel row numbers
     if cells.empty:
         raise ReadError("文件是空的，没有任何内容。" if fmt == "csv" else f"工作表“{chosen}”是空的，没有任何内容。")
     lookup = header_lookup(kind)
@@ -305,8 +365,7 @@ def read_upload(data: bytes, file_name: str, kind: FileKind, sheet: str | None =
     if body.empty:
         raise ReadError("文件只有表头，没有数据行。")
     _overflow_error(body, len(header))
-    frame = body[list(mapped)].set_axis(list(mapped.values()), axis=1)
-    frame = frame.apply(lambda col: col.str.strip())
+    frame = body[list(mapped)].set_axis(list(mapped.values()), axis=1)  # cells are already trimmed by the readers above
     # Row labels are the 1-based row numbers the analyst sees in Excel, so errors point at the right row.
     frame.index = pd.Index(body.index.to_numpy() + 1, name="excel_row")
-    return ReadResult(frame, encoding, header_row, chosen, sheets, ignored, notices)
+    return ReadResult(frame, encoding, header_row, chosen, sheets, ignored, notices, rows=len(frame))

@@ -20,7 +20,7 @@ from analysis.settings import ROOT
 DB_ENV = "SATISFACTION_DB"
 DEFAULT_DB = ROOT / "data" / "app.db"
 LOCK_TIMEOUT_S = 30      # a second import waits this long for the first one's write lock
-INSERT_CHUNK_ROWS = 50_000  # rows per executemany: bounded memory for million-row files
+INSERT_CHUNK_ROWS = 20_000  # rows per executemany: bounded memory for million-row files
 
 metadata = sa.MetaData()
 
@@ -160,12 +160,25 @@ def insert_rows(conn: sa.Connection, sql: str, rows: list[tuple]) -> None:
     conn.exec_driver_sql(sql, rows)
 
 
-def row_tuples(frame: pd.DataFrame, chunk_rows: int = INSERT_CHUNK_ROWS) -> Iterator[list[tuple]]:
-    """The frame's rows as tuples of plain Python values (None for missing), a chunk at a time."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    for start in range(0, table.num_rows, chunk_rows):
-        chunk = table.slice(start, chunk_rows)
-        yield list(zip(*(column.to_pylist() for column in chunk.columns)))
+def row_tuples(table: pa.Table, rows: np.ndarray, import_id: int, excel_rows: np.ndarray,
+               chunk_rows: int | None = None) -> Iterator[list[tuple]]:
+    """(import_id, excel_row, *cells) tuples of plain Python values (None for missing) for the given rows, a chunk at a time."""
+    chunk_rows = chunk_rows or INSERT_CHUNK_ROWS
+    for start in range(0, len(rows), chunk_rows):
+        part = rows[start:start + chunk_rows]
+        contiguous = part[-1] - part[0] + 1 == len(part)  # one wave per file is the rule: then a slice, no copy
+        chunk = table.slice(int(part[0]), len(part)) if contiguous else table.take(pa.array(part))
+        columns = [[import_id] * len(part), excel_rows[part].tolist()] + [python_values(column) for column in chunk.columns]
+        yield list(zip(*columns))
+
+
+def python_values(column: pa.ChunkedArray) -> list:
+    """A column as a list of Python values; repeated texts (answers, counties) share one str object instead of a million."""
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return column.to_pylist()
+    encoded = column.combine_chunks().dictionary_encode()
+    values = np.array(encoded.dictionary.to_pylist() + [None], dtype=object)
+    return values[encoded.indices.fill_null(len(values) - 1).to_numpy()].tolist()
 
 
 def store_frame(engine: sa.Engine, frame: pd.DataFrame, kind: FileKind, *, file_name: str, sha256: str,
@@ -188,21 +201,22 @@ def store_frame(engine: sa.Engine, frame: pd.DataFrame, kind: FileKind, *, file_
         columns = ["import_id", "excel_row"] + data_columns
         placeholders = ", ".join("?" for _ in columns)
         sql = f'INSERT INTO "{table}" ({", ".join(chr(34) + c + chr(34) for c in columns)}) VALUES ({placeholders})'
+        # Arrow shares the text buffers with the frame, so rows are copied out only a chunk at a time.
+        cells = pa.Table.from_pandas(frame[data_columns], preserve_index=False)
+        excel_rows = frame.index.to_numpy(dtype="int64")
+        period_values = frame[period_col]
         for period in periods:
-            part = frame[(frame[period_col] == period).to_numpy(dtype=bool, na_value=False)]
+            rows = np.flatnonzero((period_values == period).to_numpy(dtype=bool, na_value=False))
             action = "import"
             if period in stored:
                 conn.execute(imports.update().where(imports.c.id == stored[period]).values(status="replaced"))
                 action = "replace"
             result = conn.execute(imports.insert().values(kind=kind.key, period=period, file_name=file_name, sha256=sha256,
-                                                          rows=len(part), status="active", imported_at=now_text(), imported_by=user))
+                                                          rows=len(rows), status="active", imported_at=now_text(), imported_by=user))
             import_id = result.inserted_primary_key[0]
-            body = part[data_columns].copy()
-            body.insert(0, "excel_row", part.index.to_numpy(dtype="int64"))
-            body.insert(0, "import_id", np.full(len(part), import_id, dtype="int64"))
-            for rows in row_tuples(body):
-                insert_rows(conn, sql, rows)
-            record = {"id": import_id, "kind": kind.key, "period": period, "file_name": file_name, "sha256": sha256, "rows": len(part)}
+            for chunk in row_tuples(cells, rows, import_id, excel_rows):
+                insert_rows(conn, sql, chunk)
+            record = {"id": import_id, "kind": kind.key, "period": period, "file_name": file_name, "sha256": sha256, "rows": len(rows)}
             _log(conn, action, user, record)
             records.append(record | {"action": action})
     return records

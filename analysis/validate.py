@@ -13,6 +13,7 @@ import pyarrow
 import pyarrow.compute as pc
 
 from analysis.contract import GRADES, SCHOOL_STAGES, FileKind, answer_columns
+from analysis.readers import per_distinct
 from analysis.settings import Settings
 
 ERROR_COLUMNS = ["行号", "列", "值", "问题"]
@@ -49,25 +50,27 @@ def _from_arrow(array, index: pd.Index) -> pd.Series:
     return pd.Series(pd.array(array, dtype=TEXT), index=index)
 
 
+def _normalise_arrow(array: pyarrow.Array) -> pyarrow.Array:
+    array = pc.replace_substring_regex(pc.utf8_normalize(array, "NFKC"), INVISIBLE, "")
+    return pc.if_else(pc.equal(array, ""), pyarrow.scalar(None, array.type), array)
+
+
 def normalise_text(series: pd.Series) -> pd.Series:
     """Full-width to half-width (NFKC), every space (also full-width and zero-width) removed; empty becomes missing."""
-    array = pc.utf8_normalize(pyarrow.array(as_text(series), from_pandas=True), "NFKC")
-    array = pc.replace_substring_regex(array, INVISIBLE, "")
-    array = pc.if_else(pc.equal(array, ""), pyarrow.scalar(None, array.type), array)
-    return _from_arrow(array, series.index)
+    return _from_arrow(per_distinct(pyarrow.array(as_text(series), from_pandas=True), _normalise_arrow), series.index)
 
 
 def map_unique(series: pd.Series, func) -> pd.Series:
     """func applied once per distinct non-missing value (text columns repeat a few values many times)."""
-    values = series.dropna().unique()
-    return series.map(dict(zip(values, (func(v) for v in values)))).astype(TEXT)
+    codes, uniques = pd.factorize(series)
+    mapped = pyarrow.array([func(v) for v in uniques], type=pyarrow.large_string())
+    return _from_arrow(pc.take(mapped, pyarrow.array(codes, mask=codes < 0)), series.index)
 
 
 def normalise_answers(series: pd.Series, settings: Settings) -> pd.Series:
     """Answer labels with stray spaces removed and vendor codes (1 满意 … 9 不了解, also '1.0') replaced by labels."""
-    text = normalise_text(series)
-    text = text.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
-    return text.replace(settings.codes).astype(TEXT)
+    text = pc.replace_substring_regex(pyarrow.array(normalise_text(series), from_pandas=True), r"^(\d+)\.0+$", r"\1")
+    return _from_arrow(text, series.index).replace(settings.codes).astype(TEXT)
 
 
 def mask_text(value: str) -> str:
@@ -218,12 +221,17 @@ def error_table(rows, column: str, values, reasons) -> pd.DataFrame:
 
 def schema_errors(typed: pd.DataFrame, raw: pd.DataFrame, kind: FileKind, settings: Settings) -> list[pd.DataFrame]:
     """Pandera's failure cases as Chinese error tables, one reason computed per distinct (column, check, value)."""
+    schema = contract_schema(kind, settings)
     try:
-        contract_schema(kind, settings).validate(typed, lazy=True)
+        schema.validate(typed, lazy=True)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases.dropna(subset=["index"])
     else:
         return []
+    # Pandera reports a check by its repr ('isin([...])'); the check's position in the column gives back our name.
+    names = [schema.columns[c].checks[int(n)].name if pd.notna(n) and c in schema.columns else k
+             for c, k, n in zip(cases["column"], cases["check"], cases["check_number"])]
+    cases = cases.assign(check=names)
     tables = []
     for (column, check), group in cases.groupby(["column", "check"], sort=False):
         rows = group["index"].astype(np.int64).to_numpy()
@@ -297,15 +305,21 @@ def validate_frame(frame: pd.DataFrame, kind: FileKind, settings: Settings) -> V
         tables += consistency_errors(typed, kind)
     tables = [t for t in tables if len(t)]
     errors = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=ERROR_COLUMNS)
-    errors = errors.sort_values(["行号", "列"], kind="stable").reset_index(drop=True)
-    return Validation(typed, errors, notes + validation_warnings(typed, kind, settings.min_group_n))
+    # One line per cell: a number that did not parse is missing to pandera too, and "不是数字" says more than "为空".
+    errors = errors.drop_duplicates(["行号", "列"], keep="first")
+    order = {c.header: i for i, c in enumerate(kind.columns)}  # columns in the contract's order, as the file has them
+    errors = (errors.assign(_order=errors["列"].map(order).fillna(len(order)))
+              .sort_values(["行号", "_order"], kind="stable").drop(columns="_order").reset_index(drop=True))
+    return Validation(typed, errors, notes + validation_warnings(typed, kind, settings))
 
 
-def validation_warnings(frame: pd.DataFrame, kind: FileKind, min_n: int = 30) -> list[str]:
+def validation_warnings(frame: pd.DataFrame, kind: FileKind, settings: Settings) -> list[str]:
     """Notes that do not block: county samples smaller than the settings' minimum group size."""
     warnings = []
+    min_n = settings.min_group_n
     if kind.key == "responses" and {"wave", "county"} <= set(frame.columns):
-        counts = frame.groupby(["wave", "county"]).size()
+        known = frame[frame["county"].isin(settings.counties).to_numpy(dtype=bool, na_value=False)]
+        counts = known.groupby(["wave", "county"]).size()
         for (wave, county), n in counts[counts < min_n].items():
             warnings.append(f"{wave} {county} 只有 {n} 份问卷（少于 {min_n} 份），其得分和名次很不稳定。")
     return warnings

@@ -1,19 +1,51 @@
 """数据管理: analysts upload, check, confirm, replace, delete and restore; everyone sees what is stored."""
 
-import pandas as pd
+import re
+
 import streamlit as st
 
 from analysis import store
 from analysis.contract import KIND_KEYS, file_kind
 from analysis.formatting import xlsx_bytes
-from analysis.importing import commit_import, file_sha256, prepare_import, summary_line
-from analysis.readers import ReadError
+from analysis.importing import commit_import, file_sha256, prepare_import, same_file_text, summary_line
+from analysis.readers import ReadError, xlsx_sheet_names
 from analysis.templates import template_csv, template_frame
 from ui import auth, data, state
 from ui.widgets import download_table, page_context
 
 KIND_LABELS = {key: file_kind(key, ()).label for key in KIND_KEYS}
 STATUS_LABELS = {"active": "使用中", "replaced": "已被替换", "deleted": "已删除"}
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
+ERROR_ROWS_SHOWN = 1000
+FLASH = "data_admin_flash"  # the last import's summary, shown once after the page reloads
+FLASH_ERROR = "data_admin_flash_error"  # why the last confirmed import was refused
+
+
+def plain(text: str) -> str:
+    """Text from a file (names, waves, values) escaped so Streamlit's markdown shows it literally, never as markup."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+def upload_limit_mb() -> int:
+    """server.maxUploadSize in MB (the uploader refuses bigger files before they reach the app)."""
+    return int(st.get_option("server.maxUploadSize"))
+
+
+def confirm_import(plan, replace: bool) -> None:
+    """Store the checked plan (a button callback, so its outcome shows on the run it triggers, without st.rerun)."""
+    if not auth.can_change_data():  # checked again: the callback runs on the next request, not when the button was drawn
+        st.session_state[FLASH_ERROR] = auth.access_notice()
+        return
+    try:
+        records = commit_import(data.engine(), plan, auth.current_user(), replace=replace)
+    except store.StoreError as exc:
+        st.session_state[FLASH_ERROR] = str(exc)
+        return
+    st.session_state.pop(state.PLAN, None)
+    if plan.kind.key == "responses":
+        st.session_state[state.NEXT_WAVE] = max(r["period"] for r in records)  # the sidebar selects it before drawing
+    st.session_state[FLASH] = summary_line(plan, records)
+
 
 ctx = page_context()
 cfg = ctx.settings
@@ -21,21 +53,29 @@ engine = data.engine()
 st.title("数据管理")
 allowed = auth.can_change_data()
 (st.success if allowed else st.warning)(auth.access_notice(), icon=":material/lock_open:" if allowed else ":material/lock:")
+if FLASH in st.session_state:
+    st.success(plain(st.session_state.pop(FLASH)), icon=":material/check_circle:")
+if FLASH_ERROR in st.session_state:
+    st.error(plain(st.session_state.pop(FLASH_ERROR)), icon=":material/error:")
 
 if allowed:
     st.subheader("上传文件")
     kind_key = st.radio("文件类型", KIND_KEYS, format_func=KIND_LABELS.get, horizontal=True, key="upload_kind")
-    upload = st.file_uploader("选择 CSV 或 Excel（.xlsx）文件", type=["csv", "txt", "xlsx", "xls", "numbers"], key="upload_file",
-                              help="支持 UTF-8、UTF-8（带BOM）与 GBK/GB18030 编码的 CSV，以及 .xlsx；大小上限见 .streamlit/config.toml")
+    limit_mb = upload_limit_mb()
+    upload = st.file_uploader(
+        f"选择 CSV 或 Excel（.xlsx）文件（单个文件不超过 {limit_mb} MB、{cfg.max_rows:,} 行）",
+        type=["csv", "txt", "xlsx", "xls", "numbers"], key="upload_file",
+        help=f"支持 UTF-8、UTF-8（带BOM）与 GBK/GB18030 编码的 CSV，以及 .xlsx。超过 {limit_mb} MB 的文件请拆分后分批上传，"
+             "或由管理员用命令行 python -m analysis import 导入。")
     if upload is not None:
         raw = upload.getvalue()
         sheet = None
-        if upload.name.lower().endswith(".xlsx"):
+        if raw[:4] == b"PK\x03\x04":  # by content, not name: an .xlsx renamed .csv still gets its sheet choice
             try:
-                sheets = pd.ExcelFile(upload).sheet_names
+                sheets = xlsx_sheet_names(raw)
                 sheet = st.selectbox("工作表", sheets, key="upload_sheet") if len(sheets) > 1 else sheets[0]
-            except Exception:
-                sheet = None
+            except ReadError:
+                sheet = None  # prepare_import below explains what is wrong with the file
         plan_key = (file_sha256(raw), kind_key, sheet, ctx.version)
         cached = st.session_state.get(state.PLAN)
         try:
@@ -43,24 +83,28 @@ if allowed:
                 plan = cached[1]
             else:
                 with st.spinner("正在读取并检查文件…"):
-                    plan = prepare_import(raw, upload.name, kind_key, cfg, engine, sheet=sheet,
-                                          max_bytes=int(st.get_option("server.maxUploadSize")) * 2**20)
+                    plan = prepare_import(raw, upload.name, kind_key, cfg, engine, sheet=sheet, max_bytes=limit_mb * 2**20)
                 st.session_state[state.PLAN] = (plan_key, plan)
         except ReadError as exc:
-            st.error(f"无法读取“{upload.name}”：{exc}", icon=":material/error:")
+            st.error(plain(f"无法读取“{upload.name}”：{exc}"), icon=":material/error:")
             st.caption("未写入任何数据。")
             st.stop()
-        st.caption(f"文件编码：{plan.read.encoding}" + (f"；工作表：{plan.read.sheet}" if plan.read.sheet else "")
-                   + f"；数据行 {len(plan.read.frame):,} 行；表头在第 {plan.read.header_row} 行")
-        for notice in plan.read.notices + plan.validation.warnings:
-            st.info(notice, icon=":material/info:")
+        st.caption(plain(f"文件编码：{plan.read.encoding}" + (f"；工作表：{plan.read.sheet}" if plan.read.sheet else "")
+                         + f"；数据行 {len(plan.validation.frame):,} 行；表头在第 {plan.read.header_row} 行"))
+        for notice in plan.read.notices:
+            st.info(plain(notice), icon=":material/info:")
+        for warning in plan.validation.warnings:
+            st.warning(plain(warning), icon=":material/warning:")
         if plan.same_file:
-            when = plan.same_file[0]["imported_at"]
-            st.info(f"这个文件（SHA-256 相同）已于 {when} 导入过。", icon=":material/content_copy:")
+            st.info(plain(same_file_text(plan)), icon=":material/content_copy:")
         if not plan.ok:
-            st.error(f"文件有 {len(plan.validation.errors):,} 处错误，未导入任何数据。请按下表修改后重新上传。", icon=":material/error:")
-            st.dataframe(plan.validation.errors.head(1000), hide_index=True, width="stretch")
-            download_table(plan.validation.errors, f"错误清单_{upload.name}", "errors")
+            errors = plan.validation.errors
+            st.error(f"文件有 {len(errors):,} 处错误，未导入任何数据。请按下表（行号即 Excel 中的行号）修改后重新上传。",
+                     icon=":material/error:")
+            if len(errors) > ERROR_ROWS_SHOWN:
+                st.caption(f"下表只显示前 {ERROR_ROWS_SHOWN:,} 处，完整清单请下载。")
+            st.dataframe(errors.head(ERROR_ROWS_SHOWN), hide_index=True, width="stretch")
+            download_table(errors, f"错误清单_{upload.name.rsplit('.', 1)[0]}", "errors")
         else:
             st.markdown("**预览（前 10 行）**")
             preview = plan.validation.frame.head(10).rename(columns=plan.kind.header_of)
@@ -69,20 +113,11 @@ if allowed:
             st.dataframe(plan.counts(), hide_index=True, width="stretch")
             replace = False
             if plan.overlap:
-                st.warning(f"数据库中已有 {'、'.join(plan.overlap)} 的{plan.kind.label}数据。导入将替换它们；被替换的数据保留在历史中，可随时恢复。")
+                st.warning(plain(f"数据库中已有 {'、'.join(plan.overlap)} 的{plan.kind.label}数据。导入将替换它们；"
+                                 "被替换的数据保留在历史中，可随时恢复。"), icon=":material/warning:")
                 replace = st.checkbox("我确认替换已有批次", key="confirm_replace")
-            if st.button("确认导入", type="primary", disabled=bool(plan.overlap) and not replace, key="confirm_import"):
-                try:
-                    records = commit_import(engine, plan, auth.current_user(), replace=replace)
-                except store.StoreError as exc:
-                    st.error(str(exc))
-                    st.stop()
-                st.session_state.pop(state.PLAN, None)
-                if plan.kind.key == "responses":
-                    st.session_state[state.WAVE] = max(r["period"] for r in records)
-                st.toast(summary_line(plan, records), icon="✅")
-                st.success(summary_line(plan, records))
-                st.rerun()
+            st.button("确认导入", type="primary", disabled=bool(plan.overlap) and not replace, key="confirm_import",
+                      on_click=confirm_import, args=(plan, replace))
 
 st.subheader("已存数据")
 history = store.import_history(engine)
@@ -96,17 +131,26 @@ else:
     download_table(view, "导入记录", "history")
     if allowed:
         with st.expander("删除或恢复某个批次"):
+            by_id = history.set_index("id")
             choice = st.selectbox("选择导入记录", history["id"].tolist(), key="manage_import",
-                                  format_func=lambda i: (lambda r: f"#{i} {KIND_LABELS[r['kind']]} {r['period']}（{STATUS_LABELS[r['status']]}）")(
-                                      history.set_index("id").loc[i]))
-            status = history.set_index("id").loc[choice, "status"]
+                                  format_func=lambda i: f"#{i} {KIND_LABELS[by_id.at[i, 'kind']]} {by_id.at[i, 'period']}"
+                                                        f"（{STATUS_LABELS[by_id.at[i, 'status']]}）")
+            status = by_id.at[choice, "status"]
             confirm = st.checkbox("我确认此操作（删除为软删除，可恢复）", key="confirm_manage")
+            action = None
             if status == "active":
                 if st.button("删除该批次", disabled=not confirm, key="delete_import"):
-                    store.set_status(engine, int(choice), "deleted", auth.current_user())
-                    st.rerun()
-            elif st.button("恢复该批次", disabled=not confirm, key="restore_import"):
-                store.set_status(engine, int(choice), "active", auth.current_user())
+                    action = "deleted"
+            elif st.button("恢复该批次", disabled=not confirm, key="restore_import",
+                           help="恢复后，同一批次当前使用中的数据变为“已被替换”，也可再恢复。"):
+                action = "active"
+            if action:
+                try:
+                    store.set_status(engine, int(choice), action, auth.current_user())
+                except store.StoreError as exc:
+                    st.error(plain(str(exc)), icon=":material/error:")
+                    st.stop()
+                st.session_state.pop(state.PLAN, None)
                 st.rerun()
 
 st.subheader("操作日志")

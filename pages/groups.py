@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis.formatting import fmt_pct, fmt_signed
+from analysis.formatting import fmt_pct
 from analysis.groups import GROUP_DIMENSIONS
 from analysis.insight_charts import group_panels_figure, township_score_figure
 from ui import insights
@@ -34,9 +34,10 @@ if table.empty or int(table.loc[table["dimension"] == table["dimension"].iloc[0]
     st.stop()
 
 before = insights.previous_wave(ctx.waves, ctx.wave)
+key = (ctx.version, ctx.wave, ctx.home, townships, measure)  # everything this page's charts depend on
 county_score = float(table["county_score"].iloc[0])
 st.caption(f"{ctx.wave} · {scope} · {measure_label} · 全范围得分 {county_score:.2f} · "
-           f"较上期 = 与{before or '上一批次（无）'}相比 · 样本不足{cfg.min_group_n}份的群体以灰色显示，不作检验")
+           + (f"较上期 = 与{before}相比" if before else "首个批次，无“较上期”") + f" · 样本不足{cfg.min_group_n}份的群体以灰色显示，不作检验")
 
 tested = table[table["test"] != "未检验"]
 low = table[table["verdict"] == "显著偏低"]
@@ -45,7 +46,8 @@ big_towns = towns[~towns["small"]]
 c1, c2, c3 = st.columns(3)
 if len(big_towns):
     worst = big_towns.sort_values("score").iloc[0]
-    c1.metric(f"得分最低的乡镇（样本≥{cfg.min_group_n}）", str(worst["group"]), delta=fmt_signed(worst["gap_county"]) + " 分（较全县）",
+    # ASCII sign: st.metric reads the arrow's direction from a leading "-".
+    c1.metric(f"得分最低的乡镇（样本≥{cfg.min_group_n}）", str(worst["group"]), delta=f"{worst['gap_county']:+.2f} 分（较全范围）",
               border=True)
 else:
     c1.metric(f"得分最低的乡镇（样本≥{cfg.min_group_n}）", "—", border=True)
@@ -56,9 +58,9 @@ st.subheader("各乡镇（街道）得分")
 if towns.empty:
     st.info("问卷中没有乡镇（街道）信息。", icon=":material/info:")
 else:
-    st.plotly_chart(township_score_figure(towns, county_score, cfg.min_group_n,
-                                          f"各乡镇{measure_label}得分（横线为95%置信区间，灰色为样本不足{cfg.min_group_n}份）"),
-                    width="stretch")
+    st.plotly_chart(insights.chart("groups_townships", key, lambda: township_score_figure(
+        towns, county_score, cfg.min_group_n, f"各乡镇{measure_label}得分（横线为95%置信区间；红色低于全范围，灰色样本不足{cfg.min_group_n}份）")),
+        width="stretch")
     if len(big_towns):
         best, worst_t = big_towns.sort_values("score").iloc[-1], big_towns.sort_values("score").iloc[0]
         takeaway(f"样本充足的乡镇中，{best['group']}最高（{best['score']:.1f} 分），{worst_t['group']}最低（{worst_t['score']:.1f} 分）；"
@@ -69,8 +71,9 @@ else:
 st.subheader("不同人群的得分")
 others = table[table["dimension"] != "township"]
 labels = {d: label for d, label in GROUP_DIMENSIONS.items() if d != "township"}
-st.plotly_chart(group_panels_figure(others, labels, county_score, cfg.min_group_n,
-                                    f"各人群{measure_label}得分（点为得分，横线为95%置信区间，虚线为全范围得分）"), width="stretch")
+st.plotly_chart(insights.chart("groups_panels", key, lambda: group_panels_figure(
+    others, labels, county_score, cfg.min_group_n, f"各人群{measure_label}得分（点为得分，横线为95%置信区间，虚线为全范围得分）")),
+    width="stretch")
 flagged = low[low["dimension"] != "township"]
 high = table[(table["verdict"] == "显著偏高") & (table["dimension"] != "township")]
 takeaway(("显著偏低：" + "、".join(f"{GROUP_DIMENSIONS[d]}·{g}" for d, g in zip(flagged["dimension"], flagged["group"])) + "。"
@@ -87,15 +90,16 @@ detail = pd.DataFrame({
     "不了解占比": [fmt_pct(v) for v in table["unknown_share"]],
     "较全范围": table["gap_county"].round(2),
     "较上期": table["score_change"].round(2),
+    "结论": table["verdict"],
+    "说明": table["note"],
     "检验方法": table["test"],
     "p值": table["p"].round(4),
     "Holm校正p值": table["p_holm"].round(4),
-    "结论": table["verdict"],
-    "说明": table["note"],
 })
 small = table["small"].to_numpy(dtype=bool)
 styled = detail.style.apply(lambda frame: pd.DataFrame(np.where(np.repeat(small[:, None], frame.shape[1], axis=1), GREY, ""), index=frame.index, columns=frame.columns),
-                            axis=None).format(precision=2, na_rep="—").format({"p值": "{:.4f}", "Holm校正p值": "{:.4f}"}, na_rep="—")
+                            axis=None).format({"得分": "{:.2f}", "较全范围": "{:+.2f}", "较上期": "{:+.2f}", "p值": "{:.4f}",
+                                               "Holm校正p值": "{:.4f}"}, na_rep="—")
 st.dataframe(styled, hide_index=True, width="stretch")
 st.caption("检验：把该群体与本县其余受访者的答案分布（最好答案、次好答案、一般及以下三类）作卡方检验；期望频数过小时改用 Fisher "
            "精确检验（前两类合并对其余）。检验用未加权人数，得分用调查权重。所有群体的 p 值一起做 Holm 校正。")

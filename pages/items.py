@@ -19,20 +19,26 @@ if ctx.wave is None:
 townships = insights.township_filter(insights.ITEMS_TOWNSHIPS, insights.home_townships(ctx.version, ctx.home))
 view = insights.item_view(ctx.version, ctx.wave, ctx.home, townships)
 scope = insights.scope_label(ctx.home, townships)
-if view.n == 0:
-    st.warning(f"{ctx.wave} 没有{scope}的问卷数据。请换一个批次或乡镇，或在“数据管理”页上传。")
+if view.n == 0 or view.benchmarks["score"].notna().sum() == 0:
+    st.warning(f"{ctx.wave} 没有{scope}的分项答卷。请换一个批次或乡镇，或在“数据管理”页上传。")
     st.stop()
 
 bench = view.benchmarks
+key = (ctx.version, ctx.wave, ctx.home, townships)  # everything this page's charts depend on
 strive_name = view.strive_county or "—"
 st.caption(f"{ctx.wave} · {scope} · 样本 {view.n} 份 · 争{cfg.strive}对照县：{strive_name}"
            f"（除本县外得分第{cfg.strive}高的县区，即本县要超过的对象）· 全市平均为各县区得分的简单平均")
 
 # Headline numbers a leader can repeat in a meeting.
-worst = bench.sort_values("gap_strive").iloc[0] if bench["gap_strive"].notna().any() else bench.sort_values("score").iloc[0]
+has_benchmark = bool(bench["gap_strive"].notna().any())
+worst = bench.sort_values("gap_strive" if has_benchmark else "score").iloc[0]
 below_city = bench.loc[bench["verdict_city"] == "显著偏低", "item"].tolist()
 c1, c2, c3 = st.columns(3)
-c1.metric("与对照县差距最大的分项", str(worst["item"]), delta=fmt_signed(worst["gap_strive"]) + " 分", border=True)
+if has_benchmark:
+    # ASCII signs: st.metric reads the arrow's direction from a leading "-".
+    c1.metric(f"与{strive_name}差距最大的分项", str(worst["item"]), delta=f"{worst['gap_strive']:+.2f} 分", border=True)
+else:
+    c1.metric("得分最低的分项", str(worst["item"]), delta=f"{worst['score']:.2f} 分", delta_color="off", border=True)
 c2.metric("显著低于全市平均的分项", f"{len(below_city)} 项", border=True,
           help="本县得分与全市平均之差的 z 检验，对全部分项做 Holm 校正，5%水平")
 if view.fix is not None and (view.fix["expected_gain"] > 0).any():
@@ -42,8 +48,9 @@ else:
     c3.metric("建议先改", "—", border=True)
 
 st.subheader("各分项得分对比")
-st.plotly_chart(item_benchmark_figure(bench, cfg.strive), width="stretch")
-takeaway(f"与{strive_name}差距最大的是“{worst['item']}”（{fmt_signed(worst['gap_strive'])} 分）；"
+st.plotly_chart(insights.chart("items_benchmark", key, lambda: item_benchmark_figure(bench, cfg.strive)), width="stretch")
+takeaway((f"与{strive_name}差距最大的是“{worst['item']}”（{fmt_signed(worst['gap_strive'])} 分）；" if has_benchmark
+          else f"得分最低的是“{worst['item']}”（{worst['score']:.2f} 分）；")
          + ("显著低于全市平均：" + "、".join(below_city) + "。" if below_city else "没有分项显著低于全市平均。"))
 score_view = pd.DataFrame({
     "分项": bench["item"],
@@ -70,14 +77,14 @@ else:
         st.warning(f"所选范围只有 {view.n} 份问卷，重要性估计波动较大，仅供参考。", icon=":material/warning:")
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(importance_figure(drivers), width="stretch")
+        st.plotly_chart(insights.chart("items_importance", key, lambda: importance_figure(drivers)), width="stretch")
         top = drivers.sort_values("rescaled", ascending=False).iloc[0]
         moved = drivers[drivers["rank_weight"] != drivers["rank_corr"]]
         takeaway(f"“{top['item']}”对总体满意度影响最大（相对权重 {fmt_pct(top['rescaled'])}）；"
                  f"各分项共同解释了总体满意度差异的 {fmt_pct(top['r2'])}。"
                  + (f"有 {len(moved)} 个分项按相对权重和按相关系数的排序不同：相关系数会把分项之间的重叠重复计算。" if len(moved) else ""))
     with right:
-        st.plotly_chart(ipa_figure(fix), width="stretch")
+        st.plotly_chart(insights.chart("items_ipa", key, lambda: ipa_figure(fix)), width="stretch")
         key_items = fix.loc[fix["quadrant"] == "重点改进", "item"].tolist()
         takeaway(("重点改进（重要但得分偏低）：" + "、".join(key_items) + "。") if key_items else "没有分项落在“重点改进”象限。")
     importance_view = pd.DataFrame({
@@ -97,7 +104,7 @@ else:
     st.markdown(f"预计提升 = 分项重要性（相对权重占比）× 本县与**{strive_name}**在该分项上的差距。"
                 "把总体满意度看作各分项按重要性加权的组合来估算，用于排先后，不是精确预测；本县已领先的分项记为 0。")
     if (fix["expected_gain"] > 0).any():
-        st.plotly_chart(fix_first_figure(fix, cfg.strive), width="stretch")
+        st.plotly_chart(insights.chart("items_fix", key, lambda: fix_first_figure(fix, cfg.strive)), width="stretch")
         gains = fix.loc[fix["expected_gain"] > 0]
         top3 = gains.head(3)
         gap_text = (f"本县总体得分{'落后' if view.overall_gap < 0 else '领先'}{strive_name} {abs(view.overall_gap):.2f} 分"
@@ -128,12 +135,12 @@ else:
     counts = comments.counts
     left, right = st.columns([2, 3])
     with left:
-        st.plotly_chart(topic_count_figure(counts), width="stretch")
+        st.plotly_chart(insights.chart("items_topics", key, lambda: topic_count_figure(counts)), width="stretch")
         busiest = counts.sort_values("comments", ascending=False).iloc[0]
         takeaway(f"共 {comments.n_comments} 条意见；提到最多的是“{busiest['topic']}”（{int(busiest['comments'])} 条，"
                  f"占 {fmt_pct(busiest['share'])}）。分类按设置文件中的关键词规则。")
     with right:
-        topics = counts.loc[counts["comments"] > 0, "topic"].tolist()
+        topics = counts.loc[counts["comments"] > 0].sort_values("comments", ascending=False, kind="stable")["topic"].tolist()
         topic = st.selectbox("查看某一主题的意见原文", topics, key=insights.ITEMS_TOPIC)
         samples = topic_samples(comments.long, topic)
         st.dataframe(samples.rename(columns={"comment": "意见原文", "times": "条数"}), hide_index=True, width="stretch")

@@ -9,7 +9,6 @@ from analysis.insight_charts import (
     class_trend_figure,
     link_figure,
     rate_trend_figure,
-    school_large_figure,
     township_rate_figure,
 )
 from analysis.metrics import FEW_POINTS, SIZE_BIN_LABELS
@@ -19,7 +18,12 @@ from ui.widgets import download_table, page_context, takeaway
 ctx = page_context()
 cfg = ctx.settings
 th = cfg.thresholds
-st.title(f"{ctx.home} 办学指标")
+# The metrics files carry no county column: they are the bureau's own county, even if the sidebar shows another.
+county = insights.metrics_county()
+st.title(f"{county} 办学指标")
+if ctx.home != county:
+    st.info(f"办学指标文件是本局（{county}）的数据，与侧栏所选的{ctx.home}无关；“与满意度的关联”也按{county}的乡镇计算。",
+            icon=":material/info:")
 
 options = insights.metric_townships(ctx.version)
 if not options:
@@ -40,7 +44,8 @@ with right:
     if st.session_state.get(insights.METRICS_YEAR) not in years:
         st.session_state[insights.METRICS_YEAR] = years[-1]
     year = st.selectbox("学年（明细表和乡镇图）", years, key=insights.METRICS_YEAR)
-scope = insights.scope_label(ctx.home, townships)
+scope = insights.scope_label(county, townships)
+key = (ctx.version, county, townships, year)  # everything the metrics charts depend on
 st.caption(f"{scope} · 共 {len(years)} 个学年（{years[0]}至{years[-1]}）· 走势图看全部学年，乡镇图与明细表看 {year} · 目标值来自设置文件")
 
 
@@ -54,166 +59,10 @@ def yes_no(series: pd.Series) -> list[str]:
     return ["达标" if v else "未达标" for v in series]
 
 
-# ---------------------------------------------------------------- 学前教育
-st.header("学前教育")
-pre = view.preschool
-if pre.empty:
-    st.info("尚未上传学前教育数据。", icon=":material/info:")
-    st.page_link("pages/data_admin.py", label="前往数据管理上传", icon=":material/database:")
-else:
-    totals = pre[pre["is_total"]].sort_values("year")
-    series = {"gross_enrollment": ("学前教育毛入园率", th.preschool_gross_enrollment_min),
-              "inclusive_coverage": ("普惠性幼儿园覆盖率", th.inclusive_coverage_min),
-              "public_share": ("公办园在园幼儿占比", th.public_share_min)}
-    st.plotly_chart(rate_trend_figure(totals, series, f"{scope}学前教育三项指标逐年变化（虚线为目标）"), width="stretch")
-    last = totals.iloc[-1]
-    missed = [label for column, (label, target) in series.items() if last[column] < target]
-    takeaway(f"{last['year']}：毛入园率 {fmt_pct(last['gross_enrollment'])}，普惠覆盖率 {fmt_pct(last['inclusive_coverage'])}，"
-             f"公办园占比 {fmt_pct(last['public_share'])}。" + (("未达标：" + "、".join(missed) + "。") if missed else "三项均达标。"))
-    year_rows = pre[(pre["year"] == year) & ~pre["is_total"]]
-    tabs = st.tabs([label for label, _ in series.values()])
-    for tab, (column, (label, target)) in zip(tabs, series.items()):
-        with tab:
-            st.plotly_chart(township_rate_figure(year_rows, column, label, target), width="stretch")
-            short = year_rows.loc[year_rows[column] < target, "township"].tolist()
-            takeaway(f"{year}有 {len(short)} 个乡镇{label}低于 {fmt_pct(target, 0)}" + (f"：{'、'.join(short)}。" if short else "。"))
-    pre_view = pd.DataFrame({
-        "学年": pre["year"], "乡镇（街道）": pre["township"], "3-5岁常住人口": pre["population_3_5"],
-        "在园幼儿数": pre["enrolled"], "公办园在园幼儿数": pre["enrolled_public"], "普惠性民办园在园幼儿数": pre["enrolled_inclusive_private"],
-        **pct_cols(pre, {"gross_enrollment": "毛入园率", "inclusive_coverage": "普惠性幼儿园覆盖率", "public_share": "公办园在园幼儿占比"}),
-        "毛入园率达标": yes_no(pre["gross_enrollment_ok"]), "普惠覆盖率达标": yes_no(pre["inclusive_coverage_ok"]),
-        "公办占比达标": yes_no(pre["public_share_ok"]),
-    })
-    with st.expander("学前教育明细（全部学年）"):
-        st.dataframe(pre_view, hide_index=True, width="stretch")
-    download_table(pre_view, "学前教育指标", "metrics_preschool")
-
-# ---------------------------------------------------------------- 义务教育与特殊教育
-st.header("义务教育与特殊教育")
-comp = view.compulsory
-if comp.empty:
-    st.info("尚未上传义务教育与特殊教育数据。", icon=":material/info:")
-    st.page_link("pages/data_admin.py", label="前往数据管理上传", icon=":material/database:")
-else:
-    totals = comp[comp["is_total"]].sort_values("year")
-    series = {"gross_enrollment": ("义务教育毛入学率", None), "disabled_enrollment": ("适龄残疾儿童入学率", None)}
-    st.plotly_chart(rate_trend_figure(totals, series, f"{scope}义务教育毛入学率与适龄残疾儿童入学率逐年变化"), width="stretch")
-    last = totals.iloc[-1]
-    takeaway(f"{last['year']}：义务教育毛入学率 {fmt_pct(last['gross_enrollment'])}（城区学校吸纳农村学生时可超过100%），"
-             f"适龄残疾儿童入学率 {fmt_pct(last['disabled_enrollment'])}（含随班就读、特教学校、送教上门）。设置文件暂无这两项的目标值。")
-    year_rows = comp[(comp["year"] == year) & ~comp["is_total"]]
-    st.plotly_chart(township_rate_figure(year_rows, "disabled_enrollment", "适龄残疾儿童入学率", None), width="stretch")
-    lowest = year_rows.sort_values("disabled_enrollment").iloc[0] if len(year_rows) else None
-    if lowest is not None:
-        takeaway(f"{year}适龄残疾儿童入学率最低的是{lowest['township']}（{fmt_pct(lowest['disabled_enrollment'])}，"
-                 f"{int(lowest['disabled_children'] - lowest['disabled_enrolled'])} 名未入学）。")
-    comp_view = pd.DataFrame({
-        "学年": comp["year"], "乡镇（街道）": comp["township"], "义务教育适龄人口": comp["population"],
-        "义务教育在校生数": comp["enrolled"], "适龄残疾儿童数": comp["disabled_children"], "残疾儿童入学数": comp["disabled_enrolled"],
-        **pct_cols(comp, {"gross_enrollment": "义务教育毛入学率", "disabled_enrollment": "适龄残疾儿童入学率"}),
-    })
-    with st.expander("义务教育与特殊教育明细（全部学年）"):
-        st.dataframe(comp_view, hide_index=True, width="stretch")
-    download_table(comp_view, "义务教育与特殊教育指标", "metrics_compulsory")
-
-# ---------------------------------------------------------------- 班额
-st.header("班额")
-towns = view.townships
-if towns.empty:
-    st.info("尚未上传班级名册。", icon=":material/info:")
-    st.page_link("pages/data_admin.py", label="前往数据管理上传", icon=":material/database:")
-else:
-    totals = towns[towns["is_total"]].sort_values("year")
-    current = totals[totals["year"] == year]
-    if len(current):
-        row = current.iloc[0]
-        c1, c2, c3, c4 = st.columns(4)
-        c1.metric("大班额占比（56人及以上）", fmt_pct(row["large_share"]), border=True,
-                  help=f"目标 ≤ {fmt_pct(th.large_class_share_max, 0)}（国发〔2016〕40号）")
-        c1.caption("✅ 达标" if row["large_share"] <= th.large_class_share_max else f"⚠️ 超过 {fmt_pct(th.large_class_share_max, 0)} 上限")
-        c2.metric(f"大班额（{th.large_class_min}–{th.very_large_class_min - 1}人）", f"{int(row['large'])} 个班", border=True)
-        c3.metric(f"超大班额（{th.very_large_class_min}人及以上）", f"{int(row['very_large'])} 个班", border=True)
-        c3.caption("✅ 已消除" if row["very_large"] == 0 else "⚠️ 目标为全部消除")
-        c4.metric("起始年级超额班级", f"{int(row['initial_over_cap'])} 个班", border=True,
-                  help=f"一年级超过 {th.class_cap_primary} 人、七年级超过 {th.class_cap_junior} 人的班级")
-        c4.caption(f"占起始年级班级 {fmt_pct(row['initial_over_cap_share'])}")
-    st.plotly_chart(class_trend_figure(totals, th.large_class_share_max), width="stretch")
-    first, last = totals.iloc[0], totals.iloc[-1]
-    takeaway(f"大班额占比由{first['year']}的 {fmt_pct(first['large_share'])} 变为{last['year']}的 {fmt_pct(last['large_share'])}，"
-             f"超大班额由 {int(first['very_large'])} 个变为 {int(last['very_large'])} 个。")
-
-    year_towns = towns[(towns["year"] == year) & ~towns["is_total"]]
-    left, right = st.columns(2)
-    with left:
-        st.plotly_chart(township_rate_figure(year_towns, "large_share", "大班额占比", th.large_class_share_max, higher_is_better=False),
-                        width="stretch")
-        over = year_towns.loc[year_towns["large_share"] > th.large_class_share_max, "township"].tolist()
-        takeaway(f"{year}大班额占比超过 {fmt_pct(th.large_class_share_max, 0)} 的乡镇：{'、'.join(over) if over else '无'}。")
-    with right:
-        year_flags = view.flags[view.flags["year"] == year]
-        st.plotly_chart(class_size_histogram(year_flags, {"小学": th.class_cap_primary, "初中": th.class_cap_junior},
-                                             th.large_class_min, th.very_large_class_min), width="stretch")
-        takeaway(f"{year}共 {len(year_flags)} 个班，平均班额 {year_flags['students'].mean():.1f} 人，最大 {int(year_flags['students'].max())} 人。")
-
-    schools = view.schools[view.schools["year"] == year]
-    st.subheader(f"学校（{year}，问题最重的在前）")
-    if (schools["large_or_more"] > 0).any():
-        st.plotly_chart(school_large_figure(schools), width="stretch")
-        worst = schools.iloc[0]
-        takeaway(f"{worst['school']}问题最重：{int(worst['very_large'])} 个超大班额、{int(worst['large'])} 个大班额，最大班额 {int(worst['max_size'])} 人。")
-    else:
-        st.success(f"{year}没有学校存在大班额。", icon=":material/check_circle:")
-    school_view = pd.DataFrame({
-        "学年": schools["year"], "学校": schools["school"], "乡镇（街道）": schools["township"], "学段": schools["stage"],
-        "班级数": schools["classes"], "学生数": schools["students"].astype("int64"), "平均班额": schools["mean_size"].round(1),
-        "最大班额": schools["max_size"].astype("int64"), "大班额（56–65人）": schools["large"], "超大班额（66人及以上）": schools["very_large"],
-        **pct_cols(schools, {"large_share": "大班额占比（56人及以上）"}),
-        "起始年级班级数": schools["initial_classes"], "起始年级超额班级": schools["initial_over_cap"],
-        "是否达标": yes_no(schools["meets_target"]),
-    })
-    st.dataframe(school_view, hide_index=True, width="stretch")
-    download_table(school_view, f"学校班额_{year}", "metrics_schools")
-
-    town_view = pd.DataFrame({
-        "学年": towns["year"], "乡镇（街道）": towns["township"], "班级数": towns["classes"], "平均班额": towns["mean_size"].round(1),
-        "最大班额": towns["max_size"].astype("int64"), "大班额（56–65人）": towns["large"], "超大班额（66人及以上）": towns["very_large"],
-        **pct_cols(towns, {"large_share": "大班额占比（56人及以上）", "very_large_share": "超大班额占比"}),
-        "起始年级班级数": towns["initial_classes"], "起始年级超额班级": towns["initial_over_cap"],
-        **pct_cols(towns, {"initial_over_cap_share": "起始年级超额占比"}),
-        "是否达标": yes_no(towns["meets_target"]),
-    })
-    with st.expander("各乡镇班额明细（全部学年）"):
-        st.dataframe(town_view, hide_index=True, width="stretch")
-    download_table(town_view, "乡镇班额", "metrics_townships")
-    dist = view.distribution
-    dist_view = pd.DataFrame({"学年": dist["year"], "学段": dist["stage"], "班额区间": dist["size_band"], "班级数": dist["classes"],
-                              "占该学段班级": [fmt_pct(v) for v in dist["share"]]})
-    dist_view = dist_view.assign(_o=dist_view["班额区间"].map({b: k for k, b in enumerate(SIZE_BIN_LABELS)})).sort_values(
-        ["学年", "学段", "_o"]).drop(columns="_o")
-    with st.expander("班额分布表（全部学年）"):
-        st.dataframe(dist_view, hide_index=True, width="stretch")
-    download_table(dist_view, "班额分布", "metrics_distribution")
-
-# ---------------------------------------------------------------- 与满意度的关联
-st.header("与群众满意度的关联")
-if ctx.wave is None:
-    st.info("尚未上传问卷数据，无法与满意度关联。", icon=":material/info:")
-    st.stop()
-link_measures = ["overall", *[i for i in ("大班额治理", "入园难入园贵") if i in cfg.items]]
-measure = st.selectbox("满意度指标", link_measures, key=insights.METRICS_MEASURE,
-                       format_func=lambda m: insights.OVERALL_LABEL if m == "overall" else f"分项：{m}")
-measure_label = insights.OVERALL_LABEL if measure == "overall" else measure
-link = insights.link_view(ctx.version, ctx.wave, ctx.home, townships, measure)
-st.info(f"满意度取 {ctx.wave} 的问卷，办学指标取最近学年 {link.year or '—'}：两者时间不完全对应，"
-        "测评反映的是受访者对近期情况的感受。", icon=":material/event:")
-usable = link.table.dropna(subset=["score"])
-if usable.empty:
-    st.warning(f"{ctx.wave} 的问卷中没有所选乡镇的答卷，无法关联。")
-    st.stop()
-st.plotly_chart(link_figure(usable, cfg.min_group_n, measure_label), width="stretch")
+# The four sections below read the page's filters set above (ctx, view, year, townships, key) and run only in their open tab.
 
 
-def rho_sentence(stats: dict, label: str) -> str:
+def rho_sentence(stats: dict, label: str, measure_label: str) -> str:
     """Spearman ρ in words."""
     if pd.isna(stats["rho"]):
         return f"{label}：配对乡镇不足 3 个，无法计算相关。"
@@ -223,14 +72,192 @@ def rho_sentence(stats: dict, label: str) -> str:
             f"{strength}的“{label}{direction}”趋势" + ("，统计上显著。" if stats["p"] < 0.05 else "，统计上不显著。"))
 
 
-takeaway(rho_sentence(link.crowding, "大班额占比"))
-takeaway(rho_sentence(link.coverage, "普惠性幼儿园覆盖率"))
-if link.crowding["n"] < FEW_POINTS:
-    st.caption(f"⚠️ 只有 {int(link.crowding['n'])} 个乡镇，一两个乡镇就能改变相关的方向；乡镇样本少（灰点）时得分本身误差也大。"
+def class_section() -> None:
+    """班额: counts, shares, initial-grade caps, trend, townships, distribution and schools worst first."""
+    towns = view.townships
+    if towns.empty:
+        st.info("尚未上传班级名册。", icon=":material/info:")
+        st.page_link("pages/data_admin.py", label="前往数据管理上传", icon=":material/database:")
+    else:
+        totals = towns[towns["is_total"]].sort_values("year")
+        current = totals[totals["year"] == year]
+        if len(current):
+            row = current.iloc[0]
+            c1, c2, c3, c4 = st.columns(4)
+            c1.metric("大班额占比", fmt_pct(row["large_share"]), border=True,
+                      help=f"{th.large_class_min}人及以上班级占全部班级的比例；目标 ≤ {fmt_pct(th.large_class_share_max, 0)}（国发〔2016〕40号）")
+            c1.caption(":material/check_circle: 达标" if row["large_share"] <= th.large_class_share_max
+                       else f":material/warning: 超过 {fmt_pct(th.large_class_share_max, 0)} 上限")
+            c2.metric(f"大班额（{th.large_class_min}–{th.very_large_class_min - 1}人）", f"{int(row['large'])} 个班", border=True)
+            c3.metric(f"超大班额（{th.very_large_class_min}人及以上）", f"{int(row['very_large'])} 个班", border=True)
+            c3.caption(":material/check_circle: 已消除" if row["very_large"] == 0 else ":material/warning: 目标为全部消除")
+            c4.metric("起始年级超额班级", f"{int(row['initial_over_cap'])} 个班", border=True,
+                      help=f"一年级超过 {th.class_cap_primary} 人、七年级超过 {th.class_cap_junior} 人的班级")
+            c4.caption(f"占起始年级班级 {fmt_pct(row['initial_over_cap_share'])}")
+        st.plotly_chart(insights.chart("metrics_class_trend", key, lambda: class_trend_figure(totals, th.large_class_share_max)),
+                        width="stretch")
+        first, last = totals.iloc[0], totals.iloc[-1]
+        takeaway(f"大班额占比由{first['year']}的 {fmt_pct(first['large_share'])} 变为{last['year']}的 {fmt_pct(last['large_share'])}，"
+                 f"超大班额由 {int(first['very_large'])} 个变为 {int(last['very_large'])} 个。")
+
+        year_towns = towns[(towns["year"] == year) & ~towns["is_total"]]
+        left, right = st.columns(2)
+        with left:
+            st.plotly_chart(insights.chart("metrics_large_share", key, lambda: township_rate_figure(
+                year_towns, "large_share", "大班额占比", th.large_class_share_max, higher_is_better=False)), width="stretch")
+            over = year_towns.loc[year_towns["large_share"] > th.large_class_share_max, "township"].tolist()
+            takeaway(f"{year}大班额占比超过 {fmt_pct(th.large_class_share_max, 0)} 的乡镇：{'、'.join(over) if over else '无'}。")
+        with right:
+            year_flags = view.flags[view.flags["year"] == year]
+            st.plotly_chart(insights.chart("metrics_histogram", key, lambda: class_size_histogram(
+                year_flags, {"小学": th.class_cap_primary, "初中": th.class_cap_junior}, th.large_class_min, th.very_large_class_min)),
+                width="stretch")
+            takeaway(f"{year}共 {len(year_flags)} 个班，平均班额 {year_flags['students'].mean():.1f} 人，最大 {int(year_flags['students'].max())} 人。")
+
+        schools = view.schools[view.schools["year"] == year]
+        st.subheader(f"学校（{year}，问题最重的在前）")
+        crowded = schools[schools["large_or_more"] > 0]
+        if len(crowded):
+            worst = schools.iloc[0]
+            takeaway(f"{len(crowded)} 所学校有大班额（共 {int(crowded['large_or_more'].sum())} 个班）；{worst['school']}问题最重："
+                     f"{int(worst['very_large'])} 个超大班额、{int(worst['large'])} 个大班额，最大班额 {int(worst['max_size'])} 人。")
+        else:
+            st.success(f"{year}没有学校存在大班额。", icon=":material/check_circle:")
+        school_view = pd.DataFrame({
+            "学年": schools["year"], "学校": schools["school"], "乡镇（街道）": schools["township"], "学段": schools["stage"],
+            "班级数": schools["classes"], "学生数": schools["students"].astype("int64"), "平均班额": schools["mean_size"].round(1),
+            "最大班额": schools["max_size"].astype("int64"), "大班额（56–65人）": schools["large"], "超大班额（66人及以上）": schools["very_large"],
+            **pct_cols(schools, {"large_share": "大班额占比（56人及以上）"}),
+            "起始年级班级数": schools["initial_classes"], "起始年级超额班级": schools["initial_over_cap"],
+            "是否达标": yes_no(schools["meets_target"]),
+        })
+        st.dataframe(school_view, hide_index=True, width="stretch")
+        download_table(school_view, f"学校班额_{year}", "metrics_schools")
+
+        town_view = pd.DataFrame({
+            "学年": towns["year"], "乡镇（街道）": towns["township"], "班级数": towns["classes"], "平均班额": towns["mean_size"].round(1),
+            "最大班额": towns["max_size"].astype("int64"), "大班额（56–65人）": towns["large"], "超大班额（66人及以上）": towns["very_large"],
+            **pct_cols(towns, {"large_share": "大班额占比（56人及以上）", "very_large_share": "超大班额占比"}),
+            "起始年级班级数": towns["initial_classes"], "起始年级超额班级": towns["initial_over_cap"],
+            **pct_cols(towns, {"initial_over_cap_share": "起始年级超额占比"}),
+            "是否达标": yes_no(towns["meets_target"]),
+        })
+        with st.expander("各乡镇班额明细（全部学年）"):
+            st.dataframe(town_view, hide_index=True, width="stretch")
+        download_table(town_view, "乡镇班额", "metrics_townships")
+        dist = view.distribution
+        dist_view = pd.DataFrame({"学年": dist["year"], "学段": dist["stage"], "班额区间": dist["size_band"], "班级数": dist["classes"],
+                                  "占该学段班级": [fmt_pct(v) for v in dist["share"]]})
+        dist_view = dist_view.assign(_o=dist_view["班额区间"].map({b: k for k, b in enumerate(SIZE_BIN_LABELS)})).sort_values(
+            ["学年", "学段", "_o"]).drop(columns="_o")
+        with st.expander("班额分布表（全部学年）"):
+            st.dataframe(dist_view, hide_index=True, width="stretch")
+        download_table(dist_view, "班额分布", "metrics_distribution")
+
+
+def preschool_section() -> None:
+    """学前教育: the three rates against their targets, by year and by township."""
+    pre = view.preschool
+    if pre.empty:
+        st.info("尚未上传学前教育数据。", icon=":material/info:")
+        st.page_link("pages/data_admin.py", label="前往数据管理上传", icon=":material/database:")
+    else:
+        totals = pre[pre["is_total"]].sort_values("year")
+        pre_series = {"gross_enrollment": ("学前教育毛入园率", th.preschool_gross_enrollment_min),
+                  "inclusive_coverage": ("普惠性幼儿园覆盖率", th.inclusive_coverage_min),
+                  "public_share": ("公办园在园幼儿占比", th.public_share_min)}
+        st.plotly_chart(insights.chart("metrics_preschool_trend", key, lambda: rate_trend_figure(
+            totals, pre_series, f"{scope}学前教育三项指标逐年变化（虚线为目标）")), width="stretch")
+        last = totals.iloc[-1]
+        missed = [label for column, (label, target) in pre_series.items() if last[column] < target]
+        takeaway(f"{last['year']}：毛入园率 {fmt_pct(last['gross_enrollment'])}，普惠覆盖率 {fmt_pct(last['inclusive_coverage'])}，"
+                 f"公办园占比 {fmt_pct(last['public_share'])}。" + (("未达标：" + "、".join(missed) + "。") if missed else "三项均达标。"))
+        year_rows = pre[(pre["year"] == year) & ~pre["is_total"]]
+        # One indicator at a time keeps the page as quick as the overview; the table below has all three.
+        column = st.radio("按乡镇查看", list(pre_series), key=insights.METRICS_INDICATOR, horizontal=True,
+                          format_func=lambda c: pre_series[c][0])
+        label, target = pre_series[column]
+        st.plotly_chart(insights.chart(f"metrics_preschool_{column}", key, lambda: township_rate_figure(
+            year_rows, column, label, target)), width="stretch")
+        short = year_rows.loc[year_rows[column] < target, "township"].tolist()
+        takeaway(f"{year}有 {len(short)} 个乡镇{label}低于 {fmt_pct(target, 0)}" + (f"：{'、'.join(short)}。" if short else "。"))
+        pre_view = pd.DataFrame({
+            "学年": pre["year"], "乡镇（街道）": pre["township"], "3-5岁常住人口": pre["population_3_5"],
+            "在园幼儿数": pre["enrolled"], "公办园在园幼儿数": pre["enrolled_public"], "普惠性民办园在园幼儿数": pre["enrolled_inclusive_private"],
+            **pct_cols(pre, {"gross_enrollment": "毛入园率", "inclusive_coverage": "普惠性幼儿园覆盖率", "public_share": "公办园在园幼儿占比"}),
+            "毛入园率达标": yes_no(pre["gross_enrollment_ok"]), "普惠覆盖率达标": yes_no(pre["inclusive_coverage_ok"]),
+            "公办占比达标": yes_no(pre["public_share_ok"]),
+        })
+        with st.expander("学前教育明细（全部学年）"):
+            st.dataframe(pre_view, hide_index=True, width="stretch")
+        download_table(pre_view, "学前教育指标", "metrics_preschool")
+
+
+def compulsory_section() -> None:
+    """义务教育与特殊教育: gross enrollment and disabled children's enrollment."""
+    comp = view.compulsory
+    if comp.empty:
+        st.info("尚未上传义务教育与特殊教育数据。", icon=":material/info:")
+        st.page_link("pages/data_admin.py", label="前往数据管理上传", icon=":material/database:")
+    else:
+        totals = comp[comp["is_total"]].sort_values("year")
+        comp_series = {"gross_enrollment": ("义务教育毛入学率", None), "disabled_enrollment": ("适龄残疾儿童入学率", None)}
+        st.plotly_chart(insights.chart("metrics_compulsory_trend", key, lambda: rate_trend_figure(
+            totals, comp_series, f"{scope}义务教育毛入学率与适龄残疾儿童入学率逐年变化")), width="stretch")
+        last = totals.iloc[-1]
+        takeaway(f"{last['year']}：义务教育毛入学率 {fmt_pct(last['gross_enrollment'])}（城区学校吸纳农村学生时可超过100%），"
+                 f"适龄残疾儿童入学率 {fmt_pct(last['disabled_enrollment'])}（含随班就读、特教学校、送教上门）。设置文件暂无这两项的目标值。")
+        year_rows = comp[(comp["year"] == year) & ~comp["is_total"]]
+        st.plotly_chart(insights.chart("metrics_disabled", key, lambda: township_rate_figure(
+            year_rows, "disabled_enrollment", "适龄残疾儿童入学率", None)), width="stretch")
+        lowest = year_rows.sort_values("disabled_enrollment").iloc[0] if len(year_rows) else None
+        if lowest is not None:
+            takeaway(f"{year}适龄残疾儿童入学率最低的是{lowest['township']}（{fmt_pct(lowest['disabled_enrollment'])}，"
+                     f"{int(lowest['disabled_children'] - lowest['disabled_enrolled'])} 名未入学）。")
+        comp_view = pd.DataFrame({
+            "学年": comp["year"], "乡镇（街道）": comp["township"], "义务教育适龄人口": comp["population"],
+            "义务教育在校生数": comp["enrolled"], "适龄残疾儿童数": comp["disabled_children"], "残疾儿童入学数": comp["disabled_enrolled"],
+            **pct_cols(comp, {"gross_enrollment": "义务教育毛入学率", "disabled_enrollment": "适龄残疾儿童入学率"}),
+        })
+        with st.expander("义务教育与特殊教育明细（全部学年）"):
+            st.dataframe(comp_view, hide_index=True, width="stretch")
+        download_table(comp_view, "义务教育与特殊教育指标", "metrics_compulsory")
+
+
+def link_section() -> None:
+    """与满意度的关联: township satisfaction against 大班额 share and 普惠 coverage."""
+    if ctx.wave is None:
+        st.info("尚未上传问卷数据，无法与满意度关联。", icon=":material/info:")
+        return
+    link_measures = ["overall", *[i for i in ("大班额治理", "入园难入园贵") if i in cfg.items]]
+    measure = st.selectbox("满意度指标", link_measures, key=insights.METRICS_MEASURE,
+                           format_func=lambda m: insights.OVERALL_LABEL if m == "overall" else f"分项：{m}")
+    measure_label = insights.OVERALL_LABEL if measure == "overall" else measure
+    link = insights.link_view(ctx.version, ctx.wave, county, townships, measure)
+    st.info(f"满意度取 {ctx.wave} 的问卷，办学指标取最近学年 {link.year or '—'}：两者时间不完全对应，"
+            "测评反映的是受访者对近期情况的感受。", icon=":material/event:")
+    usable = link.table.dropna(subset=["score"])
+    if usable.empty:
+        st.warning(f"{ctx.wave} 的问卷中没有所选乡镇的答卷，无法关联。")
+        return
+    st.plotly_chart(insights.chart("metrics_link", (*key, ctx.wave, measure), lambda: link_figure(usable, cfg.min_group_n, measure_label)),
+                    width="stretch")
+    takeaway(rho_sentence(link.crowding, "大班额占比", measure_label))
+    takeaway(rho_sentence(link.coverage, "普惠性幼儿园覆盖率", measure_label))
+    few = "点数很少，" if link.crowding["n"] < FEW_POINTS else ""
+    st.caption(f":material/warning: 只有 {int(link.crowding['n'])} 个乡镇（{few}一两个乡镇就能改变相关的方向），灰点乡镇的得分本身误差也大；"
                "相关不等于因果，只说明“拥挤的乡镇是否也是不满意的乡镇”。")
-link_view = pd.DataFrame({
-    "乡镇（街道）": usable["township"], "样本量": usable["n"], f"{measure_label}得分": usable["score"].round(2),
-    **pct_cols(usable, {"large_share": f"大班额占比（{link.year}）", "inclusive_coverage": f"普惠性幼儿园覆盖率（{link.year}）"}),
-}).sort_values(f"{measure_label}得分")
-st.dataframe(link_view, hide_index=True, width="stretch")
-download_table(link_view, f"乡镇满意度与办学指标_{ctx.wave}", "metrics_link")
+    link_view = pd.DataFrame({
+        "乡镇（街道）": usable["township"], "样本量": usable["n"], f"{measure_label}得分": usable["score"].round(2),
+        **pct_cols(usable, {"large_share": f"大班额占比（{link.year}）", "inclusive_coverage": f"普惠性幼儿园覆盖率（{link.year}）"}),
+    }).sort_values(f"{measure_label}得分")
+    st.dataframe(link_view, hide_index=True, width="stretch")
+    download_table(link_view, f"乡镇满意度与办学指标_{ctx.wave}", "metrics_link")
+
+
+# Only the open tab runs (lazy tabs): the four sections together hold more charts than a page should draw at once.
+SECTIONS = {"班额": class_section, "学前教育": preschool_section, "义务教育与特殊教育": compulsory_section, "与满意度的关联": link_section}
+for tab, draw in zip(st.tabs(list(SECTIONS), key=insights.METRICS_TAB, on_change="rerun"), SECTIONS.values()):
+    with tab:
+        if tab.open:
+            draw()

@@ -265,11 +265,14 @@ def open_page(page, url: str, *, expect_charts: bool = False, timeout: float = 6
     wait_charts(page, timeout)
 
 
-# A MutationObserver records every change of the script state, so a rerun that is over before Python polls is not missed.
+# A MutationObserver records every change of the script state (with its time), so a rerun that is over before
+# Python polls is not missed.
 _WATCH_JS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (window.__stWatch) window.__stWatch.observer.disconnect();
-  const watch = {states: [], observer: new MutationObserver(() => watch.states.push(app.getAttribute('data-test-script-state')))};
+  const watch = {states: [], times: [], start: performance.now()};
+  watch.observer = new MutationObserver(() => {
+    watch.states.push(app.getAttribute('data-test-script-state')); watch.times.push(performance.now()); });
   watch.observer.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
   window.__stWatch = watch;
 }"""
@@ -288,6 +291,15 @@ def wait_rerun(page, timeout: float = 60_000) -> None:
     """After watch_reruns() and an action: wait until a rerun has started and finished, and charts are drawn."""
     page.wait_for_function(_RERUN_DONE_JS, polling="raf", timeout=timeout)
     wait_charts(page, timeout)
+
+
+def script_seconds(page) -> float:
+    """Seconds between the first "running" and the last "notRunning" of the watched rerun, as the browser saw them."""
+    watch = page.evaluate("() => ({states: window.__stWatch.states, times: window.__stWatch.times})")
+    states, times = watch["states"], watch["times"]
+    start = next(t for s, t in zip(states, times) if s != "notRunning")
+    end = max(t for s, t in zip(states, times) if s == "notRunning")
+    return (end - start) / 1000
 
 
 def rerun(page, action, timeout: float = 60_000) -> None:

@@ -4,17 +4,43 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.accounts import LOOPBACK_ADDRESSES, verify_password
+from analysis.accounts import LOOPBACK_ADDRESSES, ROLES, verify_password
 from ui import state
 
 
-def configured_accounts() -> dict:
-    """Accounts from secrets.toml ([accounts.NAME] password_hash, role); empty when none are set."""
+class SecretsBroken(Exception):
+    """secrets.toml exists but cannot be read: accounts may be meant, so nobody may change data."""
+
+
+def _accounts_or_raise() -> dict:
+    """Accounts from secrets.toml; {} when there is no secrets file; SecretsBroken when it cannot be used."""
     try:
-        return {name: dict(entry) for name, entry in st.secrets.get("accounts", {}).items()}
-    except FileNotFoundError:
-        return {}
-    except Exception:  # a malformed secrets file must not open the door
+        raw = st.secrets.get("accounts", {})
+    except FileNotFoundError as exc:  # Streamlit's "secret not found" covers both a missing and an unreadable file
+        if getattr(exc, "error_id", None) == "no-secrets-found":
+            return {}
+        raise SecretsBroken(str(exc)) from exc
+    except Exception as exc:
+        raise SecretsBroken(str(exc)) from exc
+    if not hasattr(raw, "items"):
+        raise SecretsBroken("[accounts] 不是表")
+    return {str(name): dict(entry) if hasattr(entry, "items") else {} for name, entry in raw.items()}
+
+
+def secrets_broken() -> bool:
+    """True when a secrets file exists but cannot be parsed (then nobody may change data)."""
+    try:
+        _accounts_or_raise()
+    except SecretsBroken:
+        return True
+    return False
+
+
+def configured_accounts() -> dict:
+    """Accounts from secrets.toml ([accounts.NAME] password_hash, role); empty when none are set or the file is broken."""
+    try:
+        return _accounts_or_raise()
+    except SecretsBroken:
         return {}
 
 
@@ -37,14 +63,20 @@ def current_user() -> str:
 
 def can_change_data() -> bool:
     """Analysts may change data; with no accounts configured, only a loopback-bound app allows changes."""
+    if secrets_broken():
+        return False  # a broken secrets file must not open the door
     if configured_accounts():
-        return current_role() == state.ROLE_ANALYST
+        return current_role() == state.ROLE_ANALYST and current_user() in configured_accounts()
     return bound_to_loopback()
 
 
 def access_notice() -> str:
     """One sentence on the page that says why changes are or are not allowed."""
+    if secrets_broken():
+        return "账号配置文件 .streamlit/secrets.toml 无法读取（格式错误），为安全起见禁止修改数据。请修正该文件后重启应用。"
     if configured_accounts():
+        if current_role() and current_user() not in configured_accounts():
+            return f"账号“{current_user()}”已不在账号配置中，请退出后重新登录。"
         if current_role() == state.ROLE_ANALYST:
             return f"已以分析员“{current_user()}”登录，可以上传、替换和删除数据。"
         if current_role() == state.ROLE_LEADER:
@@ -75,7 +107,9 @@ def login_box() -> None:
             entry = accounts.get(name)
             if entry and verify_password(password, str(entry.get("password_hash", ""))):
                 st.session_state[state.USER] = name
-                st.session_state[state.ROLE] = entry.get("role", state.ROLE_LEADER)
+                # An unknown role (a typo such as "analysts") gets the read-only role, never write access.
+                role = entry.get("role")
+                st.session_state[state.ROLE] = role if role in ROLES else state.ROLE_LEADER
                 st.rerun()
             else:
                 st.error("用户名或密码不正确。")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from analysis.comments import comment_topics_long, topic_counts
@@ -32,12 +34,35 @@ GROUPS_TOWNSHIPS = "groups_township_filter"
 GROUPS_MEASURE = "groups_measure"
 METRICS_TOWNSHIPS = "metrics_township_filter"
 METRICS_YEAR = "metrics_year"
+METRICS_TAB = "metrics_section_tab"
+METRICS_INDICATOR = "metrics_preschool_indicator"
 METRICS_MEASURE = "metrics_link_measure"
 
 FILTERED_LABEL = "所选乡镇合计"
 OVERALL_LABEL = "总体满意度"
 # Below this many respondents the item importances swing from sample to sample; the page says so.
 MIN_DRIVER_N = 100
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _built_figure(name: str, key: tuple, _build: Callable[[], go.Figure]) -> go.Figure:
+    """The figure `_build` makes, kept while `key` (everything it depends on) is unchanged."""
+    return _build()
+
+
+def chart(name: str, key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
+    """A figure built once per (name, key) and reused on reruns.
+
+    Plotly spends ~15 ms validating each figure's template, which adds up to
+    most of a rerun on these chart-heavy pages. st.plotly_chart only reads the
+    figure, so one shared object is safe; `key` must name every input.
+    """
+    return _built_figure(name, key, build)
+
+
+def metrics_county() -> str:
+    """The county the enrollment and class files describe: the bureau's own (settings), whatever the sidebar shows."""
+    return data.settings().home_county
 
 
 def subset(frame: pd.DataFrame, townships: tuple[str, ...]) -> pd.DataFrame:

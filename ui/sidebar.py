@@ -13,6 +13,9 @@ def render() -> None:
     waves = data.waves(data.version())
     with st.sidebar:
         st.markdown(f"### {cfg.city_name} 群众满意度")
+        if state.NEXT_WAVE in st.session_state:
+            # A widget's key cannot change after the widget is drawn, so a page asks for the next run instead.
+            st.session_state[state.WAVE] = st.session_state.pop(state.NEXT_WAVE)
         if waves:
             if st.session_state.get(state.WAVE) not in waves:
                 st.session_state[state.WAVE] = waves[-1]

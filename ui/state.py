@@ -1,6 +1,7 @@
 """Session-state keys, in one place."""
 
 WAVE = "selected_wave"
+NEXT_WAVE = "wave_to_select_next_run"  # set by an import; the sidebar applies it before drawing its selectbox
 HOME = "home_county"
 USER = "user_name"
 ROLE = "user_role"

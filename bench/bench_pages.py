@@ -1,0 +1,591 @@
+"""Page speed in a real browser: cold start to first chart, cached reruns, uncached reload after a new wave.
+
+`make bench` (or `.venv/bin/python -m bench bench_pages`) runs `streamlit run app.py` on a free loopback port against
+a database built from the mock data at 1×, 10× and 100× its size, drives the system Chromium through Playwright, and
+writes the medians to bench/results_pages.md. Options through the environment:
+
+    BENCH_PAGES_SCALES=1,10,100   data sizes (multiples of the bundled mock survey)
+    BENCH_PAGES_RUNS=3            cold starts and uncached reloads per page (1 at 100×)
+    BENCH_PAGES_TOGGLES=6         cached reruns per page
+    BENCH_PAGES_PROFILE=1         profile pages that miss a target (AppTest + cProfile), 0 to skip
+
+Generated data and databases live in data/bench/ (gitignored) and are reused by later runs.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import dataclasses
+import io
+import os
+import platform
+import pstats
+import re
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tests import browser_support as bs
+
+ROOT = bs.ROOT
+BENCH_DIR = ROOT / "data" / "bench"
+RESULTS = Path(__file__).with_name("results_pages.md")
+NEW_WAVE = "2026年第4季度"
+VIEWPORT = {"width": 1400, "height": 1000}
+TIMEOUT = 900_000  # ms; 100× data can take minutes on a cold cache
+NAN = float("nan")
+MIN_FREE_GB = 8  # a 100× server holds several gigabytes per cached data version; stop before the machine runs short
+LARGE = 100      # from this scale on: one run, a fresh server per page, and only the pages in BENCH_PAGES_LARGE_PAGES
+
+TARGET_FIRST_CHART = 3.0   # s from the page request, cold server
+TARGET_CACHED = 0.300      # s, rerun after a widget change
+TARGET_UNCACHED = 2.0      # s, reload after a new wave, at 10× data
+
+# Records every script-state change from the start of each document, so reload timings see the whole run.
+STATE_LOG_JS = """
+window.__stLog = [];
+new MutationObserver(() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const s = app && app.getAttribute('data-test-script-state');
+  const log = window.__stLog;
+  if (s && (!log.length || log[log.length - 1][0] !== s)) log.push([s, performance.now()]);
+}).observe(document, {subtree: true, childList: true, attributes: true, attributeFilter: ['data-test-script-state']});
+"""
+
+
+# ---------------------------------------------------------------- data
+
+
+def settings_for_bench():
+    """The repo's settings with the upload row limit lifted, so 100× data (3.8 million rows) can be loaded."""
+    from analysis.settings import load_settings
+
+    return dataclasses.replace(load_settings(), max_rows=10**9)
+
+
+def mock_dir(scale: int, settings) -> Path:
+    """Mock CSVs at a scale: the bundled ones at 1×, generated into data/bench/scaleN/ otherwise."""
+    if scale == 1:
+        return bs.MOCK_DIR
+    from analysis.mock import write_mock
+
+    out = BENCH_DIR / f"scale{scale}"
+    done = out / ".complete"
+    if not done.exists():
+        start = time.perf_counter()
+        print(f"  生成 {scale}× 示例数据到 {out.relative_to(ROOT)} …", flush=True)
+        write_mock(settings, out, seed=2026, scale=scale)
+        done.write_text("ok\n")
+        print(f"  生成用时 {time.perf_counter() - start:.0f} s", flush=True)
+    return out
+
+
+def base_database(scale: int, settings) -> Path:
+    """A database built from the scale's mock data (kept in data/bench/ for the next run)."""
+    path = BENCH_DIR / f"scale{scale}.db"
+    done = path.with_suffix(".db.complete")
+    if not done.exists():
+        source = mock_dir(scale, settings)
+        for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            stale.unlink(missing_ok=True)
+        start = time.perf_counter()
+        print(f"  建库 {path.relative_to(ROOT)} …", flush=True)
+        bs.build_database(path, source, settings)
+        done.write_text("ok\n")
+        print(f"  建库用时 {time.perf_counter() - start:.0f} s", flush=True)
+    return path
+
+
+def working_copy(base: Path) -> Path:
+    """A copy of the base database that this run may change."""
+    run = base.with_name(base.stem + "-run.db")
+    for stale in (run, Path(f"{run}-wal"), Path(f"{run}-shm")):
+        stale.unlink(missing_ok=True)
+    shutil.copyfile(base, run)
+    return run
+
+
+def new_wave_file(scale: int, settings) -> Path:
+    """One more wave at the scale: the mock generator's latest wave, relabelled, as a GBK CSV like a vendor's."""
+    from analysis.contract import responses_kind
+    from analysis.mock import WAVES, to_contract_headers, wave_responses
+
+    path = BENCH_DIR / f"new_wave_scale{scale}.csv"
+    if not path.exists():
+        rng = np.random.default_rng(7)
+        frames = [wave_responses(rng, settings, len(WAVES) - 1).assign(respondent_id=lambda f, k=k: f"N{k}-" + f["respondent_id"])
+                  for k in range(scale)]
+        frame = pd.concat(frames, ignore_index=True).assign(wave=NEW_WAVE)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        to_contract_headers(frame, responses_kind(settings.items)).to_csv(path, index=False, encoding="gbk")
+    return path
+
+
+def response_rows(engine) -> int:
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text(
+            "SELECT COUNT(*) FROM data_responses d JOIN imports i ON i.id = d.import_id WHERE i.status = 'active'")).scalar_one())
+
+
+# ---------------------------------------------------------------- browser measurements
+
+
+def state_log(page) -> list:
+    return page.evaluate("() => window.__stLog || []")
+
+
+def script_time(log: list, since: float = 0.0) -> float | None:
+    """Seconds from the first 'running' to the last 'notRunning' after `since` (ms, page clock)."""
+    runs = [t for s, t in log if s == "running" and t >= since]
+    ends = [t for s, t in log if s == "notRunning" and t >= since]
+    if not runs or not ends:
+        return None
+    return (max(ends) - min(runs)) / 1000
+
+
+def wait_drawn(page, expect_charts: bool) -> None:
+    bs.wait_idle(page, TIMEOUT)
+    if expect_charts:
+        bs.wait_first_chart(page, TIMEOUT)
+    bs.wait_charts(page, TIMEOUT)
+
+
+def cold_start(browser, db: Path, secrets: Path, runs: int) -> list[dict]:
+    """Fresh server process each run: start → health, then page request → first chart drawn."""
+    out = []
+    for run in range(runs):
+        server = bs.StreamlitServer(db, secrets, bs.ARTIFACTS / "logs" / "bench-server.log")
+        start = time.perf_counter()
+        server.start(timeout=300)
+        healthy = time.perf_counter()
+        context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+        page = context.new_page()
+        try:
+            requested = time.perf_counter()
+            page.goto(server.url("/"), wait_until="commit", timeout=TIMEOUT)
+            bs.wait_first_chart(page, TIMEOUT)
+            drawn = time.perf_counter()
+            problems = bs.problems(page)
+            if problems:
+                raise RuntimeError(f"overview shows errors: {problems}")
+        finally:
+            context.close()
+            server.stop()
+        out.append({"server": healthy - start, "first_chart": drawn - requested, "total": drawn - start})
+        print(f"    冷启动 {run + 1}: 服务启动 {healthy - start:.2f} s，请求→首图 {drawn - requested:.2f} s", flush=True)
+    return out
+
+
+def other_county(settings) -> str:
+    return next(c for c in settings.counties if c != settings.home_county)
+
+
+def cached_reruns(page, spec: bs.PageSpec, settings, toggles: int) -> tuple[list[float], list[float]]:
+    """Toggle 本县 to another county and back; the first round fills the caches and is not counted."""
+    counties = [other_county(settings), settings.home_county]
+    walls, scripts = [], []
+    for i in range(toggles + 2):
+        county = counties[i % 2]
+        bs.selectbox(page, "本县").click()
+        option = page.get_by_role("option", name=county, exact=True)
+        option.wait_for(state="visible")
+        bs.watch_reruns(page)
+        start = time.perf_counter()
+        option.click()
+        bs.wait_rerun(page, TIMEOUT)
+        wall = time.perf_counter() - start
+        if i >= 2:
+            walls.append(wall)
+            scripts.append(bs.script_seconds(page))
+    return walls, scripts
+
+
+class VersionBumper:
+    """Makes the data version change as a new wave's import does: the wave is imported once, then deleted and
+    restored (two audit entries, a new version, the same 7 waves) before each uncached measurement."""
+
+    def __init__(self, db: Path, scale: int, settings):
+        from analysis import store
+        from analysis.importing import import_path
+
+        self.store = store
+        self.engine = store.connect(db)
+        start = time.perf_counter()
+        plan, records = import_path(new_wave_file(scale, settings), "responses", settings, self.engine, user="基准测试",
+                                    replace=True)
+        if not plan.ok:
+            raise RuntimeError(f"new wave refused: {plan.validation.errors.head()}")
+        self.import_id = records[0]["id"]
+        self.import_seconds = time.perf_counter() - start
+
+    def bump(self) -> None:
+        self.store.set_status(self.engine, self.import_id, "deleted", "基准测试")
+        self.store.set_status(self.engine, self.import_id, "active", "基准测试")
+
+
+def uncached_reload(page, spec: bs.PageSpec, url: str, bumper: VersionBumper, runs: int) -> tuple[list[float], list[float]]:
+    """New data version, then reload the page: every cache is cold for it."""
+    walls, scripts = [], []
+    for _ in range(runs):
+        bumper.bump()
+        start = time.perf_counter()
+        page.goto(url, wait_until="commit", timeout=TIMEOUT)
+        wait_drawn(page, spec.draws_charts)
+        walls.append(time.perf_counter() - start)
+        scripts.append(script_time(state_log(page)))
+        if bs.problems(page):
+            raise RuntimeError(f"{spec.file} shows errors: {bs.problems(page)}")
+    return walls, scripts
+
+
+def available_gb() -> float:
+    """MemAvailable from /proc/meminfo, in GB (inf where unknown)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 2**20
+    except OSError:
+        pass
+    return float("inf")
+
+
+def measure_page(page, spec: bs.PageSpec, url: str, settings, bumper: VersionBumper, runs: int, toggles: int) -> dict:
+    page.goto(url, wait_until="commit", timeout=TIMEOUT)
+    wait_drawn(page, spec.draws_charts)  # fills the caches of this version for this page
+    if bs.problems(page):
+        raise RuntimeError("; ".join(bs.problems(page))[:300])
+    start = time.perf_counter()
+    page.goto(url, wait_until="commit", timeout=TIMEOUT)
+    wait_drawn(page, spec.draws_charts)
+    opened = time.perf_counter() - start
+    cached, cached_script = cached_reruns(page, spec, settings, toggles)
+    uncached, uncached_script = uncached_reload(page, spec, url, bumper, runs)
+    return {"page": spec, "open": opened, "cached": statistics.median(cached),
+            "cached_script": statistics.median(cached_script), "uncached": statistics.median(uncached),
+            "uncached_script": statistics.median([s for s in uncached_script if s is not None] or [NAN])}
+
+
+def page_figures(browser, db: Path, secrets: Path, scale: int, settings, runs: int, toggles: int,
+                 only: set[str] | None = None, server_per_page: bool = False) -> tuple[list[dict], float]:
+    """Open, cached rerun and uncached reload for every page of app.py (or the stems in `only`).
+
+    Each new data version leaves the survey cached once more (up to max_entries), so at 100× a server grows by
+    gigabytes per page; `server_per_page` starts a fresh server for each page, and pages are skipped when the
+    machine runs short of memory.
+    """
+    bumper = VersionBumper(db, scale, settings)
+    log = bs.ARTIFACTS / "logs" / "bench-server.log"
+    server = None
+    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+    context.add_init_script(STATE_LOG_JS)
+    page = context.new_page()
+    rows = []
+    try:
+        for spec in bs.discover_pages():
+            if only is not None and spec.stem not in only:
+                continue
+            if server is not None and server_per_page:
+                server.stop()
+                server = None
+            if available_gb() < MIN_FREE_GB:
+                rows.append({"page": spec, "error": f"跳过：可用内存不足 {MIN_FREE_GB} GB"})
+                print(f"    {spec.title}：跳过（可用内存 {available_gb():.1f} GB）", flush=True)
+                continue
+            if server is None:
+                server = bs.StreamlitServer(db, secrets, log).start(timeout=300)
+            try:
+                row = measure_page(page, spec, server.url(spec.url_path), settings, bumper, runs, toggles)
+            except Exception as exc:  # one broken page must not cost the other pages' figures
+                print(f"    {spec.title}（{spec.url_path}）：测量失败 {exc!r}"[:400], flush=True)
+                rows.append({"page": spec, "error": "测量失败：" + str(exc).splitlines()[0][:200]})
+                if server.process.poll() is not None:
+                    server.stop()
+                    server = None
+                continue
+            rows.append(row)
+            print(f"    {spec.title}（{spec.url_path}）：打开 {row['open']:.2f} s；缓存重跑 {row['cached'] * 1000:.0f} ms"
+                  f"（脚本 {row['cached_script'] * 1000:.0f} ms）；新批次后重载 {row['uncached']:.2f} s"
+                  f"（脚本 {row['uncached_script']:.2f} s）", flush=True)
+    finally:
+        context.close()
+        if server is not None:
+            server.stop()
+        bumper.engine.dispose()
+    return rows, bumper.import_seconds
+
+
+# ---------------------------------------------------------------- where the time goes
+
+
+PROJECT_FILES = re.compile(r"/(pages|ui|analysis)/[^/]+\.py")
+# Streamlit's element calls worth naming: they include serialising figures and tables for the browser.
+ELEMENT_CALLS = {"plotly_chart", "dataframe", "data_editor", "download_button", "table"}
+
+
+def profile_page(spec: bs.PageSpec, db: Path, cached: bool, limit: int = 12) -> str:
+    """cProfile of one script run of the page under AppTest (same process, same caches as the app would use)."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+    from streamlit.testing.v1.local_script_runner import LocalScriptRunner
+
+    os.environ["SATISFACTION_DB"] = str(db)
+    holder: dict = {}
+    original = LocalScriptRunner._run_script_thread
+
+    def profiled(self):  # the script runs in its own thread: profile that thread
+        profiler = holder.get("profiler")
+        return profiler.runcall(original, self) if profiler else original(self)
+
+    LocalScriptRunner._run_script_thread = profiled
+    try:
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        at = AppTest.from_file(str(bs.APP), default_timeout=TIMEOUT / 1000)
+        at.run()
+        if not spec.default:
+            at.switch_page(spec.file)
+            at.run()
+        if not cached:
+            st.cache_data.clear()
+        start = time.perf_counter()
+        at.run()
+        plain = time.perf_counter() - start
+        if not cached:
+            st.cache_data.clear()
+        holder["profiler"] = cProfile.Profile()
+        at.run()
+    finally:
+        LocalScriptRunner._run_script_thread = original
+    stats = pstats.Stats(holder["profiler"])
+    total = max(v[3] for v in stats.stats.values())
+    rows = []
+    for (file, line, func), (_cc, _nc, _tt, cum, _callers) in stats.stats.items():
+        match = PROJECT_FILES.search(file)
+        if match and func != "<module>":
+            rows.append((cum, f"{match.group(0).lstrip('/')}:{line} {func}"))
+        elif "/streamlit/elements/" in file and func in ELEMENT_CALLS:
+            rows.append((cum, f"st.{func}（Streamlit，含序列化）"))
+    rows.sort(reverse=True)
+    lines = [f"AppTest 脚本运行 {plain * 1000:.0f} ms（不计分析器）；cProfile 下 {total * 1000:.0f} ms，其中累计耗时最多的项目函数："]
+    lines += [f"    {cum * 1000:7.0f} ms  {name}" for cum, name in rows[:limit]]
+    return "\n".join(lines)
+
+
+def import_seconds(page_file: str = "pages/overview.py", repeat: int = 3) -> float:
+    """Median time a fresh Python takes for the imports of app.py and a page: the first session pays it, not the
+    server start (Streamlit imports the app's modules only when the first script runs)."""
+    import ast
+    import subprocess
+
+    statements = []
+    for file in ("app.py", page_file):
+        for node in ast.parse((ROOT / file).read_text(encoding="utf-8")).body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                statements.append(ast.unparse(node))
+    # Streamlit itself is loaded by the server before it answers the health check, so it is not counted.
+    code = "import streamlit, streamlit.web.server\nimport time; t = time.perf_counter()\n" + "\n".join(statements) + "\nprint(time.perf_counter() - t)"
+    times = []
+    for _ in range(repeat):
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+        times.append(float(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(times)
+
+
+def first_run_seconds(db: Path, repeat: int = 3) -> float:
+    """Median AppTest time of the default page's first run on empty caches (modules already imported)."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["SATISFACTION_DB"] = str(db)
+    times = []
+    for _ in range(repeat):
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        at = AppTest.from_file(str(bs.APP), default_timeout=TIMEOUT / 1000)
+        start = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+# ---------------------------------------------------------------- report
+
+
+def machine_line(browser_version: str) -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError):
+        mem = float("nan")
+    import streamlit
+
+    return (f"{cpu}，{os.cpu_count()} 核，内存 {mem:.0f} GB；Python {platform.python_version()}，Streamlit {streamlit.__version__}，"
+            f"Chromium {browser_version}（无头）；服务与浏览器在同一台机器上")
+
+
+def ok(value: float, target: float | None) -> str:
+    if target is None or value != value:
+        return "—"
+    return "✅" if value <= target else "❌"
+
+
+def fmt_ms(seconds: float) -> str:
+    return "—" if seconds != seconds else f"{seconds * 1000:,.0f} ms"
+
+
+def fmt_s(seconds: float) -> str:
+    return "—" if seconds != seconds else f"{seconds:.2f} s"
+
+
+def load_average() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return NAN
+
+
+def report(machine: str, sizes: dict, cold: dict, pages: dict, imports: dict, notes: list[str], profiles: list[str],
+           cold_parts: dict, loads: list[tuple[str, float]] | None = None) -> str:
+    load_text = ""
+    if loads:
+        load_text = ("运行期间系统负载（1 分钟平均；超过核数说明有别的程序在争用 CPU，数字会偏慢）："
+                     + "，".join(f"{when} {value:.1f}" for when, value in loads) + "。")
+    lines = ["# 页面速度（浏览器实测）", "", f"机器：{machine}。{load_text}", "",
+             "由 `make bench`（`.venv/bin/python -m bench bench_pages`）生成。每个数字是多次测量的中位数；"
+             "计时从浏览器动作（请求页面、选择“本县”）开始，到脚本状态回到 notRunning 且所有可见图表画出为止。", "",
+             "## 冷启动：新服务进程 → 首页第一张图", "",
+             "| 数据量 | 问卷行数 | 次数 | 启动服务→健康检查 | 请求页面→第一张图 | 目标 ≤ 3 s |", "|---|---:|---:|---:|---:|:---:|"]
+    for scale, runs in cold.items():
+        first = statistics.median(r["first_chart"] for r in runs)
+        lines.append(f"| {scale}× | {sizes[scale]:,} | {len(runs)} | {fmt_s(statistics.median(r['server'] for r in runs))} | "
+                     f"{fmt_s(first)} | {ok(first, TARGET_FIRST_CHART)} |")
+    if cold_parts:
+        lines += ["", "冷启动分解（请求→第一张图）：Streamlit 在第一个会话运行脚本时才导入应用的模块，随后计算全部批次的名次概率，"
+                  "最后浏览器加载前端并懒加载 Plotly 画图。", "",
+                  "| 数据量 | 请求→第一张图 | 其中 Python 导入（app.py + 总览） | 首次脚本运行（AppTest，空缓存，不含导入） | 其余（前端、Plotly 懒加载、绘制） |",
+                  "|---|---:|---:|---:|---:|"]
+        for scale, (first, imported, computed) in cold_parts.items():
+            lines.append(f"| {scale}× | {fmt_s(first)} | {fmt_s(imported)} | {fmt_s(computed)} | {fmt_s(max(first - imported - computed, 0.0))} |")
+    lines += ["", "## 各页面", "",
+              "“打开”：缓存已热时新会话打开页面；“缓存重跑”：侧边栏“本县”换到另一县区或换回（各县区结果均已缓存）；"
+              "“新批次后重载”：数据库导入新批次使数据版本变化后重新加载页面（所有缓存失效）。括号内为其中服务端脚本运行的时间"
+              "（浏览器看到的 running → notRunning）。", "",
+              "| 页面 | 数据量 | 打开 | 缓存重跑 | 目标 ≤ 300 ms | 新批次后重载 | 目标 ≤ 2 s（10×） |", "|---|---|---:|---:|:---:|---:|:---:|"]
+    for scale, rows in pages.items():
+        for row in rows:
+            spec = row["page"]
+            if row.get("error"):
+                lines.append(f"| {spec.title}（{spec.url_path}） | {scale}× | {row['error']} | | | | |")
+                continue
+            lines.append(
+                f"| {spec.title}（{spec.url_path}） | {scale}× | {fmt_s(row['open'])} | {fmt_ms(row['cached'])}（{fmt_ms(row['cached_script'])}） | "
+                f"{ok(row['cached'], TARGET_CACHED)} | {fmt_s(row['uncached'])}（{fmt_s(row['uncached_script'])}） | "
+                f"{ok(row['uncached'], TARGET_UNCACHED) if scale == 10 else '—'} |")
+    if imports:
+        lines += ["", "新批次导入（`analysis.importing.import_path`，GBK CSV，读取+校验+写库，不在上表计时内）：" + "；".join(
+            f"{scale}× {sec:.1f} s" for scale, sec in imports.items()) + "。"]
+    if notes:
+        lines += ["", "## 说明", ""] + [f"- {n}" for n in notes]
+    if profiles:
+        lines += ["", "## 未达标页面的耗时分布（AppTest + cProfile，服务端）", "", "```"] + profiles + ["```"]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    reason = bs.missing_browser_reason()
+    if reason:
+        print(f"跳过页面基准：{reason}")
+        return
+    from playwright.sync_api import sync_playwright
+
+    scales = [int(s) for s in os.environ.get("BENCH_PAGES_SCALES", "1,10,100").split(",") if s.strip()]
+    runs = int(os.environ.get("BENCH_PAGES_RUNS", "3"))
+    toggles = int(os.environ.get("BENCH_PAGES_TOGGLES", "6"))
+    want_profiles = os.environ.get("BENCH_PAGES_PROFILE", "1") != "0"
+    large_pages = {p.strip() for p in os.environ.get("BENCH_PAGES_LARGE_PAGES", "overview,ranking").split(",") if p.strip()}
+    settings = settings_for_bench()
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    secrets = bs.write_secrets(BENCH_DIR / "secrets.toml")  # no accounts: the loopback mode of `make run`
+    sizes, cold, pages, imports, notes, profiles = {}, {}, {}, {}, [], []
+    loads = [("开始", load_average())]
+    with sync_playwright() as playwright:
+        browser = bs.launch_chromium(playwright)
+        machine = machine_line(browser.version)
+        print(machine, flush=True)
+        for scale in scales:
+            print(f"\n  == {scale}× ==", flush=True)
+            scale_runs = runs if scale < LARGE else 1
+            started = time.perf_counter()
+            base = base_database(scale, settings)
+            db = working_copy(base)
+            from analysis import store
+
+            engine = store.connect(db)
+            sizes[scale] = response_rows(engine)
+            engine.dispose()
+            try:
+                cold[scale] = cold_start(browser, db, secrets, scale_runs)
+                large = scale >= LARGE
+                pages[scale], imports[scale] = page_figures(browser, db, secrets, scale, settings, scale_runs,
+                                                            2 if large else toggles, large_pages if large else None, large)
+            except Exception as exc:
+                print(f"  {scale}× 测量失败：{exc!r}", flush=True)
+                notes.append(f"{scale}× 测量失败：{str(exc).splitlines()[0][:200]}")
+                cold.pop(scale, None)
+                pages.pop(scale, None)
+            loads.append((f"{scale}× 结束", load_average()))
+            print(f"  {scale}× 用时 {time.perf_counter() - started:.0f} s；系统负载 {loads[-1][1]:.1f}", flush=True)
+        browser.close()
+    if any(scale >= LARGE for scale in scales):
+        notes.append(f"{LARGE}× 起：冷启动与新批次后重载各只测 1 次、缓存重跑 2 次（每次数分钟），每个页面用新的服务进程，"
+                     f"且默认只测 {'、'.join(sorted(large_pages))}（BENCH_PAGES_LARGE_PAGES=overview,ranking,… 可增加）："
+                     "每个数据版本都会在服务进程里多缓存一份全部问卷，100× 时每份数 GB，连测七个页面会耗尽内存。"
+                     f"建库时放宽了 settings.toml 的 max_rows（200 万行）上限。其余数据量各测 {runs} 次、缓存重跑 {toggles} 次。")
+    cold_parts = {}
+    if want_profiles:
+        imported = None
+        for scale in cold:
+            first = statistics.median(r["first_chart"] for r in cold[scale])
+            if first > TARGET_FIRST_CHART and scale <= 10:
+                print(f"\n  分解 {scale}× 冷启动 …", flush=True)
+                imported = imported if imported is not None else import_seconds()
+                cold_parts[scale] = (first, imported, first_run_seconds(base_database(scale, settings)))
+        missed = {}
+        for scale in pages:
+            for row in pages[scale]:
+                if row.get("cached", NAN) > TARGET_CACHED and scale == 1:
+                    missed.setdefault((row["page"].file, True), (row["page"], scale))
+                if row.get("uncached", NAN) > TARGET_UNCACHED and scale == 10:
+                    missed.setdefault((row["page"].file, False), (row["page"], scale))
+        for (file, cached), (spec, scale) in sorted(missed.items(), key=lambda kv: (not kv[0][1], kv[0][0])):
+            base = base_database(scale, settings)
+            label = f"{spec.title}（{spec.file}），{scale}×，{'缓存重跑' if cached else '未缓存（清空缓存后）'}"
+            print(f"\n  剖析 {label} …", flush=True)
+            try:
+                text = profile_page(spec, base, cached)
+            except Exception as exc:  # a profile is a bonus; never lose the measured table to it
+                text = f"剖析失败：{exc!r}"
+            print(text, flush=True)
+            profiles += [f"# {label}", text, ""]
+    text = report(machine, sizes, cold, pages, imports, notes, profiles, cold_parts, loads)
+    RESULTS.write_text(text, encoding="utf-8")
+    print("\n" + text)
+    print(f"已写入 {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""数据管理 page (AppTest): who sees the uploader, the upload → check → confirm flow, errors, replace, delete and restore."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit import config
+from streamlit.testing.v1 import AppTest
+
+from analysis import store
+from analysis.accounts import hash_password
+from analysis.importing import commit_import, prepare_import
+from tests.conftest import ROOT
+from tests.test_import_helpers import BAD, NEW_WAVE, STORED_WAVE, base_db, db_state  # noqa: F401
+
+LEADER = {"王局长": {"password_hash": hash_password("leader-pass-1"), "role": "leader"},
+          "小李": {"password_hash": hash_password("analyst-pass-1"), "role": "analyst"}}
+
+
+@pytest.fixture
+def loopback():
+    saved = config.get_option("server.address")
+    config.set_option("server.address", "127.0.0.1")
+    yield
+    config.set_option("server.address", saved)
+
+
+def open_page(accounts: dict | None = None, session: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    if accounts:
+        at.secrets["accounts"] = accounts
+    for key, value in (session or {}).items():
+        at.session_state[key] = value
+    at.switch_page("pages/data_admin.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def upload(at: AppTest, name: str, body: bytes | None = None) -> AppTest:
+    at.file_uploader(key="upload_file").upload(name, body if body is not None else (BAD / name).read_bytes(), "text/csv")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def all_text(at: AppTest) -> str:
+    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success", "title", "subheader")
+             for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_analyst_on_loopback_without_accounts_sees_the_uploader(base_db, loopback):
+    at = open_page()
+    assert len(at.file_uploader) == 1
+    assert at.file_uploader[0].label == "选择 CSV 或 Excel（.xlsx）文件（单个文件不超过 200 MB、2,000,000 行）"
+    assert at.success[0].value.startswith("本机模式：未配置账号")
+
+
+def test_leader_sees_no_uploader(base_db, loopback):
+    at = open_page(LEADER, {"user_name": "王局长", "user_role": "leader"})
+    assert len(at.file_uploader) == 0
+    assert [w.value for w in at.warning] == ["局领导账号只能查看，上传和修改数据需要分析员账号。"]
+    assert not [b for b in at.button if b.label in ("删除该批次", "恢复该批次")]
+    assert "已存数据" in all_text(at) and "操作日志" in all_text(at)  # leaders still see what is stored
+
+
+def test_nobody_signed_in_sees_no_uploader(base_db, loopback):
+    at = open_page(LEADER)
+    assert len(at.file_uploader) == 0
+    assert [w.value for w in at.warning] == ["请在左侧边栏以分析员账号登录后再上传或修改数据。"]
+
+
+def test_signed_in_analyst_sees_the_uploader(base_db, loopback):
+    assert len(open_page(LEADER, {"user_name": "小李", "user_role": "analyst"}).file_uploader) == 1
+
+
+def test_upload_check_and_confirm(base_db, loopback):
+    at = upload(open_page(), "formula_script.csv")
+    assert any(c.value.startswith("文件编码：UTF\\-8（带BOM）；数据行 6 行；表头在第 1 行") for c in at.caption)
+    assert [w.value for w in at.warning] == [f"{NEW_WAVE} 云溪县 只有 6 份问卷（少于 30 份），其得分和名次很不稳定。"]
+    preview, counts = at.dataframe[0].value, at.dataframe[1].value
+    assert preview["意见建议"].tolist()[:2] == ['=HYPERLINK("http://example.invalid","点我")', "+1+1"]  # shown as text cells
+    assert counts.values.tolist() == [[NEW_WAVE, "云溪县", 6]]
+    assert "<script>" not in all_text(at)  # never rendered through markdown
+    before = db_state(base_db)
+    assert before["version"] == 1  # nothing written by checking
+    at.button(key="confirm_import").click()
+    at.run()
+    assert not at.exception
+    assert at.success[-1].value.startswith(f"已导入调查问卷 6 行：{NEW_WAVE}；编码 UTF\\-8（带BOM）；SHA\\-256 ")
+    history = store.import_history(store.connect(base_db))
+    assert history[["period", "rows", "imported_by", "file_name"]].values.tolist()[0] == [NEW_WAVE, 6, "本机用户", "formula_script.csv"]
+    # The sidebar (not drawn when AppTest runs a page alone) picks this up and selects the new wave for every page.
+    assert at.session_state["wave_to_select_next_run"] == NEW_WAVE
+
+
+def test_confirming_after_someone_else_stored_the_wave_is_refused_cleanly(base_db, loopback, settings):
+    at = upload(open_page(), "formula_script.csv")
+    engine = store.connect(base_db)
+    other = prepare_import((BAD / "gbk_named_utf8.utf8.csv").read_bytes(), "同事的文件.csv", "responses", settings, engine)
+    commit_import(engine, other, "同事")  # lands between the analyst's check and the click
+    before = db_state(base_db)
+    at.button(key="confirm_import").click()
+    at.run()
+    assert not at.exception
+    assert at.error[0].value.startswith(f"数据库中已有 {NEW_WAVE} 的调查问卷数据，未导入任何数据")
+    assert db_state(base_db) == before
+
+
+def test_bad_file_shows_the_error_table_and_stores_nothing(base_db, loopback):
+    before = db_state(base_db)
+    at = upload(open_page(), "unknown_county.csv")
+    assert at.error[0].value == "文件有 1 处错误，未导入任何数据。请按下表（行号即 Excel 中的行号）修改后重新上传。"
+    assert at.dataframe[0].value.values.tolist() == [[4, "县区", "云西县", "县区“云西县”不在本市县区列表中，是否为“云溪县”？"]]
+    assert [b.label for b in at.get("download_button")][:2] == ["下载 CSV", "下载 Excel"]
+    assert not [b for b in at.button if b.label == "确认导入"]
+    assert db_state(base_db) == before
+
+
+def test_unreadable_file_gets_its_message(base_db, loopback):
+    before = db_state(base_db)
+    at = upload(open_page(), "xls_renamed.csv")
+    assert at.error[0].value.startswith("无法读取“xls\\_renamed\\.csv”：这是旧版 Excel（\\.xls）或其他 Office 二进制文件")
+    assert "未写入任何数据。" in [c.value for c in at.caption]
+    assert db_state(base_db) == before
+
+
+def test_file_names_are_shown_literally(base_db, loopback):
+    at = upload(open_page(), "<img src=x onerror=alert(1)>.csv", (BAD / "empty.csv").read_bytes())
+    assert at.error[0].value == "无法读取“\\<img src\\=x onerror\\=alert\\(1\\)\\>\\.csv”：文件是空的，没有任何内容。"
+
+
+def test_replacing_a_wave_needs_the_checkbox(base_db, loopback):
+    at = upload(open_page(), "overlap_wave.csv")
+    assert any(w.value.startswith(f"数据库中已有 {STORED_WAVE} 的调查问卷数据。导入将替换它们") for w in at.warning)
+    assert at.button(key="confirm_import").disabled
+    at.checkbox(key="confirm_replace").check()
+    at.run()
+    assert not at.button(key="confirm_import").disabled
+    at.button(key="confirm_import").click()
+    at.run()
+    assert not at.exception
+    history = store.import_history(store.connect(base_db))
+    assert history[["id", "status", "rows"]].values.tolist() == [[2, "active", 6], [1, "replaced", 70]]
+
+
+def test_delete_and_restore_need_confirmation(base_db, loopback):
+    at = open_page()
+    assert at.button(key="delete_import").disabled
+    at.checkbox(key="confirm_manage").check()
+    at.run()
+    at.button(key="delete_import").click()
+    at.run()
+    assert not at.exception
+    engine = store.connect(base_db)
+    assert store.import_history(engine)["status"].tolist() == ["deleted"]
+    at.checkbox(key="confirm_manage").check()
+    at.run()
+    at.button(key="restore_import").click()
+    at.run()
+    assert store.import_history(engine)["status"].tolist() == ["active"]
+    assert store.audit_entries(engine)["action"].tolist() == ["restore", "delete", "import"]
+    assert set(store.audit_entries(engine)["user"].tolist()[:2]) == {"本机用户"}

@@ -1,0 +1,175 @@
+"""AppTest smoke for 分项指标, 群体与乡镇 and 办学指标: each runs from app.py on the mock data, follows its filters,
+titles every chart, and says what to do when the metrics files are missing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analysis import store
+from analysis.importing import build_mock_database, import_path
+from analysis.settings import load_settings
+from ui import insights
+
+ROOT = Path(__file__).resolve().parents[1]
+HOME = "云溪县"
+PAGES = ("pages/items.py", "pages/groups.py", "pages/metrics.py")
+
+
+@pytest.fixture(scope="module")
+def insight_db(tmp_path_factory) -> Path:
+    """A database with every bundled mock file, built through the analysts' import path."""
+    path = tmp_path_factory.mktemp("insights") / "app.db"
+    build_mock_database(store.connect(path), load_settings(ROOT / "settings.toml"), ROOT / "data" / "mock")
+    return path
+
+
+@pytest.fixture(scope="module")
+def survey_only_db(tmp_path_factory) -> Path:
+    """A database with survey responses but no enrollment or class files."""
+    path = tmp_path_factory.mktemp("survey_only") / "app.db"
+    import_path(ROOT / "data" / "mock" / "responses.csv", "responses", load_settings(ROOT / "settings.toml"),
+                store.connect(path), user="测试")
+    return path
+
+
+def open_page(page: str, db: Path, monkeypatch) -> AppTest:
+    """Run app.py against `db` and switch to `page`."""
+    monkeypatch.setenv(store.DB_ENV, str(db))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def page_text(at: AppTest) -> str:
+    """Every visible text of a page, as one string."""
+    parts = [e.value for e in at.title] + [e.value for e in at.header] + [e.value for e in at.subheader]
+    parts += [e.value for e in at.markdown] + [e.value for e in at.caption] + [e.value for e in at.info] + [e.value for e in at.warning]
+    parts += [str(m.value) for m in at.metric] + [m.label for m in at.metric]
+    parts += [df.value.to_string() if hasattr(df.value, "to_string") else str(df.value) for df in at.dataframe]
+    return "\n".join(str(p) for p in parts)
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    """The title of every plotly chart on the page."""
+    return [json.loads(chart.proto.spec)["layout"].get("title", {}).get("text", "") for chart in at.get("plotly_chart")]
+
+
+@pytest.mark.parametrize(("page", "expected"), [
+    ("pages/items.py", ["分项指标", "各分项得分对比", "先改哪一项", "有偿补课治理", "群众意见建议", "争5对照县"]),
+    ("pages/groups.py", ["群体与乡镇", "各乡镇（街道）得分", "城关镇", "Holm校正p值", "样本不足30份"]),
+    ("pages/metrics.py", ["办学指标", "大班额占比", "超大班额", "城关镇", "问题最重"]),
+])
+def test_page_runs_and_tells_its_story(page, expected, insight_db, monkeypatch) -> None:
+    at = open_page(page, insight_db, monkeypatch)
+    text = page_text(at)
+    assert HOME in text
+    for snippet in expected:
+        assert snippet in text, snippet
+    titles = chart_titles(at)
+    assert titles and all(titles), titles
+    assert not at.error
+
+
+def test_items_follow_the_township_filter(insight_db, monkeypatch) -> None:
+    at = open_page("pages/items.py", insight_db, monkeypatch)
+    at.multiselect(key=insights.ITEMS_TOWNSHIPS).set_value(["城关镇"])
+    at.run()
+    assert not at.exception, at.exception
+    assert f"{HOME}·城关镇" in page_text(at)
+
+
+def test_groups_on_an_item_and_a_township(insight_db, monkeypatch) -> None:
+    at = open_page("pages/groups.py", insight_db, monkeypatch)
+    at.selectbox(key=insights.GROUPS_MEASURE).set_value("大班额治理")
+    at.multiselect(key=insights.GROUPS_TOWNSHIPS).set_value(["城关镇", "东坝镇"])
+    at.run()
+    assert not at.exception, at.exception
+    text = page_text(at)
+    assert "大班额治理" in text and f"{HOME}·城关镇、东坝镇" in text
+
+
+@pytest.mark.parametrize(("tab", "expected"), [
+    ("学前教育", ["学前教育毛入园率", "普惠性幼儿园覆盖率", "公办园在园幼儿占比"]),
+    ("义务教育与特殊教育", ["义务教育毛入学率", "适龄残疾儿童入学率"]),
+    ("与满意度的关联", ["Spearman", "最近学年 2025-2026学年", "个乡镇"]),
+])
+def test_metrics_tabs(tab, expected, insight_db, monkeypatch) -> None:
+    at = open_page("pages/metrics.py", insight_db, monkeypatch)
+    at.session_state[insights.METRICS_TAB] = tab
+    at.run()
+    assert not at.exception, at.exception
+    text = page_text(at)
+    for snippet in expected:
+        assert snippet in text, snippet
+    assert chart_titles(at) and all(chart_titles(at))
+
+
+def test_metrics_follow_year_and_township(insight_db, monkeypatch) -> None:
+    at = open_page("pages/metrics.py", insight_db, monkeypatch)
+    at.selectbox(key=insights.METRICS_YEAR).set_value("2023-2024学年")
+    at.multiselect(key=insights.METRICS_TOWNSHIPS).set_value(["城关镇", "青龙乡"])
+    at.run()
+    assert not at.exception, at.exception
+    text = page_text(at)
+    assert "所选乡镇合计" in text and "2023-2024学年" in text
+    at.session_state[insights.METRICS_TAB] = "与满意度的关联"
+    at.run()
+    assert not at.exception, at.exception
+    assert "只有 2 个乡镇" in page_text(at)  # the few-points caveat of the correlation
+
+
+def test_metrics_without_files_says_what_to_do(survey_only_db, monkeypatch) -> None:
+    at = open_page("pages/metrics.py", survey_only_db, monkeypatch)
+    assert any("尚未上传办学指标数据" in i.value for i in at.info)
+    assert at.get("page_link"), "no link to 数据管理"
+
+
+def test_pages_never_render_html() -> None:
+    for page in PAGES:
+        assert "unsafe_allow_html" not in (ROOT / page).read_text(encoding="utf-8"), page
+
+
+@pytest.mark.parametrize(("page", "message"), [
+    ("pages/items.py", "尚未上传问卷数据"),
+    ("pages/groups.py", "尚未上传问卷数据"),
+    ("pages/metrics.py", "尚未上传办学指标数据"),
+])
+def test_empty_database(page, message, tmp_path, monkeypatch) -> None:
+    at = open_page(page, tmp_path / "empty.db", monkeypatch)
+    assert any(message in i.value for i in at.info)
+
+
+def test_metrics_stay_with_the_bureau_county_when_the_sidebar_shows_another(insight_db, monkeypatch) -> None:
+    monkeypatch.setenv(store.DB_ENV, str(insight_db))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["home_county"] = "临江区"
+    at.run()
+    at.switch_page("pages/metrics.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == f"{HOME} 办学指标"
+    assert any("与侧栏所选的临江区无关" in i.value for i in at.info)
+
+
+def test_panel_grid_domains_stay_inside_the_figure() -> None:
+    from analysis.insight_charts import panel_grid
+
+    fig, axes = panel_grid(2, 3, ["甲", "乙", "丙", "丁", "戊"], h_gap=0.12, v_gap=0.2, share_y=True)
+    assert axes == [("x", "y"), ("x2", "y2"), ("x3", "y3"), ("x4", "y4"), ("x5", "y5"), ("x6", "y6")]
+    layout = fig.layout
+    for k in ("", "2", "3", "4", "5", "6"):
+        for axis in (layout[f"xaxis{k}"], layout[f"yaxis{k}"]):
+            low, high = axis.domain
+            assert 0.0 <= low < high <= 1.0
+    # Columns are (1 − 2 × 0.12) / 3 = 0.2533 wide; rows (1 − 0.2) / 2 = 0.4 high.
+    assert layout.xaxis2.domain == pytest.approx((0.373333, 0.626667), abs=1e-6)
+    assert layout.yaxis4.domain == pytest.approx((0.0, 0.4), abs=1e-6)
+    assert layout.yaxis2.matches == "y"
+    assert [a.text for a in layout.annotations] == ["甲", "乙", "丙", "丁", "戊"]

@@ -1,0 +1,139 @@
+"""Tests for analysis.metrics on small hand-made frames; expected values are worked out by hand in the comments."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.metrics import (
+    TOTAL_LABEL,
+    class_flags,
+    class_size_distribution,
+    class_summary,
+    compulsory_rates,
+    latest_year,
+    preschool_rates,
+    school_class_summary,
+    spearman_summary,
+    township_class_summary,
+    township_link,
+)
+from analysis.settings import Thresholds
+
+TH = Thresholds()
+
+
+def test_preschool_rates_and_total_is_a_ratio_of_sums() -> None:
+    frame = pd.DataFrame({"year": ["2025-2026学年"] * 2, "township": ["甲镇", "乙镇"], "population_3_5": [100, 50],
+                          "enrolled": [90, 50], "enrolled_public": [40, 30], "enrolled_inclusive_private": [30, 15]})
+    rates = preschool_rates(frame, TH).set_index("township")
+    # 甲镇: 90/100 = 0.9; (40 + 30)/90 = 0.7778; 40/90 = 0.4444.
+    assert rates.loc["甲镇", ["gross_enrollment", "inclusive_coverage", "public_share"]].tolist() == pytest.approx([0.9, 70 / 90, 40 / 90])
+    # Total: 140/150 = 0.9333; 115/140 = 0.8214; 70/140 = 0.5 (not the mean of the township rates).
+    assert rates.loc[TOTAL_LABEL, ["gross_enrollment", "inclusive_coverage", "public_share"]].tolist() == pytest.approx([140 / 150, 115 / 140, 0.5])
+    assert bool(rates.loc[TOTAL_LABEL, "is_total"]) and not bool(rates.loc["甲镇", "is_total"])
+    # Targets 85% / 80% / 50%: 甲镇 meets only the first; the total meets all three (0.5 ≥ 0.5).
+    assert rates.loc["甲镇", ["gross_enrollment_ok", "inclusive_coverage_ok", "public_share_ok"]].tolist() == [True, False, False]
+    assert rates.loc[TOTAL_LABEL, ["gross_enrollment_ok", "inclusive_coverage_ok", "public_share_ok"]].tolist() == [True, True, True]
+    # The total comes after the townships.
+    assert rates.index[-1] == TOTAL_LABEL
+
+
+def test_compulsory_rates_handle_zero_denominators() -> None:
+    frame = pd.DataFrame({"year": ["2025-2026学年"] * 2, "township": ["甲镇", "乙镇"], "population": [1000, 500],
+                          "enrolled": [1120, 465], "disabled_children": [10, 0], "disabled_enrolled": [9, 0]})
+    rates = compulsory_rates(frame, label="所选乡镇合计").set_index("township")
+    assert rates.loc["甲镇", "gross_enrollment"] == pytest.approx(1.12)  # county-town schools can exceed 100%
+    assert rates.loc["甲镇", "disabled_enrollment"] == pytest.approx(0.9)
+    assert math.isnan(rates.loc["乙镇", "disabled_enrollment"])  # no disabled children: no rate, not 0%
+    assert rates.loc["所选乡镇合计", "gross_enrollment"] == pytest.approx(1585 / 1500)
+
+
+def _classes() -> pd.DataFrame:
+    return pd.DataFrame({
+        "year": ["2025-2026学年"] * 8,
+        "school": ["一小", "一小", "一小", "一小", "一中", "一中", "一中", "二小"],
+        "township": ["甲镇"] * 7 + ["乙镇"],
+        "stage": ["小学"] * 4 + ["初中"] * 3 + ["小学"],
+        "grade": ["一年级", "一年级", "二年级", "三年级", "七年级", "七年级", "八年级", "一年级"],
+        "class_name": ["1班", "2班", "1班", "1班", "1班", "2班", "1班", "1班"],
+        "students": [45, 46, 56, 66, 50, 65, 70, 30],
+    })
+
+
+def test_class_flags_bands_and_initial_grade_caps() -> None:
+    flags = class_flags(_classes(), TH)
+    # 56 and 65 are 大班额 (56–65); 66 and 70 are 超大班额 (≥ 66); 55 or fewer are normal.
+    assert flags["band"].tolist() == ["正常", "正常", "大班额", "超大班额", "正常", "大班额", "超大班额", "正常"]
+    # Initial grades only: 一年级 over 45 (46 yes, 45 no), 七年级 over 50 (65 yes, 50 no); other grades never.
+    assert flags["over_cap"].tolist() == [False, True, False, False, False, True, False, False]
+    assert flags["initial"].sum() == 5
+
+
+def test_class_summary_counts_and_shares() -> None:
+    summary = class_summary(class_flags(_classes(), TH), ["year"], TH).iloc[0]
+    assert summary["classes"] == 8
+    assert summary["large"] == 2 and summary["very_large"] == 2
+    # 大班额 share counts every class of 56 or more: 4/8.
+    assert summary["large_share"] == pytest.approx(0.5)
+    assert summary["very_large_share"] == pytest.approx(0.25)
+    assert summary["initial_over_cap"] == 2 and summary["initial_over_cap_share"] == pytest.approx(2 / 5)
+    assert summary["mean_size"] == pytest.approx((45 + 46 + 56 + 66 + 50 + 65 + 70 + 30) / 8)
+    assert summary["max_size"] == 70
+    assert not bool(summary["meets_target"])
+
+
+def test_township_summary_has_a_total_row() -> None:
+    table = township_class_summary(class_flags(_classes(), TH), TH).set_index("township")
+    assert table.loc["乙镇", "classes"] == 1 and bool(table.loc["乙镇", "meets_target"])
+    assert table.loc[TOTAL_LABEL, "classes"] == 8 and bool(table.loc[TOTAL_LABEL, "is_total"])
+
+
+def test_schools_worst_first() -> None:
+    schools = school_class_summary(class_flags(_classes(), TH), TH)
+    # 一小 and 一中 each have one 超大班额; 一中 has the larger 大班额 share (2/3 vs 2/4); 二小 has none.
+    assert schools["school"].tolist() == ["一中", "一小", "二小"]
+    assert schools["stage"].tolist() == ["初中", "小学", "小学"]
+
+
+def test_class_size_distribution() -> None:
+    dist = class_size_distribution(class_flags(_classes(), TH))
+    primary = dist[dist["stage"] == "小学"].set_index("size_band")
+    # Primary classes 45, 46, 56, 66, 30: one each in 41–45, 46–50, 56–65, ≥66 and ≤30.
+    assert primary["classes"].sum() == 5
+    assert primary.loc["41–45人", "classes"] == 1 and primary.loc["46–50人", "classes"] == 1
+    assert primary.loc["30人及以下", "classes"] == 1 and primary.loc["51–55人", "classes"] == 0
+    assert primary.loc["66人及以上（超大班额）", "share"] == pytest.approx(0.2)
+
+
+def test_latest_year() -> None:
+    assert latest_year(pd.Series(["2024-2025学年", "2025-2026学年", "2023-2024学年", None])) == "2025-2026学年"
+    assert latest_year(pd.Series([], dtype="str")) is None
+
+
+def test_spearman_hand_example() -> None:
+    # Ranks x = 1..5, y = 2,1,4,3,5: d = (−1, 1, −1, 1, 0), Σd² = 4, ρ = 1 − 6 × 4 / (5 × 24) = 0.8.
+    # p from t = ρ √((n − 2)/(1 − ρ²)) = 2.3094 on 3 df, two-sided: 0.104088.
+    result = spearman_summary(pd.Series([10.0, 20, 30, 40, 50]), pd.Series([0.2, 0.1, 0.4, 0.3, 0.5]))
+    assert result["rho"] == pytest.approx(0.8)
+    assert result["p"] == pytest.approx(0.1040880, abs=1e-6)
+    assert result["n"] == 5
+
+
+def test_spearman_needs_three_pairs() -> None:
+    result = spearman_summary(pd.Series([1.0, 2.0, np.nan]), pd.Series([3.0, 4.0, 5.0]))
+    assert math.isnan(result["rho"]) and result["n"] == 2
+
+
+def test_township_link_joins_scores_and_metrics() -> None:
+    scores = pd.DataFrame({"group": ["甲镇", "乙镇", "丙镇"], "n": [40, 20, 35], "score": [80.0, 85.0, 88.0], "small": [False, True, False]})
+    classes = pd.DataFrame({"township": ["甲镇", "乙镇", TOTAL_LABEL], "large_share": [0.2, 0.0, 0.1], "classes": [10, 5, 15],
+                            "is_total": [False, False, True]})
+    preschool = pd.DataFrame({"township": ["甲镇", TOTAL_LABEL], "inclusive_coverage": [0.7, 0.8], "is_total": [False, True]})
+    link = township_link(scores, classes, preschool).set_index("township")
+    assert link.index.tolist() == ["甲镇", "乙镇", "丙镇"]  # totals never become points
+    assert link.loc["甲镇", "large_share"] == pytest.approx(0.2)
+    assert math.isnan(link.loc["丙镇", "large_share"]) and math.isnan(link.loc["乙镇", "inclusive_coverage"])

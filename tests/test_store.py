@@ -1,0 +1,155 @@
+"""The database: where it lives, one transaction per import, same-file recognition, replace/delete/restore and the audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis import store
+from analysis.contract import responses_kind
+from analysis.importing import build_mock_database, commit_import, prepare_import
+from tests.conftest import ROOT
+from tests.test_import_helpers import NEW_WAVE, STORED_WAVE, base_db, db_state, survey_csv  # noqa: F401
+
+
+def test_database_location(tmp_path, monkeypatch):
+    monkeypatch.delenv(store.DB_ENV, raising=False)
+    assert store.db_url() == f"sqlite:///{ROOT / 'data' / 'app.db'}"
+    monkeypatch.setenv(store.DB_ENV, str(tmp_path / "env.db"))
+    assert store.db_url() == f"sqlite:///{tmp_path / 'env.db'}"
+    assert store.db_url(tmp_path / "explicit.db") == f"sqlite:///{tmp_path / 'explicit.db'}"
+
+
+def plan_for(engine, settings, text: str, name: str = "新批次.csv"):
+    return prepare_import(text.encode("utf-8-sig"), name, "responses", settings, engine)
+
+
+def test_same_file_twice_is_recognised(base_db, settings):
+    engine = store.connect(base_db)
+    text = survey_csv(3, NEW_WAVE)
+    sha = hashlib.sha256(text.encode("utf-8-sig")).hexdigest()
+    first = plan_for(engine, settings, text)
+    assert first.same_file == [] and first.sha256 == sha
+    commit_import(engine, first, "张三")
+    again = plan_for(engine, settings, text, "改了名字.csv")
+    assert [(r["file_name"], r["sha256"]) for r in again.same_file] == [("新批次.csv", sha)]
+    before = db_state(base_db)
+    with pytest.raises(store.StoreError) as caught:
+        commit_import(engine, again, "张三")
+    assert str(caught.value).startswith("这个文件（SHA-256 相同）已于 ")
+    assert "以“新批次.csv”导入过（导入编号 #2）。 数据库中已有 2026年第3季度 的调查问卷数据，未导入任何数据" in str(caught.value)
+    assert db_state(base_db) == before
+
+
+def test_replace_delete_restore_and_the_audit_log(base_db, settings):
+    engine = store.connect(base_db)
+    kind = responses_kind(settings.items)
+    text = survey_csv(10, STORED_WAVE) + survey_csv(10, NEW_WAVE, prefix="N").split("\r\n", 1)[1]
+    sha = hashlib.sha256(text.encode("utf-8-sig")).hexdigest()
+    records = commit_import(engine, plan_for(engine, settings, text, "第二版.csv"), "李四", replace=True)
+    assert [(r["id"], r["period"], r["rows"], r["action"]) for r in records] == [(2, STORED_WAVE, 10, "replace"), (3, NEW_WAVE, 10, "import")]
+    assert store.data_version(engine) == 3
+    assert len(store.load_kind(engine, kind)) == 20
+
+    store.set_status(engine, 3, "deleted", "李四")   # delete the new wave
+    assert store.stored_waves(engine)[["wave", "rows"]].values.tolist() == [[STORED_WAVE, 10]]
+    store.set_status(engine, 1, "active", "王五")     # bring back the replaced first version
+    assert store.stored_waves(engine)[["wave", "rows"]].values.tolist() == [[STORED_WAVE, 70]]
+    store.set_status(engine, 3, "active", "王五")     # restore the deleted wave
+    assert len(store.load_kind(engine, kind)) == 80
+    history = store.import_history(engine)
+    assert history[["id", "status"]].values.tolist() == [[3, "active"], [2, "replaced"], [1, "active"]]
+
+    audit = store.audit_entries(engine).sort_values("id")
+    assert audit[["user", "action", "kind", "period", "file_name", "rows", "import_id"]].values.tolist() == [
+        ["测试", "import", "responses", STORED_WAVE, "基础数据.csv", 70, 1],
+        ["李四", "replace", "responses", STORED_WAVE, "第二版.csv", 10, 2],
+        ["李四", "import", "responses", NEW_WAVE, "第二版.csv", 10, 3],
+        ["李四", "delete", "responses", NEW_WAVE, "第二版.csv", 10, 3],
+        ["王五", "restore", "responses", STORED_WAVE, "基础数据.csv", 70, 1],
+        ["王五", "restore", "responses", NEW_WAVE, "第二版.csv", 10, 3],
+    ]
+    assert audit["sha256"].tolist()[1:] == [sha] * 3 + [audit["sha256"].iloc[0], sha]
+    assert pd.to_datetime(audit["at"]).notna().all()
+    assert store.data_version(engine) == 6
+
+
+@pytest.mark.parametrize("import_id, status, message", [
+    (99, "deleted", "找不到编号为 99 的导入记录"),
+    (1, "active", "导入记录 #1（2026年第2季度）已经是“使用中”状态，未做任何修改。"),
+    (1, "gone", "未知的状态“gone”"),
+])
+def test_status_changes_that_are_refused(base_db, import_id, status, message):
+    before = db_state(base_db)
+    with pytest.raises(store.StoreError, match=f"^{message}$"):
+        store.set_status(store.connect(base_db), import_id, status, "测试")
+    assert db_state(base_db) == before
+
+
+def test_an_import_that_fails_midway_stores_nothing(base_db, settings, monkeypatch):
+    engine = store.connect(base_db)
+    plan = plan_for(engine, settings, survey_csv(50, NEW_WAVE))
+    before = db_state(base_db)
+    monkeypatch.setattr(store, "INSERT_CHUNK_ROWS", 10)
+    calls = []
+    original = store.insert_rows
+
+    def failing_insert(conn, sql, rows):
+        calls.append(len(rows))
+        if len(calls) == 3:
+            raise OSError("disk full")
+        original(conn, sql, rows)
+
+    monkeypatch.setattr(store, "insert_rows", failing_insert)
+    with pytest.raises(OSError):
+        commit_import(engine, plan, "测试")
+    assert calls == [10, 10, 10]
+    assert db_state(base_db) == before
+
+
+def test_opening_a_new_database_from_several_threads(tmp_path):
+    errors = []
+
+    def open_it():
+        try:
+            store.connect(tmp_path / "new.db").dispose()
+        except Exception as exc:  # noqa: BLE001 - any failure is the test's finding
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert db_state(tmp_path / "new.db")["counts"] == {"audit_log": 0, "imports": 0, "scenarios": 0}
+
+
+def test_mock_data_go_through_the_same_import_path(tmp_path, settings):
+    engine = store.connect(tmp_path / "mock.db")
+    build_mock_database(engine, settings, ROOT / "data" / "mock")
+    audit = store.audit_entries(engine)
+    assert set(audit["action"]) == {"import"} and set(audit["user"]) == {"系统（示例数据）"}
+    # One import per wave or school year: 6 survey waves, 6 published waves, 3 years for each metrics file.
+    assert audit.groupby("file_name").size().to_dict() == {"responses.csv": 6, "published.csv": 6, "preschool.csv": 3,
+                                                           "compulsory.csv": 3, "classes.csv": 3}
+    for name in ("responses", "published", "preschool", "compulsory", "classes"):
+        path = ROOT / "data" / "mock" / f"{name}.csv"
+        lines = len(pd.read_csv(path, dtype=str))
+        assert audit.loc[audit["file_name"] == f"{name}.csv", "rows"].sum() == lines
+        assert set(audit.loc[audit["file_name"] == f"{name}.csv", "sha256"]) == {hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
+def test_stored_rows_keep_their_excel_row(base_db):
+    engine = store.connect(base_db)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT excel_row, respondent_id, county FROM data_responses ORDER BY excel_row LIMIT 2").fetchall()
+    assert rows == [(2, "R001", "云溪县"), (3, "R002", "云溪县")]
+
+
+def test_repo_database_is_not_touched_by_these_tests(base_db):
+    assert Path(store.db_url().removeprefix("sqlite:///")) == base_db.resolve()
