@@ -19,7 +19,7 @@ def panel_grid(rows: int, cols: int, titles: list[str], h_gap: float = 0.08, v_g
     """An empty figure laid out as rows × cols panels with titles, and each panel's (x, y) axis ids.
 
     Built by hand rather than with plotly's make_subplots, which costs ~20 ms a
-    figure in validation; these pages draw a dozen figures per run.
+    figure in validation; these pages draw several figures per run.
     """
     width = (1 - h_gap * (cols - 1)) / cols
     height = (1 - v_gap * (rows - 1)) / rows

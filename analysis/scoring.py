@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.stats import grouped_score_table
+from analysis.stats import Z95, grouped_score_table
 
 LINEAR_POINTS = {"满意": 100.0, "比较满意": 75.0, "一般": 50.0, "不太满意": 25.0, "不满意": 0.0}
 SATISFIED_RATE_POINTS = {"满意": 100.0, "比较满意": 100.0, "一般": 0.0, "不太满意": 0.0, "不满意": 0.0}
@@ -37,6 +37,32 @@ def county_scores(responses: pd.DataFrame, points: dict[str, float], column: str
     return table[SCORE_COLUMNS].sort_values(["wave", "rank", "county"]).reset_index(drop=True)
 
 
+def county_scores_from_counts(counts: pd.DataFrame, points: dict[str, float], column: str = "overall") -> pd.DataFrame:
+    """The same table as county_scores, from per-answer counts and weight sums (n, w_sum, w2_sum).
+
+    Points are constant within an answer, so Σw·y and Σw²(y − ȳ)² follow exactly from the per-answer sums;
+    the database aggregates millions of rows into a few hundred and the page never loads respondents.
+    """
+    if counts.empty:
+        return pd.DataFrame(columns=SCORE_COLUMNS)
+    y = answer_points(counts[column], points)
+    scored = counts.assign(y=y, scored=y.notna())
+    keys = ["wave", "county"]
+    part = scored[scored["scored"]].assign(wy=lambda f: f["w_sum"] * f["y"])
+    sums = part.groupby(keys).agg(n=("n", "sum"), w=("w_sum", "sum"), w2=("w2_sum", "sum"), wy=("wy", "sum"))
+    part = part.join(sums["wy"].div(sums["w"]).rename("ybar"), on=keys)
+    spread = part.assign(s=part["w2_sum"] * (part["y"] - part["ybar"]) ** 2).groupby(keys)["s"].sum()
+    excluded = scored[~scored["scored"]].groupby(keys)["n"].sum()
+    table = sums.assign(score=sums["wy"] / sums["w"], spread=spread,
+                        n_excluded=excluded.reindex(sums.index).fillna(0).astype(int))
+    se = np.sqrt(table["n"] / (table["n"] - 1) * table["spread"]) / table["w"]
+    table = table.assign(se=se.where(table["n"] > 1), n_eff=table["w"] ** 2 / table["w2"]).reset_index()
+    table = table.assign(ci_low=table["score"] - Z95 * table["se"], ci_high=table["score"] + Z95 * table["se"],
+                         n=table["n"].astype(int))
+    table = table.assign(rank=rank_within(table))
+    return table[SCORE_COLUMNS].sort_values(["wave", "rank", "county"]).reset_index(drop=True)
+
+
 def wave_scores(scores: pd.DataFrame, wave: str) -> pd.DataFrame:
     """One wave's county table, best first."""
     return scores[scores["wave"] == wave].sort_values(["rank", "county"]).reset_index(drop=True)
@@ -55,12 +81,16 @@ def scores_with_change(scores: pd.DataFrame, wave: str, waves: list[str]) -> pd.
                          rank_change=merged["rank_prev"] - merged["rank"]).drop(columns=["score_prev", "rank_prev"])
 
 
-def robustness_table(responses: pd.DataFrame, points: dict[str, float]) -> pd.DataFrame:
-    """Ranks of one wave's counties under the configured points, linear 100/75/50/25/0 and 满意率."""
+def robustness_table(responses: pd.DataFrame, points: dict[str, float], scorer=None) -> pd.DataFrame:
+    """Ranks of one wave's counties under the configured points, linear 100/75/50/25/0 and 满意率.
+
+    `scorer` is county_scores for respondent rows (default) or county_scores_from_counts for answer counts.
+    """
+    scorer = scorer or county_scores
     rules = {"configured": points, "linear": LINEAR_POINTS, "satisfied_rate": SATISFIED_RATE_POINTS}
     columns = {}
     for key, rule in rules.items():
-        table = county_scores(responses, rule).set_index("county")
+        table = scorer(responses, rule).set_index("county")
         columns[f"score_{key}"] = table["score"]
         columns[f"rank_{key}"] = table["rank"]
     out = pd.DataFrame(columns).reset_index()

@@ -120,6 +120,10 @@ def ensure_data_table(conn: sa.Connection, kind: FileKind) -> None:
         cols = ", ".join(f'"{c}" {"INTEGER" if c in ("import_id", "excel_row") else ("REAL" if _numeric(kind, c) else "TEXT")}' for c in wanted)
         conn.exec_driver_sql(f'CREATE TABLE "{name}" ({cols})')
         conn.exec_driver_sql(f'CREATE INDEX "ix_{name}_import" ON "{name}" (import_id)')
+        if kind.key == "responses":
+            # Pages read one county (all waves) or one wave (all counties); these indexes keep that under a second at 10×.
+            conn.exec_driver_sql(f'CREATE INDEX "ix_{name}_county" ON "{name}" (county)')
+            conn.exec_driver_sql(f'CREATE INDEX "ix_{name}_wave" ON "{name}" (wave)')
         return
     have = {c["name"] for c in inspector.get_columns(name)}
     for column in wanted:
@@ -241,15 +245,40 @@ def set_status(engine: sa.Engine, import_id: int, status: str, user: str) -> dic
     return record
 
 
-def load_kind(engine: sa.Engine, kind: FileKind) -> pd.DataFrame:
-    """Active rows of one kind, as the pipeline expects them (no bookkeeping columns)."""
+def load_kind(engine: sa.Engine, kind: FileKind, columns: list[str] | None = None, where: dict[str, str] | None = None) -> pd.DataFrame:
+    """Active rows of one kind (optionally only some columns, or rows matching column = value), no bookkeeping columns."""
+    name = data_table_name(kind.key)
+    wanted = [c.name for c in kind.columns if c.name != "phone" and (columns is None or c.name in columns)]
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table(name):
+            return pd.DataFrame(columns=wanted)
+        have = {c["name"] for c in sa.inspect(conn).get_columns(name)}
+        selected = [c for c in wanted if c in have]
+        # Reading only the needed columns and rows is what keeps a page fast after a new wave at 10× the data.
+        sql = f'SELECT {", ".join(f"d.{_quote(c)}" for c in selected)} FROM {_quote(name)} d JOIN imports i ON i.id = d.import_id WHERE i.status = \'active\''
+        params = {}
+        for k, (column, value) in enumerate((where or {}).items()):
+            sql += f" AND d.{_quote(column)} = :p{k}"
+            params[f"p{k}"] = value
+        frame = pd.read_sql(sa.text(sql), conn, params=params)
+    return frame
+
+
+def answer_counts(engine: sa.Engine, kind: FileKind, column: str = "overall") -> pd.DataFrame:
+    """Per wave, county and answer: respondents, Σ weight and Σ weight² (all a county score and its SE need)."""
     name = data_table_name(kind.key)
     with engine.connect() as conn:
         if not sa.inspect(conn).has_table(name):
-            return pd.DataFrame(columns=[c.name for c in kind.columns if c.name != "phone"])
-        frame = pd.read_sql(sa.text(f'SELECT d.* FROM "{name}" d JOIN imports i ON i.id = d.import_id WHERE i.status = \'active\''), conn)
-    keep = [c.name for c in kind.columns if c.name in frame.columns]
-    return frame[keep]
+            return pd.DataFrame(columns=["wave", "county", column, "n", "w_sum", "w2_sum"])
+        col = _quote(column)
+        sql = (f"SELECT d.wave AS wave, d.county AS county, d.{col} AS {col}, COUNT(*) AS n, SUM(d.weight) AS w_sum, "
+               f"SUM(d.weight * d.weight) AS w2_sum FROM {_quote(name)} d JOIN imports i ON i.id = d.import_id "
+               f"WHERE i.status = 'active' GROUP BY d.wave, d.county, d.{col}")
+        return pd.read_sql(sa.text(sql), conn)
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def import_history(engine: sa.Engine) -> pd.DataFrame:

@@ -149,6 +149,7 @@ else:
                                 "占全部意见": [fmt_pct(v) for v in counts["share"]]})
     download_table(counts_view, f"意见主题统计_{ctx.wave}", "items_comment_counts")
     all_comments = comments.long.rename(columns={"topic": "主题", "comment": "意见原文", "township": "乡镇（街道）"})
-    with st.expander("全部意见（按主题）"):
-        st.dataframe(all_comments, hide_index=True, width="stretch")
-        download_table(all_comments, f"意见建议_{ctx.wave}", "items_comments_all")
+    with insights.detail_expander("全部意见（按主题）", insights.ITEMS_ALL_COMMENTS) as box:
+        if box.open:
+            st.dataframe(all_comments, hide_index=True, width="stretch")
+            download_table(all_comments, f"意见建议_{ctx.wave}", "items_comments_all")

@@ -142,17 +142,19 @@ def class_section() -> None:
             **pct_cols(towns, {"initial_over_cap_share": "起始年级超额占比"}),
             "是否达标": yes_no(towns["meets_target"]),
         })
-        with st.expander("各乡镇班额明细（全部学年）"):
-            st.dataframe(town_view, hide_index=True, width="stretch")
-        download_table(town_view, "乡镇班额", "metrics_townships")
+        with insights.detail_expander("各乡镇班额明细（全部学年）", insights.METRICS_TOWNSHIP_DETAIL) as box:
+            if box.open:
+                st.dataframe(town_view, hide_index=True, width="stretch")
+                download_table(town_view, "乡镇班额", "metrics_townships")
         dist = view.distribution
         dist_view = pd.DataFrame({"学年": dist["year"], "学段": dist["stage"], "班额区间": dist["size_band"], "班级数": dist["classes"],
                                   "占该学段班级": [fmt_pct(v) for v in dist["share"]]})
         dist_view = dist_view.assign(_o=dist_view["班额区间"].map({b: k for k, b in enumerate(SIZE_BIN_LABELS)})).sort_values(
             ["学年", "学段", "_o"]).drop(columns="_o")
-        with st.expander("班额分布表（全部学年）"):
-            st.dataframe(dist_view, hide_index=True, width="stretch")
-        download_table(dist_view, "班额分布", "metrics_distribution")
+        with insights.detail_expander("班额分布表（全部学年）", insights.METRICS_DISTRIBUTION_DETAIL) as box:
+            if box.open:
+                st.dataframe(dist_view, hide_index=True, width="stretch")
+                download_table(dist_view, "班额分布", "metrics_distribution")
 
 
 def preschool_section() -> None:
@@ -188,9 +190,10 @@ def preschool_section() -> None:
             "毛入园率达标": yes_no(pre["gross_enrollment_ok"]), "普惠覆盖率达标": yes_no(pre["inclusive_coverage_ok"]),
             "公办占比达标": yes_no(pre["public_share_ok"]),
         })
-        with st.expander("学前教育明细（全部学年）"):
-            st.dataframe(pre_view, hide_index=True, width="stretch")
-        download_table(pre_view, "学前教育指标", "metrics_preschool")
+        with insights.detail_expander("学前教育明细（全部学年）", insights.METRICS_PRESCHOOL_DETAIL) as box:
+            if box.open:
+                st.dataframe(pre_view, hide_index=True, width="stretch")
+                download_table(pre_view, "学前教育指标", "metrics_preschool")
 
 
 def compulsory_section() -> None:
@@ -219,9 +222,10 @@ def compulsory_section() -> None:
             "义务教育在校生数": comp["enrolled"], "适龄残疾儿童数": comp["disabled_children"], "残疾儿童入学数": comp["disabled_enrolled"],
             **pct_cols(comp, {"gross_enrollment": "义务教育毛入学率", "disabled_enrollment": "适龄残疾儿童入学率"}),
         })
-        with st.expander("义务教育与特殊教育明细（全部学年）"):
-            st.dataframe(comp_view, hide_index=True, width="stretch")
-        download_table(comp_view, "义务教育与特殊教育指标", "metrics_compulsory")
+        with insights.detail_expander("义务教育与特殊教育明细（全部学年）", insights.METRICS_COMPULSORY_DETAIL) as box:
+            if box.open:
+                st.dataframe(comp_view, hide_index=True, width="stretch")
+                download_table(comp_view, "义务教育与特殊教育指标", "metrics_compulsory")
 
 
 def link_section() -> None:

@@ -96,7 +96,7 @@ def test_groups_on_an_item_and_a_township(insight_db, monkeypatch) -> None:
 
 
 @pytest.mark.parametrize(("tab", "expected"), [
-    ("学前教育", ["学前教育毛入园率", "普惠性幼儿园覆盖率", "公办园在园幼儿占比"]),
+    ("学前教育", ["学前教育毛入园率", "普惠覆盖率", "公办园占比"]),
     ("义务教育与特殊教育", ["义务教育毛入学率", "适龄残疾儿童入学率"]),
     ("与满意度的关联", ["Spearman", "最近学年 2025-2026学年", "个乡镇"]),
 ])
@@ -115,6 +115,7 @@ def test_metrics_follow_year_and_township(insight_db, monkeypatch) -> None:
     at = open_page("pages/metrics.py", insight_db, monkeypatch)
     at.selectbox(key=insights.METRICS_YEAR).set_value("2023-2024学年")
     at.multiselect(key=insights.METRICS_TOWNSHIPS).set_value(["城关镇", "青龙乡"])
+    at.session_state[insights.METRICS_TOWNSHIP_DETAIL] = True
     at.run()
     assert not at.exception, at.exception
     text = page_text(at)
@@ -173,3 +174,15 @@ def test_panel_grid_domains_stay_inside_the_figure() -> None:
     assert layout.yaxis4.domain == pytest.approx((0.0, 0.4), abs=1e-6)
     assert layout.yaxis2.matches == "y"
     assert [a.text for a in layout.annotations] == ["甲", "乙", "丙", "丁", "戊"]
+
+
+def test_detail_tables_open_with_their_downloads(insight_db, monkeypatch) -> None:
+    at = open_page("pages/metrics.py", insight_db, monkeypatch)
+    closed = len(at.get("download_button"))
+    at.session_state[insights.METRICS_TOWNSHIP_DETAIL] = True
+    at.session_state[insights.METRICS_DISTRIBUTION_DETAIL] = True
+    at.run()
+    assert not at.exception, at.exception
+    # Each opened table brings its CSV and Excel buttons.
+    assert len(at.get("download_button")) == closed + 4
+    assert "全县合计" in page_text(at)

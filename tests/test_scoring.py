@@ -97,3 +97,28 @@ def test_weighted_se_matches_r_survey_fixture(settings):
     assert row["se"] == pytest.approx(6.6176571, abs=1e-6)
     assert row["n_eff"] == pytest.approx(21.5518144, abs=1e-6)
     assert np.isclose(row["ci_high"] - row["ci_low"], 2 * 1.959964 * 6.6176571, atol=1e-5)
+
+
+def test_scores_from_database_counts_equal_respondent_level_scores(mock_db, settings):
+    """The pages score from per-answer sums the database computes; they must equal the respondent-level pipeline."""
+    from analysis import store
+    from analysis.contract import responses_kind
+    from analysis.scoring import county_scores_from_counts
+
+    engine = store.connect(mock_db)
+    kind = responses_kind(settings.items)
+    direct = county_scores(store.load_kind(engine, kind), settings.points)
+    from_counts = county_scores_from_counts(store.answer_counts(engine, kind), settings.points)
+    pd.testing.assert_frame_equal(from_counts, direct, check_dtype=False, atol=1e-9, rtol=0)
+
+
+def test_scores_from_counts_on_the_r_survey_fixture():
+    from analysis.scoring import county_scores_from_counts
+    from tests.conftest import ROOT
+
+    toy = pd.read_csv(ROOT / "tests" / "fixtures" / "weighted_survey_toy.csv")
+    counts = (toy.assign(w2=toy["w_rake_known"] ** 2).groupby("ans")
+              .agg(n=("id", "size"), w_sum=("w_rake_known", "sum"), w2_sum=("w2", "sum")).reset_index()
+              .rename(columns={"ans": "overall"}).assign(wave="w", county="A"))
+    row = county_scores_from_counts(counts, POINTS).iloc[0]
+    assert row["score"] == pytest.approx(72.5584737, abs=1e-6) and row["se"] == pytest.approx(6.6176571, abs=1e-6)

@@ -11,7 +11,7 @@ import streamlit as st
 from analysis import store
 from analysis.contract import CLASSES, COMPULSORY, PRESCHOOL, PUBLISHED, responses_kind
 from analysis.ranking import pairwise_table, place_probability_frame, ranking_with_uncertainty
-from analysis.scoring import county_scores, robustness_table
+from analysis.scoring import county_scores_from_counts, robustness_table
 from analysis.settings import Settings, load_settings
 from analysis.stats import funnel_curves, funnel_limits
 
@@ -37,17 +37,28 @@ def version() -> str:
     return f"{store.db_url()}@{store.data_version(engine())}"
 
 
-@st.cache_data(show_spinner="正在读取问卷数据…", max_entries=4)
+@st.cache_data(show_spinner="正在读取问卷数据…", max_entries=2)
 def responses(data_version: str) -> pd.DataFrame:
-    """All active survey responses."""
+    """All active survey responses, every column (large: prefer the narrower loaders below)."""
     return store.load_kind(engine(), responses_kind(settings().items))
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@st.cache_data(show_spinner="正在汇总问卷数据…", max_entries=4)
+def answer_counts(data_version: str) -> pd.DataFrame:
+    """Respondents, Σ weight and Σ weight² per wave, county and overall answer, aggregated by the database."""
+    return store.answer_counts(engine(), responses_kind(settings().items))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
 def home_responses(data_version: str, home: str) -> pd.DataFrame:
-    """Survey responses of one county (the pages on groups and items need only these)."""
-    frame = responses(data_version)
-    return frame[frame["county"] == home].reset_index(drop=True)
+    """Every column of one county's responses, all waves (the pages on groups, items and the planner need these)."""
+    return store.load_kind(engine(), responses_kind(settings().items), where={"county": home})
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def wave_responses(data_version: str, wave: str) -> pd.DataFrame:
+    """Every column of every county's responses in one wave."""
+    return store.load_kind(engine(), responses_kind(settings().items), where={"wave": wave})
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -60,7 +71,7 @@ def metrics_table(data_version: str, kind_key: str) -> pd.DataFrame:
 @st.cache_data(show_spinner="正在计算各县区得分…", max_entries=4)
 def scores(data_version: str) -> pd.DataFrame:
     """County scores with SE, CI and rank for every wave under the configured points."""
-    return county_scores(responses(data_version), settings().points)
+    return county_scores_from_counts(answer_counts(data_version), settings().points)
 
 
 def waves(data_version: str) -> list[str]:
@@ -140,5 +151,5 @@ def funnel(data_version: str, wave: str) -> Funnel:
 @st.cache_data(show_spinner=False, max_entries=16)
 def robustness(data_version: str, wave: str) -> pd.DataFrame:
     """Ranks under the configured points, linear points and 满意率."""
-    frame = responses(data_version)
-    return robustness_table(frame[frame["wave"] == wave], settings().points)
+    counts = answer_counts(data_version)
+    return robustness_table(counts[counts["wave"] == wave], settings().points, scorer=county_scores_from_counts)

@@ -24,7 +24,6 @@ from analysis.metrics import (
     township_class_summary,
     township_link,
 )
-from analysis.scoring import county_scores
 from ui import data
 
 # Session-state keys of these pages (kept here, not in ui/state.py, so the pages own them).
@@ -37,6 +36,12 @@ METRICS_YEAR = "metrics_year"
 METRICS_TAB = "metrics_section_tab"
 METRICS_INDICATOR = "metrics_preschool_indicator"
 METRICS_MEASURE = "metrics_link_measure"
+# Detail expanders: their table and downloads run only while open.
+ITEMS_ALL_COMMENTS = "items_all_comments_open"
+METRICS_PRESCHOOL_DETAIL = "metrics_preschool_detail_open"
+METRICS_COMPULSORY_DETAIL = "metrics_compulsory_detail_open"
+METRICS_TOWNSHIP_DETAIL = "metrics_township_detail_open"
+METRICS_DISTRIBUTION_DETAIL = "metrics_distribution_detail_open"
 
 FILTERED_LABEL = "所选乡镇合计"
 OVERALL_LABEL = "总体满意度"
@@ -58,6 +63,12 @@ def chart(name: str, key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
     figure, so one shared object is safe; `key` must name every input.
     """
     return _built_figure(name, key, build)
+
+
+def detail_expander(label: str, key: str):
+    """An expander that reruns the page when toggled, so its content can run only while it is open (check `.open`)."""
+    # A closed table's Excel export still costs ~15 ms a rerun in download_table; lazy expanders skip it.
+    return st.expander(f"{label}（展开查看与下载）", key=key, on_change="rerun")
 
 
 def metrics_county() -> str:
@@ -119,7 +130,9 @@ def item_view(data_version: str, wave: str, home: str, townships: tuple[str, ...
     home_frame = subset(frame[frame["county"] == home], townships)
     county_items = item_scores(frame, cfg.items, cfg.points, by=("county",))
     home_items = item_scores(home_frame, cfg.items, cfg.points)
-    overall = county_scores(frame, cfg.points).set_index("county")["score"]
+    # The ranking's own county scores (cached for every page), so the benchmark county is the ranking page's 5th.
+    scores = data.scores(data_version)
+    overall = scores.loc[scores["wave"] == wave].set_index("county")["score"]
     benchmark = benchmark_county(overall.reset_index(), home, cfg.strive)
     gap = float(overall.get(home, float("nan")) - overall.get(benchmark, float("nan"))) if benchmark else float("nan")
     bench = item_benchmarks(home_items, county_items, home, benchmark)
