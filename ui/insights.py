@@ -95,11 +95,9 @@ def scope_label(home: str, townships: tuple[str, ...]) -> str:
     return f"{home}全县" if not townships else f"{home}·" + "、".join(townships)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
 def wave_responses(data_version: str, wave: str) -> pd.DataFrame:
-    """Every county's responses in one wave."""
-    frame = data.responses(data_version)
-    return frame[frame["wave"] == wave].reset_index(drop=True)
+    """Every county's responses in one wave (read from the database for that wave only)."""
+    return data.wave_responses(data_version, wave)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

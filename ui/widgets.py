@@ -40,11 +40,11 @@ def page_context() -> PageContext:
 
 
 def download_table(frame: pd.DataFrame, name: str, key: str) -> None:
-    """CSV and Excel download buttons for one table (formula-safe cells)."""
+    """CSV and Excel download buttons for one table (formula-safe cells), built only when clicked."""
     left, right, _ = st.columns([1, 1, 4])
-    left.download_button("下载 CSV", csv_bytes(frame), file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv",
+    left.download_button("下载 CSV", lambda: csv_bytes(frame), file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv",
                          icon=":material/download:")
-    right.download_button("下载 Excel", xlsx_bytes({name: frame}), file_name=f"{name}.xlsx", key=f"{key}_xlsx",
+    right.download_button("下载 Excel", lambda: xlsx_bytes({name: frame}), file_name=f"{name}.xlsx", key=f"{key}_xlsx",
                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", icon=":material/download:")
 
 
