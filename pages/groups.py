@@ -8,16 +8,14 @@ from analysis.formatting import fmt_pct
 from analysis.groups import GROUP_DIMENSIONS
 from analysis.insight_charts import group_panels_figure, township_score_figure
 from ui import insights
-from ui.widgets import download_table, no_survey_data, page_context, takeaway
+from ui.widgets import download_table, page_context, require_survey_wave, takeaway
 
 GREY = "color: #9AA0A6"
 
 ctx = page_context()
 cfg = ctx.settings
 st.title(f"{ctx.home} 群体与乡镇")
-if ctx.wave is None:
-    no_survey_data()
-    st.stop()
+require_survey_wave(ctx)
 
 left, right = st.columns([3, 2])
 with left:

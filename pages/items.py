@@ -7,14 +7,12 @@ from analysis.comments import topic_samples
 from analysis.formatting import fmt_pct, fmt_signed
 from analysis.insight_charts import fix_first_figure, importance_figure, ipa_figure, item_benchmark_figure, topic_count_figure
 from ui import insights
-from ui.widgets import download_table, no_survey_data, page_context, takeaway
+from ui.widgets import download_table, page_context, require_survey_wave, takeaway
 
 ctx = page_context()
 cfg = ctx.settings
 st.title(f"{ctx.home} 分项指标：失分在哪里")
-if ctx.wave is None:
-    no_survey_data()
-    st.stop()
+require_survey_wave(ctx)
 
 townships = insights.township_filter(insights.ITEMS_TOWNSHIPS, insights.home_townships(ctx.version, ctx.home))
 view = insights.item_view(ctx.version, ctx.wave, ctx.home, townships)

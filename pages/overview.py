@@ -6,7 +6,7 @@ from analysis.charts import rank_trend_figure, score_trend_figure
 from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_of, fmt_rank_set, fmt_score
 from analysis.ranking import home_margin, margin_sentence, probability_sentence
 from ui import data, reporting, state
-from ui.widgets import download_table, no_survey_data, page_context, takeaway
+from ui.widgets import download_table, page_context, require_survey_wave, takeaway
 
 BRIEF_READY = "brief_ready_for"
 
@@ -14,9 +14,7 @@ ctx = page_context()
 cfg = ctx.settings
 st.title(f"{ctx.home} 群众满意度总览")
 
-if ctx.wave is None:
-    no_survey_data()
-    st.stop()
+require_survey_wave(ctx)
 
 ranking = data.wave_ranking(ctx.version, ctx.wave).table
 if ctx.home not in set(ranking["county"]):

@@ -8,14 +8,12 @@ from analysis.formatting import fmt_pct, fmt_rank, fmt_score
 from analysis.planner import Move, cheapest_plan, inverse_sentence, single_item_shares
 from analysis.scenarios import delete_scenario, load_scenarios, save_scenario
 from ui import auth, data, planning, state
-from ui.widgets import download_table, no_survey_data, page_context, takeaway
+from ui.widgets import download_table, page_context, require_survey_wave, takeaway
 
 ctx = page_context()
 cfg = ctx.settings
 st.title("目标推演")
-if ctx.wave is None:
-    no_survey_data()
-    st.stop()
+require_survey_wave(ctx)
 if ctx.home not in set(data.wave_ranking(ctx.version, ctx.wave).table["county"]):
     st.warning(f"{ctx.wave} 没有 {ctx.home} 的问卷数据。")
     st.stop()

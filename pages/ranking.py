@@ -7,14 +7,12 @@ from analysis.charts import caterpillar_figure, funnel_figure, league_bar_figure
 from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_set
 from analysis.scoring import scores_with_change
 from ui import data
-from ui.widgets import download_table, no_survey_data, page_context, takeaway
+from ui.widgets import download_table, page_context, require_survey_wave, takeaway
 
 ctx = page_context()
 cfg = ctx.settings
 st.title("各县区排名")
-if ctx.wave is None:
-    no_survey_data()
-    st.stop()
+require_survey_wave(ctx)
 
 result = data.wave_ranking(ctx.version, ctx.wave)
 ranking = result.table

@@ -54,6 +54,13 @@ def no_survey_data() -> None:
     st.page_link("pages/data_admin.py", label="前往数据管理", icon=":material/database:")
 
 
+def require_survey_wave(ctx: PageContext) -> None:
+    """Stop the page with the empty state when no survey wave is stored."""
+    if ctx.wave is None:
+        no_survey_data()
+        st.stop()
+
+
 def takeaway(text: str) -> None:
     """One-line reading of a chart, in plain Chinese."""
     st.caption(f":material/lightbulb: {text}")
