@@ -371,6 +371,8 @@ def profile_page(spec: bs.PageSpec, db: Path, cached: bool, limit: int = 12) -> 
         at.run()
     finally:
         LocalScriptRunner._run_script_thread = original
+    if at.exception:  # e.g. the code changed under a long run: a profile of a failed page would mislead
+        return "剖析失败：页面报错 " + str(at.exception[0].message).splitlines()[0][:200]
     stats = pstats.Stats(holder["profiler"])
     total = max(v[3] for v in stats.stats.values())
     rows = []
