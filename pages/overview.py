@@ -5,8 +5,8 @@ import streamlit as st
 from analysis.charts import rank_trend_figure, score_trend_figure
 from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_of, fmt_rank_set, fmt_score
 from analysis.ranking import home_margin, margin_sentence, probability_sentence
-from ui import data, reporting, state
-from ui.widgets import download_table, page_context, require_survey_wave, takeaway
+from ui import data, state
+from ui.widgets import cached_figure, download_table, page_context, require_survey_wave, takeaway
 
 BRIEF_READY = "brief_ready_for"
 
@@ -52,11 +52,12 @@ for k in (cfg.strive, cfg.hold):
 
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(rank_trend_figure(trend, total, cfg.hold, cfg.strive), width="stretch")
+    st.plotly_chart(cached_figure("rank_trend", (ctx.version, ctx.home, cfg.hold, cfg.strive),
+                                  lambda: rank_trend_figure(trend, total, cfg.hold, cfg.strive)), width="stretch")
     first, last = trend.iloc[0], trend.iloc[-1]
     takeaway(f"从{first['wave']}的{fmt_rank(first['rank'])}到{last['wave']}的{fmt_rank(last['rank'])}；竖线越长，名次越不确定。")
 with right:
-    st.plotly_chart(score_trend_figure(trend), width="stretch")
+    st.plotly_chart(cached_figure("score_trend", (ctx.version, ctx.home), lambda: score_trend_figure(trend)), width="stretch")
     takeaway(f"本县得分由 {fmt_score(first['score'])} 变为 {fmt_score(last['score'])}，全市平均 {fmt_score(last['city_mean'])}。")
 
 with st.expander("走势数据表"):
@@ -73,6 +74,8 @@ st.caption("Word 汇报稿含排名、得分、保六/争五概率、走势与�
 if st.button("生成汇报材料", icon=":material/description:", key="make_brief"):
     st.session_state[BRIEF_READY] = (ctx.version, ctx.wave, ctx.home)
 if st.session_state.get(BRIEF_READY) == (ctx.version, ctx.wave, ctx.home):
+    from ui import reporting  # Word, kaleido and the insight modules load only when a brief is asked for
+
     moves = tuple(st.session_state.get(state.SCENARIO, []))
     docx, note = reporting.brief(ctx.version, ctx.wave, ctx.home, moves)
     if note:

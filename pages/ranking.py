@@ -7,7 +7,7 @@ from analysis.charts import caterpillar_figure, funnel_figure, league_bar_figure
 from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_set
 from analysis.scoring import scores_with_change
 from ui import data
-from ui.widgets import download_table, page_context, require_survey_wave, takeaway
+from ui.widgets import cached_figure, download_table, page_context, require_survey_wave, takeaway
 
 ctx = page_context()
 cfg = ctx.settings
@@ -18,6 +18,7 @@ result = data.wave_ranking(ctx.version, ctx.wave)
 ranking = result.table
 change = scores_with_change(data.scores(ctx.version), ctx.wave, ctx.waves)[["county", "score_change", "rank_change"]]
 table = ranking.merge(change, on="county", how="left")
+key = (ctx.version, ctx.wave, ctx.home, cfg.strive, cfg.hold)
 st.caption(f"{ctx.wave} · 红色/★为本县 · 95%置信 · 模拟 {cfg.draws:,} 次（种子 {cfg.seed}）")
 
 league = pd.DataFrame({
@@ -39,15 +40,15 @@ download_table(league, f"排名表_{ctx.wave}", "league")
 
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(league_bar_figure(table, ctx.home), width="stretch")
+    st.plotly_chart(cached_figure("league", key, lambda: league_bar_figure(table, ctx.home)), width="stretch")
 with right:
-    st.plotly_chart(caterpillar_figure(table, ctx.home, cfg.strive, cfg.hold), width="stretch")
+    st.plotly_chart(cached_figure("caterpillar", key, lambda: caterpillar_figure(table, ctx.home, cfg.strive, cfg.hold)), width="stretch")
 overlapping = table[(table["ci_high"] >= table.loc[table["county"] == ctx.home, "ci_low"].iloc[0])
                     & (table["ci_low"] <= table.loc[table["county"] == ctx.home, "ci_high"].iloc[0]) & (table["county"] != ctx.home)]
 takeaway(f"有 {len(overlapping)} 个县区的置信区间与本县重叠：这些县区与本县的先后顺序在抽样误差之内。")
 
 st.subheader("名次概率")
-st.plotly_chart(place_heatmap_figure(result.places, ctx.home), width="stretch")
+st.plotly_chart(cached_figure("heatmap", key, lambda: place_heatmap_figure(result.places, ctx.home)), width="stretch")
 home_row = table.loc[table["county"] == ctx.home].iloc[0]
 takeaway(f"本县最可能的名次是{result.places.loc[ctx.home].idxmax()}（概率 {fmt_pct(result.places.loc[ctx.home].max())}）；"
          f"前{cfg.hold}名概率 {fmt_pct(home_row[f'p_rank_le_{cfg.hold}'])}，前{cfg.strive}名概率 {fmt_pct(home_row[f'p_rank_le_{cfg.strive}'])}。")
@@ -84,7 +85,7 @@ download_table(pairs_view, f"差异检验_{ctx.wave}", "pairs")
 
 st.subheader("漏斗图")
 funnel = data.funnel(ctx.version, ctx.wave)
-st.plotly_chart(funnel_figure(ranking, funnel.curves, funnel.target, ctx.home), width="stretch")
+st.plotly_chart(cached_figure("funnel", key, lambda: funnel_figure(ranking, funnel.curves, funnel.target, ctx.home)), width="stretch")
 outside = funnel.points[(funnel.points["score"] > funnel.points["hi95"]) | (funnel.points["score"] < funnel.points["lo95"])]["county"].tolist()
 takeaway(f"过度离散 τ² = {funnel.tau2:.2f}；落在95%控制限外：{'、'.join(outside) if outside else '无'}（Spiegelhalter 2005）。")
 

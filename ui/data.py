@@ -37,12 +37,6 @@ def version() -> str:
     return f"{store.db_url()}@{store.data_version(engine())}"
 
 
-@st.cache_data(show_spinner="正在读取问卷数据…", max_entries=2)
-def responses(data_version: str) -> pd.DataFrame:
-    """All active survey responses, every column (large: prefer the narrower loaders below)."""
-    return store.load_kind(engine(), responses_kind(settings().items))
-
-
 @st.cache_data(show_spinner="正在汇总问卷数据…", max_entries=4)
 def answer_counts(data_version: str) -> pd.DataFrame:
     """Respondents, Σ weight and Σ weight² per wave, county and overall answer, aggregated by the database."""

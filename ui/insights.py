@@ -25,6 +25,7 @@ from analysis.metrics import (
     township_link,
 )
 from ui import data
+from ui.widgets import cached_figure
 
 # Session-state keys of these pages (kept here, not in ui/state.py, so the pages own them).
 ITEMS_TOWNSHIPS = "items_township_filter"
@@ -49,20 +50,9 @@ OVERALL_LABEL = "总体满意度"
 MIN_DRIVER_N = 100
 
 
-@st.cache_resource(max_entries=256, show_spinner=False)
-def _built_figure(name: str, key: tuple, _build: Callable[[], go.Figure]) -> go.Figure:
-    """The figure `_build` makes, kept while `key` (everything it depends on) is unchanged."""
-    return _build()
-
-
 def chart(name: str, key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
-    """A figure built once per (name, key) and reused on reruns.
-
-    Plotly spends ~15 ms validating each figure's template, which adds up to
-    most of a rerun on these chart-heavy pages. st.plotly_chart only reads the
-    figure, so one shared object is safe; `key` must name every input.
-    """
-    return _built_figure(name, key, build)
+    """A figure built once per (name, key) and reused on reruns (see ui.widgets.cached_figure)."""
+    return cached_figure(name, key, build)
 
 
 def detail_expander(label: str, key: str):
