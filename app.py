@@ -5,7 +5,7 @@ import streamlit as st
 from analysis.settings import SettingsError
 from ui import data, sidebar
 
-st.set_page_config(page_title="群众满意度排名看板", page_icon="📊", layout="wide")
+st.set_page_config(page_title="群众满意度排名看板", page_icon=":material/leaderboard:", layout="wide")
 
 PAGES = [
     st.Page("pages/overview.py", title="总览", icon=":material/dashboard:", default=True),

@@ -36,8 +36,8 @@ def rank_trend_figure(trend: pd.DataFrame, n_counties: int, hold: int, strive: i
     """Rank per wave with its 95% rank set, the published rank, and the 保六争五 band shaded."""
     fig = go.Figure()
     fig.add_hrect(y0=0.5, y1=hold + 0.5, fillcolor=BAND_COLOR, line_width=0, layer="below")
-    fig.add_hline(y=strive + 0.5, line={"color": STRIVE_COLOR, "dash": "dash"}, annotation_text=f"争{strive}线", annotation_position="top left")
-    fig.add_hline(y=hold + 0.5, line={"color": HOLD_COLOR, "dash": "dash"}, annotation_text=f"保{hold}线", annotation_position="bottom left")
+    fig.add_hline(y=strive + 0.5, line={"color": STRIVE_COLOR, "dash": "dash"}, annotation_text=f"争{strive}线", annotation_position="top right")
+    fig.add_hline(y=hold + 0.5, line={"color": HOLD_COLOR, "dash": "dash"}, annotation_text=f"保{hold}线", annotation_position="bottom right")
     fig.add_trace(go.Scatter(
         x=trend["wave"], y=trend["rank"], mode="lines+markers+text", name="调查估计名次",
         text=[f"第{int(r)}名" for r in trend["rank"]], textposition="top center",
