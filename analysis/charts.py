@@ -36,8 +36,10 @@ def rank_trend_figure(trend: pd.DataFrame, n_counties: int, hold: int, strive: i
     """Rank per wave with its 95% rank set, the published rank, and the 保六争五 band shaded."""
     fig = go.Figure()
     fig.add_hrect(y0=0.5, y1=hold + 0.5, fillcolor=BAND_COLOR, line_width=0, layer="below")
-    fig.add_hline(y=strive + 0.5, line={"color": STRIVE_COLOR, "dash": "dash"}, annotation_text=f"争{strive}线", annotation_position="top right")
-    fig.add_hline(y=hold + 0.5, line={"color": HOLD_COLOR, "dash": "dash"}, annotation_text=f"保{hold}线", annotation_position="bottom right")
+    for y, color, label in ((strive + 0.5, STRIVE_COLOR, f"争{strive}线"), (hold + 0.5, HOLD_COLOR, f"保{hold}线")):
+        fig.add_hline(y=y, line={"color": color, "dash": "dash"})
+        # Labels sit in the right margin so they never cover the latest wave's marker.
+        fig.add_annotation(x=1.01, xref="paper", y=y, text=label, showarrow=False, xanchor="left", font={"color": color})
     fig.add_trace(go.Scatter(
         x=trend["wave"], y=trend["rank"], mode="lines+markers+text", name="调查估计名次",
         text=[f"第{int(r)}名" for r in trend["rank"]], textposition="top center",
@@ -51,7 +53,8 @@ def rank_trend_figure(trend: pd.DataFrame, n_counties: int, hold: int, strive: i
                                  hovertemplate="%{x}<br>市级公布：第%{y}名<extra></extra>"))
     fig.update_yaxes(autorange=False, range=[n_counties + 0.5, 0.5], dtick=1, title="名次（越靠上越好）")
     _wave_axis(fig, trend["wave"])
-    return base_layout(fig, "名次走势（绿色区域为保六目标区，竖线为95%名次置信集）")
+    fig = base_layout(fig, "名次走势（绿色区域为保六目标区，竖线为95%名次置信集）")
+    return fig.update_layout(margin={"r": 60})
 
 
 def score_trend_figure(trend: pd.DataFrame) -> go.Figure:
