@@ -103,7 +103,3 @@ def item_points_frame(responses: pd.DataFrame, items: tuple[str, ...], points: d
     scored = {c: answer_points(responses[c], points) for c in ("overall", *items) if c in responses.columns}
     return pd.DataFrame(scored, index=responses.index)
 
-
-def excluded_share(answers: pd.Series, points: dict[str, float]) -> float:
-    """Share of answers that are not scored (不了解/说不清/拒答/empty)."""
-    return float(answers.map(points).isna().mean()) if len(answers) else float("nan")

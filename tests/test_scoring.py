@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.scoring import (LINEAR_POINTS, answer_points, county_scores, excluded_share, rank_within, robustness_table,
+from analysis.scoring import (LINEAR_POINTS, answer_points, county_scores, rank_within, robustness_table,
                               scores_with_change)
 
 POINTS = {"满意": 100, "比较满意": 80, "一般": 60, "不太满意": 40, "不满意": 0}
@@ -76,10 +76,6 @@ def test_robustness_rules_can_reorder():
 
 def test_linear_rule_is_the_published_one():
     assert list(LINEAR_POINTS.values()) == [100, 75, 50, 25, 0]
-
-
-def test_excluded_share():
-    assert excluded_share(pd.Series(["满意", "不了解", None, "一般"]), POINTS) == 0.5
 
 
 def test_empty_responses_give_empty_table():
