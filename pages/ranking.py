@@ -35,7 +35,8 @@ league = pd.DataFrame({
     f"前{cfg.hold}名概率": [fmt_pct(p) for p in table[f"p_rank_le_{cfg.hold}"]],
 })
 st.subheader("排名表")
-st.dataframe(league, hide_index=True, width="stretch")
+st.dataframe(league, hide_index=True, width="stretch", height="content",
+             column_config={"得分": st.column_config.NumberColumn(format="%.2f"), "较上期得分": st.column_config.NumberColumn(format="%+.2f")})
 download_table(league, f"排名表_{ctx.wave}", "league")
 
 left, right = st.columns(2)
@@ -68,7 +69,7 @@ sets = pd.DataFrame({
     f"可能进入前{cfg.hold}名": ["是" if v else "否" for v in table[f"could_top_{cfg.hold}"]],
     "期望名次": table["expected_rank"].round(2),
 })
-st.dataframe(sets, hide_index=True, width="stretch")
+st.dataframe(sets, hide_index=True, width="stretch", height="content")
 download_table(sets, f"名次置信集_{ctx.wave}", "sets")
 
 st.subheader("本县与各县区的差异检验")
@@ -78,7 +79,7 @@ pairs_view = pd.DataFrame({
     "差值标准误": pairs["se_diff"].round(2), "p值": pairs["p"].round(4), "Holm校正p值": pairs["p_holm"].round(4),
     "结论": pairs["verdict"].fillna("无法检验"),
 })
-st.dataframe(pairs_view, hide_index=True, width="stretch")
+st.dataframe(pairs_view, hide_index=True, width="stretch", height="content")
 ahead = pairs[pairs["verdict"] == "显著落后"]["county"].tolist()
 takeaway(("真正领先本县的县区：" + "、".join(ahead)) if ahead else "没有县区在统计上显著领先本县（Holm 校正，5%水平）。")
 download_table(pairs_view, f"差异检验_{ctx.wave}", "pairs")
@@ -98,7 +99,7 @@ robust_view = pd.DataFrame({
     "满意率(满意+比较满意)": robust["score_satisfied_rate"].round(1), "满意率 名次": robust["rank_satisfied_rate"],
     "名次变动幅度": robust["rank_spread"],
 })
-st.dataframe(robust_view, hide_index=True, width="stretch")
+st.dataframe(robust_view, hide_index=True, width="stretch", height="content")
 home_spread = int(robust.loc[robust["county"] == ctx.home, "rank_spread"].iloc[0])
 takeaway(f"不同计分规则下本县名次最多相差 {home_spread} 名。" + ("名次对计分规则不敏感。" if home_spread == 0 else "名次受计分规则影响，解读时要注意。"))
 download_table(robust_view, f"计分规则稳健性_{ctx.wave}", "robust")
