@@ -49,6 +49,20 @@ key = (ctx.version, county, townships, year)  # everything the metrics charts de
 st.caption(f"{scope} · 共 {len(years)} 个学年（{years[0]}至{years[-1]}）· 走势图看全部学年，乡镇图与明细表看 {year} · 目标值来自设置文件")
 
 
+
+def missing_upload(message: str) -> None:
+    """Empty state for a metrics file that has not been uploaded, with the way to 数据管理."""
+    st.info(message, icon=":material/info:")
+    st.page_link("pages/data_admin.py", label="前往数据管理上传", icon=":material/database:")
+
+
+def detail_table(label: str, state_key: str, frame: pd.DataFrame, name: str, key: str) -> None:
+    """A table (and its download) that is built only while its expander is open."""
+    with insights.detail_expander(label, state_key) as box:
+        if box.open:
+            st.dataframe(frame, hide_index=True, width="stretch")
+            download_table(frame, name, key)
+
 def pct_cols(frame: pd.DataFrame, columns: dict[str, str]) -> dict[str, list[str]]:
     """Columns of rates as 83.4% strings under Chinese names."""
     return {label: [fmt_pct(v) for v in frame[column]] for column, label in columns.items()}
@@ -76,8 +90,7 @@ def class_section() -> None:
     """班额: counts, shares, initial-grade caps, trend, townships, distribution and schools worst first."""
     towns = view.townships
     if towns.empty:
-        st.info("尚未上传班级名册。", icon=":material/info:")
-        st.page_link("pages/data_admin.py", label="前往数据管理上传", icon=":material/database:")
+        missing_upload("尚未上传班级名册。")
     else:
         totals = towns[towns["is_total"]].sort_values("year")
         current = totals[totals["year"] == year]
@@ -142,27 +155,20 @@ def class_section() -> None:
             **pct_cols(towns, {"initial_over_cap_share": "起始年级超额占比"}),
             "是否达标": yes_no(towns["meets_target"]),
         })
-        with insights.detail_expander("各乡镇班额明细（全部学年）", insights.METRICS_TOWNSHIP_DETAIL) as box:
-            if box.open:
-                st.dataframe(town_view, hide_index=True, width="stretch")
-                download_table(town_view, "乡镇班额", "metrics_townships")
+        detail_table("各乡镇班额明细（全部学年）", insights.METRICS_TOWNSHIP_DETAIL, town_view, "乡镇班额", "metrics_townships")
         dist = view.distribution
         dist_view = pd.DataFrame({"学年": dist["year"], "学段": dist["stage"], "班额区间": dist["size_band"], "班级数": dist["classes"],
                                   "占该学段班级": [fmt_pct(v) for v in dist["share"]]})
         dist_view = dist_view.assign(_o=dist_view["班额区间"].map({b: k for k, b in enumerate(SIZE_BIN_LABELS)})).sort_values(
             ["学年", "学段", "_o"]).drop(columns="_o")
-        with insights.detail_expander("班额分布表（全部学年）", insights.METRICS_DISTRIBUTION_DETAIL) as box:
-            if box.open:
-                st.dataframe(dist_view, hide_index=True, width="stretch")
-                download_table(dist_view, "班额分布", "metrics_distribution")
+        detail_table("班额分布表（全部学年）", insights.METRICS_DISTRIBUTION_DETAIL, dist_view, "班额分布", "metrics_distribution")
 
 
 def preschool_section() -> None:
     """学前教育: the three rates against their targets, by year and by township."""
     pre = view.preschool
     if pre.empty:
-        st.info("尚未上传学前教育数据。", icon=":material/info:")
-        st.page_link("pages/data_admin.py", label="前往数据管理上传", icon=":material/database:")
+        missing_upload("尚未上传学前教育数据。")
     else:
         totals = pre[pre["is_total"]].sort_values("year")
         pre_series = {"gross_enrollment": ("学前教育毛入园率", th.preschool_gross_enrollment_min),
@@ -190,18 +196,14 @@ def preschool_section() -> None:
             "毛入园率达标": yes_no(pre["gross_enrollment_ok"]), "普惠覆盖率达标": yes_no(pre["inclusive_coverage_ok"]),
             "公办占比达标": yes_no(pre["public_share_ok"]),
         })
-        with insights.detail_expander("学前教育明细（全部学年）", insights.METRICS_PRESCHOOL_DETAIL) as box:
-            if box.open:
-                st.dataframe(pre_view, hide_index=True, width="stretch")
-                download_table(pre_view, "学前教育指标", "metrics_preschool")
+        detail_table("学前教育明细（全部学年）", insights.METRICS_PRESCHOOL_DETAIL, pre_view, "学前教育指标", "metrics_preschool")
 
 
 def compulsory_section() -> None:
     """义务教育与特殊教育: gross enrollment and disabled children's enrollment."""
     comp = view.compulsory
     if comp.empty:
-        st.info("尚未上传义务教育与特殊教育数据。", icon=":material/info:")
-        st.page_link("pages/data_admin.py", label="前往数据管理上传", icon=":material/database:")
+        missing_upload("尚未上传义务教育与特殊教育数据。")
     else:
         totals = comp[comp["is_total"]].sort_values("year")
         comp_series = {"gross_enrollment": ("义务教育毛入学率", None), "disabled_enrollment": ("适龄残疾儿童入学率", None)}
@@ -222,10 +224,7 @@ def compulsory_section() -> None:
             "义务教育在校生数": comp["enrolled"], "适龄残疾儿童数": comp["disabled_children"], "残疾儿童入学数": comp["disabled_enrolled"],
             **pct_cols(comp, {"gross_enrollment": "义务教育毛入学率", "disabled_enrollment": "适龄残疾儿童入学率"}),
         })
-        with insights.detail_expander("义务教育与特殊教育明细（全部学年）", insights.METRICS_COMPULSORY_DETAIL) as box:
-            if box.open:
-                st.dataframe(comp_view, hide_index=True, width="stretch")
-                download_table(comp_view, "义务教育与特殊教育指标", "metrics_compulsory")
+        detail_table("义务教育与特殊教育明细（全部学年）", insights.METRICS_COMPULSORY_DETAIL, comp_view, "义务教育与特殊教育指标", "metrics_compulsory")
 
 
 def link_section() -> None:
