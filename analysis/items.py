@@ -12,7 +12,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from analysis.drivers import importance_performance, item_importance
-from analysis.scoring import item_points_frame
+from analysis.scoring import item_points_frame, scores_from_counts
 from analysis.stats import grouped_score_table, holm_adjust
 
 ITEM_SCORE_COLUMNS = ["item", "n", "n_excluded", "unknown_share", "score", "se", "ci_low", "ci_high", "n_eff", "weight_total"]
@@ -53,6 +53,19 @@ def item_scores(responses: pd.DataFrame, items: tuple[str, ...], points: dict[st
     order = {item: k for k, item in enumerate(items)}
     return (table.assign(_order=table["item"].map(order)).sort_values([*by, "_order"])
             .drop(columns="_order")[columns].reset_index(drop=True))
+
+
+def item_scores_from_counts(counts: pd.DataFrame, items: tuple[str, ...], points: dict[str, float]) -> pd.DataFrame:
+    """item_scores(..., by=("county",)) computed from per-county, per-item answer counts and weight sums (store.item_answer_counts)."""
+    columns = ["county", *ITEM_SCORE_COLUMNS]
+    if counts.empty:
+        return pd.DataFrame(columns=columns)
+    table = scores_from_counts(counts, points, ["county", "item"], "answer")
+    answered = table["n"] + table["n_excluded"]
+    order = {item: k for k, item in enumerate(items)}
+    table = table.assign(unknown_share=(table["n_excluded"] / answered.where(answered > 0)).astype("float64"),
+                         _order=table["item"].map(order))
+    return table.sort_values(["county", "_order"]).drop(columns="_order")[columns].reset_index(drop=True)
 
 
 def benchmark_county(overall: pd.DataFrame, home: str, k: int) -> str | None:

@@ -37,17 +37,14 @@ def county_scores(responses: pd.DataFrame, points: dict[str, float], column: str
     return table[SCORE_COLUMNS].sort_values(["wave", "rank", "county"]).reset_index(drop=True)
 
 
-def county_scores_from_counts(counts: pd.DataFrame, points: dict[str, float], column: str = "overall") -> pd.DataFrame:
-    """The same table as county_scores, from per-answer counts and weight sums (n, w_sum, w2_sum).
+def scores_from_counts(counts: pd.DataFrame, points: dict[str, float], keys: list[str], column: str) -> pd.DataFrame:
+    """Per group of `keys`: n, n_excluded, weighted score, SE, 95% CI, n_eff and Σ weight, from per-answer sums.
 
-    Points are constant within an answer, so Σw·y and Σw²(y − ȳ)² follow exactly from the per-answer sums;
-    the database aggregates millions of rows into a few hundred and the page never loads respondents.
+    Points are constant within an answer, so Σw·y and Σw²(y − ȳ)² follow exactly from the per-answer counts and
+    weight sums (n, w_sum, w2_sum); the database aggregates millions of rows into a few hundred.
     """
-    if counts.empty:
-        return pd.DataFrame(columns=SCORE_COLUMNS)
     y = answer_points(counts[column], points)
     scored = counts.assign(y=y, scored=y.notna())
-    keys = ["wave", "county"]
     part = scored[scored["scored"]].assign(wy=lambda f: f["w_sum"] * f["y"])
     sums = part.groupby(keys).agg(n=("n", "sum"), w=("w_sum", "sum"), w2=("w2_sum", "sum"), wy=("wy", "sum"))
     part = part.join(sums["wy"].div(sums["w"]).rename("ybar"), on=keys)
@@ -57,8 +54,15 @@ def county_scores_from_counts(counts: pd.DataFrame, points: dict[str, float], co
                         n_excluded=excluded.reindex(sums.index).fillna(0).astype(int))
     se = np.sqrt(table["n"] / (table["n"] - 1) * table["spread"]) / table["w"]
     table = table.assign(se=se.where(table["n"] > 1), n_eff=table["w"] ** 2 / table["w2"]).reset_index()
-    table = table.assign(ci_low=table["score"] - Z95 * table["se"], ci_high=table["score"] + Z95 * table["se"],
-                         n=table["n"].astype(int))
+    return table.assign(ci_low=table["score"] - Z95 * table["se"], ci_high=table["score"] + Z95 * table["se"],
+                        n=table["n"].astype(int), weight_total=table["w"])
+
+
+def county_scores_from_counts(counts: pd.DataFrame, points: dict[str, float], column: str = "overall") -> pd.DataFrame:
+    """The same table as county_scores, from per-wave, per-county answer counts and weight sums."""
+    if counts.empty:
+        return pd.DataFrame(columns=SCORE_COLUMNS)
+    table = scores_from_counts(counts, points, ["wave", "county"], column)
     table = table.assign(rank=rank_within(table))
     return table[SCORE_COLUMNS].sort_values(["wave", "rank", "county"]).reset_index(drop=True)
 

@@ -277,6 +277,24 @@ def answer_counts(engine: sa.Engine, kind: FileKind, column: str = "overall") ->
         return pd.read_sql(sa.text(sql), conn)
 
 
+def item_answer_counts(engine: sa.Engine, kind: FileKind, items: tuple[str, ...], wave: str) -> pd.DataFrame:
+    """Per county, item and answer in one wave: respondents, Σ weight and Σ weight² (one query, one pass per item)."""
+    name = data_table_name(kind.key)
+    columns = ["county", "item", "answer", "n", "w_sum", "w2_sum"]
+    with engine.connect() as conn:
+        if not items or not sa.inspect(conn).has_table(name):
+            return pd.DataFrame(columns=columns)
+        have = {c["name"] for c in sa.inspect(conn).get_columns(name)}
+        parts = [f"SELECT d.county AS county, :i{k} AS item, d.{_quote(item)} AS answer, COUNT(*) AS n, SUM(d.weight) AS w_sum, "
+                 f"SUM(d.weight * d.weight) AS w2_sum FROM {_quote(name)} d JOIN imports i ON i.id = d.import_id "
+                 f"WHERE i.status = 'active' AND d.wave = :wave GROUP BY d.county, d.{_quote(item)}"
+                 for k, item in enumerate(items) if item in have]
+        if not parts:
+            return pd.DataFrame(columns=columns)
+        params = {"wave": wave, **{f"i{k}": item for k, item in enumerate(items)}}
+        return pd.read_sql(sa.text(" UNION ALL ".join(parts)), conn, params=params)
+
+
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 

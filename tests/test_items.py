@@ -147,3 +147,23 @@ def test_fix_first_orders_by_importance_times_shortfall() -> None:
     assert table["priority"].tolist() == [1, 2, 3]
     # Means: importance 1/3, score 80. 乙 0.3 < 1/3 and 70 < 80 → 低优先; 甲 important, 80 ≥ mean → 继续保持; 丙 → 过度投入.
     assert dict(zip(table["item"], table["quadrant"])) == {"乙": "低优先", "甲": "继续保持", "丙": "过度投入"}
+
+
+def test_item_scores_from_database_counts_equal_respondent_level(tmp_path):
+    """The 分项指标 page scores other counties from per-answer sums; they must equal item_scores on the rows."""
+    from analysis import store
+    from analysis.contract import responses_kind
+    from analysis.importing import build_mock_database
+    from analysis.items import item_scores_from_counts
+    from analysis.settings import load_settings
+    from tests.conftest import ROOT
+
+    settings = load_settings(ROOT / "settings.toml")
+    engine = store.connect(tmp_path / "app.db")
+    build_mock_database(engine, settings, ROOT / "data" / "mock")
+    kind = responses_kind(settings.items)
+    wave = "2026年第3季度"
+    rows = store.load_kind(engine, kind, where={"wave": wave})
+    direct = item_scores(rows, settings.items, settings.points, by=("county",))
+    counts = item_scores_from_counts(store.item_answer_counts(engine, kind, settings.items, wave), settings.items, settings.points)
+    pd.testing.assert_frame_equal(counts, direct, check_dtype=False, atol=1e-9, rtol=0)

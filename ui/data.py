@@ -50,12 +50,6 @@ def home_responses(data_version: str, home: str) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def wave_responses(data_version: str, wave: str) -> pd.DataFrame:
-    """Every column of every county's responses in one wave."""
-    return store.load_kind(engine(), responses_kind(settings().items), where={"wave": wave})
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
 def metrics_table(data_version: str, kind_key: str) -> pd.DataFrame:
     """Active rows of one metrics kind (published, preschool, compulsory, classes)."""
     kind = {"published": PUBLISHED, "preschool": PRESCHOOL, "compulsory": COMPULSORY, "classes": CLASSES}[kind_key]

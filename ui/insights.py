@@ -9,9 +9,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from analysis import store
 from analysis.comments import comment_topics_long, topic_counts
+from analysis.contract import responses_kind
 from analysis.groups import GROUP_DIMENSIONS, group_scores, group_table
-from analysis.items import benchmark_county, fix_first, item_benchmarks, item_drivers, item_scores
+from analysis.items import benchmark_county, fix_first, item_benchmarks, item_drivers, item_scores, item_scores_from_counts
 from analysis.metrics import (
     TOTAL_LABEL,
     class_flags,
@@ -85,9 +87,10 @@ def scope_label(home: str, townships: tuple[str, ...]) -> str:
     return f"{home}全县" if not townships else f"{home}·" + "、".join(townships)
 
 
-def wave_responses(data_version: str, wave: str) -> pd.DataFrame:
-    """Every county's responses in one wave (read from the database for that wave only)."""
-    return data.wave_responses(data_version, wave)
+def home_wave(data_version: str, wave: str, home: str) -> pd.DataFrame:
+    """The home county's responses in one wave (from the cached per-county rows)."""
+    frame = data.home_responses(data_version, home)
+    return frame[frame["wave"] == wave].reset_index(drop=True)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -114,9 +117,10 @@ class ItemView:
 def item_view(data_version: str, wave: str, home: str, townships: tuple[str, ...]) -> ItemView:
     """Item scores against the city mean and the strive county, relative-weight importance and the fix-first list."""
     cfg = data.settings()
-    frame = wave_responses(data_version, wave)
-    home_frame = subset(frame[frame["county"] == home], townships)
-    county_items = item_scores(frame, cfg.items, cfg.points, by=("county",))
+    home_frame = subset(home_wave(data_version, wave, home), townships)
+    # Other counties enter only through per-answer sums the database computes, so no other county's rows are loaded.
+    counts = store.item_answer_counts(data.engine(), responses_kind(cfg.items), cfg.items, wave)
+    county_items = item_scores_from_counts(counts, cfg.items, cfg.points)
     home_items = item_scores(home_frame, cfg.items, cfg.points)
     # The ranking's own county scores (cached for every page), so the benchmark county is the ranking page's 5th.
     scores = data.scores(data_version)
@@ -144,8 +148,7 @@ class CommentView:
 def comment_view(data_version: str, wave: str, home: str, townships: tuple[str, ...]) -> CommentView:
     """The home county's comments in one wave, sorted into topics by the keyword rules."""
     cfg = data.settings()
-    frame = wave_responses(data_version, wave)
-    home_frame = subset(frame[frame["county"] == home], townships)
+    home_frame = subset(home_wave(data_version, wave, home), townships)
     long = comment_topics_long(home_frame, cfg.comment_keywords, keep=("township",))
     n_comments = int(home_frame["comment"].astype("str").str.strip().fillna("").ne("").sum()) if "comment" in home_frame else 0
     return CommentView(long, topic_counts(long, n_comments, tuple(cfg.comment_keywords)), n_comments)
