@@ -98,19 +98,6 @@ def _heading(doc: Document, number: int, text: str) -> None:
     _paragraph(doc, f"{SECTION_NUMBERS[number]}、{text}", size=16, font=HEADING_FONT, indent=False)
 
 
-def _table(doc: Document, frame: pd.DataFrame) -> None:
-    table = doc.add_table(rows=1, cols=len(frame.columns))
-    table.style = "Table Grid"
-    for cell, name in zip(table.rows[0].cells, frame.columns):
-        cell.text = ""
-        _set_font(cell.paragraphs[0].add_run(str(name)), HEADING_FONT, 11)
-    for values in frame.itertuples(index=False):
-        cells = table.add_row().cells
-        for cell, value in zip(cells, values):
-            cell.text = ""
-            _set_font(cell.paragraphs[0].add_run(str(value)), BODY_FONT, 11)
-
-
 def brief_docx(inputs: BriefInputs) -> tuple[bytes, str | None]:
     """The brief as a Word document laid out like a government briefing, and why images are missing (if they are)."""
     images, image_note = figures_png(inputs.figures)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import sqlalchemy as sa
 
 from analysis import store
@@ -31,7 +30,3 @@ def delete_scenario(engine: sa.Engine, name: str) -> None:
     with store.write_transaction(engine) as conn:
         conn.execute(store.scenarios.delete().where(store.scenarios.c.name == name))
 
-
-def scenario_rows(scenarios: dict[str, list[Move]]) -> pd.DataFrame:
-    """A readable table of saved scenarios and their moves."""
-    return pd.DataFrame([{"方案": name, "调整": "；".join(m.label() for m in moves)} for name, moves in scenarios.items()])

@@ -49,6 +49,12 @@ def home_responses(data_version: str, home: str) -> pd.DataFrame:
     return store.load_kind(engine(), responses_kind(settings().items), where={"county": home})
 
 
+def home_wave_responses(data_version: str, wave: str, home: str) -> pd.DataFrame:
+    """The home county's responses in one wave (from the cached per-county rows)."""
+    frame = home_responses(data_version, home)
+    return frame[frame["wave"] == wave].reset_index(drop=True)
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def metrics_table(data_version: str, kind_key: str) -> pd.DataFrame:
     """Active rows of one metrics kind (published, preschool, compulsory, classes)."""

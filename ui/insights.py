@@ -87,12 +87,6 @@ def scope_label(home: str, townships: tuple[str, ...]) -> str:
     return f"{home}全县" if not townships else f"{home}·" + "、".join(townships)
 
 
-def home_wave(data_version: str, wave: str, home: str) -> pd.DataFrame:
-    """The home county's responses in one wave (from the cached per-county rows)."""
-    frame = data.home_responses(data_version, home)
-    return frame[frame["wave"] == wave].reset_index(drop=True)
-
-
 @st.cache_data(show_spinner=False, max_entries=8)
 def home_townships(data_version: str, home: str) -> list[str]:
     """Townships of the home county seen in any wave, by number of respondents."""
@@ -117,7 +111,7 @@ class ItemView:
 def item_view(data_version: str, wave: str, home: str, townships: tuple[str, ...]) -> ItemView:
     """Item scores against the city mean and the strive county, relative-weight importance and the fix-first list."""
     cfg = data.settings()
-    home_frame = subset(home_wave(data_version, wave, home), townships)
+    home_frame = subset(data.home_wave_responses(data_version, wave, home), townships)
     # Other counties enter only through per-answer sums the database computes, so no other county's rows are loaded.
     counts = store.item_answer_counts(data.engine(), responses_kind(cfg.items), cfg.items, wave)
     county_items = item_scores_from_counts(counts, cfg.items, cfg.points)
@@ -148,7 +142,7 @@ class CommentView:
 def comment_view(data_version: str, wave: str, home: str, townships: tuple[str, ...]) -> CommentView:
     """The home county's comments in one wave, sorted into topics by the keyword rules."""
     cfg = data.settings()
-    home_frame = subset(home_wave(data_version, wave, home), townships)
+    home_frame = subset(data.home_wave_responses(data_version, wave, home), townships)
     long = comment_topics_long(home_frame, cfg.comment_keywords, keep=("township",))
     n_comments = int(home_frame["comment"].astype("str").str.strip().fillna("").ne("").sum()) if "comment" in home_frame else 0
     return CommentView(long, topic_counts(long, n_comments, tuple(cfg.comment_keywords)), n_comments)

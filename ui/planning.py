@@ -16,18 +16,13 @@ GROUP_COLUMNS = ("urban_rural", "respondent_type", "child_stage", "township")
 @st.cache_data(show_spinner=False, max_entries=16)
 def relation(version: str, wave: str, home: str) -> ItemRelation:
     """Item-to-overall relation in the home county's current wave."""
-    return item_to_overall(_home_wave(version, wave, home), data.settings().items, data.settings().points)
-
-
-def _home_wave(version: str, wave: str, home: str) -> pd.DataFrame:
-    frame = data.home_responses(version, home)
-    return frame[frame["wave"] == wave]
+    return item_to_overall(data.home_wave_responses(version, wave, home), data.settings().items, data.settings().points)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def group_options(version: str, wave: str, home: str) -> dict[str, tuple[str, str]]:
     """Label → (column, value) for every respondent group the planner can target."""
-    frame = _home_wave(version, wave, home)
+    frame = data.home_wave_responses(version, wave, home)
     options = {"全体受访者": ("", "")}
     for column in GROUP_COLUMNS:
         if column in frame.columns:
@@ -59,7 +54,7 @@ def compare(version: str, wave: str, home: str, moves: tuple[Move, ...], with_tr
     cfg = data.settings()
     table, shift = _tables(version, wave, home, with_trend)
     current = evaluate(table, home, cfg.targets, cfg.draws, cfg.seed)
-    home_row = planned_home_row(_home_wave(version, wave, home), list(moves), relation(version, wave, home), cfg.points)
+    home_row = planned_home_row(data.home_wave_responses(version, wave, home), list(moves), relation(version, wave, home), cfg.points)
     planned = evaluate(scenario_table(table, home, home_row, shift), home, cfg.targets, cfg.draws, cfg.seed)
     return current, planned
 
@@ -84,4 +79,4 @@ def inverse(version: str, wave: str, home: str, k: int, target_p: float) -> tupl
     table = data.wave_ranking(version, wave).table
     needed = required_shift(table, home, k, target_p, cfg.draws, cfg.seed)
     rel = relation(version, wave, home)
-    return needed, item_headroom(_home_wave(version, wave, home), cfg.items, cfg.points, rel)
+    return needed, item_headroom(data.home_wave_responses(version, wave, home), cfg.items, cfg.points, rel)

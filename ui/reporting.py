@@ -39,8 +39,7 @@ def _figures(version: str, wave: str, home: str) -> dict:
 
 def _weakest(version: str, wave: str, home: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     cfg = data.settings()
-    frame = data.home_responses(version, home)
-    frame = frame[frame["wave"] == wave]
+    frame = data.home_wave_responses(version, wave, home)
     items = item_scores(frame, cfg.items, cfg.points).sort_values("score")[["item", "score", "n"]]
     towns = group_scores(frame, ("township",), cfg.points, cfg.min_group_n)
     towns = towns[~towns["small"]].sort_values("score").rename(columns={"group": "township"})[["township", "score", "n"]]
