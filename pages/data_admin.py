@@ -2,6 +2,7 @@
 
 import re
 
+import pandas as pd
 import streamlit as st
 
 from analysis import store
@@ -46,6 +47,11 @@ def confirm_import(plan, replace: bool) -> None:
         st.session_state[state.NEXT_WAVE] = max(r["period"] for r in records)  # the sidebar selects it before drawing
     st.session_state[FLASH] = summary_line(plan, records)
 
+
+
+def hash_last(frame: pd.DataFrame) -> pd.DataFrame:
+    """The long SHA-256 column last, so status and row counts stay on screen."""
+    return frame[[c for c in frame.columns if c != "SHA-256"] + ["SHA-256"]]
 
 ctx = page_context()
 cfg = ctx.settings
@@ -127,6 +133,7 @@ else:
     view = history.assign(kind=history["kind"].map(KIND_LABELS), status=history["status"].map(STATUS_LABELS)).rename(columns={
         "id": "编号", "kind": "类型", "period": "批次/年度", "file_name": "文件名", "sha256": "SHA-256", "rows": "行数",
         "status": "状态", "imported_at": "导入时间", "imported_by": "导入人"})
+    view = hash_last(view)
     st.dataframe(view, hide_index=True, width="stretch")
     download_table(view, "导入记录", "history")
     if allowed:
@@ -161,6 +168,7 @@ else:
     audit_view = audit.assign(action=audit["action"].map(store.ACTION_LABELS), kind=audit["kind"].map(KIND_LABELS)).rename(columns={
         "id": "编号", "at": "时间", "user": "操作人", "action": "操作", "kind": "类型", "period": "批次/年度", "file_name": "文件名",
         "sha256": "SHA-256", "rows": "行数", "import_id": "导入编号"})
+    audit_view = hash_last(audit_view)
     st.dataframe(audit_view, hide_index=True, width="stretch")
     download_table(audit_view, "操作日志", "audit")
 
