@@ -332,7 +332,7 @@ def page_figures(browser, db: Path, secrets: Path, scale: int, settings, runs: i
 # ---------------------------------------------------------------- where the time goes
 
 
-PROJECT_FILES = re.compile(r"/(pages|ui|analysis)/[^/]+\.py")
+PROJECT_FILES = re.compile(r"/(app_pages|ui|analysis)/[^/]+\.py")
 # Streamlit's element calls worth naming: they include serialising figures and tables for the browser.
 ELEMENT_CALLS = {"plotly_chart", "dataframe", "data_editor", "download_button", "table"}
 
@@ -405,8 +405,8 @@ if profiler:
     stats = pstats.Stats(profiler).stats
     total = max(v[3] for v in stats.values())
     out["import_share"] = sum(v[3] for (f, l, n), v in stats.items() if n == "_find_and_load") / total
-    own = [(v[3] / total, re.sub(r".*/(pages|ui|analysis)/", r"\1/", f) + f":{l} {n}") for (f, l, n), v in stats.items()
-           if re.search(r"/(pages|ui|analysis)/[^/]+[.]py$", f) and n != "<module>"]
+    own = [(v[3] / total, re.sub(r".*/(app_pages|ui|analysis)/", r"\1/", f) + f":{l} {n}") for (f, l, n), v in stats.items()
+           if re.search(r"/(app_pages|ui|analysis)/[^/]+[.]py$", f) and n != "<module>"]
     out["top"] = sorted(own, reverse=True)[:6]
 print(json.dumps(out))
 """

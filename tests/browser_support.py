@@ -43,7 +43,7 @@ CJK_FAMILIES = ("Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "Pi
 class PageSpec:
     """One st.Page entry of app.py's PAGES list."""
 
-    file: str      # "pages/ranking.py"
+    file: str      # "app_pages/ranking.py"
     title: str     # "排名"
     url_path: str  # "/" for the default page, else "/<stem>"
     default: bool
@@ -86,7 +86,7 @@ def discover_pages(app: Path = APP) -> list[PageSpec]:
         url = "/" if default else "/" + str(kwargs.get("url_path") or stem).strip("/")
         pages.append(PageSpec(file, str(kwargs.get("title") or stem), url, default))
     if not pages:
-        raise AssertionError(f"no st.Page(\"pages/….py\", title=…) entries found in the PAGES list of {app}")
+        raise AssertionError(f"no st.Page(\"app_pages/….py\", title=…) entries found in the PAGES list of {app}")
     return pages
 
 

@@ -166,6 +166,29 @@ def test_page_renders(spec: bs.PageSpec, pages_server, pages_context):
         page.close()
 
 
+def test_deep_link_is_the_first_request(tmp_path_factory, chromium):
+    """A bookmarked /ranking opened first on a freshly started server still runs inside app.py's frame.
+
+    A folder named pages/ next to app.py makes Streamlit run such a first request in its legacy multipage mode: the
+    page script alone, without the shared sidebar (本县, 测评批次, sign-in) and with English file names as titles.
+    """
+    spec = next(p for p in PAGES if not p.default and p.draws_charts)
+    server = _server(tmp_path_factory, "deeplink")
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        bs.open_page(page, server.url(spec.url_path), expect_charts=True, timeout=FIRST_CHART_TIMEOUT)
+        links = [t.strip().splitlines()[-1] for t in page.get_by_test_id("stSidebarNavLink").all_inner_texts()]  # after the icon
+        assert links == [p.title for p in PAGES], f"first request to {spec.url_path}: navigation shows {links}"
+        current = page.locator('[data-testid="stSidebarNavLink"][aria-current="page"]').inner_text()
+        assert spec.title in current
+        assert bs.selectbox(page, "本县").count() == 1, f"first request to {spec.url_path}: no shared sidebar"
+        assert not bs.problems(page), bs.problems(page)
+    finally:
+        context.close()
+        server.stop()
+
+
 # ---------------------------------------------------------------- the analyst's journey
 
 

@@ -30,7 +30,7 @@ def open_page(accounts: dict | None = None, session: dict | None = None) -> AppT
         at.secrets["accounts"] = accounts
     for key, value in (session or {}).items():
         at.session_state[key] = value
-    at.switch_page("pages/data_admin.py")
+    at.switch_page("app_pages/data_admin.py")
     at.run()
     assert not at.exception, at.exception
     return at

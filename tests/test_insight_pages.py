@@ -16,7 +16,7 @@ from ui import insights
 
 ROOT = Path(__file__).resolve().parents[1]
 HOME = "云溪县"
-PAGES = ("pages/items.py", "pages/groups.py", "pages/metrics.py")
+PAGES = ("app_pages/items.py", "app_pages/groups.py", "app_pages/metrics.py")
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +62,9 @@ def chart_titles(at: AppTest) -> list[str]:
 
 
 @pytest.mark.parametrize(("page", "expected"), [
-    ("pages/items.py", ["分项指标", "各分项得分对比", "先改哪一项", "有偿补课治理", "群众意见建议", "争5对照县"]),
-    ("pages/groups.py", ["群体与乡镇", "各乡镇（街道）得分", "城关镇", "Holm校正p值", "样本不足30份"]),
-    ("pages/metrics.py", ["办学指标", "大班额占比", "超大班额", "城关镇", "问题最重"]),
+    ("app_pages/items.py", ["分项指标", "各分项得分对比", "先改哪一项", "有偿补课治理", "群众意见建议", "争5对照县"]),
+    ("app_pages/groups.py", ["群体与乡镇", "各乡镇（街道）得分", "城关镇", "Holm校正p值", "样本不足30份"]),
+    ("app_pages/metrics.py", ["办学指标", "大班额占比", "超大班额", "城关镇", "问题最重"]),
 ])
 def test_page_runs_and_tells_its_story(page, expected, insight_db, monkeypatch) -> None:
     at = open_page(page, insight_db, monkeypatch)
@@ -78,7 +78,7 @@ def test_page_runs_and_tells_its_story(page, expected, insight_db, monkeypatch) 
 
 
 def test_items_follow_the_township_filter(insight_db, monkeypatch) -> None:
-    at = open_page("pages/items.py", insight_db, monkeypatch)
+    at = open_page("app_pages/items.py", insight_db, monkeypatch)
     at.multiselect(key=insights.ITEMS_TOWNSHIPS).set_value(["城关镇"])
     at.run()
     assert not at.exception, at.exception
@@ -86,7 +86,7 @@ def test_items_follow_the_township_filter(insight_db, monkeypatch) -> None:
 
 
 def test_groups_on_an_item_and_a_township(insight_db, monkeypatch) -> None:
-    at = open_page("pages/groups.py", insight_db, monkeypatch)
+    at = open_page("app_pages/groups.py", insight_db, monkeypatch)
     at.selectbox(key=insights.GROUPS_MEASURE).set_value("大班额治理")
     at.multiselect(key=insights.GROUPS_TOWNSHIPS).set_value(["城关镇", "东坝镇"])
     at.run()
@@ -101,7 +101,7 @@ def test_groups_on_an_item_and_a_township(insight_db, monkeypatch) -> None:
     ("与满意度的关联", ["Spearman", "最近学年 2025-2026学年", "个乡镇"]),
 ])
 def test_metrics_tabs(tab, expected, insight_db, monkeypatch) -> None:
-    at = open_page("pages/metrics.py", insight_db, monkeypatch)
+    at = open_page("app_pages/metrics.py", insight_db, monkeypatch)
     at.session_state[insights.METRICS_TAB] = tab
     at.run()
     assert not at.exception, at.exception
@@ -112,7 +112,7 @@ def test_metrics_tabs(tab, expected, insight_db, monkeypatch) -> None:
 
 
 def test_metrics_follow_year_and_township(insight_db, monkeypatch) -> None:
-    at = open_page("pages/metrics.py", insight_db, monkeypatch)
+    at = open_page("app_pages/metrics.py", insight_db, monkeypatch)
     at.selectbox(key=insights.METRICS_YEAR).set_value("2023-2024学年")
     at.multiselect(key=insights.METRICS_TOWNSHIPS).set_value(["城关镇", "青龙乡"])
     at.session_state[insights.METRICS_TOWNSHIP_DETAIL] = True
@@ -127,7 +127,7 @@ def test_metrics_follow_year_and_township(insight_db, monkeypatch) -> None:
 
 
 def test_metrics_without_files_says_what_to_do(survey_only_db, monkeypatch) -> None:
-    at = open_page("pages/metrics.py", survey_only_db, monkeypatch)
+    at = open_page("app_pages/metrics.py", survey_only_db, monkeypatch)
     assert any("尚未上传办学指标数据" in i.value for i in at.info)
     assert at.get("page_link"), "no link to 数据管理"
 
@@ -138,9 +138,9 @@ def test_pages_never_render_html() -> None:
 
 
 @pytest.mark.parametrize(("page", "message"), [
-    ("pages/items.py", "尚未上传问卷数据"),
-    ("pages/groups.py", "尚未上传问卷数据"),
-    ("pages/metrics.py", "尚未上传办学指标数据"),
+    ("app_pages/items.py", "尚未上传问卷数据"),
+    ("app_pages/groups.py", "尚未上传问卷数据"),
+    ("app_pages/metrics.py", "尚未上传办学指标数据"),
 ])
 def test_empty_database(page, message, tmp_path, monkeypatch) -> None:
     at = open_page(page, tmp_path / "empty.db", monkeypatch)
@@ -152,7 +152,7 @@ def test_metrics_stay_with_the_bureau_county_when_the_sidebar_shows_another(insi
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.session_state["home_county"] = "临江区"
     at.run()
-    at.switch_page("pages/metrics.py")
+    at.switch_page("app_pages/metrics.py")
     at.run()
     assert not at.exception, at.exception
     assert at.title[0].value == f"{HOME} 办学指标"
@@ -177,7 +177,7 @@ def test_panel_grid_domains_stay_inside_the_figure() -> None:
 
 
 def test_detail_tables_open_with_their_downloads(insight_db, monkeypatch) -> None:
-    at = open_page("pages/metrics.py", insight_db, monkeypatch)
+    at = open_page("app_pages/metrics.py", insight_db, monkeypatch)
     closed = len(at.get("download_button"))
     at.session_state[insights.METRICS_TOWNSHIP_DETAIL] = True
     at.session_state[insights.METRICS_DISTRIBUTION_DETAIL] = True

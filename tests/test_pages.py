@@ -30,8 +30,8 @@ def test_overview_shows_rank_and_targets(app):
 
 
 @pytest.mark.parametrize("page, expected", [
-    ("pages/ranking.py", ["★云溪县", "第6名", "名次置信集", "Holm校正p值", "满意率 名次"]),
-    ("pages/data_admin.py", ["数据管理", "操作日志"]),
+    ("app_pages/ranking.py", ["★云溪县", "第6名", "名次置信集", "Holm校正p值", "满意率 名次"]),
+    ("app_pages/data_admin.py", ["数据管理", "操作日志"]),
 ])
 def test_page_runs(app, page, expected):
     app.switch_page(page)

@@ -66,7 +66,7 @@ def download_table(frame: pd.DataFrame, name: str, key: str) -> None:
 def no_survey_data() -> None:
     """Empty state when no survey wave is stored."""
     st.info("尚未上传问卷数据。请分析员在“数据管理”页上传调查问卷文件。", icon=":material/upload_file:")
-    st.page_link("pages/data_admin.py", label="前往数据管理", icon=":material/database:")
+    st.page_link("app_pages/data_admin.py", label="前往数据管理", icon=":material/database:")
 
 
 def require_survey_wave(ctx: PageContext) -> None:

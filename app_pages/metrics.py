@@ -28,7 +28,7 @@ if ctx.home != county:
 options = insights.metric_townships(ctx.version)
 if not options:
     st.info("尚未上传办学指标数据（学前教育、义务教育与特殊教育、班级名册）。请分析员在“数据管理”页上传。", icon=":material/upload_file:")
-    st.page_link("pages/data_admin.py", label="前往数据管理", icon=":material/database:")
+    st.page_link("app_pages/data_admin.py", label="前往数据管理", icon=":material/database:")
     st.stop()
 
 left, right = st.columns([3, 2])
@@ -53,7 +53,7 @@ st.caption(f"{scope} · 共 {len(years)} 个学年（{years[0]}至{years[-1]}）
 def missing_upload(message: str) -> None:
     """Empty state for a metrics file that has not been uploaded, with the way to 数据管理."""
     st.info(message, icon=":material/info:")
-    st.page_link("pages/data_admin.py", label="前往数据管理上传", icon=":material/database:")
+    st.page_link("app_pages/data_admin.py", label="前往数据管理上传", icon=":material/database:")
 
 
 def detail_table(label: str, state_key: str, frame: pd.DataFrame, name: str, key: str) -> None:
