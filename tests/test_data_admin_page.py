@@ -90,8 +90,9 @@ def test_upload_check_and_confirm(base_db, loopback):
     assert at.success[-1].value.startswith(f"已导入调查问卷 6 行：{NEW_WAVE}；编码 UTF\\-8（带BOM）；SHA\\-256 ")
     history = store.import_history(store.connect(base_db))
     assert history[["period", "rows", "imported_by", "file_name"]].values.tolist()[0] == [NEW_WAVE, 6, "本机用户", "formula_script.csv"]
-    # The sidebar (not drawn when AppTest runs a page alone) picks this up and selects the new wave for every page.
-    assert at.session_state["wave_to_select_next_run"] == NEW_WAVE
+    # The confirm callback asks for the new wave; the sidebar selects it in the same run, for every page.
+    assert at.session_state["selected_wave"] == NEW_WAVE
+    assert "wave_to_select_next_run" not in at.session_state
 
 
 def test_confirming_after_someone_else_stored_the_wave_is_refused_cleanly(base_db, loopback, settings):
