@@ -21,8 +21,8 @@ $(DEV_STAMP): requirements-dev.txt $(STAMP)
 db: $(STAMP)  ## build the embedded database from the bundled mock data if it is missing
 	$(PY) -m analysis init-db
 
-run: db  ## start the dashboard (127.0.0.1:8501 by default, see .streamlit/config.toml)
-	$(VENV)/bin/streamlit run app.py
+run: db  ## start the dashboard (127.0.0.1:8501 by default, see .streamlit/config.toml); serve.py warms it at start
+	$(VENV)/bin/streamlit run serve.py
 
 test: $(DEV_STAMP)  ## the whole test suite, as CI runs it
 	$(PY) -m pytest

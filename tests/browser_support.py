@@ -21,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
+SERVE = ROOT / "serve.py"  # what `make run` starts: app.py with a warm start
 MOCK_DIR = ROOT / "data" / "mock"
 ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
@@ -133,9 +134,12 @@ class ServerError(RuntimeError):
 
 
 class StreamlitServer:
-    """`streamlit run app.py` on a free loopback port with its own database and secrets file."""
+    """`streamlit run app.py` (or another entry, such as `make run`'s serve.py) on a free loopback port with its own
+    database and secrets file."""
 
-    def __init__(self, db_path: Path, secrets_path: Path, log_path: Path, extra_env: dict[str, str] | None = None):
+    def __init__(self, db_path: Path, secrets_path: Path, log_path: Path, extra_env: dict[str, str] | None = None,
+                 script: Path = APP):
+        self.script = Path(script)
         self.db_path = Path(db_path)
         self.secrets_path = Path(secrets_path)
         self.log_path = Path(log_path)
@@ -152,7 +156,7 @@ class StreamlitServer:
         return self.base_url + path
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "streamlit", "run", str(APP),
+        return [sys.executable, "-m", "streamlit", "run", str(self.script),
                 "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(self.port),
                 "--browser.gatherUsageStats", "false", "--secrets.files", str(self.secrets_path)]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 
 import pytest
 
@@ -184,6 +185,32 @@ def test_deep_link_is_the_first_request(tmp_path_factory, chromium):
         assert spec.title in current
         assert bs.selectbox(page, "本县").count() == 1, f"first request to {spec.url_path}: no shared sidebar"
         assert not bs.problems(page), bs.problems(page)
+    finally:
+        context.close()
+        server.stop()
+
+
+def test_make_run_entry_warms_then_serves_the_app(tmp_path_factory, chromium):
+    """serve.py (what `make run` starts) logs its warm start and serves the same app as `streamlit run app.py`."""
+    tmp = tmp_path_factory.mktemp("serve")
+    log = bs.ARTIFACTS / "logs" / "serve-server.log"
+    log.unlink(missing_ok=True)
+    server = bs.StreamlitServer(bs.build_database(tmp / "app.db"), bs.write_secrets(tmp / "secrets.toml"), log,
+                                script=bs.SERVE).start()
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        warmed = re.compile(r"预热完成：导入页面模块并计算 6 个批次的名次")
+        deadline = time.monotonic() + 60
+        while not warmed.search(log.read_text(encoding="utf-8", errors="replace")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert warmed.search(log.read_text(encoding="utf-8", errors="replace")), server.log_tail()
+        bs.open_page(page, server.url("/"), expect_charts=True, timeout=FIRST_CHART_TIMEOUT)
+        links = [t.strip().splitlines()[-1] for t in page.get_by_test_id("stSidebarNavLink").all_inner_texts()]
+        assert links == [p.title for p in PAGES]
+        assert _home_rank(page) == "第6名/共11"
+        assert not bs.problems(page), bs.problems(page)
+        assert "Traceback" not in log.read_text(encoding="utf-8", errors="replace"), server.log_tail()
     finally:
         context.close()
         server.stop()

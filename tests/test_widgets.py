@@ -1,0 +1,25 @@
+"""The page helpers in ui.widgets that do not need a running app."""
+
+import json
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from ui.widgets import cached_figure
+
+
+def test_cached_figure_is_built_once_and_comes_back_unchanged():
+    calls = []
+
+    def build() -> go.Figure:
+        calls.append(1)
+        fig = go.Figure(go.Bar(x=["甲", "乙"], y=[1.5, 2.5], marker_color=["#c0392b", "#7f8c9a"]))
+        return fig.update_layout(title="得分", template="plotly_white", shapes=[{"type": "line", "x0": 0, "x1": 1, "y0": 2, "y1": 2}])
+
+    first = cached_figure("test_bar", ("v1",), build)
+    again = cached_figure("test_bar", ("v1",), build)
+    assert len(calls) == 1
+    assert json.loads(pio.to_json(again, validate=False)) == json.loads(pio.to_json(build(), validate=False))
+    assert again is not first  # each rerun gets its own copy, so a page that edits it cannot change the cache
+    cached_figure("test_bar", ("v2",), build)
+    assert len(calls) == 3  # the build() above, and the new key

@@ -1,0 +1,50 @@
+"""Work done once when the server starts, so the first visitor does not wait for imports and the default view."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import time
+
+# What the pages import (the brief's Word and kaleido modules stay lazy: they load only when a brief is asked for).
+PAGE_MODULES = (
+    "analysis.charts", "analysis.insight_charts", "analysis.formatting", "analysis.importing", "analysis.readers",
+    "analysis.templates", "analysis.planner", "analysis.scenarios", "analysis.metrics", "analysis.groups",
+    "analysis.comments", "ui.widgets", "ui.sidebar", "ui.auth", "ui.insights", "ui.planning", "pyarrow",
+)
+
+
+def warm_start() -> float:
+    """Import the pages' modules and compute the default view (every wave's ranking, the home county's trend).
+
+    Runs in a thread beside the server: a visitor who arrives meanwhile waits on the same import lock and the same
+    cache entry (st.cache_data computes each key once), so nothing is done twice. Returns the seconds it took.
+    """
+    # Cached functions called outside a session log "missing ScriptRunContext … can be ignored": here it can.
+    context_log = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+    level = context_log.level
+    context_log.setLevel(logging.ERROR)
+    try:
+        return _warm()
+    finally:
+        context_log.setLevel(level)
+
+
+def _warm() -> float:
+    start = time.perf_counter()
+    for name in PAGE_MODULES:
+        importlib.import_module(name)
+    from analysis.charts import rank_trend_figure
+    from ui import data
+
+    cfg = data.settings()
+    version = data.version()
+    waves = data.waves(version)
+    if waves:
+        trend = data.home_trend(version, cfg.home_county)  # ranks every wave on the way
+        if len(trend):
+            rank_trend_figure(trend, len(cfg.counties), cfg.hold, cfg.strive).to_dict()  # loads plotly's validators
+    seconds = time.perf_counter() - start
+    print(f"预热完成：导入页面模块并计算 {len(waves)} 个批次的名次，用时 {seconds:.1f} 秒", file=sys.stderr, flush=True)
+    return seconds
