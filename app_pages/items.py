@@ -7,7 +7,7 @@ from analysis.comments import topic_samples
 from analysis.formatting import fmt_pct, fmt_signed
 from analysis.insight_charts import fix_first_figure, importance_figure, ipa_figure, item_benchmark_figure, topic_count_figure
 from ui import insights
-from ui.widgets import download_table, page_context, require_survey_wave, takeaway
+from ui.widgets import download_table, lazy_tabs, page_context, require_survey_wave, takeaway
 
 ctx = page_context()
 cfg = ctx.settings
@@ -45,109 +45,126 @@ if view.fix is not None and (view.fix["expected_gain"] > 0).any():
 else:
     c3.metric("建议先改", "—", border=True)
 
-st.subheader("各分项得分对比")
-st.plotly_chart(insights.chart("items_benchmark", key, lambda: item_benchmark_figure(bench, cfg.strive)), width="stretch")
-takeaway((f"与{strive_name}差距最大的是“{worst['item']}”（{fmt_signed(worst['gap_strive'])} 分）；" if has_benchmark
-          else f"得分最低的是“{worst['item']}”（{worst['score']:.2f} 分）；")
-         + ("显著低于全市平均：" + "、".join(below_city) + "。" if below_city else "没有分项显著低于全市平均。"))
-score_view = pd.DataFrame({
-    "分项": bench["item"],
-    "本县得分": bench["score"].round(2),
-    "95%置信区间": [f"{lo:.2f}–{hi:.2f}" for lo, hi in zip(bench["ci_low"], bench["ci_high"])],
-    "样本量": bench["n"],
-    "不了解占比": [fmt_pct(v) for v in bench["unknown_share"]],
-    "全市平均": bench["city_mean"].round(2),
-    "较全市平均": bench["gap_city"].round(2),
-    "与全市平均比较": bench["verdict_city"],
-    f"{strive_name}得分": bench["strive_score"].round(2),
-    f"较{strive_name}": bench["gap_strive"].round(2),
-    f"与{strive_name}比较": bench["verdict_strive"],
-})
-st.dataframe(score_view, hide_index=True, width="stretch")
-download_table(score_view, f"分项得分_{ctx.wave}", "items_scores")
 
-st.subheader("哪些分项最影响总体满意度")
-if view.drivers is None:
-    st.info(f"无法计算分项重要性：{view.driver_error}。可尝试不筛选乡镇，或换一个样本更多的批次。", icon=":material/info:")
-else:
-    drivers, fix = view.drivers, view.fix
-    if view.n < insights.MIN_DRIVER_N:
-        st.warning(f"所选范围只有 {view.n} 份问卷，重要性估计波动较大，仅供参考。", icon=":material/warning:")
-    left, right = st.columns(2)
-    with left:
-        st.plotly_chart(insights.chart("items_importance", key, lambda: importance_figure(drivers)), width="stretch")
-        top = drivers.sort_values("rescaled", ascending=False).iloc[0]
-        moved = drivers[drivers["rank_weight"] != drivers["rank_corr"]]
-        takeaway(f"“{top['item']}”对总体满意度影响最大（相对权重 {fmt_pct(top['rescaled'])}）；"
-                 f"各分项共同解释了总体满意度差异的 {fmt_pct(top['r2'])}。"
-                 + (f"有 {len(moved)} 个分项按相对权重和按相关系数的排序不同：相关系数会把分项之间的重叠重复计算。" if len(moved) else ""))
-    with right:
-        st.plotly_chart(insights.chart("items_ipa", key, lambda: ipa_figure(fix)), width="stretch")
-        key_items = fix.loc[fix["quadrant"] == "重点改进", "item"].tolist()
-        takeaway(("重点改进（重要但得分偏低）：" + "、".join(key_items) + "。") if key_items else "没有分项落在“重点改进”象限。")
-    importance_view = pd.DataFrame({
-        "分项": drivers["item"],
-        "相对权重占比": [fmt_pct(v) for v in drivers["rescaled"]],
-        "相对权重（原始）": drivers["raw_weight"].round(4),
-        "相对权重排序": drivers["rank_weight"],
-        "相关系数": drivers["corr"].round(3),
-        "相关系数排序": drivers["rank_corr"],
-    }).sort_values("相对权重排序")
-    st.caption(f"相对权重按 Johnson（2000）方法，由调查加权相关矩阵计算（{'完整作答' if drivers.attrs.get('correlation') == 'listwise' else '成对可用'}"
-               f"样本 {drivers.attrs.get('n_listwise', view.n)} 份）；象限以重要性和得分的平均值划分。")
-    st.dataframe(importance_view, hide_index=True, width="stretch")
-    download_table(importance_view, f"分项重要性_{ctx.wave}", "items_importance")
+@st.fragment
+def topic_comments(long: pd.DataFrame, topics: list[str]) -> None:
+    """One topic's verbatim comments; choosing another topic reruns only this fragment, not the page."""
+    topic = st.selectbox("查看某一主题的意见原文", topics, key=insights.ITEMS_TOPIC)
+    samples = topic_samples(long, topic)
+    st.dataframe(samples.rename(columns={"comment": "意见原文", "times": "条数"}), hide_index=True, width="stretch")
+    st.caption("意见原文按纯文本显示；同样的意见合并计数，最多显示 10 条。")
 
-    st.subheader("先改哪一项")
-    st.markdown(f"预计提升 = 分项重要性（相对权重占比）× 本县与**{strive_name}**在该分项上的差距。"
-                "把总体满意度看作各分项按重要性加权的组合来估算，用于排先后，不是精确预测；本县已领先的分项记为 0。")
-    if (fix["expected_gain"] > 0).any():
-        st.plotly_chart(insights.chart("items_fix", key, lambda: fix_first_figure(fix, cfg.strive)), width="stretch")
-        gains = fix.loc[fix["expected_gain"] > 0]
-        top3 = gains.head(3)
-        gap_text = (f"本县总体得分{'落后' if view.overall_gap < 0 else '领先'}{strive_name} {abs(view.overall_gap):.2f} 分"
-                    if pd.notna(view.overall_gap) else "")
-        takeaway(f"先改“{top3['item'].iloc[0]}”：补齐后总体得分预计 +{top3['expected_gain'].iloc[0]:.2f} 分；"
-                 f"前{len(top3)}项合计约 +{top3['expected_gain'].sum():.2f} 分。{gap_text}。")
-    else:
-        st.success(f"本县各分项均不低于{strive_name}，没有需要追赶的分项。", icon=":material/check_circle:")
-    fix_view = pd.DataFrame({
-        "优先顺序": fix["priority"],
-        "分项": fix["item"],
-        "象限": fix["quadrant"],
-        "本县得分": fix["score"].round(2),
-        f"{strive_name}得分": fix["strive_score"].round(2),
-        "差距（分）": fix["shortfall"].round(2),
-        "相对权重占比": [fmt_pct(v) for v in fix["rescaled"]],
-        "预计总体得分提升（分）": fix["expected_gain"].round(2),
-        "累计提升（分）": fix["cumulative_gain"].round(2),
+
+def scores_section() -> None:
+    """Each item against the city mean and the strive county, with CIs."""
+    st.plotly_chart(insights.chart("items_benchmark", key, lambda: item_benchmark_figure(bench, cfg.strive)), width="stretch")
+    takeaway((f"与{strive_name}差距最大的是“{worst['item']}”（{fmt_signed(worst['gap_strive'])} 分）；" if has_benchmark
+              else f"得分最低的是“{worst['item']}”（{worst['score']:.2f} 分）；")
+             + ("显著低于全市平均：" + "、".join(below_city) + "。" if below_city else "没有分项显著低于全市平均。"))
+    score_view = pd.DataFrame({
+        "分项": bench["item"],
+        "本县得分": bench["score"].round(2),
+        "95%置信区间": [f"{lo:.2f}–{hi:.2f}" for lo, hi in zip(bench["ci_low"], bench["ci_high"])],
+        "样本量": bench["n"],
+        "不了解占比": [fmt_pct(v) for v in bench["unknown_share"]],
+        "全市平均": bench["city_mean"].round(2),
+        "较全市平均": bench["gap_city"].round(2),
+        "与全市平均比较": bench["verdict_city"],
+        f"{strive_name}得分": bench["strive_score"].round(2),
+        f"较{strive_name}": bench["gap_strive"].round(2),
+        f"与{strive_name}比较": bench["verdict_strive"],
     })
-    st.dataframe(fix_view, hide_index=True, width="stretch")
-    download_table(fix_view, f"整改优先顺序_{ctx.wave}", "items_fix")
+    st.dataframe(score_view, hide_index=True, width="stretch")
+    download_table(score_view, f"分项得分_{ctx.wave}", "items_scores")
 
-st.subheader("群众意见建议")
-comments = insights.comment_view(ctx.version, ctx.wave, ctx.home, townships)
-if comments.n_comments == 0:
-    st.info(f"{ctx.wave} {scope}的问卷中没有填写意见建议。", icon=":material/chat:")
-else:
-    counts = comments.counts
-    left, right = st.columns([2, 3])
-    with left:
-        st.plotly_chart(insights.chart("items_topics", key, lambda: topic_count_figure(counts)), width="stretch")
-        busiest = counts.sort_values("comments", ascending=False).iloc[0]
-        takeaway(f"共 {comments.n_comments} 条意见；提到最多的是“{busiest['topic']}”（{int(busiest['comments'])} 条，"
-                 f"占 {fmt_pct(busiest['share'])}）。分类按设置文件中的关键词规则。")
-    with right:
-        topics = counts.loc[counts["comments"] > 0].sort_values("comments", ascending=False, kind="stable")["topic"].tolist()
-        topic = st.selectbox("查看某一主题的意见原文", topics, key=insights.ITEMS_TOPIC)
-        samples = topic_samples(comments.long, topic)
-        st.dataframe(samples.rename(columns={"comment": "意见原文", "times": "条数"}), hide_index=True, width="stretch")
-        st.caption("意见原文按纯文本显示；同样的意见合并计数，最多显示 10 条。")
-    counts_view = pd.DataFrame({"主题": counts["topic"], "意见条数": counts["comments"],
-                                "占全部意见": [fmt_pct(v) for v in counts["share"]]})
-    download_table(counts_view, f"意见主题统计_{ctx.wave}", "items_comment_counts")
-    all_comments = comments.long.rename(columns={"topic": "主题", "comment": "意见原文", "township": "乡镇（街道）"})
-    with insights.detail_expander("全部意见（按主题）", insights.ITEMS_ALL_COMMENTS) as box:
-        if box.open:
-            st.dataframe(all_comments, hide_index=True, width="stretch")
-            download_table(all_comments, f"意见建议_{ctx.wave}", "items_comments_all")
+
+def priorities_section() -> None:
+    """Which items move overall satisfaction most, and which to fix first."""
+    if view.drivers is None:
+        st.info(f"无法计算分项重要性：{view.driver_error}。可尝试不筛选乡镇，或换一个样本更多的批次。", icon=":material/info:")
+    else:
+        drivers, fix = view.drivers, view.fix
+        if view.n < insights.MIN_DRIVER_N:
+            st.warning(f"所选范围只有 {view.n} 份问卷，重要性估计波动较大，仅供参考。", icon=":material/warning:")
+        left, right = st.columns(2)
+        with left:
+            st.plotly_chart(insights.chart("items_importance", key, lambda: importance_figure(drivers)), width="stretch")
+            top = drivers.sort_values("rescaled", ascending=False).iloc[0]
+            moved = drivers[drivers["rank_weight"] != drivers["rank_corr"]]
+            takeaway(f"“{top['item']}”对总体满意度影响最大（相对权重 {fmt_pct(top['rescaled'])}）；"
+                     f"各分项共同解释了总体满意度差异的 {fmt_pct(top['r2'])}。"
+                     + (f"有 {len(moved)} 个分项按相对权重和按相关系数的排序不同：相关系数会把分项之间的重叠重复计算。" if len(moved) else ""))
+        with right:
+            st.plotly_chart(insights.chart("items_ipa", key, lambda: ipa_figure(fix)), width="stretch")
+            key_items = fix.loc[fix["quadrant"] == "重点改进", "item"].tolist()
+            takeaway(("重点改进（重要但得分偏低）：" + "、".join(key_items) + "。") if key_items else "没有分项落在“重点改进”象限。")
+        importance_view = pd.DataFrame({
+            "分项": drivers["item"],
+            "相对权重占比": [fmt_pct(v) for v in drivers["rescaled"]],
+            "相对权重（原始）": drivers["raw_weight"].round(4),
+            "相对权重排序": drivers["rank_weight"],
+            "相关系数": drivers["corr"].round(3),
+            "相关系数排序": drivers["rank_corr"],
+        }).sort_values("相对权重排序")
+        st.caption(f"相对权重按 Johnson（2000）方法，由调查加权相关矩阵计算（{'完整作答' if drivers.attrs.get('correlation') == 'listwise' else '成对可用'}"
+                   f"样本 {drivers.attrs.get('n_listwise', view.n)} 份）；象限以重要性和得分的平均值划分。")
+        st.dataframe(importance_view, hide_index=True, width="stretch")
+        download_table(importance_view, f"分项重要性_{ctx.wave}", "items_importance")
+
+        st.subheader("先改哪一项")
+        st.markdown(f"预计提升 = 分项重要性（相对权重占比）× 本县与**{strive_name}**在该分项上的差距。"
+                    "把总体满意度看作各分项按重要性加权的组合来估算，用于排先后，不是精确预测；本县已领先的分项记为 0。")
+        if (fix["expected_gain"] > 0).any():
+            st.plotly_chart(insights.chart("items_fix", key, lambda: fix_first_figure(fix, cfg.strive)), width="stretch")
+            gains = fix.loc[fix["expected_gain"] > 0]
+            top3 = gains.head(3)
+            gap_text = (f"本县总体得分{'落后' if view.overall_gap < 0 else '领先'}{strive_name} {abs(view.overall_gap):.2f} 分"
+                        if pd.notna(view.overall_gap) else "")
+            takeaway(f"先改“{top3['item'].iloc[0]}”：补齐后总体得分预计 +{top3['expected_gain'].iloc[0]:.2f} 分；"
+                     f"前{len(top3)}项合计约 +{top3['expected_gain'].sum():.2f} 分。{gap_text}。")
+        else:
+            st.success(f"本县各分项均不低于{strive_name}，没有需要追赶的分项。", icon=":material/check_circle:")
+        fix_view = pd.DataFrame({
+            "优先顺序": fix["priority"],
+            "分项": fix["item"],
+            "象限": fix["quadrant"],
+            "本县得分": fix["score"].round(2),
+            f"{strive_name}得分": fix["strive_score"].round(2),
+            "差距（分）": fix["shortfall"].round(2),
+            "相对权重占比": [fmt_pct(v) for v in fix["rescaled"]],
+            "预计总体得分提升（分）": fix["expected_gain"].round(2),
+            "累计提升（分）": fix["cumulative_gain"].round(2),
+        })
+        st.dataframe(fix_view, hide_index=True, width="stretch")
+        download_table(fix_view, f"整改优先顺序_{ctx.wave}", "items_fix")
+
+
+def comments_section() -> None:
+    """Residents' comments by topic, with the verbatim text."""
+    comments = insights.comment_view(ctx.version, ctx.wave, ctx.home, townships)
+    if comments.n_comments == 0:
+        st.info(f"{ctx.wave} {scope}的问卷中没有填写意见建议。", icon=":material/chat:")
+    else:
+        counts = comments.counts
+        left, right = st.columns([2, 3])
+        with left:
+            st.plotly_chart(insights.chart("items_topics", key, lambda: topic_count_figure(counts)), width="stretch")
+            busiest = counts.sort_values("comments", ascending=False).iloc[0]
+            takeaway(f"共 {comments.n_comments} 条意见；提到最多的是“{busiest['topic']}”（{int(busiest['comments'])} 条，"
+                     f"占 {fmt_pct(busiest['share'])}）。分类按设置文件中的关键词规则。")
+        with right:
+            topics = counts.loc[counts["comments"] > 0].sort_values("comments", ascending=False, kind="stable")["topic"].tolist()
+            topic_comments(comments.long, topics)
+        counts_view = pd.DataFrame({"主题": counts["topic"], "意见条数": counts["comments"],
+                                    "占全部意见": [fmt_pct(v) for v in counts["share"]]})
+        download_table(counts_view, f"意见主题统计_{ctx.wave}", "items_comment_counts")
+        all_comments = comments.long.rename(columns={"topic": "主题", "comment": "意见原文", "township": "乡镇（街道）"})
+        with insights.detail_expander("全部意见（按主题）", insights.ITEMS_ALL_COMMENTS) as box:
+            if box.open:
+                st.dataframe(all_comments, hide_index=True, width="stretch")
+                download_table(all_comments, f"意见建议_{ctx.wave}", "items_comments_all")
+
+
+# Only the open tab runs (lazy tabs): together the sections hold five charts and six tables.
+lazy_tabs({"各分项得分对比": scores_section, "影响大小与整改顺序": priorities_section, "群众意见建议": comments_section},
+          insights.ITEMS_TAB)

@@ -13,7 +13,7 @@ from analysis.insight_charts import (
 )
 from analysis.metrics import FEW_POINTS, SIZE_BIN_LABELS
 from ui import insights
-from ui.widgets import download_table, page_context, takeaway
+from ui.widgets import download_table, lazy_tabs, page_context, takeaway
 
 ctx = page_context()
 cfg = ctx.settings
@@ -164,6 +164,19 @@ def class_section() -> None:
         detail_table("班额分布表（全部学年）", insights.METRICS_DISTRIBUTION_DETAIL, dist_view, "班额分布", "metrics_distribution")
 
 
+@st.fragment
+def preschool_by_township(year_rows: pd.DataFrame, pre_series: dict[str, tuple[str, float]]) -> None:
+    """One preschool rate by township; switching the rate reruns only this fragment, not the page."""
+    # One indicator at a time keeps the chart readable; the detail table has all three.
+    column = st.radio("按乡镇查看", list(pre_series), key=insights.METRICS_INDICATOR, horizontal=True,
+                      format_func=lambda c: pre_series[c][0])
+    label, target = pre_series[column]
+    st.plotly_chart(insights.chart(f"metrics_preschool_{column}", key, lambda: township_rate_figure(
+        year_rows, column, label, target)), width="stretch")
+    short = year_rows.loc[year_rows[column] < target, "township"].tolist()
+    takeaway(f"{year}有 {len(short)} 个乡镇{label}低于 {fmt_pct(target, 0)}" + (f"：{'、'.join(short)}。" if short else "。"))
+
+
 def preschool_section() -> None:
     """学前教育: the three rates against their targets, by year and by township."""
     pre = view.preschool
@@ -180,15 +193,7 @@ def preschool_section() -> None:
         missed = [label for column, (label, target) in pre_series.items() if last[column] < target]
         takeaway(f"{last['year']}：毛入园率 {fmt_pct(last['gross_enrollment'])}，普惠覆盖率 {fmt_pct(last['inclusive_coverage'])}，"
                  f"公办园占比 {fmt_pct(last['public_share'])}。" + (("未达标：" + "、".join(missed) + "。") if missed else "三项均达标。"))
-        year_rows = pre[(pre["year"] == year) & ~pre["is_total"]]
-        # One indicator at a time keeps the page as quick as the overview; the table below has all three.
-        column = st.radio("按乡镇查看", list(pre_series), key=insights.METRICS_INDICATOR, horizontal=True,
-                          format_func=lambda c: pre_series[c][0])
-        label, target = pre_series[column]
-        st.plotly_chart(insights.chart(f"metrics_preschool_{column}", key, lambda: township_rate_figure(
-            year_rows, column, label, target)), width="stretch")
-        short = year_rows.loc[year_rows[column] < target, "township"].tolist()
-        takeaway(f"{year}有 {len(short)} 个乡镇{label}低于 {fmt_pct(target, 0)}" + (f"：{'、'.join(short)}。" if short else "。"))
+        preschool_by_township(pre[(pre["year"] == year) & ~pre["is_total"]], pre_series)
         pre_view = pd.DataFrame({
             "学年": pre["year"], "乡镇（街道）": pre["township"], "3-5岁常住人口": pre["population_3_5"],
             "在园幼儿数": pre["enrolled"], "公办园在园幼儿数": pre["enrolled_public"], "普惠性民办园在园幼儿数": pre["enrolled_inclusive_private"],
@@ -227,8 +232,10 @@ def compulsory_section() -> None:
         detail_table("义务教育与特殊教育明细（全部学年）", insights.METRICS_COMPULSORY_DETAIL, comp_view, "义务教育与特殊教育指标", "metrics_compulsory")
 
 
+@st.fragment
 def link_section() -> None:
-    """与满意度的关联: township satisfaction against 大班额 share and 普惠 coverage."""
+    """与满意度的关联: township satisfaction against 大班额 share and 普惠 coverage (a fragment: its measure
+    selector reruns only this section)."""
     if ctx.wave is None:
         st.info("尚未上传问卷数据，无法与满意度关联。", icon=":material/info:")
         return
@@ -260,7 +267,4 @@ def link_section() -> None:
 
 # Only the open tab runs (lazy tabs): the four sections together hold more charts than a page should draw at once.
 SECTIONS = {"班额": class_section, "学前教育": preschool_section, "义务教育与特殊教育": compulsory_section, "与满意度的关联": link_section}
-for tab, draw in zip(st.tabs(list(SECTIONS), key=insights.METRICS_TAB, on_change="rerun"), SECTIONS.values()):
-    with tab:
-        if tab.open:
-            draw()
+lazy_tabs(SECTIONS, insights.METRICS_TAB)

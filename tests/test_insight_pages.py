@@ -62,8 +62,8 @@ def chart_titles(at: AppTest) -> list[str]:
 
 
 @pytest.mark.parametrize(("page", "expected"), [
-    ("app_pages/items.py", ["分项指标", "各分项得分对比", "先改哪一项", "有偿补课治理", "群众意见建议", "争5对照县"]),
-    ("app_pages/groups.py", ["群体与乡镇", "各乡镇（街道）得分", "城关镇", "Holm校正p值", "样本不足30份"]),
+    ("app_pages/items.py", ["分项指标", "建议先改", "有偿补课治理", "与全市平均比较", "争5对照县"]),
+    ("app_pages/groups.py", ["群体与乡镇", "样本充足的乡镇中", "得分最低的乡镇", "样本不足30份"]),
     ("app_pages/metrics.py", ["办学指标", "大班额占比", "超大班额", "城关镇", "问题最重"]),
 ])
 def test_page_runs_and_tells_its_story(page, expected, insight_db, monkeypatch) -> None:
@@ -77,12 +77,69 @@ def test_page_runs_and_tells_its_story(page, expected, insight_db, monkeypatch) 
     assert not at.error
 
 
+@pytest.mark.parametrize(("tab", "expected"), [
+    ("影响大小与整改顺序", ["先改哪一项", "相对权重占比", "预计总体得分提升（分）"]),
+    ("群众意见建议", ["意见原文", "条意见；提到最多的是"]),
+])
+def test_items_tabs(tab, expected, insight_db, monkeypatch) -> None:
+    at = open_page("app_pages/items.py", insight_db, monkeypatch)
+    assert not [snippet for snippet in expected if snippet in page_text(at)]  # closed tabs do not run
+    at.session_state[insights.ITEMS_TAB] = tab
+    at.run()
+    assert not at.exception, at.exception
+    text = page_text(at)
+    for snippet in expected:
+        assert snippet in text, snippet
+    assert chart_titles(at) and all(chart_titles(at))
+
+
+def test_choosing_a_comment_topic_shows_its_comments(insight_db, monkeypatch) -> None:
+    at = open_page("app_pages/items.py", insight_db, monkeypatch)
+    at.session_state[insights.ITEMS_TAB] = "群众意见建议"
+    at.run()
+    box = at.selectbox(key=insights.ITEMS_TOPIC)
+    shown = {}
+    for topic in box.options[:2]:
+        at.selectbox(key=insights.ITEMS_TOPIC).set_value(topic).run()
+        assert not at.exception, at.exception
+        shown[topic] = at.dataframe[0].value["意见原文"].tolist()
+    assert len(shown) == 2 and all(shown.values())
+    assert shown[box.options[0]] != shown[box.options[1]]
+
+
+@pytest.mark.parametrize("indicator, title", [("inclusive_coverage", "普惠性幼儿园覆盖率"), ("public_share", "公办园在园幼儿占比")])
+def test_preschool_rate_by_township_follows_the_choice(indicator, title, insight_db, monkeypatch) -> None:
+    at = open_page("app_pages/metrics.py", insight_db, monkeypatch)
+    at.session_state[insights.METRICS_TAB] = "学前教育"
+    at.run()
+    at.radio(key=insights.METRICS_INDICATOR).set_value(indicator).run()
+    assert not at.exception, at.exception
+    assert chart_titles(at)[1].startswith(f"各乡镇{title}"), chart_titles(at)
+
+
 def test_items_follow_the_township_filter(insight_db, monkeypatch) -> None:
     at = open_page("app_pages/items.py", insight_db, monkeypatch)
     at.multiselect(key=insights.ITEMS_TOWNSHIPS).set_value(["城关镇"])
     at.run()
     assert not at.exception, at.exception
     assert f"{HOME}·城关镇" in page_text(at)
+
+
+@pytest.mark.parametrize(("tab", "chart_prefix", "tables"), [
+    ("各乡镇（街道）得分", "各乡镇总体满意度得分", 0),
+    ("不同人群的得分", "各人群总体满意度得分", 0),
+    ("分组明细", None, 1),
+])
+def test_groups_tabs_draw_one_section(tab, chart_prefix, tables, insight_db, monkeypatch) -> None:
+    at = open_page("app_pages/groups.py", insight_db, monkeypatch)
+    at.session_state[insights.GROUPS_TAB] = tab
+    at.run()
+    assert not at.exception, at.exception
+    titles = chart_titles(at)
+    assert [t.split("（")[0] for t in titles] == ([chart_prefix] if chart_prefix else [])
+    assert len(at.dataframe) == tables
+    if tables:
+        assert "Holm校正p值" in page_text(at) and "检验用未加权人数" in page_text(at)
 
 
 def test_groups_on_an_item_and_a_township(insight_db, monkeypatch) -> None:

@@ -4,6 +4,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
+from ui import state
 
 
 def page_text(at: AppTest) -> str:
@@ -30,11 +31,30 @@ def test_overview_shows_rank_and_targets(app):
 
 
 @pytest.mark.parametrize("page, expected", [
-    ("app_pages/ranking.py", ["★云溪县", "第6名", "名次置信集", "Holm校正p值", "满意率 名次"]),
+    ("app_pages/ranking.py", ["★云溪县", "第6名", "95%置信区间", "前5名概率", "单独置信集"]),
     ("app_pages/data_admin.py", ["数据管理", "操作日志"]),
 ])
 def test_page_runs(app, page, expected):
     app.switch_page(page)
+    app.run()
+    assert not app.exception, app.exception
+    text = page_text(app)
+    for snippet in expected:
+        assert snippet in text, snippet
+
+
+@pytest.mark.parametrize("tab, expected", [
+    ("名次概率与置信集", ["联合置信集", "可能进入前5名", "本县最可能的名次是"]),
+    ("与各县区的差异检验", ["Holm校正p值", "本县减对方"]),
+    ("漏斗图", ["过度离散 τ²"]),
+    ("换一种计分规则", ["满意率 名次", "不同计分规则下本县名次最多相差"]),
+])
+def test_ranking_tabs_run_only_when_open(app, tab, expected):
+    app.switch_page("app_pages/ranking.py")
+    app.run()
+    if tab != "名次概率与置信集":  # the first tab is open by default; the others run only once chosen
+        assert not [snippet for snippet in expected if snippet in page_text(app)]
+    app.session_state[state.RANKING_TAB] = tab
     app.run()
     assert not app.exception, app.exception
     text = page_text(app)

@@ -37,6 +37,8 @@ GROUPS_MEASURE = "groups_measure"
 METRICS_TOWNSHIPS = "metrics_township_filter"
 METRICS_YEAR = "metrics_year"
 METRICS_TAB = "metrics_section_tab"
+ITEMS_TAB = "items_section_tab"
+GROUPS_TAB = "groups_section_tab"
 METRICS_INDICATOR = "metrics_preschool_indicator"
 METRICS_MEASURE = "metrics_link_measure"
 # Detail expanders: their table and downloads run only while open.

@@ -7,6 +7,7 @@ USER = "user_name"
 ROLE = "user_role"
 PLAN = "pending_import_plan"
 SCENARIO = "planner_scenario"
+RANKING_TAB = "ranking_section_tab"
 
 ROLE_ANALYST = "analyst"
 ROLE_LEADER = "leader"

@@ -77,6 +77,14 @@ def require_survey_wave(ctx: PageContext) -> None:
         st.stop()
 
 
+def lazy_tabs(sections: dict[str, Callable[[], None]], key: str) -> None:
+    """Tabs whose section runs only while its tab is open: a rerun draws one section's charts, not every section's."""
+    for tab, draw in zip(st.tabs(list(sections), key=key, on_change="rerun"), sections.values()):
+        with tab:
+            if tab.open:
+                draw()
+
+
 def takeaway(text: str) -> None:
     """One-line reading of a chart, in plain Chinese."""
     st.caption(f":material/lightbulb: {text}")
