@@ -1,10 +1,11 @@
 """What `make run` starts: app.py as an st.App whose start-up warms the imports and the default view.
 
 `streamlit run serve.py` serves exactly the pages of `streamlit run app.py`; the only difference is that the first
-visitor after a restart finds the modules imported and the latest wave already ranked.
+visitor after a restart finds the modules imported and the latest wave already ranked. Start-up takes about two
+seconds longer; `streamlit run app.py` still works and does the same work on its first visit instead.
 """
 
-import threading
+import asyncio
 from contextlib import asynccontextmanager
 
 import streamlit as st
@@ -14,8 +15,9 @@ from ui.warmup import warm_start
 
 @asynccontextmanager
 async def warm_lifespan(_app):
-    """Start warming in a thread and serve at once (the health check must not wait for it)."""
-    threading.Thread(target=warm_start, name="warm-start", daemon=True).start()
+    """Warm up before serving: a first visitor who arrived while imports ran beside the server would wait longer than
+    one who arrives after (both compete for the same two cores), so the server answers once it is warm."""
+    await asyncio.to_thread(warm_start)
     yield
 
 

@@ -78,21 +78,6 @@ def score_trend_figure(trend: pd.DataFrame) -> go.Figure:
     return base_layout(fig, "得分走势（竖线为95%置信区间）")
 
 
-def league_bar_figure(table: pd.DataFrame, home: str) -> go.Figure:
-    """Horizontal bars of every county's score with 95% CI, home highlighted, best on top."""
-    table = table.sort_values("score")
-    colors = [HOME_COLOR if c == home else OTHER_COLOR for c in table["county"]]
-    fig = go.Figure(go.Bar(
-        x=table["score"], y=[f"{c}（第{int(r)}名）" for c, r in zip(table["county"], table["rank"])], orientation="h",
-        marker_color=colors, text=[f"{s:.2f}" for s in table["score"]], textposition="inside", insidetextanchor="start",
-        error_x={"type": "data", "symmetric": False, "array": table["ci_high"] - table["score"],
-                 "arrayminus": table["score"] - table["ci_low"], "color": "#34495E"},
-        hovertemplate="%{y}<br>%{x:.2f} 分<extra></extra>"))
-    low = float(table["ci_low"].min())
-    fig.update_xaxes(range=[max(0.0, low - 2), min(100.0, float(table["ci_high"].max()) + 1)], title="满意度得分（分）")
-    return base_layout(fig, "各县区得分（横线为95%置信区间，红色为本县）", height=420)
-
-
 def caterpillar_figure(table: pd.DataFrame, home: str, strive: int, hold: int) -> go.Figure:
     """Scores with 95% CIs sorted best first; dashed lines at the 5th and 6th scores."""
     table = table.sort_values("score", ascending=False).reset_index(drop=True)

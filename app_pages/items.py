@@ -78,65 +78,76 @@ def scores_section() -> None:
     download_table(score_view, f"分项得分_{ctx.wave}", "items_scores")
 
 
-def priorities_section() -> None:
-    """Which items move overall satisfaction most, and which to fix first."""
+def drivers_missing() -> bool:
+    """Say why the item importances could not be computed (True), or nothing (False)."""
     if view.drivers is None:
         st.info(f"无法计算分项重要性：{view.driver_error}。可尝试不筛选乡镇，或换一个样本更多的批次。", icon=":material/info:")
-    else:
-        drivers, fix = view.drivers, view.fix
-        if view.n < insights.MIN_DRIVER_N:
-            st.warning(f"所选范围只有 {view.n} 份问卷，重要性估计波动较大，仅供参考。", icon=":material/warning:")
-        left, right = st.columns(2)
-        with left:
-            st.plotly_chart(insights.chart("items_importance", key, lambda: importance_figure(drivers)), width="stretch")
-            top = drivers.sort_values("rescaled", ascending=False).iloc[0]
-            moved = drivers[drivers["rank_weight"] != drivers["rank_corr"]]
-            takeaway(f"“{top['item']}”对总体满意度影响最大（相对权重 {fmt_pct(top['rescaled'])}）；"
-                     f"各分项共同解释了总体满意度差异的 {fmt_pct(top['r2'])}。"
-                     + (f"有 {len(moved)} 个分项按相对权重和按相关系数的排序不同：相关系数会把分项之间的重叠重复计算。" if len(moved) else ""))
-        with right:
-            st.plotly_chart(insights.chart("items_ipa", key, lambda: ipa_figure(fix)), width="stretch")
-            key_items = fix.loc[fix["quadrant"] == "重点改进", "item"].tolist()
-            takeaway(("重点改进（重要但得分偏低）：" + "、".join(key_items) + "。") if key_items else "没有分项落在“重点改进”象限。")
-        importance_view = pd.DataFrame({
-            "分项": drivers["item"],
-            "相对权重占比": [fmt_pct(v) for v in drivers["rescaled"]],
-            "相对权重（原始）": drivers["raw_weight"].round(4),
-            "相对权重排序": drivers["rank_weight"],
-            "相关系数": drivers["corr"].round(3),
-            "相关系数排序": drivers["rank_corr"],
-        }).sort_values("相对权重排序")
-        st.caption(f"相对权重按 Johnson（2000）方法，由调查加权相关矩阵计算（{'完整作答' if drivers.attrs.get('correlation') == 'listwise' else '成对可用'}"
-                   f"样本 {drivers.attrs.get('n_listwise', view.n)} 份）；象限以重要性和得分的平均值划分。")
-        st.dataframe(importance_view, hide_index=True, width="stretch")
-        download_table(importance_view, f"分项重要性_{ctx.wave}", "items_importance")
+    return view.drivers is None
 
-        st.subheader("先改哪一项")
-        st.markdown(f"预计提升 = 分项重要性（相对权重占比）× 本县与**{strive_name}**在该分项上的差距。"
-                    "把总体满意度看作各分项按重要性加权的组合来估算，用于排先后，不是精确预测；本县已领先的分项记为 0。")
-        if (fix["expected_gain"] > 0).any():
-            st.plotly_chart(insights.chart("items_fix", key, lambda: fix_first_figure(fix, cfg.strive)), width="stretch")
-            gains = fix.loc[fix["expected_gain"] > 0]
-            top3 = gains.head(3)
-            gap_text = (f"本县总体得分{'落后' if view.overall_gap < 0 else '领先'}{strive_name} {abs(view.overall_gap):.2f} 分"
-                        if pd.notna(view.overall_gap) else "")
-            takeaway(f"先改“{top3['item'].iloc[0]}”：补齐后总体得分预计 +{top3['expected_gain'].iloc[0]:.2f} 分；"
-                     f"前{len(top3)}项合计约 +{top3['expected_gain'].sum():.2f} 分。{gap_text}。")
-        else:
-            st.success(f"本县各分项均不低于{strive_name}，没有需要追赶的分项。", icon=":material/check_circle:")
-        fix_view = pd.DataFrame({
-            "优先顺序": fix["priority"],
-            "分项": fix["item"],
-            "象限": fix["quadrant"],
-            "本县得分": fix["score"].round(2),
-            f"{strive_name}得分": fix["strive_score"].round(2),
-            "差距（分）": fix["shortfall"].round(2),
-            "相对权重占比": [fmt_pct(v) for v in fix["rescaled"]],
-            "预计总体得分提升（分）": fix["expected_gain"].round(2),
-            "累计提升（分）": fix["cumulative_gain"].round(2),
-        })
-        st.dataframe(fix_view, hide_index=True, width="stretch")
-        download_table(fix_view, f"整改优先顺序_{ctx.wave}", "items_fix")
+
+def importance_section() -> None:
+    """Which items move overall satisfaction most: relative weights, correlations and the IPA quadrants."""
+    if drivers_missing():
+        return
+    drivers, fix = view.drivers, view.fix
+    if view.n < insights.MIN_DRIVER_N:
+        st.warning(f"所选范围只有 {view.n} 份问卷，重要性估计波动较大，仅供参考。", icon=":material/warning:")
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(insights.chart("items_importance", key, lambda: importance_figure(drivers)), width="stretch")
+        top = drivers.sort_values("rescaled", ascending=False).iloc[0]
+        moved = drivers[drivers["rank_weight"] != drivers["rank_corr"]]
+        takeaway(f"“{top['item']}”对总体满意度影响最大（相对权重 {fmt_pct(top['rescaled'])}）；"
+                 f"各分项共同解释了总体满意度差异的 {fmt_pct(top['r2'])}。"
+                 + (f"有 {len(moved)} 个分项按相对权重和按相关系数的排序不同：相关系数会把分项之间的重叠重复计算。" if len(moved) else ""))
+    with right:
+        st.plotly_chart(insights.chart("items_ipa", key, lambda: ipa_figure(fix)), width="stretch")
+        key_items = fix.loc[fix["quadrant"] == "重点改进", "item"].tolist()
+        takeaway(("重点改进（重要但得分偏低）：" + "、".join(key_items) + "。") if key_items else "没有分项落在“重点改进”象限。")
+    importance_view = pd.DataFrame({
+        "分项": drivers["item"],
+        "相对权重占比": [fmt_pct(v) for v in drivers["rescaled"]],
+        "相对权重（原始）": drivers["raw_weight"].round(4),
+        "相对权重排序": drivers["rank_weight"],
+        "相关系数": drivers["corr"].round(3),
+        "相关系数排序": drivers["rank_corr"],
+    }).sort_values("相对权重排序")
+    st.caption(f"相对权重按 Johnson（2000）方法，由调查加权相关矩阵计算（{'完整作答' if drivers.attrs.get('correlation') == 'listwise' else '成对可用'}"
+               f"样本 {drivers.attrs.get('n_listwise', view.n)} 份）；象限以重要性和得分的平均值划分。")
+    st.dataframe(importance_view, hide_index=True, width="stretch")
+    download_table(importance_view, f"分项重要性_{ctx.wave}", "items_importance")
+
+
+def fix_first_section() -> None:
+    """Which item to fix first: importance times the gap to the strive county."""
+    if drivers_missing():
+        return
+    fix = view.fix
+    st.markdown(f"预计提升 = 分项重要性（相对权重占比）× 本县与**{strive_name}**在该分项上的差距。"
+                "把总体满意度看作各分项按重要性加权的组合来估算，用于排先后，不是精确预测；本县已领先的分项记为 0。")
+    if (fix["expected_gain"] > 0).any():
+        st.plotly_chart(insights.chart("items_fix", key, lambda: fix_first_figure(fix, cfg.strive)), width="stretch")
+        gains = fix.loc[fix["expected_gain"] > 0]
+        top3 = gains.head(3)
+        gap_text = (f"本县总体得分{'落后' if view.overall_gap < 0 else '领先'}{strive_name} {abs(view.overall_gap):.2f} 分"
+                    if pd.notna(view.overall_gap) else "")
+        takeaway(f"先改“{top3['item'].iloc[0]}”：补齐后总体得分预计 +{top3['expected_gain'].iloc[0]:.2f} 分；"
+                 f"前{len(top3)}项合计约 +{top3['expected_gain'].sum():.2f} 分。{gap_text}。")
+    else:
+        st.success(f"本县各分项均不低于{strive_name}，没有需要追赶的分项。", icon=":material/check_circle:")
+    fix_view = pd.DataFrame({
+        "优先顺序": fix["priority"],
+        "分项": fix["item"],
+        "象限": fix["quadrant"],
+        "本县得分": fix["score"].round(2),
+        f"{strive_name}得分": fix["strive_score"].round(2),
+        "差距（分）": fix["shortfall"].round(2),
+        "相对权重占比": [fmt_pct(v) for v in fix["rescaled"]],
+        "预计总体得分提升（分）": fix["expected_gain"].round(2),
+        "累计提升（分）": fix["cumulative_gain"].round(2),
+    })
+    st.dataframe(fix_view, hide_index=True, width="stretch")
+    download_table(fix_view, f"整改优先顺序_{ctx.wave}", "items_fix")
 
 
 def comments_section() -> None:
@@ -166,5 +177,5 @@ def comments_section() -> None:
 
 
 # Only the open tab runs (lazy tabs): together the sections hold five charts and six tables.
-lazy_tabs({"各分项得分对比": scores_section, "影响大小与整改顺序": priorities_section, "群众意见建议": comments_section},
-          insights.ITEMS_TAB)
+lazy_tabs({"各分项得分对比": scores_section, "哪些分项影响最大": importance_section, "先改哪一项": fix_first_section,
+           "群众意见建议": comments_section}, insights.ITEMS_TAB)

@@ -63,6 +63,7 @@ def detail_table(label: str, state_key: str, frame: pd.DataFrame, name: str, key
             st.dataframe(frame, hide_index=True, width="stretch")
             download_table(frame, name, key)
 
+
 def pct_cols(frame: pd.DataFrame, columns: dict[str, str]) -> dict[str, list[str]]:
     """Columns of rates as 83.4% strings under Chinese names."""
     return {label: [fmt_pct(v) for v in frame[column]] for column, label in columns.items()}
@@ -73,7 +74,7 @@ def yes_no(series: pd.Series) -> list[str]:
     return ["达标" if v else "未达标" for v in series]
 
 
-# The four sections below read the page's filters set above (ctx, view, year, townships, key) and run only in their open tab.
+# The sections below read the page's filters set above (ctx, view, year, townships, key) and run only in their open tab.
 
 
 def rho_sentence(stats: dict, label: str, measure_label: str) -> str:
@@ -87,7 +88,7 @@ def rho_sentence(stats: dict, label: str, measure_label: str) -> str:
 
 
 def class_section() -> None:
-    """班额: counts, shares, initial-grade caps, trend, townships, distribution and schools worst first."""
+    """班额: counts, shares, initial-grade caps, the trend, and the schools worst first."""
     towns = view.townships
     if towns.empty:
         missing_upload("尚未上传班级名册。")
@@ -113,20 +114,6 @@ def class_section() -> None:
         takeaway(f"大班额占比由{first['year']}的 {fmt_pct(first['large_share'])} 变为{last['year']}的 {fmt_pct(last['large_share'])}，"
                  f"超大班额由 {int(first['very_large'])} 个变为 {int(last['very_large'])} 个。")
 
-        year_towns = towns[(towns["year"] == year) & ~towns["is_total"]]
-        left, right = st.columns(2)
-        with left:
-            st.plotly_chart(insights.chart("metrics_large_share", key, lambda: township_rate_figure(
-                year_towns, "large_share", "大班额占比", th.large_class_share_max, higher_is_better=False)), width="stretch")
-            over = year_towns.loc[year_towns["large_share"] > th.large_class_share_max, "township"].tolist()
-            takeaway(f"{year}大班额占比超过 {fmt_pct(th.large_class_share_max, 0)} 的乡镇：{'、'.join(over) if over else '无'}。")
-        with right:
-            year_flags = view.flags[view.flags["year"] == year]
-            st.plotly_chart(insights.chart("metrics_histogram", key, lambda: class_size_histogram(
-                year_flags, {"小学": th.class_cap_primary, "初中": th.class_cap_junior}, th.large_class_min, th.very_large_class_min)),
-                width="stretch")
-            takeaway(f"{year}共 {len(year_flags)} 个班，平均班额 {year_flags['students'].mean():.1f} 人，最大 {int(year_flags['students'].max())} 人。")
-
         schools = view.schools[view.schools["year"] == year]
         st.subheader(f"学校（{year}，问题最重的在前）")
         crowded = schools[schools["large_or_more"] > 0]
@@ -147,21 +134,42 @@ def class_section() -> None:
         st.dataframe(school_view, hide_index=True, width="stretch")
         download_table(school_view, f"学校班额_{year}", "metrics_schools")
 
-        town_view = pd.DataFrame({
-            "学年": towns["year"], "乡镇（街道）": towns["township"], "班级数": towns["classes"], "平均班额": towns["mean_size"].round(1),
-            "最大班额": towns["max_size"].astype("int64"), "大班额（56–65人）": towns["large"], "超大班额（66人及以上）": towns["very_large"],
-            **pct_cols(towns, {"large_share": "大班额占比（56人及以上）", "very_large_share": "超大班额占比"}),
-            "起始年级班级数": towns["initial_classes"], "起始年级超额班级": towns["initial_over_cap"],
-            **pct_cols(towns, {"initial_over_cap_share": "起始年级超额占比"}),
-            "是否达标": yes_no(towns["meets_target"]),
-        })
-        detail_table("各乡镇班额明细（全部学年）", insights.METRICS_TOWNSHIP_DETAIL, town_view, "乡镇班额", "metrics_townships")
-        dist = view.distribution
-        dist_view = pd.DataFrame({"学年": dist["year"], "学段": dist["stage"], "班额区间": dist["size_band"], "班级数": dist["classes"],
-                                  "占该学段班级": [fmt_pct(v) for v in dist["share"]]})
-        dist_view = dist_view.assign(_o=dist_view["班额区间"].map({b: k for k, b in enumerate(SIZE_BIN_LABELS)})).sort_values(
-            ["学年", "学段", "_o"]).drop(columns="_o")
-        detail_table("班额分布表（全部学年）", insights.METRICS_DISTRIBUTION_DETAIL, dist_view, "班额分布", "metrics_distribution")
+
+def class_distribution_section() -> None:
+    """班额分布: the large-class share by township and the class-size histogram, with the detail tables."""
+    towns = view.townships
+    if towns.empty:
+        missing_upload("尚未上传班级名册。")
+        return
+    year_towns = towns[(towns["year"] == year) & ~towns["is_total"]]
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(insights.chart("metrics_large_share", key, lambda: township_rate_figure(
+            year_towns, "large_share", "大班额占比", th.large_class_share_max, higher_is_better=False)), width="stretch")
+        over = year_towns.loc[year_towns["large_share"] > th.large_class_share_max, "township"].tolist()
+        takeaway(f"{year}大班额占比超过 {fmt_pct(th.large_class_share_max, 0)} 的乡镇：{'、'.join(over) if over else '无'}。")
+    with right:
+        year_flags = view.flags[view.flags["year"] == year]
+        st.plotly_chart(insights.chart("metrics_histogram", key, lambda: class_size_histogram(
+            year_flags, {"小学": th.class_cap_primary, "初中": th.class_cap_junior}, th.large_class_min, th.very_large_class_min)),
+            width="stretch")
+        takeaway(f"{year}共 {len(year_flags)} 个班，平均班额 {year_flags['students'].mean():.1f} 人，最大 {int(year_flags['students'].max())} 人。")
+
+    town_view = pd.DataFrame({
+        "学年": towns["year"], "乡镇（街道）": towns["township"], "班级数": towns["classes"], "平均班额": towns["mean_size"].round(1),
+        "最大班额": towns["max_size"].astype("int64"), "大班额（56–65人）": towns["large"], "超大班额（66人及以上）": towns["very_large"],
+        **pct_cols(towns, {"large_share": "大班额占比（56人及以上）", "very_large_share": "超大班额占比"}),
+        "起始年级班级数": towns["initial_classes"], "起始年级超额班级": towns["initial_over_cap"],
+        **pct_cols(towns, {"initial_over_cap_share": "起始年级超额占比"}),
+        "是否达标": yes_no(towns["meets_target"]),
+    })
+    detail_table("各乡镇班额明细（全部学年）", insights.METRICS_TOWNSHIP_DETAIL, town_view, "乡镇班额", "metrics_townships")
+    dist = view.distribution
+    dist_view = pd.DataFrame({"学年": dist["year"], "学段": dist["stage"], "班额区间": dist["size_band"], "班级数": dist["classes"],
+                              "占该学段班级": [fmt_pct(v) for v in dist["share"]]})
+    dist_view = dist_view.assign(_o=dist_view["班额区间"].map({b: k for k, b in enumerate(SIZE_BIN_LABELS)})).sort_values(
+        ["学年", "学段", "_o"]).drop(columns="_o")
+    detail_table("班额分布表（全部学年）", insights.METRICS_DISTRIBUTION_DETAIL, dist_view, "班额分布", "metrics_distribution")
 
 
 @st.fragment
@@ -265,6 +273,7 @@ def link_section() -> None:
     download_table(link_view, f"乡镇满意度与办学指标_{ctx.wave}", "metrics_link")
 
 
-# Only the open tab runs (lazy tabs): the four sections together hold more charts than a page should draw at once.
-SECTIONS = {"班额": class_section, "学前教育": preschool_section, "义务教育与特殊教育": compulsory_section, "与满意度的关联": link_section}
+# Only the open tab runs (lazy tabs): the sections together hold more charts than a page should draw at once.
+SECTIONS = {"班额": class_section, "班额分布（乡镇与班级）": class_distribution_section, "学前教育": preschool_section,
+            "义务教育与特殊教育": compulsory_section, "与满意度的关联": link_section}
 lazy_tabs(SECTIONS, insights.METRICS_TAB)

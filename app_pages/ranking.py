@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from analysis.charts import caterpillar_figure, funnel_figure, league_bar_figure, place_heatmap_figure
+from analysis.charts import caterpillar_figure, funnel_figure, place_heatmap_figure
 from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_set
 from analysis.scoring import scores_with_change
 from ui import data, state
@@ -39,18 +39,14 @@ st.dataframe(league, hide_index=True, width="stretch", height="content",
              column_config={"得分": st.column_config.NumberColumn(format="%.2f"), "较上期得分": st.column_config.NumberColumn(format="%+.2f")})
 download_table(league, f"排名表_{ctx.wave}", "league")
 
-left, right = st.columns(2)
-with left:
-    st.plotly_chart(cached_figure("league", key, lambda: league_bar_figure(table, ctx.home)), width="stretch")
-with right:
-    st.plotly_chart(cached_figure("caterpillar", key, lambda: caterpillar_figure(table, ctx.home, cfg.strive, cfg.hold)), width="stretch")
+st.plotly_chart(cached_figure("caterpillar", key, lambda: caterpillar_figure(table, ctx.home, cfg.strive, cfg.hold)), width="stretch")
 overlapping = table[(table["ci_high"] >= table.loc[table["county"] == ctx.home, "ci_low"].iloc[0])
                     & (table["ci_low"] <= table.loc[table["county"] == ctx.home, "ci_high"].iloc[0]) & (table["county"] != ctx.home)]
 takeaway(f"有 {len(overlapping)} 个县区的置信区间与本县重叠：这些县区与本县的先后顺序在抽样误差之内。")
 
 
 def probability_section() -> None:
-    """Where each county may land: the place-probability heatmap and the rank sets."""
+    """Where each county may land: the place-probability heatmap."""
     st.plotly_chart(cached_figure("heatmap", key, lambda: place_heatmap_figure(result.places, ctx.home)), width="stretch")
     home_row = table.loc[table["county"] == ctx.home].iloc[0]
     takeaway(f"本县最可能的名次是{result.places.loc[ctx.home].idxmax()}（概率 {fmt_pct(result.places.loc[ctx.home].max())}）；"
@@ -58,7 +54,9 @@ def probability_section() -> None:
     places = result.places.reset_index(names="县区")
     download_table(places, f"名次概率_{ctx.wave}", "places")
 
-    st.subheader("名次置信集")
+
+def sets_section() -> None:
+    """Rank confidence sets, marginal and simultaneous (Mogstad et al. 2023)."""
     st.markdown(
         "按 Mogstad、Romano、Shaikh、Wilhelm（2023）的方法：**单个县区**的名次以95%的把握落在“单独置信集”内；"
         "**所有县区同时**落在各自“联合置信集”内的把握为95%。“可能进入前K名”为单侧联合判断：不能排除其进入前K名。")
@@ -113,7 +111,7 @@ def robustness_section() -> None:
     download_table(robust_view, f"计分规则稳健性_{ctx.wave}", "robust")
 
 
-# Only the open tab runs (lazy tabs): the table and the two charts above answer "where do we stand"; the analyses
+# Only the open tab runs (lazy tabs): the table and the chart above answer "where do we stand"; the analyses
 # below would otherwise put four tables and two more charts into every rerun.
-lazy_tabs({"名次概率与置信集": probability_section, "与各县区的差异检验": pairwise_section, "漏斗图": funnel_section,
-           "换一种计分规则": robustness_section}, state.RANKING_TAB)
+lazy_tabs({"名次概率": probability_section, "名次置信集": sets_section, "与各县区的差异检验": pairwise_section,
+           "漏斗图": funnel_section, "换一种计分规则": robustness_section}, state.RANKING_TAB)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.charts import (HOME_COLOR, caterpillar_figure, funnel_figure, league_bar_figure, place_heatmap_figure,
+from analysis.charts import (caterpillar_figure, funnel_figure, place_heatmap_figure,
                              rank_trend_figure, score_trend_figure)
 
 TABLE = pd.DataFrame({"county": ["A", "B", "C", "D", "E", "F"], "score": [90.0, 88.0, 86.0, 85.0, 84.0, 80.0],
@@ -13,15 +13,6 @@ TABLE = pd.DataFrame({"county": ["A", "B", "C", "D", "E", "F"], "score": [90.0, 
 TREND = pd.DataFrame({"wave": ["2025年第1季度", "2025年第2季度"], "rank": [7, 5], "cs_low": [4, 3], "cs_high": [9, 8],
                       "score": [84.0, 85.5], "ci_low": [82.0, 83.5], "ci_high": [86.0, 87.5], "city_mean": [85.0, 85.2],
                       "strive_score": [85.6, 85.8], "published_rank": [6, 5], "published_score": [84.5, 85.9]})
-
-
-def test_league_bars_highlight_home_and_carry_cis():
-    fig = league_bar_figure(TABLE, "D")
-    bar = fig.data[0]
-    colors = dict(zip(bar.y, bar.marker.color))
-    assert colors["D（第4名）"] == HOME_COLOR and colors["A（第1名）"] != HOME_COLOR
-    assert list(bar.y)[-1] == "A（第1名）"  # best on top of a horizontal bar chart
-    assert np.allclose(bar.error_x.array, TABLE.sort_values("score")["ci_high"] - TABLE.sort_values("score")["score"])
 
 
 def test_caterpillar_has_target_lines_at_fifth_and_sixth_scores():

@@ -78,7 +78,8 @@ def test_page_runs_and_tells_its_story(page, expected, insight_db, monkeypatch) 
 
 
 @pytest.mark.parametrize(("tab", "expected"), [
-    ("影响大小与整改顺序", ["先改哪一项", "相对权重占比", "预计总体得分提升（分）"]),
+    ("哪些分项影响最大", ["相对权重占比", "相关系数排序", "对总体满意度影响最大"]),
+    ("先改哪一项", ["预计总体得分提升（分）", "累计提升（分）"]),
     ("群众意见建议", ["意见原文", "条意见；提到最多的是"]),
 ])
 def test_items_tabs(tab, expected, insight_db, monkeypatch) -> None:
@@ -153,6 +154,7 @@ def test_groups_on_an_item_and_a_township(insight_db, monkeypatch) -> None:
 
 
 @pytest.mark.parametrize(("tab", "expected"), [
+    ("班额分布（乡镇与班级）", ["大班额占比超过", "平均班额"]),
     ("学前教育", ["学前教育毛入园率", "普惠覆盖率", "公办园占比"]),
     ("义务教育与特殊教育", ["义务教育毛入学率", "适龄残疾儿童入学率"]),
     ("与满意度的关联", ["Spearman", "最近学年 2025-2026学年", "个乡镇"]),
@@ -172,6 +174,7 @@ def test_metrics_follow_year_and_township(insight_db, monkeypatch) -> None:
     at = open_page("app_pages/metrics.py", insight_db, monkeypatch)
     at.selectbox(key=insights.METRICS_YEAR).set_value("2023-2024学年")
     at.multiselect(key=insights.METRICS_TOWNSHIPS).set_value(["城关镇", "青龙乡"])
+    at.session_state[insights.METRICS_TAB] = "班额分布（乡镇与班级）"
     at.session_state[insights.METRICS_TOWNSHIP_DETAIL] = True
     at.run()
     assert not at.exception, at.exception
@@ -235,6 +238,8 @@ def test_panel_grid_domains_stay_inside_the_figure() -> None:
 
 def test_detail_tables_open_with_their_downloads(insight_db, monkeypatch) -> None:
     at = open_page("app_pages/metrics.py", insight_db, monkeypatch)
+    at.session_state[insights.METRICS_TAB] = "班额分布（乡镇与班级）"
+    at.run()
     closed = len(at.get("download_button"))
     at.session_state[insights.METRICS_TOWNSHIP_DETAIL] = True
     at.session_state[insights.METRICS_DISTRIBUTION_DETAIL] = True

@@ -23,3 +23,15 @@ def test_cached_figure_is_built_once_and_comes_back_unchanged():
     assert again is not first  # each rerun gets its own copy, so a page that edits it cannot change the cache
     cached_figure("test_bar", ("v2",), build)
     assert len(calls) == 3  # the build() above, and the new key
+
+
+def test_a_failed_warm_start_does_not_stop_the_server(monkeypatch, capsys):
+    from analysis.settings import SettingsError
+    from ui import data, warmup
+
+    def broken():
+        raise SettingsError("settings.toml: [scoring] points 缺少“满意”")
+
+    monkeypatch.setattr(data, "settings", broken)
+    assert warmup.warm_start() is None
+    assert "预热未完成（不影响使用" in capsys.readouterr().err

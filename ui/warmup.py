@@ -15,11 +15,11 @@ PAGE_MODULES = (
 )
 
 
-def warm_start() -> float:
+def warm_start() -> float | None:
     """Import the pages' modules and compute the default view (every wave's ranking, the home county's trend).
 
-    Runs in a thread beside the server: a visitor who arrives meanwhile waits on the same import lock and the same
-    cache entry (st.cache_data computes each key once), so nothing is done twice. Returns the seconds it took.
+    Returns the seconds it took, or None when it failed: warming only saves time, so a broken settings file or
+    database is left for the app's own pages to explain.
     """
     # Cached functions called outside a session log "missing ScriptRunContext … can be ignored": here it can.
     context_log = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
@@ -27,6 +27,9 @@ def warm_start() -> float:
     context_log.setLevel(logging.ERROR)
     try:
         return _warm()
+    except Exception as exc:  # noqa: BLE001 - any failure here must not stop the server from starting
+        print(f"预热未完成（不影响使用，页面会在首次打开时计算）：{exc}", file=sys.stderr, flush=True)
+        return None
     finally:
         context_log.setLevel(level)
 
