@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from analysis.charts import rank_trend_figure, score_trend_figure
 from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_of, fmt_rank_set, fmt_score
 from analysis.ranking import home_margin, margin_sentence, probability_sentence
 from ui import data, state
-from ui.widgets import cached_figure, download_table, page_context, require_survey_wave, takeaway
+from ui.overview import trend_figures
+from ui.widgets import download_table, page_context, require_survey_wave, takeaway
 
 BRIEF_READY = "brief_ready_for"
 
@@ -50,14 +50,14 @@ st.markdown(f"**{probability_sentence(p_strive, cfg.strive, f'争{cfg.strive}')}
 for k in (cfg.strive, cfg.hold):
     st.markdown(f"- 对照第{k}名：{margin_sentence(home_margin(ranking, ctx.home, k), k, int(row['n']), cfg.points)}。")
 
+rank_figure, score_figure = trend_figures(ctx.version, cfg)
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(cached_figure("rank_trend", (ctx.version, ctx.home, cfg.hold, cfg.strive),
-                                  lambda: rank_trend_figure(trend, total, cfg.hold, cfg.strive)), width="stretch")
+    st.plotly_chart(rank_figure, width="stretch")
     first, last = trend.iloc[0], trend.iloc[-1]
     takeaway(f"从{first['wave']}的{fmt_rank(first['rank'])}到{last['wave']}的{fmt_rank(last['rank'])}；竖线越长，名次越不确定。")
 with right:
-    st.plotly_chart(cached_figure("score_trend", (ctx.version, ctx.home), lambda: score_trend_figure(trend)), width="stretch")
+    st.plotly_chart(score_figure, width="stretch")
     takeaway(f"本县得分由 {fmt_score(first['score'])} 变为 {fmt_score(last['score'])}，全市平均 {fmt_score(last['city_mean'])}。")
 
 with st.expander("走势数据表"):

@@ -38,16 +38,15 @@ def _warm() -> float:
     start = time.perf_counter()
     for name in PAGE_MODULES:
         importlib.import_module(name)
-    from analysis.charts import rank_trend_figure
     from ui import data
+    from ui.overview import trend_figures
 
     cfg = data.settings()
     version = data.version()
     waves = data.waves(version)
     if waves:
-        trend = data.home_trend(version, cfg.home_county)  # ranks every wave on the way
-        if len(trend):
-            rank_trend_figure(trend, len(cfg.counties), cfg.hold, cfg.strive).to_dict()  # loads plotly's validators
+        data.wave_ranking(version, waves[-1])
+        trend_figures(version, cfg)  # ranks every wave on the way, and loads plotly's validators
     seconds = time.perf_counter() - start
     print(f"预热完成：导入页面模块并计算 {len(waves)} 个批次的名次，用时 {seconds:.1f} 秒", file=sys.stderr, flush=True)
     return seconds
