@@ -7,7 +7,7 @@ from analysis.comments import topic_samples
 from analysis.formatting import fmt_pct, fmt_signed
 from analysis.insight_charts import fix_first_figure, importance_figure, ipa_figure, item_benchmark_figure, topic_count_figure
 from ui import insights
-from ui.widgets import download_table, lazy_tabs, page_context, require_survey_wave, takeaway
+from ui.widgets import detail_expander, download_table, lazy_tabs, page_context, require_survey_wave, takeaway
 
 ctx = page_context()
 cfg = ctx.settings
@@ -170,7 +170,7 @@ def comments_section() -> None:
                                     "占全部意见": [fmt_pct(v) for v in counts["share"]]})
         download_table(counts_view, f"意见主题统计_{ctx.wave}", "items_comment_counts")
         all_comments = comments.long.rename(columns={"topic": "主题", "comment": "意见原文", "township": "乡镇（街道）"})
-        with insights.detail_expander("全部意见（按主题）", insights.ITEMS_ALL_COMMENTS) as box:
+        with detail_expander("全部意见（按主题）", insights.ITEMS_ALL_COMMENTS) as box:
             if box.open:
                 st.dataframe(all_comments, hide_index=True, width="stretch")
                 download_table(all_comments, f"意见建议_{ctx.wave}", "items_comments_all")

@@ -13,7 +13,7 @@ from analysis.insight_charts import (
 )
 from analysis.metrics import FEW_POINTS, SIZE_BIN_LABELS
 from ui import insights
-from ui.widgets import download_table, lazy_tabs, page_context, takeaway
+from ui.widgets import detail_expander, download_table, lazy_tabs, page_context, takeaway
 
 ctx = page_context()
 cfg = ctx.settings
@@ -58,7 +58,7 @@ def missing_upload(message: str) -> None:
 
 def detail_table(label: str, state_key: str, frame: pd.DataFrame, name: str, key: str) -> None:
     """A table (and its download) that is built only while its expander is open."""
-    with insights.detail_expander(label, state_key) as box:
+    with detail_expander(label, state_key) as box:
         if box.open:
             st.dataframe(frame, hide_index=True, width="stretch")
             download_table(frame, name, key)

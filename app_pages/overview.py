@@ -6,9 +6,10 @@ from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_of, fmt_rank_set, fm
 from analysis.ranking import home_margin, margin_sentence, probability_sentence
 from ui import data, state
 from ui.overview import trend_figures
-from ui.widgets import download_table, page_context, require_survey_wave, takeaway
+from ui.widgets import detail_expander, download_table, page_context, require_survey_wave, takeaway
 
 BRIEF_READY = "brief_ready_for"
+TREND_TABLE_OPEN = "overview_trend_table_open"
 
 ctx = page_context()
 cfg = ctx.settings
@@ -60,14 +61,15 @@ with right:
     st.plotly_chart(score_figure, width="stretch")
     takeaway(f"本县得分由 {fmt_score(first['score'])} 变为 {fmt_score(last['score'])}，全市平均 {fmt_score(last['city_mean'])}。")
 
-with st.expander("走势数据表"):
-    table = trend.rename(columns={
-        "wave": "测评批次", "rank": "名次", "cs_low": "名次置信集下限", "cs_high": "名次置信集上限", "score": "得分",
-        "ci_low": "95%CI下限", "ci_high": "95%CI上限", "n": "样本量", f"p_rank_le_{cfg.strive}": f"争{cfg.strive}概率",
-        f"p_rank_le_{cfg.hold}": f"保{cfg.hold}概率", "city_mean": "全市平均", "strive_score": f"第{cfg.strive}名得分",
-        "published_rank": "市级公布名次", "published_score": "市级公布得分"})
-    st.dataframe(table, hide_index=True, width="stretch")
-    download_table(table, f"{ctx.home}_走势", "trend")
+with detail_expander("走势数据表", TREND_TABLE_OPEN) as box:
+    if box.open:
+        table = trend.rename(columns={
+            "wave": "测评批次", "rank": "名次", "cs_low": "名次置信集下限", "cs_high": "名次置信集上限", "score": "得分",
+            "ci_low": "95%CI下限", "ci_high": "95%CI上限", "n": "样本量", f"p_rank_le_{cfg.strive}": f"争{cfg.strive}概率",
+            f"p_rank_le_{cfg.hold}": f"保{cfg.hold}概率", "city_mean": "全市平均", "strive_score": f"第{cfg.strive}名得分",
+            "published_rank": "市级公布名次", "published_score": "市级公布得分"})
+        st.dataframe(table, hide_index=True, width="stretch")
+        download_table(table, f"{ctx.home}_走势", "trend")
 
 st.subheader("汇报材料")
 st.caption("Word 汇报稿含排名、得分、保六/争五概率、走势与排名图、最弱的分项和乡镇，以及“目标推演”页当前选定的方案。")

@@ -60,10 +60,10 @@ new MutationObserver(() => {
 window.__click = 0;
 window.__mutated = 0;
 document.addEventListener('click', () => { window.__click = performance.now(); }, true);
-// st.dataframe's grid draws on a canvas and mirrors its cells in a hidden table for screen readers, refreshed about
-// 200 ms after the canvas: changes inside that mirror are not something a reader sees, so they do not count.
+// st.dataframe's grid draws on a canvas and mirrors its cells for screen readers as the canvas's fallback content,
+// refreshed a few hundred ms after the drawing: a browser never shows a canvas's children, so they do not count.
 const seen = m => { const el = m.target.nodeType === 1 ? m.target : m.target.parentElement;
-                    return !(el && el.closest('[data-testid^="glide-cell"]')); };
+                    return !(el && el.closest('canvas')); };
 new MutationObserver(ms => { if (ms.some(seen)) window.__mutated = performance.now(); })
   .observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
 """
@@ -539,7 +539,7 @@ def report(machine: str, sizes: dict, cold: dict, pages: dict, imports: dict, no
              "由 `make bench`（`.venv/bin/python -m bench bench_pages`）生成。每个数字是多次测量的中位数。"
              "打开与重载从请求页面计时，到脚本状态回到 notRunning 且所有可见图表画出为止；重跑从点击事件（浏览器里的 click，"
              f"不含 Playwright 找元素的时间）计时，到页面最后一次变化为止（此后 {QUIET_MS} ms 内不再变化才算完成；"
-             "表格为读屏软件维护的隐藏副本约 200 ms 后才更新，不计入）。", "",
+             "表格画在 canvas 上，其内供读屏软件用的隐藏副本要晚几百毫秒才更新，浏览器从不显示 canvas 的子元素，故不计入）。", "",
              "## 冷启动：新服务进程 → 首页第一张图", "",
              "健康检查一通过就请求页面。后三列把“请求→第一张图”按浏览器时钟分开：前端加载并建立会话（到脚本开始运行）、首次脚本运行"
              "（`streamlit run app.py` 要在此时导入应用的模块并计算全部批次的名次概率；`make run` 的 serve.py 在启动时就在后台做了）、"

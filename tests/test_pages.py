@@ -30,6 +30,17 @@ def test_overview_shows_rank_and_targets(app):
     assert "95%名次置信集" in text
 
 
+def test_overview_trend_table_opens_with_its_downloads(app):
+    assert not app.dataframe  # closed: neither the table nor its Excel export is built
+    app.session_state["overview_trend_table_open"] = True
+    app.run()
+    assert not app.exception, app.exception
+    table = app.dataframe[0].value
+    assert list(table.columns[:3]) == ["测评批次", "名次", "名次置信集下限"] and len(table) == 6
+    assert table["名次"].iloc[-1] == 6
+    assert {b.label for b in app.get("download_button")} >= {"下载 CSV", "下载 Excel"}
+
+
 @pytest.mark.parametrize("page, expected", [
     ("app_pages/ranking.py", ["★云溪县", "第6名", "95%置信区间", "前5名概率", "本县最可能的名次是"]),
     ("app_pages/data_admin.py", ["数据管理", "操作日志"]),

@@ -59,12 +59,6 @@ def chart(name: str, key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
     return cached_figure(name, key, build)
 
 
-def detail_expander(label: str, key: str):
-    """An expander that reruns the page when toggled, so its content can run only while it is open (check `.open`)."""
-    # A closed table's Excel export still costs ~15 ms a rerun in download_table; lazy expanders skip it.
-    return st.expander(f"{label}（展开查看与下载）", key=key, on_change="rerun")
-
-
 def metrics_county() -> str:
     """The county the enrollment and class files describe: the bureau's own (settings), whatever the sidebar shows."""
     return data.settings().home_county

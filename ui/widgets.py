@@ -77,6 +77,12 @@ def require_survey_wave(ctx: PageContext) -> None:
         st.stop()
 
 
+def detail_expander(label: str, key: str):
+    """An expander that reruns the page when toggled, so its content can run only while it is open (check `.open`)."""
+    # A closed table's Excel export still costs ~15 ms a rerun in download_table; lazy expanders skip it.
+    return st.expander(f"{label}（展开查看与下载）", key=key, on_change="rerun")
+
+
 def lazy_tabs(sections: dict[str, Callable[[], None]], key: str) -> None:
     """Tabs whose section runs only while its tab is open: a rerun draws one section's charts, not every section's."""
     for tab, draw in zip(st.tabs(list(sections), key=key, on_change="rerun"), sections.values()):
