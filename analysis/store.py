@@ -119,16 +119,17 @@ def ensure_data_table(conn: sa.Connection, kind: FileKind) -> None:
     if not inspector.has_table(name):
         cols = ", ".join(f'"{c}" {"INTEGER" if c in ("import_id", "excel_row") else ("REAL" if _numeric(kind, c) else "TEXT")}' for c in wanted)
         conn.exec_driver_sql(f'CREATE TABLE "{name}" ({cols})')
-        conn.exec_driver_sql(f'CREATE INDEX "ix_{name}_import" ON "{name}" (import_id)')
-        if kind.key == "responses":
-            # Pages read one county (all waves) or one wave (all counties); these indexes keep that under a second at 10×.
-            conn.exec_driver_sql(f'CREATE INDEX "ix_{name}_county" ON "{name}" (county)')
-            conn.exec_driver_sql(f'CREATE INDEX "ix_{name}_wave" ON "{name}" (wave)')
-        return
-    have = {c["name"] for c in inspector.get_columns(name)}
-    for column in wanted:
-        if column not in have:
-            conn.exec_driver_sql(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {"REAL" if _numeric(kind, column) else "TEXT"}')
+    else:
+        have = {c["name"] for c in inspector.get_columns(name)}
+        for column in wanted:
+            if column not in have:
+                conn.exec_driver_sql(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {"REAL" if _numeric(kind, column) else "TEXT"}')
+    # IF NOT EXISTS: a database made by an earlier version gains the indexes on its next import.
+    conn.exec_driver_sql(f'CREATE INDEX IF NOT EXISTS "ix_{name}_import" ON "{name}" (import_id)')
+    if kind.key == "responses":
+        # Pages read one county (all waves) or one wave (all counties); these indexes keep that under a second at 10×.
+        conn.exec_driver_sql(f'CREATE INDEX IF NOT EXISTS "ix_{name}_county" ON "{name}" (county)')
+        conn.exec_driver_sql(f'CREATE INDEX IF NOT EXISTS "ix_{name}_wave" ON "{name}" (wave)')
 
 
 def _numeric(kind: FileKind, name: str) -> bool:

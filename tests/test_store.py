@@ -153,3 +153,20 @@ def test_stored_rows_keep_their_excel_row(base_db):
 
 def test_repo_database_is_not_touched_by_these_tests(base_db):
     assert Path(store.db_url().removeprefix("sqlite:///")) == base_db.resolve()
+
+
+def test_a_database_from_an_earlier_version_gains_the_indexes_on_its_next_import(base_db, settings):
+    """Databases made before the county and wave indexes existed get them with their next import."""
+    engine = store.connect(base_db)
+    with engine.begin() as conn:
+        conn.exec_driver_sql('DROP INDEX "ix_data_responses_county"')
+        conn.exec_driver_sql('DROP INDEX "ix_data_responses_wave"')
+
+    def indexes() -> set[str]:
+        with engine.connect() as conn:
+            return {row[0] for row in conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'data_responses'")}
+
+    assert indexes() == {"ix_data_responses_import"}
+    commit_import(engine, plan_for(engine, settings, survey_csv(3, NEW_WAVE)), "小李")
+    assert indexes() == {"ix_data_responses_import", "ix_data_responses_county", "ix_data_responses_wave"}
