@@ -127,6 +127,15 @@ def base_database(scale: int, settings) -> Path:
         bs.build_database(path, source, settings)
         done.write_text("ok\n")
         print(f"  建库用时 {time.perf_counter() - start:.0f} s", flush=True)
+    from analysis import store
+    from analysis.contract import responses_kind
+
+    engine = store.connect(path)
+    try:  # a database kept from an earlier run gains the indexes the current schema has (as an import would add them)
+        with store.write_transaction(engine) as conn:
+            store.ensure_data_table(conn, responses_kind(settings.items))
+    finally:
+        engine.dispose()
     return path
 
 
