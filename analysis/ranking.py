@@ -33,7 +33,8 @@ def ranking_with_uncertainty(table: pd.DataFrame, targets: tuple[int, ...], draw
         "cs_simultaneous_low": sim_lo, "cs_simultaneous_high": sim_hi,
     }
     for k in targets:
-        extra[f"p_rank_le_{k}"] = ranks.p_rank_le(probs, k)
+        # With k or fewer counties in the wave (a partial upload), every county is surely in the top k.
+        extra[f"p_rank_le_{k}"] = ranks.p_rank_le(probs, k) if k <= len(table) else np.ones(len(table))
         # csranks' cstaubest is the lower simultaneous stepdown bound, the same procedure as sim_lo: L_j ≤ k.
         extra[f"could_top_{k}"] = sim_lo <= k
     return table.assign(**extra)

@@ -246,8 +246,15 @@ def set_status(engine: sa.Engine, import_id: int, status: str, user: str) -> dic
     return record
 
 
-def load_kind(engine: sa.Engine, kind: FileKind, columns: list[str] | None = None, where: dict[str, str] | None = None) -> pd.DataFrame:
-    """Active rows of one kind (optionally only some columns, or rows matching column = value), no bookkeeping columns."""
+def _rows_of(import_id: int | None) -> str:
+    """The FROM/WHERE part choosing the active rows, or one import's rows (whatever its status)."""
+    return "WHERE d.import_id = :import_id" if import_id is not None else "WHERE i.status = 'active'"
+
+
+def load_kind(engine: sa.Engine, kind: FileKind, columns: list[str] | None = None, where: dict[str, str] | None = None,
+              import_id: int | None = None) -> pd.DataFrame:
+    """Active rows of one kind, or one import's rows (optionally only some columns, or rows matching column = value),
+    no bookkeeping columns."""
     name = data_table_name(kind.key)
     wanted = [c.name for c in kind.columns if c.name != "phone" and (columns is None or c.name in columns)]
     with engine.connect() as conn:
@@ -256,8 +263,8 @@ def load_kind(engine: sa.Engine, kind: FileKind, columns: list[str] | None = Non
         have = {c["name"] for c in sa.inspect(conn).get_columns(name)}
         selected = [c for c in wanted if c in have]
         # Reading only the needed columns and rows is what keeps a page fast after a new wave at 10× the data.
-        sql = f'SELECT {", ".join(f"d.{_quote(c)}" for c in selected)} FROM {_quote(name)} d JOIN imports i ON i.id = d.import_id WHERE i.status = \'active\''
-        params = {}
+        sql = f'SELECT {", ".join(f"d.{_quote(c)}" for c in selected)} FROM {_quote(name)} d JOIN imports i ON i.id = d.import_id {_rows_of(import_id)}'
+        params = {} if import_id is None else {"import_id": import_id}
         for k, (column, value) in enumerate((where or {}).items()):
             sql += f" AND d.{_quote(column)} = :p{k}"
             params[f"p{k}"] = value
@@ -265,8 +272,9 @@ def load_kind(engine: sa.Engine, kind: FileKind, columns: list[str] | None = Non
     return frame
 
 
-def answer_counts(engine: sa.Engine, kind: FileKind, column: str = "overall") -> pd.DataFrame:
-    """Per wave, county and answer: respondents, Σ weight and Σ weight² (all a county score and its SE need)."""
+def answer_counts(engine: sa.Engine, kind: FileKind, column: str = "overall", import_id: int | None = None) -> pd.DataFrame:
+    """Per wave, county and answer: respondents, Σ weight and Σ weight² (all a county score and its SE need), over the
+    active rows or one import's rows."""
     name = data_table_name(kind.key)
     with engine.connect() as conn:
         if not sa.inspect(conn).has_table(name):
@@ -274,12 +282,14 @@ def answer_counts(engine: sa.Engine, kind: FileKind, column: str = "overall") ->
         col = _quote(column)
         sql = (f"SELECT d.wave AS wave, d.county AS county, d.{col} AS {col}, COUNT(*) AS n, SUM(d.weight) AS w_sum, "
                f"SUM(d.weight * d.weight) AS w2_sum FROM {_quote(name)} d JOIN imports i ON i.id = d.import_id "
-               f"WHERE i.status = 'active' GROUP BY d.wave, d.county, d.{col}")
-        return pd.read_sql(sa.text(sql), conn)
+               f"{_rows_of(import_id)} GROUP BY d.wave, d.county, d.{col}")
+        return pd.read_sql(sa.text(sql), conn, params={} if import_id is None else {"import_id": import_id})
 
 
-def item_answer_counts(engine: sa.Engine, kind: FileKind, items: tuple[str, ...], wave: str) -> pd.DataFrame:
-    """Per county, item and answer in one wave: respondents, Σ weight and Σ weight² (one query, one pass per item)."""
+def item_answer_counts(engine: sa.Engine, kind: FileKind, items: tuple[str, ...], wave: str,
+                       import_id: int | None = None) -> pd.DataFrame:
+    """Per county, item and answer in one wave: respondents, Σ weight and Σ weight² (one query, one pass per item),
+    over the active rows or one import's rows."""
     name = data_table_name(kind.key)
     columns = ["county", "item", "answer", "n", "w_sum", "w2_sum"]
     with engine.connect() as conn:
@@ -288,12 +298,31 @@ def item_answer_counts(engine: sa.Engine, kind: FileKind, items: tuple[str, ...]
         have = {c["name"] for c in sa.inspect(conn).get_columns(name)}
         parts = [f"SELECT d.county AS county, :i{k} AS item, d.{_quote(item)} AS answer, COUNT(*) AS n, SUM(d.weight) AS w_sum, "
                  f"SUM(d.weight * d.weight) AS w2_sum FROM {_quote(name)} d JOIN imports i ON i.id = d.import_id "
-                 f"WHERE i.status = 'active' AND d.wave = :wave GROUP BY d.county, d.{_quote(item)}"
+                 f"{_rows_of(import_id)} AND d.wave = :wave GROUP BY d.county, d.{_quote(item)}"
                  for k, item in enumerate(items) if item in have]
         if not parts:
             return pd.DataFrame(columns=columns)
         params = {"wave": wave, **{f"i{k}": item for k, item in enumerate(items)}}
+        if import_id is not None:
+            params["import_id"] = import_id
         return pd.read_sql(sa.text(" UNION ALL ".join(parts)), conn, params=params)
+
+
+def combine_counts(parts: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+    """Counts of several imports added up per key (n, Σ weight and Σ weight² are sums over disjoint rows)."""
+    frames = [p for p in parts if len(p)]
+    if not frames:
+        return parts[0] if parts else pd.DataFrame(columns=[*keys, "n", "w_sum", "w2_sum"])
+    return pd.concat(frames, ignore_index=True).groupby(keys, as_index=False, sort=True)[["n", "w_sum", "w2_sum"]].sum()
+
+
+def active_imports(engine: sa.Engine, kind_key: str) -> list[tuple[int, str, str, int]]:
+    """(id, SHA-256, period, rows) of the kind's active imports. An import's rows never change after it is stored
+    (replacing or deleting only changes its status), so these identify its content."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(imports.c.id, imports.c.sha256, imports.c.period, imports.c.rows)
+                            .where(imports.c.kind == kind_key, imports.c.status == "active").order_by(imports.c.id))
+        return [(int(i), str(sha), str(period), int(n)) for i, sha, period, n in rows]
 
 
 def _quote(identifier: str) -> str:

@@ -116,3 +116,13 @@ def test_cli_bad_file(tmp_path):
     bad.write_bytes("受访者编号,测评批次,县区\n1,w,A\n".encode("utf-8"))
     result = run_cli("rank", str(bad), "--home", "A")
     assert result.returncode != 0 and "缺少必填列：总体满意度" in result.stderr
+
+
+@pytest.mark.parametrize("counties", [1, 3, 5])
+def test_a_wave_with_fewer_counties_than_the_targets(counties):
+    """A partial upload (only some counties) still ranks: with k or fewer counties everyone is surely in the top k."""
+    table = pd.DataFrame({"county": [f"县{i}" for i in range(counties)], "score": np.linspace(86, 80, counties),
+                          "se": [0.8] * counties, "rank": range(1, counties + 1), "n": [400] * counties})
+    ranked = ranking_with_uncertainty(table, (5, 6), draws=2000, seed=1, coverage=0.95)
+    assert (ranked["p_rank_le_6"] == 1.0).all() and ranked["could_top_6"].all()
+    assert np.allclose(ranked["p_rank_le_5"], 1.0) == (counties <= 5)

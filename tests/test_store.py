@@ -170,3 +170,31 @@ def test_a_database_from_an_earlier_version_gains_the_indexes_on_its_next_import
     assert indexes() == {"ix_data_responses_import"}
     commit_import(engine, plan_for(engine, settings, survey_csv(3, NEW_WAVE)), "小李")
     assert indexes() == {"ix_data_responses_import", "ix_data_responses_county", "ix_data_responses_wave"}
+
+
+def test_per_import_aggregates_add_up_to_the_active_rows(mock_db, settings):
+    """The pages add up per-import counts (cached per import); that must equal one query over all active rows."""
+    engine = store.connect(mock_db)
+    kind = responses_kind(settings.items)
+    stored = store.active_imports(engine, "responses")
+    assert len(stored) == 6 and len({period for _, _, period, _ in stored}) == 6
+    per_import = [store.answer_counts(engine, kind, import_id=i) for i, *_ in stored]
+    whole = store.answer_counts(engine, kind)
+    pd.testing.assert_frame_equal(store.combine_counts(per_import, ["wave", "county", "overall"]),
+                                  whole.sort_values(["wave", "county", "overall"]).reset_index(drop=True), check_dtype=False)
+    wave = stored[-1][2]
+    items = store.item_answer_counts(engine, kind, settings.items, wave)
+    one = store.item_answer_counts(engine, kind, settings.items, wave, import_id=stored[-1][0])
+    key = ["county", "item", "answer"]
+    pd.testing.assert_frame_equal(one.sort_values(key).reset_index(drop=True), items.sort_values(key).reset_index(drop=True))
+    rows = store.load_kind(engine, kind, where={"county": "云溪县"}, import_id=stored[0][0])
+    assert set(rows["wave"]) == {stored[0][2]} and set(rows["county"]) == {"云溪县"}
+
+
+def test_a_replaced_import_leaves_the_active_list(base_db, settings):
+    engine = store.connect(base_db)
+    (first_id, *_), = store.active_imports(engine, "responses")
+    commit_import(engine, plan_for(engine, settings, survey_csv(5, STORED_WAVE)), "小李", replace=True)
+    (now_id, _, period, rows), = store.active_imports(engine, "responses")
+    assert now_id != first_id and (period, rows) == (STORED_WAVE, 5)
+    assert len(store.load_kind(engine, responses_kind(settings.items), import_id=first_id)) == 70  # kept, not active

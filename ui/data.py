@@ -37,16 +37,52 @@ def version() -> str:
     return f"{store.db_url()}@{store.data_version(engine())}"
 
 
+# An import's rows never change once stored (replace and delete only change its status), so what is computed from
+# one import is cached under its identity (database, id, SHA-256, period, rows) and survives every later import:
+# after a new wave only the new file's rows are read.
+ImportKey = tuple[int, str, str, int]
+
+
+def survey_imports() -> list[ImportKey]:
+    """The active survey imports."""
+    return store.active_imports(engine(), "responses")
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _import_answer_counts(db_url: str, stored: ImportKey) -> pd.DataFrame:
+    return store.answer_counts(engine(), responses_kind(settings().items), import_id=stored[0])
+
+
 @st.cache_data(show_spinner="正在汇总问卷数据…", max_entries=4)
 def answer_counts(data_version: str) -> pd.DataFrame:
     """Respondents, Σ weight and Σ weight² per wave, county and overall answer, aggregated by the database."""
-    return store.answer_counts(engine(), responses_kind(settings().items))
+    parts = [_import_answer_counts(store.db_url(), stored) for stored in survey_imports()]
+    return store.combine_counts(parts, ["wave", "county", "overall"])
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _import_item_counts(db_url: str, stored: ImportKey, items: tuple[str, ...], wave: str) -> pd.DataFrame:
+    return store.item_answer_counts(engine(), responses_kind(items), items, wave, import_id=stored[0])
+
+
+def item_answer_counts(data_version: str, wave: str) -> pd.DataFrame:
+    """Per county, item and answer in one wave: respondents, Σ weight and Σ weight² (from that wave's imports)."""
+    items = settings().items
+    parts = [_import_item_counts(store.db_url(), stored, items, wave) for stored in survey_imports() if stored[2] == wave]
+    return store.combine_counts(parts, ["county", "item", "answer"])
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _import_county_rows(db_url: str, stored: ImportKey, items: tuple[str, ...], county: str) -> pd.DataFrame:
+    return store.load_kind(engine(), responses_kind(items), where={"county": county}, import_id=stored[0])
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def home_responses(data_version: str, home: str) -> pd.DataFrame:
     """Every column of one county's responses, all waves (the pages on groups, items and the planner need these)."""
-    return store.load_kind(engine(), responses_kind(settings().items), where={"county": home})
+    items = settings().items
+    parts = [_import_county_rows(store.db_url(), stored, items, home) for stored in survey_imports()]
+    return pd.concat(parts, ignore_index=True) if parts else store.load_kind(engine(), responses_kind(items), where={"county": home})
 
 
 def home_wave_responses(data_version: str, wave: str, home: str) -> pd.DataFrame:
@@ -81,14 +117,19 @@ class WaveRanking:
     places: pd.DataFrame
 
 
-@st.cache_data(show_spinner="正在计算名次概率与置信集…", max_entries=32)
+@st.cache_data(show_spinner="正在计算名次概率与置信集…", max_entries=64)
+def _ranking_of(table: pd.DataFrame, targets: tuple[int, ...], draws: int, seed: int, coverage: float) -> WaveRanking:
+    # Keyed on the wave's county scores themselves: a new wave leaves the older waves' simulations cached.
+    ranked = ranking_with_uncertainty(table, targets, draws=draws, seed=seed, coverage=coverage)
+    return WaveRanking(ranked, place_probability_frame(ranked, draws=draws, seed=seed))
+
+
 def wave_ranking(data_version: str, wave: str) -> WaveRanking:
     """Rank probabilities, rank sets and P(rank ≤ target) for one wave."""
     cfg = settings()
     table = scores(data_version)
     table = table[table["wave"] == wave].reset_index(drop=True)
-    ranked = ranking_with_uncertainty(table, cfg.targets, draws=cfg.draws, seed=cfg.seed, coverage=cfg.coverage)
-    return WaveRanking(ranked, place_probability_frame(ranked, draws=cfg.draws, seed=cfg.seed))
+    return _ranking_of(table, tuple(cfg.targets), cfg.draws, cfg.seed, cfg.coverage)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

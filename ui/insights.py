@@ -9,9 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analysis import store
 from analysis.comments import comment_topics_long, topic_counts
-from analysis.contract import responses_kind
 from analysis.groups import GROUP_DIMENSIONS, group_scores, group_table
 from analysis.items import benchmark_county, fix_first, item_benchmarks, item_drivers, item_scores, item_scores_from_counts
 from analysis.metrics import (
@@ -109,7 +107,7 @@ def item_view(data_version: str, wave: str, home: str, townships: tuple[str, ...
     cfg = data.settings()
     home_frame = subset(data.home_wave_responses(data_version, wave, home), townships)
     # Other counties enter only through per-answer sums the database computes, so no other county's rows are loaded.
-    counts = store.item_answer_counts(data.engine(), responses_kind(cfg.items), cfg.items, wave)
+    counts = data.item_answer_counts(data_version, wave)
     county_items = item_scores_from_counts(counts, cfg.items, cfg.points)
     home_items = item_scores(home_frame, cfg.items, cfg.points)
     # The ranking's own county scores (cached for every page), so the benchmark county is the ranking page's 5th.

@@ -1,0 +1,53 @@
+"""ui.data's caches: what is computed from one import is reused after later imports."""
+
+import pandas as pd
+import streamlit as st
+
+from analysis import store
+from analysis.contract import responses_kind
+from analysis.importing import commit_import, prepare_import
+from tests.test_import_helpers import NEW_WAVE, base_db, survey_csv  # noqa: F401
+from ui import data
+
+
+def test_a_new_wave_reads_only_the_new_import(base_db, settings, monkeypatch):
+    st.cache_data.clear()
+    engine = store.connect(base_db)
+    real = store.answer_counts
+    asked: list[int | None] = []
+
+    def counting(engine, kind, column="overall", import_id=None):
+        asked.append(import_id)
+        return real(engine, kind, column, import_id)
+
+    monkeypatch.setattr(store, "answer_counts", counting)
+    (first, *_), = store.active_imports(engine, "responses")
+    data.answer_counts(data.version())
+    assert asked == [first]
+
+    plan = prepare_import(survey_csv(40, NEW_WAVE).encode("utf-8-sig"), "新批次.csv", "responses", settings, engine)
+    commit_import(engine, plan, "小李")
+    counts = data.answer_counts(data.version())
+    new = store.active_imports(engine, "responses")[-1][0]
+    assert asked == [first, new]  # the stored wave's counts came from the cache
+    whole = real(engine, responses_kind(settings.items))
+    key = ["wave", "county", "overall"]
+    pd.testing.assert_frame_equal(counts, whole.sort_values(key).reset_index(drop=True), check_dtype=False)
+    assert sorted(data.waves(data.version())) == sorted({*whole["wave"]})
+
+
+def test_a_new_wave_leaves_older_waves_rankings_cached(base_db, settings, monkeypatch):
+    st.cache_data.clear()
+    engine = store.connect(base_db)
+    (_, _, stored_wave, _), = store.active_imports(engine, "responses")
+    before = data.wave_ranking(data.version(), stored_wave)
+    simulated: list[int] = []
+    real = data.ranking_with_uncertainty
+    monkeypatch.setattr(data, "ranking_with_uncertainty", lambda table, *a, **k: simulated.append(len(table)) or real(table, *a, **k))
+    plan = prepare_import(survey_csv(40, NEW_WAVE).encode("utf-8-sig"), "新批次.csv", "responses", settings, engine)
+    commit_import(engine, plan, "小李")
+    again = data.wave_ranking(data.version(), stored_wave)
+    assert simulated == []  # same scores, same simulation: served from the cache
+    pd.testing.assert_frame_equal(again.table, before.table)
+    data.wave_ranking(data.version(), NEW_WAVE)
+    assert simulated == [1]  # the new wave (one county) is simulated once
