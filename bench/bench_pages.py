@@ -1,6 +1,7 @@
 """Page speed in a real browser: cold start to first chart, cached reruns, uncached reload after a new wave.
 
-`make bench` (or `.venv/bin/python -m bench bench_pages`) runs `streamlit run app.py` on a free loopback port against
+`make bench` (or `.venv/bin/python -m bench bench_pages`) runs the app (serve.py, as `make run` does; app.py for the
+second cold start) on a free loopback port against
 a database built from the mock data at 1×, 10× and 100× its size, drives the system Chromium through Playwright, and
 writes the medians to bench/results_pages.md. Options through the environment:
 
@@ -8,6 +9,7 @@ writes the medians to bench/results_pages.md. Options through the environment:
     BENCH_PAGES_RUNS=3            cold starts and uncached reloads per page (1 at 100×)
     BENCH_PAGES_TOGGLES=6         cached reruns per page
     BENCH_PAGES_PROFILE=1         profile pages that miss a target (AppTest + cProfile), 0 to skip
+    BENCH_PAGES_LARGE_PAGES=…     page stems measured at 100× (default: every page)
 
 Generated data and databases live in data/bench/ (gitignored) and are reused by later runs.
 """
@@ -29,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 
 from tests import browser_support as bs
 
@@ -166,8 +169,6 @@ def new_wave_file(scale: int, settings, variant: str = "A") -> Path:
 
 
 def response_rows(engine) -> int:
-    import sqlalchemy as sa
-
     with engine.connect() as conn:
         return int(conn.execute(sa.text(
             "SELECT COUNT(*) FROM data_responses d JOIN imports i ON i.id = d.import_id WHERE i.status = 'active'")).scalar_one())
@@ -306,6 +307,11 @@ class VersionBumper:
         if not plan.ok:
             raise RuntimeError(f"new wave refused: {plan.validation.errors.head()}")
         self.count += 1
+        # The app keeps a replaced file's rows (it can be restored); the bench's copy of the database drops them, so
+        # that twenty replacements do not leave every later page reading a table grown by twenty waves.
+        with self.engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM data_responses WHERE import_id IN "
+                                 "(SELECT id FROM imports WHERE status = 'replaced' AND kind = 'responses')"))
 
 
 def uncached_reload(page, spec: bs.PageSpec, url: str, bumper: VersionBumper, runs: int) -> tuple[list[float], list[float]]:
@@ -610,7 +616,8 @@ def main() -> None:
     runs = int(os.environ.get("BENCH_PAGES_RUNS", "3"))
     toggles = int(os.environ.get("BENCH_PAGES_TOGGLES", "6"))
     want_profiles = os.environ.get("BENCH_PAGES_PROFILE", "1") != "0"
-    large_pages = {p.strip() for p in os.environ.get("BENCH_PAGES_LARGE_PAGES", "overview,ranking").split(",") if p.strip()}
+    everything = ",".join(spec.stem for spec in bs.discover_pages())
+    large_pages = {p.strip() for p in os.environ.get("BENCH_PAGES_LARGE_PAGES", everything).split(",") if p.strip()}
     settings = settings_for_bench()
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     secrets = bs.write_secrets(BENCH_DIR / "secrets.toml")  # no accounts: the loopback mode of `make run`
@@ -645,9 +652,8 @@ def main() -> None:
             print(f"  {scale}× 用时 {time.perf_counter() - started:.0f} s；系统负载 {loads[-1][1]:.1f}", flush=True)
         browser.close()
     if any(scale >= LARGE for scale in scales):
-        notes.append(f"{LARGE}× 起：冷启动与新批次后重载各只测 1 次、缓存重跑 2 次（每次数分钟），每个页面用新的服务进程，"
-                     f"且默认只测 {'、'.join(sorted(large_pages))}（BENCH_PAGES_LARGE_PAGES=overview,ranking,… 可增加）："
-                     "每个数据版本都会在服务进程里多缓存一份全部问卷，100× 时每份数 GB，连测七个页面会耗尽内存。"
+        notes.append(f"{LARGE}× 起：冷启动与新批次后重载各只测 1 次、切换与页内控件各 2 次（导入一个新批次约 10 秒），"
+                     f"每个页面用新的服务进程；测的页面：{'、'.join(sorted(large_pages))}（BENCH_PAGES_LARGE_PAGES 可改）。"
                      f"建库时放宽了 settings.toml 的 max_rows（200 万行）上限。其余数据量各测 {runs} 次、缓存重跑 {toggles} 次。")
     cold_parts = {}
     if want_profiles:
