@@ -14,7 +14,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from analysis.contract import FileKind
+from analysis.contract import RESPONSE_COLUMNS, FileKind
 from analysis.settings import ROOT
 
 DB_ENV = "SATISFACTION_DB"
@@ -59,6 +59,20 @@ scenarios = sa.Table(
     sa.Column("spec_json", sa.Text, nullable=False),
     sa.Column("saved_at", sa.String, nullable=False),
     sa.Column("saved_by", sa.String, nullable=False),
+)
+
+# Per import, county, item and answer: respondents, Σ weight and Σ weight², written with the import's rows. An
+# import never changes afterwards, so the 分项指标 page reads these few hundred rows instead of ten passes over the
+# file's rows (0.6 s at 10× the mock data, 6 s at 100×).
+item_counts = sa.Table(
+    "item_counts", metadata,
+    sa.Column("import_id", sa.Integer, nullable=False, index=True),
+    sa.Column("county", sa.String, nullable=False),
+    sa.Column("item", sa.String, nullable=False),
+    sa.Column("answer", sa.String),  # NULL: the item was left unanswered
+    sa.Column("n", sa.Integer, nullable=False),
+    sa.Column("w_sum", sa.Float, nullable=False),
+    sa.Column("w2_sum", sa.Float, nullable=False),
 )
 
 ACTION_LABELS = {"import": "导入", "replace": "替换", "delete": "删除", "restore": "恢复"}
@@ -221,6 +235,13 @@ def store_frame(engine: sa.Engine, frame: pd.DataFrame, kind: FileKind, *, file_
             import_id = result.inserted_primary_key[0]
             for chunk in row_tuples(cells, rows, import_id, excel_rows):
                 insert_rows(conn, sql, chunk)
+            if kind.key == "responses":
+                counts = [{"import_id": import_id, "county": c, "item": i, "answer": None if pd.isna(a) else str(a),
+                           "n": int(n), "w_sum": float(w), "w2_sum": float(w2)}
+                          for c, i, a, n, w, w2 in counts_by_item(frame.iloc[rows], survey_items(kind))
+                          .itertuples(index=False, name=None)]
+                if counts:
+                    conn.execute(item_counts.insert(), counts)
             record = {"id": import_id, "kind": kind.key, "period": period, "file_name": file_name, "sha256": sha256, "rows": len(rows)}
             _log(conn, action, user, record)
             records.append(record | {"action": action})
@@ -286,12 +307,45 @@ def answer_counts(engine: sa.Engine, kind: FileKind, column: str = "overall", im
         return pd.read_sql(sa.text(sql), conn, params={} if import_id is None else {"import_id": import_id})
 
 
+ITEM_COUNT_COLUMNS = ["county", "item", "answer", "n", "w_sum", "w2_sum"]
+
+
+def survey_items(kind: FileKind) -> tuple[str, ...]:
+    """The item columns of the survey kind (those after the fixed response columns)."""
+    fixed = {c.name for c in RESPONSE_COLUMNS}
+    return tuple(c.name for c in kind.columns if c.name not in fixed)
+
+
+def counts_by_item(responses: pd.DataFrame, items: tuple[str, ...]) -> pd.DataFrame:
+    """Per county, item and answer (unanswered included): respondents, Σ weight and Σ weight², like SQL's GROUP BY."""
+    rows = responses.assign(_w2=responses["weight"] ** 2)
+    parts = [rows.groupby(["county", item], dropna=False, sort=True)
+             .agg(n=("weight", "size"), w_sum=("weight", "sum"), w2_sum=("_w2", "sum"))
+             .reset_index().rename(columns={item: "answer"}).assign(item=item)
+             for item in items if item in rows.columns]
+    return pd.concat(parts, ignore_index=True)[ITEM_COUNT_COLUMNS] if parts else pd.DataFrame(columns=ITEM_COUNT_COLUMNS)
+
+
+def stored_item_counts(engine: sa.Engine, import_id: int, items: tuple[str, ...]) -> pd.DataFrame | None:
+    """The item counts written with an import, or None for an import stored before they were kept."""
+    with engine.connect() as conn:
+        frame = pd.read_sql(sa.select(*[item_counts.c[c] for c in ITEM_COUNT_COLUMNS])
+                            .where(item_counts.c.import_id == import_id), conn)
+    if frame.empty:
+        return None
+    return frame[frame["item"].isin(items)].reset_index(drop=True)
+
+
 def item_answer_counts(engine: sa.Engine, kind: FileKind, items: tuple[str, ...], wave: str,
                        import_id: int | None = None) -> pd.DataFrame:
-    """Per county, item and answer in one wave: respondents, Σ weight and Σ weight² (one query, one pass per item),
-    over the active rows or one import's rows."""
+    """Per county, item and answer in one wave: respondents, Σ weight and Σ weight², over the active rows or one
+    import's rows (for one import, the counts written with it when there are any)."""
     name = data_table_name(kind.key)
-    columns = ["county", "item", "answer", "n", "w_sum", "w2_sum"]
+    columns = ITEM_COUNT_COLUMNS
+    if import_id is not None and items:
+        stored = stored_item_counts(engine, import_id, items)
+        if stored is not None:
+            return stored
     with engine.connect() as conn:
         if not items or not sa.inspect(conn).has_table(name):
             return pd.DataFrame(columns=columns)

@@ -126,7 +126,7 @@ def test_opening_a_new_database_from_several_threads(tmp_path):
     for t in threads:
         t.join()
     assert errors == []
-    assert db_state(tmp_path / "new.db")["counts"] == {"audit_log": 0, "imports": 0, "scenarios": 0}
+    assert db_state(tmp_path / "new.db")["counts"] == {"audit_log": 0, "imports": 0, "item_counts": 0, "scenarios": 0}
 
 
 def test_mock_data_go_through_the_same_import_path(tmp_path, settings):
@@ -198,3 +198,22 @@ def test_a_replaced_import_leaves_the_active_list(base_db, settings):
     (now_id, _, period, rows), = store.active_imports(engine, "responses")
     assert now_id != first_id and (period, rows) == (STORED_WAVE, 5)
     assert len(store.load_kind(engine, responses_kind(settings.items), import_id=first_id)) == 70  # kept, not active
+
+
+def test_item_counts_written_with_an_import_equal_the_rows(mock_db, settings, tmp_path):
+    """The per-import item counts stored at import time are exactly what one GROUP BY per item over its rows gives."""
+    import shutil
+
+    engine = store.connect(shutil.copyfile(mock_db, tmp_path / "copy.db"))
+    kind = responses_kind(settings.items)
+    key = ["county", "item", "answer"]
+    for import_id, _sha, wave, _rows in store.active_imports(engine, "responses")[-2:]:
+        stored = store.stored_item_counts(engine, import_id, settings.items)
+        assert stored is not None and set(stored["item"]) == set(settings.items)
+        with engine.begin() as conn:  # what an import made before the counts were kept looks like
+            conn.execute(store.item_counts.delete().where(store.item_counts.c.import_id == import_id))
+        from_rows = store.item_answer_counts(engine, kind, settings.items, wave, import_id=import_id)
+        pd.testing.assert_frame_equal(stored.sort_values(key, na_position="first").reset_index(drop=True),
+                                      from_rows.sort_values(key, na_position="first").reset_index(drop=True),
+                                      check_dtype=False)
+        assert stored["n"].sum() == len(settings.items) * _rows
