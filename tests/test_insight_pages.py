@@ -77,15 +77,19 @@ def test_page_runs_and_tells_its_story(page, expected, insight_db, monkeypatch) 
     assert not at.error
 
 
-@pytest.mark.parametrize(("tab", "expected"), [
-    ("哪些分项影响最大", ["相对权重占比", "相关系数排序", "对总体满意度影响最大"]),
-    ("先改哪一项", ["预计总体得分提升（分）", "累计提升（分）"]),
-    ("群众意见建议", ["意见原文", "条意见；提到最多的是"]),
+@pytest.mark.parametrize(("page", "tab", "expected"), [
+    ("items", "哪些分项影响最大", ["相对权重占比", "相关系数排序", "对总体满意度影响最大"]),
+    ("items", "先改哪一项", ["预计总体得分提升（分）", "累计提升（分）"]),
+    ("items", "群众意见建议", ["意见原文", "条意见；提到最多的是"]),
+    ("metrics", "班额分布（乡镇与班级）", ["大班额占比超过", "个班，平均班额"]),
+    ("metrics", "学前教育", ["学前教育毛入园率", "普惠覆盖率", "公办园占比"]),
+    ("metrics", "义务教育与特殊教育", ["义务教育毛入学率", "适龄残疾儿童入学率"]),
+    ("metrics", "与满意度的关联", ["Spearman", "最近学年 2025-2026学年", "个乡镇"]),
 ])
-def test_items_tabs(tab, expected, insight_db, monkeypatch) -> None:
-    at = open_page("app_pages/items.py", insight_db, monkeypatch)
+def test_tabs_run_only_when_open(page, tab, expected, insight_db, monkeypatch) -> None:
+    at = open_page(f"app_pages/{page}.py", insight_db, monkeypatch)
     assert not [snippet for snippet in expected if snippet in page_text(at)]  # closed tabs do not run
-    at.session_state[insights.ITEMS_TAB] = tab
+    at.session_state[{"items": insights.ITEMS_TAB, "metrics": insights.METRICS_TAB}[page]] = tab
     at.run()
     assert not at.exception, at.exception
     text = page_text(at)
@@ -151,23 +155,6 @@ def test_groups_on_an_item_and_a_township(insight_db, monkeypatch) -> None:
     assert not at.exception, at.exception
     text = page_text(at)
     assert "大班额治理" in text and f"{HOME}·城关镇、东坝镇" in text
-
-
-@pytest.mark.parametrize(("tab", "expected"), [
-    ("班额分布（乡镇与班级）", ["大班额占比超过", "平均班额"]),
-    ("学前教育", ["学前教育毛入园率", "普惠覆盖率", "公办园占比"]),
-    ("义务教育与特殊教育", ["义务教育毛入学率", "适龄残疾儿童入学率"]),
-    ("与满意度的关联", ["Spearman", "最近学年 2025-2026学年", "个乡镇"]),
-])
-def test_metrics_tabs(tab, expected, insight_db, monkeypatch) -> None:
-    at = open_page("app_pages/metrics.py", insight_db, monkeypatch)
-    at.session_state[insights.METRICS_TAB] = tab
-    at.run()
-    assert not at.exception, at.exception
-    text = page_text(at)
-    for snippet in expected:
-        assert snippet in text, snippet
-    assert chart_titles(at) and all(chart_titles(at))
 
 
 def test_metrics_follow_year_and_township(insight_db, monkeypatch) -> None:
