@@ -5,7 +5,7 @@ import streamlit as st
 
 from analysis import store
 from analysis.formatting import fmt_pct, fmt_rank, fmt_score
-from analysis.planner import Move, cheapest_plan, inverse_sentence, single_item_shares
+from analysis.planner import cheapest_plan, inverse_sentence, single_item_shares
 from analysis.scenarios import delete_scenario, load_scenarios, save_scenario
 from ui import auth, data, planning, state
 from ui.widgets import download_table, page_context, require_survey_wave, takeaway
