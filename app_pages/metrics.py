@@ -92,47 +92,47 @@ def class_section() -> None:
     towns = view.townships
     if towns.empty:
         missing_upload("尚未上传班级名册。")
-    else:
-        totals = towns[towns["is_total"]].sort_values("year")
-        current = totals[totals["year"] == year]
-        if len(current):
-            row = current.iloc[0]
-            c1, c2, c3, c4 = st.columns(4)
-            c1.metric("大班额占比", fmt_pct(row["large_share"]), border=True,
-                      help=f"{th.large_class_min}人及以上班级占全部班级的比例；目标 ≤ {fmt_pct(th.large_class_share_max, 0)}（国发〔2016〕40号）")
-            c1.caption(":material/check_circle: 达标" if row["large_share"] <= th.large_class_share_max
-                       else f":material/warning: 超过 {fmt_pct(th.large_class_share_max, 0)} 上限")
-            c2.metric(f"大班额（{th.large_class_min}–{th.very_large_class_min - 1}人）", f"{int(row['large'])} 个班", border=True)
-            c3.metric(f"超大班额（{th.very_large_class_min}人及以上）", f"{int(row['very_large'])} 个班", border=True)
-            c3.caption(":material/check_circle: 已消除" if row["very_large"] == 0 else ":material/warning: 目标为全部消除")
-            c4.metric("起始年级超额班级", f"{int(row['initial_over_cap'])} 个班", border=True,
-                      help=f"一年级超过 {th.class_cap_primary} 人、七年级超过 {th.class_cap_junior} 人的班级")
-            c4.caption(f"占起始年级班级 {fmt_pct(row['initial_over_cap_share'])}")
-        st.plotly_chart(insights.chart("metrics_class_trend", key, lambda: class_trend_figure(totals, th.large_class_share_max)),
-                        width="stretch")
-        first, last = totals.iloc[0], totals.iloc[-1]
-        takeaway(f"大班额占比由{first['year']}的 {fmt_pct(first['large_share'])} 变为{last['year']}的 {fmt_pct(last['large_share'])}，"
-                 f"超大班额由 {int(first['very_large'])} 个变为 {int(last['very_large'])} 个。")
+        return
+    totals = towns[towns["is_total"]].sort_values("year")
+    current = totals[totals["year"] == year]
+    if len(current):
+        row = current.iloc[0]
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric("大班额占比", fmt_pct(row["large_share"]), border=True,
+                  help=f"{th.large_class_min}人及以上班级占全部班级的比例；目标 ≤ {fmt_pct(th.large_class_share_max, 0)}（国发〔2016〕40号）")
+        c1.caption(":material/check_circle: 达标" if row["large_share"] <= th.large_class_share_max
+                   else f":material/warning: 超过 {fmt_pct(th.large_class_share_max, 0)} 上限")
+        c2.metric(f"大班额（{th.large_class_min}–{th.very_large_class_min - 1}人）", f"{int(row['large'])} 个班", border=True)
+        c3.metric(f"超大班额（{th.very_large_class_min}人及以上）", f"{int(row['very_large'])} 个班", border=True)
+        c3.caption(":material/check_circle: 已消除" if row["very_large"] == 0 else ":material/warning: 目标为全部消除")
+        c4.metric("起始年级超额班级", f"{int(row['initial_over_cap'])} 个班", border=True,
+                  help=f"一年级超过 {th.class_cap_primary} 人、七年级超过 {th.class_cap_junior} 人的班级")
+        c4.caption(f"占起始年级班级 {fmt_pct(row['initial_over_cap_share'])}")
+    st.plotly_chart(insights.chart("metrics_class_trend", key, lambda: class_trend_figure(totals, th.large_class_share_max)),
+                    width="stretch")
+    first, last = totals.iloc[0], totals.iloc[-1]
+    takeaway(f"大班额占比由{first['year']}的 {fmt_pct(first['large_share'])} 变为{last['year']}的 {fmt_pct(last['large_share'])}，"
+             f"超大班额由 {int(first['very_large'])} 个变为 {int(last['very_large'])} 个。")
 
-        schools = view.schools[view.schools["year"] == year]
-        st.subheader(f"学校（{year}，问题最重的在前）")
-        crowded = schools[schools["large_or_more"] > 0]
-        if len(crowded):
-            worst = schools.iloc[0]
-            takeaway(f"{len(crowded)} 所学校有大班额（共 {int(crowded['large_or_more'].sum())} 个班）；{worst['school']}问题最重："
-                     f"{int(worst['very_large'])} 个超大班额、{int(worst['large'])} 个大班额，最大班额 {int(worst['max_size'])} 人。")
-        else:
-            st.success(f"{year}没有学校存在大班额。", icon=":material/check_circle:")
-        school_view = pd.DataFrame({
-            "学年": schools["year"], "学校": schools["school"], "乡镇（街道）": schools["township"], "学段": schools["stage"],
-            "班级数": schools["classes"], "学生数": schools["students"].astype("int64"), "平均班额": schools["mean_size"].round(1),
-            "最大班额": schools["max_size"].astype("int64"), "大班额（56–65人）": schools["large"], "超大班额（66人及以上）": schools["very_large"],
-            **pct_cols(schools, {"large_share": "大班额占比（56人及以上）"}),
-            "起始年级班级数": schools["initial_classes"], "起始年级超额班级": schools["initial_over_cap"],
-            "是否达标": yes_no(schools["meets_target"]),
-        })
-        st.dataframe(school_view, hide_index=True, width="stretch")
-        download_table(school_view, f"学校班额_{year}", "metrics_schools")
+    schools = view.schools[view.schools["year"] == year]
+    st.subheader(f"学校（{year}，问题最重的在前）")
+    crowded = schools[schools["large_or_more"] > 0]
+    if len(crowded):
+        worst = schools.iloc[0]
+        takeaway(f"{len(crowded)} 所学校有大班额（共 {int(crowded['large_or_more'].sum())} 个班）；{worst['school']}问题最重："
+                 f"{int(worst['very_large'])} 个超大班额、{int(worst['large'])} 个大班额，最大班额 {int(worst['max_size'])} 人。")
+    else:
+        st.success(f"{year}没有学校存在大班额。", icon=":material/check_circle:")
+    school_view = pd.DataFrame({
+        "学年": schools["year"], "学校": schools["school"], "乡镇（街道）": schools["township"], "学段": schools["stage"],
+        "班级数": schools["classes"], "学生数": schools["students"].astype("int64"), "平均班额": schools["mean_size"].round(1),
+        "最大班额": schools["max_size"].astype("int64"), "大班额（56–65人）": schools["large"], "超大班额（66人及以上）": schools["very_large"],
+        **pct_cols(schools, {"large_share": "大班额占比（56人及以上）"}),
+        "起始年级班级数": schools["initial_classes"], "起始年级超额班级": schools["initial_over_cap"],
+        "是否达标": yes_no(schools["meets_target"]),
+    })
+    st.dataframe(school_view, hide_index=True, width="stretch")
+    download_table(school_view, f"学校班额_{year}", "metrics_schools")
 
 
 def class_distribution_section() -> None:
@@ -190,26 +190,26 @@ def preschool_section() -> None:
     pre = view.preschool
     if pre.empty:
         missing_upload("尚未上传学前教育数据。")
-    else:
-        totals = pre[pre["is_total"]].sort_values("year")
-        pre_series = {"gross_enrollment": ("学前教育毛入园率", th.preschool_gross_enrollment_min),
+        return
+    totals = pre[pre["is_total"]].sort_values("year")
+    pre_series = {"gross_enrollment": ("学前教育毛入园率", th.preschool_gross_enrollment_min),
                   "inclusive_coverage": ("普惠性幼儿园覆盖率", th.inclusive_coverage_min),
                   "public_share": ("公办园在园幼儿占比", th.public_share_min)}
-        st.plotly_chart(insights.chart("metrics_preschool_trend", key, lambda: rate_trend_figure(
-            totals, pre_series, f"{scope}学前教育三项指标逐年变化（虚线为目标）")), width="stretch")
-        last = totals.iloc[-1]
-        missed = [label for column, (label, target) in pre_series.items() if last[column] < target]
-        takeaway(f"{last['year']}：毛入园率 {fmt_pct(last['gross_enrollment'])}，普惠覆盖率 {fmt_pct(last['inclusive_coverage'])}，"
-                 f"公办园占比 {fmt_pct(last['public_share'])}。" + (("未达标：" + "、".join(missed) + "。") if missed else "三项均达标。"))
-        preschool_by_township(pre[(pre["year"] == year) & ~pre["is_total"]], pre_series)
-        pre_view = pd.DataFrame({
-            "学年": pre["year"], "乡镇（街道）": pre["township"], "3-5岁常住人口": pre["population_3_5"],
-            "在园幼儿数": pre["enrolled"], "公办园在园幼儿数": pre["enrolled_public"], "普惠性民办园在园幼儿数": pre["enrolled_inclusive_private"],
-            **pct_cols(pre, {"gross_enrollment": "毛入园率", "inclusive_coverage": "普惠性幼儿园覆盖率", "public_share": "公办园在园幼儿占比"}),
-            "毛入园率达标": yes_no(pre["gross_enrollment_ok"]), "普惠覆盖率达标": yes_no(pre["inclusive_coverage_ok"]),
-            "公办占比达标": yes_no(pre["public_share_ok"]),
-        })
-        detail_table("学前教育明细（全部学年）", insights.METRICS_PRESCHOOL_DETAIL, pre_view, "学前教育指标", "metrics_preschool")
+    st.plotly_chart(insights.chart("metrics_preschool_trend", key, lambda: rate_trend_figure(
+        totals, pre_series, f"{scope}学前教育三项指标逐年变化（虚线为目标）")), width="stretch")
+    last = totals.iloc[-1]
+    missed = [label for column, (label, target) in pre_series.items() if last[column] < target]
+    takeaway(f"{last['year']}：毛入园率 {fmt_pct(last['gross_enrollment'])}，普惠覆盖率 {fmt_pct(last['inclusive_coverage'])}，"
+             f"公办园占比 {fmt_pct(last['public_share'])}。" + (("未达标：" + "、".join(missed) + "。") if missed else "三项均达标。"))
+    preschool_by_township(pre[(pre["year"] == year) & ~pre["is_total"]], pre_series)
+    pre_view = pd.DataFrame({
+        "学年": pre["year"], "乡镇（街道）": pre["township"], "3-5岁常住人口": pre["population_3_5"],
+        "在园幼儿数": pre["enrolled"], "公办园在园幼儿数": pre["enrolled_public"], "普惠性民办园在园幼儿数": pre["enrolled_inclusive_private"],
+        **pct_cols(pre, {"gross_enrollment": "毛入园率", "inclusive_coverage": "普惠性幼儿园覆盖率", "public_share": "公办园在园幼儿占比"}),
+        "毛入园率达标": yes_no(pre["gross_enrollment_ok"]), "普惠覆盖率达标": yes_no(pre["inclusive_coverage_ok"]),
+        "公办占比达标": yes_no(pre["public_share_ok"]),
+    })
+    detail_table("学前教育明细（全部学年）", insights.METRICS_PRESCHOOL_DETAIL, pre_view, "学前教育指标", "metrics_preschool")
 
 
 def compulsory_section() -> None:
@@ -217,27 +217,27 @@ def compulsory_section() -> None:
     comp = view.compulsory
     if comp.empty:
         missing_upload("尚未上传义务教育与特殊教育数据。")
-    else:
-        totals = comp[comp["is_total"]].sort_values("year")
-        comp_series = {"gross_enrollment": ("义务教育毛入学率", None), "disabled_enrollment": ("适龄残疾儿童入学率", None)}
-        st.plotly_chart(insights.chart("metrics_compulsory_trend", key, lambda: rate_trend_figure(
-            totals, comp_series, f"{scope}义务教育毛入学率与适龄残疾儿童入学率逐年变化")), width="stretch")
-        last = totals.iloc[-1]
-        takeaway(f"{last['year']}：义务教育毛入学率 {fmt_pct(last['gross_enrollment'])}（城区学校吸纳农村学生时可超过100%），"
-                 f"适龄残疾儿童入学率 {fmt_pct(last['disabled_enrollment'])}（含随班就读、特教学校、送教上门）。设置文件暂无这两项的目标值。")
-        year_rows = comp[(comp["year"] == year) & ~comp["is_total"]]
-        st.plotly_chart(insights.chart("metrics_disabled", key, lambda: township_rate_figure(
-            year_rows, "disabled_enrollment", "适龄残疾儿童入学率", None)), width="stretch")
-        lowest = year_rows.sort_values("disabled_enrollment").iloc[0] if len(year_rows) else None
-        if lowest is not None:
-            takeaway(f"{year}适龄残疾儿童入学率最低的是{lowest['township']}（{fmt_pct(lowest['disabled_enrollment'])}，"
-                     f"{int(lowest['disabled_children'] - lowest['disabled_enrolled'])} 名未入学）。")
-        comp_view = pd.DataFrame({
-            "学年": comp["year"], "乡镇（街道）": comp["township"], "义务教育适龄人口": comp["population"],
-            "义务教育在校生数": comp["enrolled"], "适龄残疾儿童数": comp["disabled_children"], "残疾儿童入学数": comp["disabled_enrolled"],
-            **pct_cols(comp, {"gross_enrollment": "义务教育毛入学率", "disabled_enrollment": "适龄残疾儿童入学率"}),
-        })
-        detail_table("义务教育与特殊教育明细（全部学年）", insights.METRICS_COMPULSORY_DETAIL, comp_view, "义务教育与特殊教育指标", "metrics_compulsory")
+        return
+    totals = comp[comp["is_total"]].sort_values("year")
+    comp_series = {"gross_enrollment": ("义务教育毛入学率", None), "disabled_enrollment": ("适龄残疾儿童入学率", None)}
+    st.plotly_chart(insights.chart("metrics_compulsory_trend", key, lambda: rate_trend_figure(
+        totals, comp_series, f"{scope}义务教育毛入学率与适龄残疾儿童入学率逐年变化")), width="stretch")
+    last = totals.iloc[-1]
+    takeaway(f"{last['year']}：义务教育毛入学率 {fmt_pct(last['gross_enrollment'])}（城区学校吸纳农村学生时可超过100%），"
+             f"适龄残疾儿童入学率 {fmt_pct(last['disabled_enrollment'])}（含随班就读、特教学校、送教上门）。设置文件暂无这两项的目标值。")
+    year_rows = comp[(comp["year"] == year) & ~comp["is_total"]]
+    st.plotly_chart(insights.chart("metrics_disabled", key, lambda: township_rate_figure(
+        year_rows, "disabled_enrollment", "适龄残疾儿童入学率", None)), width="stretch")
+    lowest = year_rows.sort_values("disabled_enrollment").iloc[0] if len(year_rows) else None
+    if lowest is not None:
+        takeaway(f"{year}适龄残疾儿童入学率最低的是{lowest['township']}（{fmt_pct(lowest['disabled_enrollment'])}，"
+                 f"{int(lowest['disabled_children'] - lowest['disabled_enrolled'])} 名未入学）。")
+    comp_view = pd.DataFrame({
+        "学年": comp["year"], "乡镇（街道）": comp["township"], "义务教育适龄人口": comp["population"],
+        "义务教育在校生数": comp["enrolled"], "适龄残疾儿童数": comp["disabled_children"], "残疾儿童入学数": comp["disabled_enrolled"],
+        **pct_cols(comp, {"gross_enrollment": "义务教育毛入学率", "disabled_enrollment": "适龄残疾儿童入学率"}),
+    })
+    detail_table("义务教育与特殊教育明细（全部学年）", insights.METRICS_COMPULSORY_DETAIL, comp_view, "义务教育与特殊教育指标", "metrics_compulsory")
 
 
 @st.fragment
