@@ -397,16 +397,21 @@ def test_two_imports_of_the_same_wave_at_once_one_lands_one_is_refused(base_db, 
     assert_no_half_wave(base_db)
 
 
-def test_two_processes_importing_different_waves_both_land(base_db, tmp_path):
+def import_in_two_processes(base_db, tmp_path, files: dict[str, str]) -> tuple[list, list]:
+    """Start `python -m analysis import` on each {prefix: wave} file at once; the processes and their (stdout, stderr)."""
     paths = []
-    for wave, prefix in ((NEW_WAVE, "A"), ("2026年第4季度", "B")):
+    for prefix, wave in files.items():
         path = tmp_path / f"{prefix}.csv"
         path.write_text(survey_csv(3000, wave, prefix=prefix), encoding="utf-8-sig")
         paths.append(path)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [subprocess.Popen([sys.executable, "-m", "analysis", "import", str(p), "--kind", "responses", "--db", str(base_db)],
                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for p in paths]
-    outputs = [p.communicate(timeout=120) for p in procs]
+    return procs, [p.communicate(timeout=120) for p in procs]
+
+
+def test_two_processes_importing_different_waves_both_land(base_db, tmp_path):
+    procs, outputs = import_in_two_processes(base_db, tmp_path, {"A": NEW_WAVE, "B": "2026年第4季度"})
     assert [p.returncode for p in procs] == [0, 0], outputs
     assert sorted(out.decode().strip().split("：")[0] for out, _ in outputs) == ["已导入调查问卷 3,000 行"] * 2
     engine = store.connect(base_db)
@@ -416,15 +421,7 @@ def test_two_processes_importing_different_waves_both_land(base_db, tmp_path):
 
 
 def test_two_processes_importing_the_same_wave_never_half_write(base_db, tmp_path):
-    paths = []
-    for prefix in ("A", "B"):
-        path = tmp_path / f"{prefix}.csv"
-        path.write_text(survey_csv(3000, NEW_WAVE, prefix=prefix), encoding="utf-8-sig")
-        paths.append(path)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-m", "analysis", "import", str(p), "--kind", "responses", "--db", str(base_db)],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for p in paths]
-    outputs = [p.communicate(timeout=120) for p in procs]
+    procs, outputs = import_in_two_processes(base_db, tmp_path, {"A": NEW_WAVE, "B": NEW_WAVE})
     codes = sorted(p.returncode for p in procs)
     assert codes == [0, 1], outputs
     refused = next(err.decode() for (out, err), p in zip(outputs, procs) if p.returncode == 1)
