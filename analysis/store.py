@@ -268,7 +268,7 @@ def set_status(engine: sa.Engine, import_id: int, status: str, user: str) -> dic
 
 
 def _rows_of(import_id: int | None) -> str:
-    """The FROM/WHERE part choosing the active rows, or one import's rows (whatever its status)."""
+    """The WHERE clause choosing the active rows, or one import's rows (whatever its status)."""
     return "WHERE d.import_id = :import_id" if import_id is not None else "WHERE i.status = 'active'"
 
 

@@ -252,7 +252,7 @@ def click_and_settle(page, target) -> tuple[float, float | None]:
     return seconds, ((max(ends) - min(runs)) / 1000 if runs and ends else None)
 
 
-def cached_reruns(page, spec: bs.PageSpec, settings, toggles: int) -> tuple[list[float], list[float]]:
+def cached_reruns(page, settings, toggles: int) -> tuple[list[float], list[float]]:
     """Toggle 本县 to another county and back (a whole-page rerun); the first round fills the caches and is not counted."""
     counties = [other_county(settings), settings.home_county]
     walls, scripts = [], []
@@ -349,7 +349,7 @@ def measure_page(page, spec: bs.PageSpec, url: str, settings, bumper: VersionBum
     page.goto(url, wait_until="commit", timeout=TIMEOUT)
     wait_drawn(page, spec.draws_charts)
     opened = time.perf_counter() - start
-    cached, cached_script = cached_reruns(page, spec, settings, toggles)
+    cached, cached_script = cached_reruns(page, settings, toggles)
     local = local_reruns(page, spec, toggles)
     uncached, uncached_script = uncached_reload(page, spec, url, bumper, runs)
     return {"page": spec, "open": opened, "cached": statistics.median(cached), "local": statistics.median(local) if local else NAN,
