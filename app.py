@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analysis.settings import SettingsError
-from ui import data, sidebar
+from ui import auth, data, sidebar
 
 st.set_page_config(page_title="群众满意度排名看板", page_icon=":material/leaderboard:", layout="wide")
 
@@ -14,6 +14,7 @@ PAGES = [
     st.Page("app_pages/groups.py", title="群体与乡镇", icon=":material/groups:"),
     st.Page("app_pages/metrics.py", title="办学指标", icon=":material/school:"),
     st.Page("app_pages/planner.py", title="目标推演", icon=":material/target:"),
+    st.Page("app_pages/action.py", title="整改跟踪", icon=":material/task_alt:"),
     st.Page("app_pages/data_admin.py", title="数据管理", icon=":material/database:"),
 ]
 
@@ -23,6 +24,15 @@ except SettingsError as exc:
     st.error(f"设置文件有误，应用无法启动：{exc}")
     st.stop()
 
-navigation = st.navigation(PAGES)
+# With accounts configured, a visitor who has not signed in sees the sign-in form and nothing else (issue 12).
+gated = not auth.may_read()
+navigation = st.navigation(PAGES, position="hidden" if gated else "sidebar")
+if gated:
+    auth.sign_in_gate()  # stops the run
 sidebar.render()
-navigation.run()
+try:
+    navigation.run()
+except Exception:
+    # client.showErrorDetails = "none" keeps tracebacks (SQL, rows, paths) off the page; say in Chinese what happened.
+    st.error("页面出错了，部分内容未能显示。错误详情已写入服务器日志，请联系管理员。", icon=":material/error:")
+    raise

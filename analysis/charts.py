@@ -79,22 +79,30 @@ def score_trend_figure(trend: pd.DataFrame) -> go.Figure:
 
 
 def caterpillar_figure(table: pd.DataFrame, home: str, strive: int, hold: int) -> go.Figure:
-    """Scores with 95% CIs sorted best first; dashed lines at the 5th and 6th scores."""
+    """Scores with 95% intervals sorted best first; published scores as open diamonds; dashed lines at the 5th and 6th."""
     table = table.sort_values("score", ascending=False).reset_index(drop=True)
-    colors = [HOME_COLOR if c == home else OTHER_COLOR for c in table["county"]]
-    fig = go.Figure(go.Scatter(
-        x=table["county"], y=table["score"], mode="markers", marker={"size": 12, "color": colors},
-        error_y={"type": "data", "symmetric": False, "array": table["ci_high"] - table["score"],
-                 "arrayminus": table["score"] - table["ci_low"], "thickness": 2, "color": "#34495E"},
-        customdata=np.column_stack([table["ci_low"], table["ci_high"], table["n"]]),
-        hovertemplate="%{x}<br>%{y:.2f} 分（95%CI %{customdata[0]:.2f}–%{customdata[1]:.2f}，n=%{customdata[2]}）<extra></extra>",
-        showlegend=False))
+    source = table["source"] if "source" in table.columns else pd.Series("survey", index=table.index)
+    fig = go.Figure()
+    for kind, symbol, name in (("survey", "circle", "问卷推算（竖线为95%置信区间）"), ("published", "diamond-open", "市级公布得分")):
+        part = table[source == kind]
+        if part.empty:
+            continue
+        low, high = part["ci_low"].astype("float64"), part["ci_high"].astype("float64")
+        colors = [HOME_COLOR if c == home else OTHER_COLOR for c in part["county"]]
+        fig.add_trace(go.Scatter(
+            x=part["county"], y=part["score"], mode="markers", name=name, showlegend=source.nunique() > 1,
+            marker={"size": 12, "color": colors, "symbol": symbol, "line": {"width": 2, "color": colors}},
+            error_y={"type": "data", "symmetric": False, "array": (high - part["score"]).fillna(0),
+                     "arrayminus": (part["score"] - low).fillna(0), "thickness": 2, "color": "#34495E"},
+            customdata=np.column_stack([low, high]),
+            hovertemplate="%{x}<br>%{y:.2f} 分（区间 %{customdata[0]:.2f}–%{customdata[1]:.2f}）<extra></extra>"))
+    fig.update_xaxes(categoryorder="array", categoryarray=list(table["county"]))
     for k, color, where in ((strive, STRIVE_COLOR, "top right"), (hold, HOLD_COLOR, "bottom right")):
         if k <= len(table):
             fig.add_hline(y=float(table.loc[k - 1, "score"]), line={"color": color, "dash": "dash"},
                           annotation_text=f"第{k}名 {table.loc[k - 1, 'score']:.2f}", annotation_position=where)
     fig.update_yaxes(title="满意度得分（分）")
-    return base_layout(fig, "得分与95%置信区间（按得分排序，红色为本县）", height=420)
+    return base_layout(fig, "得分与95%区间（按得分排序，红色为本县）", height=420)
 
 
 def place_heatmap_figure(probs: pd.DataFrame, home: str) -> go.Figure:

@@ -24,7 +24,7 @@ class Column:
     name: str
     header: str
     required: bool = False
-    dtype: str = "str"  # str | int | float
+    dtype: str = "str"  # str | int | float | date (stored as YYYY-MM-DD text)
     aliases: tuple[str, ...] = ()
 
 
@@ -125,7 +125,75 @@ CLASSES = FileKind(
     period="year",
 )
 
-KIND_KEYS = ("responses", "published", "preschool", "compulsory", "classes")
+# 民意诉求 and 教师全员大家访 (issue 14): the bureau's own loop from complaints to fixes.
+PETITION_CHANNELS = ("12345", "局长信箱", "信访", "其他")
+PETITION_STATUSES = ("待办理", "办理中", "已办结")
+FOLLOW_UPS = ("满意", "基本满意", "不满意", "未回访")
+# Channel names as 12345 systems export them, mapped to the contract's four.
+CHANNEL_ALIASES = {"12345热线": "12345", "12345政务服务便民热线": "12345", "市民热线": "12345", "信访件": "信访"}
+
+PETITIONS = FileKind(
+    "petitions",
+    "民意诉求工单",
+    (
+        Column("order_id", "工单编号", True, aliases=("工单号", "工单编码")),
+        Column("received", "受理日期", True, "date", ("受理时间", "登记日期")),
+        # Derived from 受理日期 when the file has no such column; one import per month, so a month's export replaces it.
+        Column("month", "受理月份", aliases=("月份",)),
+        Column("channel", "渠道", True, aliases=("来源渠道", "诉求渠道")),
+        Column("township", "乡镇（街道）", True, aliases=TOWNSHIP.aliases + ("所属区域",)),
+        Column("school", "学校", aliases=("学校名称", "涉及学校")),
+        Column("content", "诉求内容", True, aliases=("诉求描述", "工单内容", "反映内容")),
+        Column("status", "办理状态", True, aliases=("状态",)),
+        Column("closed", "办结日期", dtype="date", aliases=("办结时间",)),
+        Column("follow_up", "回访满意", aliases=("回访结果", "回访满意度")),
+    ),
+    unique=("order_id",),
+    period="month",
+)
+
+HOME_VISITS = FileKind(
+    "home_visits",
+    "教师全员大家访",
+    (
+        YEAR,
+        Column("school", "学校", True, aliases=("学校名称",)),
+        Column("township", "乡镇（街道）", True, aliases=TOWNSHIP.aliases),
+        Column("enrolled", "在校学生数", True, "int", ("在校生数", "学生数")),
+        Column("visited", "已家访学生数", True, "int", ("家访学生数", "已家访人数")),
+    ),
+    unique=("year", "school"),
+    period="year",
+)
+
+LEDGER_SOURCES = ("工单", "问卷意见", "督导", "其他")
+LEDGER_STATES = ("未整改", "整改中", "已销号")
+OTHER_ITEM = "其他"
+
+# 问题台账: kept as audited events (analysis/ledger.py), not as an import; this kind checks a ledger file or one edit.
+LEDGER = FileKind(
+    "ledger",
+    "问题台账",
+    (
+        Column("ledger_id", "台账编号", True, aliases=("编号", "序号")),
+        Column("item", "分项", True, aliases=("问题类别", "分项指标")),
+        Column("township", "乡镇（街道）", aliases=TOWNSHIP.aliases),
+        Column("school", "学校", aliases=("学校名称",)),
+        Column("problem", "问题描述", True, aliases=("问题", "存在问题")),
+        Column("source", "问题来源", True, aliases=("来源",)),
+        Column("order_ids", "关联工单", aliases=("关联工单编号", "工单编号")),
+        Column("measure", "整改措施", aliases=("整改举措",)),
+        Column("owner", "责任单位", True, aliases=("责任单位（责任人）", "责任人")),
+        Column("created", "登记日期", True, "date", ("建立日期", "发现日期")),
+        Column("deadline", "完成时限", True, "date", ("整改时限", "完成时间")),
+        Column("state", "整改状态", True, aliases=("状态",)),
+        Column("closed", "销号日期", dtype="date", aliases=("销号时间",)),
+    ),
+    unique=("ledger_id",),
+    period="created",
+)
+
+KIND_KEYS = ("responses", "published", "preschool", "compulsory", "classes", "petitions", "home_visits")
 
 
 def responses_kind(items: tuple[str, ...]) -> FileKind:
@@ -134,11 +202,22 @@ def responses_kind(items: tuple[str, ...]) -> FileKind:
     return FileKind("responses", "调查问卷", RESPONSE_COLUMNS + item_columns, unique=("wave", "respondent_id"))
 
 
+PUBLISHED_N = Column("n", "样本量", dtype="int", aliases=("样本数", "有效样本量", "有效样本"))
+
+
+def published_kind(items: tuple[str, ...]) -> FileKind:
+    """The published kind: score and rank, optionally the sample size and one published score per survey item."""
+    item_columns = tuple(Column(item, item, dtype="float") for item in items)
+    return FileKind(PUBLISHED.key, PUBLISHED.label, PUBLISHED.columns + (PUBLISHED_N,) + item_columns, unique=PUBLISHED.unique)
+
+
 def file_kind(key: str, items: tuple[str, ...]) -> FileKind:
     """The FileKind for a key such as 'responses' or 'classes'."""
-    kinds = {k.key: k for k in (PUBLISHED, PRESCHOOL, COMPULSORY, CLASSES)}
+    kinds = {k.key: k for k in (PRESCHOOL, COMPULSORY, CLASSES, PETITIONS, HOME_VISITS, LEDGER)}
     if key == "responses":
         return responses_kind(items)
+    if key == "published":
+        return published_kind(items)
     if key not in kinds:
         raise ValueError(f"未知的文件类型“{key}”，可选：{'、'.join(KIND_KEYS)}")
     return kinds[key]

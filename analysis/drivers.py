@@ -98,6 +98,48 @@ def weighted_corr(values: np.ndarray, w: np.ndarray | None = None) -> np.ndarray
     return np.clip(corr, -1.0, 1.0)
 
 
+def weighted_cov(values: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+    """Weighted covariances on pairwise-complete rows (NaN = missing), Σw-normalised, with each pair's own means.
+
+    cov[a, b] = Σ_S w (x_a − x̄_a,S)(x_b − x̄_b,S) / Σ_S w over the rows S where both a and b are present;
+    the diagonal is each column's variance over its own rows. Complete data give the ordinary weighted covariance.
+    """
+    x = np.asarray(values, dtype=float)
+    w = np.ones(x.shape[0]) if w is None else np.asarray(w, dtype=float)
+    present = ~np.isnan(x)
+    # Centre first: raw moments of 0–100 points lose precision in the subtraction.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centre = np.nansum(w[:, None] * x, axis=0) / np.sum(w[:, None] * present, axis=0)
+    xc = np.where(present, x - np.nan_to_num(centre), 0.0)
+    m = present.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sw = (w[:, None] * m).T @ m
+        s1 = (w[:, None] * xc).T @ m  # s1[a, b] = Σ w x_a over rows where a and b exist
+        sxy = (w[:, None] * xc).T @ xc
+        return sxy / sw - (s1 / sw) * (s1 / sw).T
+
+
+def nearest_positive_definite_cov(cov: np.ndarray) -> np.ndarray:
+    """A pairwise covariance matrix nudged to positive definite on the correlation scale (unchanged when it already is)."""
+    d = np.sqrt(np.diag(cov))
+    corr = _nearest_positive_definite_corr(cov / np.outer(d, d))
+    return corr * np.outer(d, d)
+
+
+def cov_to_corr(cov: np.ndarray) -> np.ndarray:
+    """Correlation matrix of a covariance matrix."""
+    d = np.sqrt(np.diag(cov))
+    return np.clip(cov / np.outer(d, d), -1.0, 1.0)
+
+
+def importance_from_cov(cov: np.ndarray, items: list[str]) -> pd.DataFrame:
+    """Relative-weight importance (one row per item) from a covariance matrix whose last row/column is the outcome."""
+    corr = cov_to_corr(nearest_positive_definite_cov(cov))
+    eps, r2 = relative_weights(corr)
+    return pd.DataFrame({"item": pd.array(items, dtype="str"), "corr": corr[:-1, -1], "raw_weight": eps,
+                         "rescaled": eps / r2, "r2": r2})
+
+
 def _nearest_positive_definite_corr(corr: np.ndarray) -> np.ndarray:
     """Clip eigenvalues up to a small floor and restore the unit diagonal."""
     vals, vecs = np.linalg.eigh(corr)

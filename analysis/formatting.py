@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import html
+import datetime as dt
 import io
 import math
+import re
+import unicodedata
 
 import pandas as pd
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
+# What a spreadsheet may skip before reading a formula: spaces of any width, line breaks, tabs, zero-width marks.
+FORMULA_LEAD = re.compile(r"^[\s\u3000\u00a0\ufeff\u200b]+")
+# Control characters Excel's XML and Word cannot hold (tab and line breaks are kept).
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+
+# Every character Markdown (CommonMark + GFM) or Streamlit's directives (:red[…], :material/x:) give a meaning to;
+# a backslash before any ASCII punctuation makes it literal and renders as the character alone.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+
+
+def escape_markdown(text: str) -> str:
+    """Text from data (county, township, wave names, comments) escaped so st.markdown shows it literally."""
+    # Line breaks would start new blocks (a heading, a list); a space keeps the text on one line.
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text).replace("\r", " ").replace("\n", " "))
 
 
 def fmt_rank(rank) -> str:
@@ -36,6 +56,19 @@ def fmt_score(score, digits: int = 2) -> str:
     return f"{score:.{digits}f}"
 
 
+def today_text(today: dt.date | None = None) -> str:
+    """A date as official documents write it: 2026年11月29日."""
+    today = today or dt.date.today()
+    return f"{today.year}年{today.month}月{today.day}日"
+
+
+def fmt_p(p) -> str:
+    """A p-value to four decimals; below 0.0001 as <0.0001 (never a bare 0)."""
+    if p is None or p is pd.NA or (isinstance(p, float) and math.isnan(p)):
+        return "—"
+    return "<0.0001" if p < 0.0001 else f"{p:.4f}"
+
+
 def fmt_signed(value, digits: int = 2, unit: str = "") -> str:
     """+0.85 or −0.31."""
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
@@ -44,15 +77,44 @@ def fmt_signed(value, digits: int = 2, unit: str = "") -> str:
 
 
 def fmt_rank_set(low, high) -> str:
-    """第3–8名, or 第1名 when the set is a single place."""
+    """第3–8名, or 第1名 when the set is a single place (— when there is none)."""
+    if pd.isna(low) or pd.isna(high):
+        return "—"
     return f"第{int(low)}名" if int(low) == int(high) else f"第{int(low)}–{int(high)}名"
 
 
+def label_escape(text) -> str:
+    """Text from a file escaped for plotly labels, titles and hover text (plotly renders <b>, <a href>, <br>)."""
+    return html.escape(str(text), quote=True)
+
+
+def clean_cell(value):
+    """A text cell without control characters Excel and Word cannot store."""
+    return CONTROL_CHARS.sub("", value) if isinstance(value, str) else value
+
+
 def neutralise_cell(value):
-    """A text cell that a spreadsheet will not run as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """A text cell that a spreadsheet will not run as a formula (also after leading spaces or a full-width ＝)."""
+    if not isinstance(value, str):
+        return value
+    value = clean_cell(value)
+    head = unicodedata.normalize("NFKC", FORMULA_LEAD.sub("", value)[:1])
+    if value.startswith(FORMULA_PREFIXES) or (head and head in FORMULA_PREFIXES[:4]):
         return "'" + value
     return value
+
+
+def safe_sheet_name(name, taken: set[str] | None = None) -> str:
+    """An Excel sheet name: no [ ] : * ? / \\ or control characters, not blank, at most 31 characters, unique."""
+    text = SHEET_FORBIDDEN.sub("_", CONTROL_CHARS.sub("", str(name))).strip().strip("'") or "表"
+    text = text[:31]
+    taken = taken if taken is not None else set()
+    candidate, n = text, 2
+    while candidate.lower() in taken:
+        suffix = f"_{n}"
+        candidate, n = text[:31 - len(suffix)] + suffix, n + 1
+    taken.add(candidate.lower())
+    return candidate
 
 
 def export_safe(frame: pd.DataFrame) -> pd.DataFrame:
@@ -71,9 +133,10 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
-    """An Excel workbook with one sheet per table (names cut to Excel's 31 characters)."""
+    """An Excel workbook with one sheet per table (names made valid for Excel: see safe_sheet_name)."""
     buffer = io.BytesIO()
+    taken: set[str] = set()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name, frame in sheets.items():
-            export_safe(frame).to_excel(writer, sheet_name=name[:31], index=False)
+            export_safe(frame).to_excel(writer, sheet_name=safe_sheet_name(name, taken), index=False)
     return buffer.getvalue()

@@ -1,42 +1,51 @@
 """Groups (群体与乡镇): the home county by township, urban/rural, respondent type, child's stage, sex and age.
 
-Scores are survey-weighted like the county score. The test of a group against
-the rest of the county compares the distribution of the scored answers
-(unweighted counts) in three categories — the best answer, the second best, and
-the rest pooled (一般及以下), so the thin 不满意 cells do not void the
-approximation: chi-square on the 2 × 3 table, or, when expected counts are still
-small, Fisher's exact test on the two best answers against the rest. The
-p-values are Holm-adjusted across every tested group on the page.
+Everything is design-based on ``svydesign(ids = ~1, weights = ~weight)`` over all
+respondents passed in (see analysis.weighting): group scores and SEs are R
+``svyby(~score, ~group, design, svymean, na.rm = TRUE)``; a group's verdict comes
+from the design-based t-test of its score against the rest of the county (R
+``svyttest``), Holm-adjusted over the distinct tests on the page (in a dimension
+with two groups, "A against the rest" and "B against the rest" are one test);
+whether the answer mix differs between the groups of a dimension is the
+Rao–Scott F test (R ``svychisq``). Raked weights (with their margins) give
+calibration-aware SEs. Unweighted data is the case of all weights 1.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
+from scipy.special import ndtr
 
 from analysis.contract import CHILD_STAGES, RESPONDENT_TYPES, URBAN_RURAL
 from analysis.scoring import answer_points
-from analysis.stats import grouped_score_table, holm_adjust
+from analysis.stats import Z95, grouped_score_table, holm_adjust
+from analysis.weighting import design_mean, domain_means, rao_scott
 
 GROUP_DIMENSIONS: dict[str, str] = {
     "township": "乡镇（街道）", "urban_rural": "城乡", "respondent_type": "受访者类型",
     "child_stage": "子女学段", "sex": "性别", "age_group": "年龄段",
 }
 MISSING_GROUP = "未填写"
-LOW_CATEGORY = "一般及以下"
 ALPHA = 0.05
-# Cochran's rule for the chi-square approximation: no expected count below 1 and at most 20% below 5.
-MIN_EXPECTED, SMALL_EXPECTED, SMALL_SHARE = 1.0, 5.0, 0.2
+GROUP_TEST = "设计t检验"  # design-based t-test of the group's score against the rest of the county
 GROUP_ORDER = {"urban_rural": URBAN_RURAL, "respondent_type": RESPONDENT_TYPES, "child_stage": CHILD_STAGES, "sex": ("男", "女")}
 
 
+def design_weights(responses: pd.DataFrame, weights: np.ndarray | None = None) -> np.ndarray:
+    """The design's weights: the given (e.g. raked) ones, else the 权重 column with blanks as 1, else all 1."""
+    if weights is not None:
+        return np.asarray(weights, dtype="float64")
+    if "weight" in responses.columns:
+        return responses["weight"].astype("float64").fillna(1.0).to_numpy()
+    return np.ones(len(responses))
+
+
 def group_long(responses: pd.DataFrame, dimensions: tuple[str, ...], points: dict[str, float],
-               column: str = "overall") -> pd.DataFrame:
+               column: str = "overall", weights: np.ndarray | None = None) -> pd.DataFrame:
     """One row per respondent × dimension: dimension, group (missing → 未填写), answer, points and weight."""
     present = [d for d in dimensions if d in responses.columns]
-    weight = responses["weight"].astype("float64").fillna(1.0) if "weight" in responses.columns else 1.0
-    wide = responses[present].astype("str").assign(_answer=responses[column], _weight=weight)
+    wide = responses[present].astype("str").assign(_answer=responses[column], _weight=design_weights(responses, weights))
     long = wide.melt(id_vars=["_answer", "_weight"], value_vars=present, var_name="dimension", value_name="group")
     return pd.DataFrame({
         "dimension": long["dimension"].astype("str"),
@@ -47,111 +56,128 @@ def group_long(responses: pd.DataFrame, dimensions: tuple[str, ...], points: dic
     })
 
 
+def _groups(responses: pd.DataFrame, dimension: str) -> pd.Series:
+    """A dimension's group labels with missing values as 未填写 (as group_long labels them)."""
+    return responses[dimension].astype("str").fillna(MISSING_GROUP)
+
+
 def group_scores(responses: pd.DataFrame, dimensions: tuple[str, ...], points: dict[str, float], min_n: int,
-                 column: str = "overall") -> pd.DataFrame:
-    """Per dimension and group: n, 不了解 share, weighted score, SE, 95% CI, gap to the county, small-sample flag."""
-    long = group_long(responses, dimensions, points, column)
+                 column: str = "overall", weights: np.ndarray | None = None,
+                 codes: tuple[np.ndarray, ...] = ()) -> pd.DataFrame:
+    """Per dimension and group: n, 不了解 share, score and SE (R svyby), 95% CI, n_eff, Kish deff, gap to the county,
+    the design-based test against the rest of the county (diff, se_diff, t, p) and the small-sample flag.
+
+    `weights` (aligned with the rows) replace the 权重 column, e.g. raked weights;
+    `codes` are the raking margins' category codes, for calibration-aware SEs.
+    """
+    columns = ["dimension", "group", "n", "score", "se", "ci_low", "ci_high", "n_eff", "deff", "n_excluded",
+               "unknown_share", "county_score", "county_se", "gap_county", "diff_rest", "se_diff", "t", "p", "small", "note"]
+    long = group_long(responses, dimensions, points, column, weights)
     if long.empty:
-        return pd.DataFrame(columns=["dimension", "group", "n", "score", "se", "ci_low", "ci_high", "n_eff", "n_excluded",
-                                     "unknown_share", "county_score", "gap_county", "small", "note"])
+        return pd.DataFrame(columns=columns)
     table = grouped_score_table(long, ["dimension", "group"], value="points", weight="weight")
-    scored = long.loc[long["points"].notna()]
-    county = float(np.average(scored["points"], weights=scored["weight"])) if len(scored) and scored["weight"].sum() > 0 else np.nan
-    # Every respondent appears once per dimension, so the county score is the same whichever dimension sums it.
+    w = design_weights(responses, weights)
+    y = answer_points(responses[column], points).to_numpy(dtype="float64", na_value=np.nan)
+    county, county_se = design_mean(y, w, codes)
+    # Scores and SEs over the whole design (a group is a domain: the design's n, not the group's, as in R svyby).
+    present = [d for d in dimensions if d in responses.columns]
+    design = pd.concat([domain_means(y, w, _groups(responses, d), codes).assign(dimension=d) for d in present],
+                       ignore_index=True) if present else pd.DataFrame(columns=["dimension", "group"])
+    table = table.drop(columns=["score", "se", "ci_low", "ci_high"]).merge(
+        design.drop(columns=["n"]).rename(columns={"mean": "score", "diff": "diff_rest"}), on=["dimension", "group"], how="left")
     answered = table["n"] + table["n_excluded"]
     small = table["n"] < min_n
     return table.assign(
+        ci_low=table["score"] - Z95 * table["se"],
+        ci_high=table["score"] + Z95 * table["se"],
+        deff=table["n"] / table["n_eff"],
         unknown_share=(table["n_excluded"] / answered.where(answered > 0)).astype("float64"),
         county_score=county,
+        county_se=county_se,
         gap_county=table["score"] - county,
         small=small,
         note=pd.array(np.where(small, f"样本不足{min_n}份，仅供参考，不作检验", ""), dtype="str"),
-    )
+    )[columns]
 
 
-def answer_categories(points: dict[str, float]) -> dict[str, str]:
-    """Scored answer → test category: the two best answers keep their label, the others pool as 一般及以下."""
-    ordered = sorted(points, key=points.get, reverse=True)
-    return {answer: (answer if k < 2 else LOW_CATEGORY) for k, answer in enumerate(ordered)}
-
-
-def answer_counts(responses: pd.DataFrame, dimensions: tuple[str, ...], points: dict[str, float],
-                  column: str = "overall") -> pd.DataFrame:
-    """Counts per dimension and group of each test category (best answer, second best, 一般及以下)."""
-    categories = answer_categories(points)
-    long = group_long(responses, dimensions, points, column)
-    long = long.assign(category=long["answer"].map(categories)).dropna(subset=["category"])
-    counts = pd.crosstab([long["dimension"], long["group"]], long["category"])
-    return counts.reindex(columns=list(dict.fromkeys(categories.values())), fill_value=0)
-
-
-def group_vs_rest_tests(counts: pd.DataFrame, totals: pd.Series, testable: pd.Series) -> pd.DataFrame:
-    """Chi-square (or Fisher for small tables) of each group's answers against the rest of the county.
-
-    `counts` is groups × answer categories with the two best first, `totals` the
-    county's count per category, and `testable` marks groups to test (others get
-    NaN: too small, or no rest of the county to compare with).
-    """
-    g = counts.to_numpy(dtype="float64")
-    t = totals.reindex(counts.columns).fillna(0).to_numpy(dtype="float64")
-    keep = t > 0  # answers nobody gave carry no information and would divide by zero
-    g, t = g[:, keep], t[keep]
-    rest = t[None, :] - g
-    n_g, n_r, n = g.sum(axis=1), rest.sum(axis=1), t.sum()
-    ok = testable.reindex(counts.index).fillna(False).to_numpy(dtype=bool) & (n_g > 0) & (n_r > 0) & (keep.sum() >= 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        exp_g = n_g[:, None] * t[None, :] / n
-        exp_r = n_r[:, None] * t[None, :] / n
-        stat = (((g - exp_g) ** 2 / exp_g).sum(axis=1) + ((rest - exp_r) ** 2 / exp_r).sum(axis=1))
-    expected = np.concatenate([exp_g, exp_r], axis=1)
-    small = (expected < MIN_EXPECTED).any(axis=1) | ((expected < SMALL_EXPECTED).mean(axis=1) > SMALL_SHARE)
-    dof = int(keep.sum()) - 1
-    p_chi = sps.chi2.sf(stat, dof) if dof > 0 else np.full(len(g), np.nan)
-
-    satisfied = np.arange(len(counts.columns))[keep] < 2
-    sat_g, sat_r = g[:, satisfied].sum(axis=1), rest[:, satisfied].sum(axis=1)
-    use_fisher = ok & small
-    # Only the few small tables reach Fisher; the loop is over groups, not respondents.
-    p_fisher = np.full(len(g), np.nan)
-    for i in np.flatnonzero(use_fisher):
-        table = [[sat_g[i], n_g[i] - sat_g[i]], [sat_r[i], n_r[i] - sat_r[i]]]
-        p_fisher[i] = sps.fisher_exact(np.asarray(table, dtype=np.int64)).pvalue
-    p = np.where(ok, np.where(small, p_fisher, p_chi), np.nan)
-    test = np.select([~ok, small], ["未检验", "Fisher精确检验"], default="卡方检验")
-    return pd.DataFrame({
-        "test": pd.array(test, dtype="str"),
-        "statistic": np.where(ok & ~small, stat, np.nan),
-        "dof": np.where(ok & ~small, dof, np.nan),
-        "p": p,
-    }, index=counts.index)
+def distinct_tests(table: pd.DataFrame, testable: np.ndarray) -> np.ndarray:
+    """One test id per row: in a dimension with exactly two answering groups, both tested, the two rows share one id."""
+    answering = table["n"].to_numpy() > 0
+    ids = np.array([f"{d}\x1f{g}" for d, g in zip(table["dimension"], table["group"])], dtype=object)
+    frame = pd.DataFrame({"dimension": table["dimension"].to_numpy(), "answering": answering, "testable": testable})
+    per_dim = frame.groupby("dimension")[["answering", "testable"]].sum()
+    paired = per_dim.index[(per_dim["answering"] == 2) & (per_dim["testable"] == 2)]
+    shared = table["dimension"].isin(paired).to_numpy() & testable
+    ids[shared] = table["dimension"].to_numpy()[shared]
+    return ids
 
 
 def group_table(responses: pd.DataFrame, dimensions: tuple[str, ...], points: dict[str, float], min_n: int,
-                previous: pd.DataFrame | None = None, column: str = "overall") -> pd.DataFrame:
-    """Scores per group with change since the previous wave and Holm-adjusted tests against the rest of the county."""
-    scores = group_scores(responses, dimensions, points, min_n, column)
-    counts = answer_counts(responses, dimensions, points, column)
-    totals = responses[column].map(answer_categories(points)).value_counts().reindex(counts.columns, fill_value=0)
-    keys = pd.MultiIndex.from_frame(scores[["dimension", "group"]])
-    testable = pd.Series(~scores["small"].to_numpy(dtype=bool), index=keys)
-    tests = group_vs_rest_tests(counts.reindex(keys, fill_value=0), totals, testable).reset_index(drop=True)
-    p_holm = holm_adjust(tests["p"])
-    gap = scores["gap_county"].to_numpy(dtype="float64", na_value=np.nan)
-    verdict = np.select([np.isnan(p_holm), (p_holm < ALPHA) & (gap < 0), (p_holm < ALPHA) & (gap > 0)],
+                previous: pd.DataFrame | None = None, column: str = "overall", weights: np.ndarray | None = None,
+                codes: tuple[np.ndarray, ...] = ()) -> pd.DataFrame:
+    """Scores per group with change since the previous wave and Holm-adjusted design-based tests against the rest."""
+    scores = group_scores(responses, dimensions, points, min_n, column, weights, codes)
+    p = scores["p"].to_numpy(dtype="float64", na_value=np.nan)
+    testable = ~scores["small"].to_numpy(dtype=bool) & np.isfinite(p)
+    p = np.where(testable, p, np.nan)
+    ids = distinct_tests(scores, testable)
+    # Holm over distinct tests: a two-group dimension's single test is counted once and its adjusted p shared.
+    unique = pd.Series(p, index=ids).dropna().groupby(level=0).first()
+    adjusted = pd.Series(holm_adjust(unique.to_numpy()), index=unique.index)
+    p_holm = pd.Series(ids).map(adjusted).to_numpy(dtype="float64", na_value=np.nan)
+    diff = scores["diff_rest"].to_numpy(dtype="float64", na_value=np.nan)
+    verdict = np.select([np.isnan(p_holm), (p_holm < ALPHA) & (diff < 0), (p_holm < ALPHA) & (diff > 0)],
                         ["未检验", "显著偏低", "显著偏高"], default="差异不显著")
-    table = pd.concat([scores.reset_index(drop=True), tests], axis=1).assign(
-        p_holm=p_holm, verdict=pd.array(verdict, dtype="str"))
+    table = scores.assign(
+        test=pd.array(np.where(np.isnan(p_holm), "未检验", GROUP_TEST), dtype="str"),
+        p=p, p_holm=p_holm, verdict=pd.array(verdict, dtype="str"))
     table = with_change(table, previous)
     return order_groups(table)
 
 
+def dimension_tests(responses: pd.DataFrame, dimensions: tuple[str, ...], points: dict[str, float], min_n: int,
+                    column: str = "overall", weights: np.ndarray | None = None,
+                    codes: tuple[np.ndarray, ...] = ()) -> pd.DataFrame:
+    """Per dimension: Rao–Scott tests (R svychisq, F and first order) of group × scored answer, Holm over dimensions.
+
+    Groups below `min_n` and 未填写 take no part (their respondents stay in the
+    design, as missing values do in R); dimensions with fewer than two such
+    groups are not tested.
+    """
+    w = design_weights(responses, weights)
+    answers = responses[column].where(responses[column].isin(list(points)))
+    rows = []
+    for d in (d for d in dimensions if d in responses.columns):
+        groups = _groups(responses, d)
+        answered = groups[answers.notna()]
+        big = answered.value_counts()
+        keep = set(big.index[(big >= min_n) & (big.index != MISSING_GROUP)])
+        labels = groups.where(groups.isin(keep))
+        test = rao_scott(labels, answers, w, codes)
+        rows.append({"dimension": d, "groups": len(keep), "f": test.f, "df1": test.df1, "df2": test.df2, "p": test.p,
+                     "chisq": test.chisq, "df": test.df, "p_first": test.p_first, "mean_deff": test.mean_deff})
+    out = pd.DataFrame(rows, columns=["dimension", "groups", "f", "df1", "df2", "p", "chisq", "df", "p_first", "mean_deff"])
+    p_holm = holm_adjust(out["p"]) if len(out) else np.array([])
+    verdict = np.select([np.isnan(p_holm), p_holm < ALPHA], ["未检验", "答案分布差异显著"], default="差异不显著") if len(out) else []
+    return out.assign(p_holm=p_holm, verdict=pd.array(verdict, dtype="str"))
+
+
 def with_change(table: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
-    """Add the previous wave's score and the change (NaN when the group was not there)."""
+    """Add the previous wave's score, the change, its SE (waves are independent samples) and its two-sided p."""
     if previous is None or previous.empty:
-        return table.assign(score_prev=np.nan, score_change=np.nan)
-    prev = previous[["dimension", "group", "score"]].rename(columns={"score": "score_prev"})
+        return table.assign(score_prev=np.nan, score_change=np.nan, se_change=np.nan, p_change=np.nan)
+    keep = ["dimension", "group", "score"] + (["se"] if "se" in previous.columns else [])
+    prev = previous[keep].rename(columns={"score": "score_prev", "se": "se_prev"})
     merged = table.merge(prev, on=["dimension", "group"], how="left")
-    return merged.assign(score_change=merged["score"] - merged["score_prev"])
+    change = merged["score"] - merged["score_prev"]
+    if "se_prev" in merged.columns and "se" in merged.columns:
+        se_change = np.sqrt(merged["se"].astype("float64") ** 2 + merged["se_prev"].astype("float64") ** 2)
+        merged = merged.drop(columns=["se_prev"])
+    else:
+        se_change = pd.Series(np.nan, index=merged.index)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_change = 2.0 * ndtr(-np.abs(change / se_change))
+    return merged.assign(score_change=change, se_change=se_change, p_change=p_change)
 
 
 def order_groups(table: pd.DataFrame) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,12 +12,14 @@ import pandas as pd
 import sqlalchemy as sa
 
 from analysis import store
+from analysis.basis import coverage_warnings
 from analysis.contract import KIND_KEYS, FileKind, file_kind
-from analysis.readers import ReadError, ReadResult, read_upload
+from analysis.readers import ReadError, ReadResult, XlsxLimits, read_upload
 from analysis.settings import ROOT, Settings
 from analysis.validate import Validation, validate_frame
 
 
+LOG = logging.getLogger(__name__)
 STREAMLIT_CONFIG = ROOT / ".streamlit" / "config.toml"
 DEFAULT_UPLOAD_MB = 200
 
@@ -65,6 +68,12 @@ def upload_limit_bytes(config_path: Path = STREAMLIT_CONFIG) -> int:
     return int(config.get("server", {}).get("maxUploadSize", DEFAULT_UPLOAD_MB)) * 2**20
 
 
+def xlsx_limits(settings: Settings) -> XlsxLimits:
+    """The workbook limits the settings ask for."""
+    sec = settings.security
+    return XlsxLimits(sec.xlsx_max_unpacked_mb * 2**20, float(sec.xlsx_max_ratio), settings.max_rows)
+
+
 def size_text(n_bytes: int) -> str:
     """'12.3 MB' for a byte count."""
     return f"{n_bytes / 2**20:.1f} MB"
@@ -79,7 +88,7 @@ def prepare_import(data: bytes, file_name: str, kind_key: str, settings: Setting
         raise ReadError(f"文件大小 {size_text(len(data))} 超过上传上限 {max_bytes / 2**20:.0f} MB，"
                         f"请拆分成几个文件分批上传（或由管理员用命令行 python -m analysis import 导入）。")
     kind = file_kind(kind_key, settings.items)
-    read = read_upload(data, file_name, kind, sheet)
+    read = read_upload(data, file_name, kind, sheet, xlsx_limits(settings))
     if len(read.frame) > settings.max_rows:
         raise ReadError(f"文件有 {len(read.frame):,} 行数据，超过上限 {settings.max_rows:,} 行（设置项 survey.max_rows），"
                         f"请拆分后分批上传。")
@@ -88,6 +97,9 @@ def prepare_import(data: bytes, file_name: str, kind_key: str, settings: Setting
     read.frame = read.frame.iloc[0:0]
     if read.ignored_columns:
         validation.warnings.append(f"以下列不在数据规范中，已忽略（不会存储）：{'、'.join(read.ignored_columns)}")
+    if kind.key == "responses" and validation.ok:
+        published = store.load_kind(engine, file_kind("published", settings.items), columns=["wave", "county", "score"])
+        validation.warnings.extend(coverage_warnings(validation.frame, settings.counties, published))
     sha = file_sha256(data)
     periods = validation.frame[kind.period].dropna().unique().tolist() if kind.period in validation.frame else []
     with engine.connect() as conn:
@@ -116,7 +128,11 @@ def commit_import(engine: sa.Engine, plan: ImportPlan, user: str, replace: bool 
     except sa.exc.OperationalError as exc:
         if "locked" in str(exc) or "busy" in str(exc):
             raise store.StoreError(f"数据库正忙（另一个导入仍在进行，已等待 {store.LOCK_TIMEOUT_S} 秒），未导入任何数据，请稍后再试。") from exc
-        raise
+        if "full" in str(exc).lower() or "no space" in str(exc).lower():
+            # The driver's message holds the SQL and the rows being written: never shown, only this sentence.
+            raise store.StoreError("服务器磁盘空间已满，未导入任何数据。请管理员清理磁盘后再试。") from None
+        LOG.error("import of %s failed", plan.file_name, exc_info=True)  # the server log, never the page
+        raise store.StoreError("写入数据库失败，未导入任何数据。错误详情已写入服务器日志，请联系管理员。") from exc
 
 
 def import_path(path: Path, kind_key: str, settings: Settings, engine: sa.Engine, user: str,
@@ -147,16 +163,28 @@ def error_text(plan: ImportPlan, limit: int = 50) -> str:
     return "\n".join([f"文件“{plan.file_name}”有 {len(errors)} 处错误，未导入任何数据："] + lines)
 
 
-MOCK_KINDS = ("responses", "published", "preschool", "compulsory", "classes")
+MOCK_KINDS = ("responses", "published", "preschool", "compulsory", "classes", "petitions", "home_visits")
+OPTIONAL_MOCK_KINDS = ("petitions", "home_visits")  # issue 14: a mock folder written before them still loads
 
 
 def build_mock_database(engine: sa.Engine, settings: Settings, mock_dir: Path) -> list[str]:
-    """Load the bundled mock files through the same import path analysts use."""
+    """Load the bundled mock files through the same import path analysts use (and the starting 问题台账)."""
+    from analysis import ledger  # here: ledger imports the reader and validator this module also uses
+
     lines = []
+    user = "系统（示例数据）"
     for kind_key in MOCK_KINDS:
         path = Path(mock_dir) / f"{kind_key}.csv"
-        plan, records = import_path(path, kind_key, settings, engine, user="系统（示例数据）")
+        if kind_key in OPTIONAL_MOCK_KINDS and not path.exists():
+            continue
+        plan, records = import_path(path, kind_key, settings, engine, user=user)
         if not plan.ok:
             raise store.StoreError(error_text(plan))
         lines.append(summary_line(plan, records))
+    ledger_path = Path(mock_dir) / "ledger.csv"
+    if ledger_path.exists():
+        checked, ids = ledger.import_ledger_path(engine, ledger_path, settings, user)
+        if not checked.ok:
+            raise store.StoreError(f"示例问题台账有误：{checked.errors.to_dict('records')}")
+        lines.append(f"已导入问题台账 {len(ids)} 项")
     return lines

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analysis.formatting import label_escape
+
 from analysis.charts import HOME_COLOR, OTHER_COLOR, STRIVE_COLOR, base_layout
 
 MUTED_COLOR = "#C8CDD2"
@@ -145,7 +147,7 @@ def township_score_figure(table: pd.DataFrame, county_score: float, min_n: int, 
     table = table.sort_values("score")
     small = table["n"] < min_n
     colors = np.where(small, MUTED_COLOR, np.where(table["score"] < county_score, HOME_COLOR, GOOD_COLOR))
-    labels = [f"{g}（n={n}）" for g, n in zip(table["group"], table["n"])]
+    labels = [f"{label_escape(g)}（n={n}）" for g, n in zip(table["group"], table["n"])]
     # Points, not bars: a bar would have to start at 0 to be honest, and then the differences vanish.
     fig = go.Figure(go.Scatter(x=table["score"], y=labels, mode="markers+text", marker={"size": 12, "color": colors},
                                error_x=_errors(table), text=[f"{s:.1f}" for s in table["score"]], textposition="top center",
@@ -170,7 +172,7 @@ def group_panels_figure(table: pd.DataFrame, labels: dict[str, str], county_scor
         part = table[table["dimension"] == dim]
         small = part["n"] < min_n
         colors = np.where(small, MUTED_COLOR, np.where(part["score"] < county_score, HOME_COLOR, GOOD_COLOR))
-        fig.add_trace(go.Scatter(x=part["score"], y=[f"{g}（{n}）" for g, n in zip(part["group"], part["n"])], mode="markers",
+        fig.add_trace(go.Scatter(x=part["score"], y=[f"{label_escape(g)}（{n}）" for g, n in zip(part["group"], part["n"])], mode="markers",
                                  marker={"size": 10, "color": colors}, error_x=_errors(part), showlegend=False, xaxis=x_axis, yaxis=y_axis,
                                  hovertemplate="%{y}<br>%{x:.2f} 分<extra>" + labels[dim] + "</extra>"))
         shapes.append(_panel_line(x_axis, y_axis, county_score, True, {"color": CITY_COLOR, "dash": "dash", "width": 1}))
@@ -218,7 +220,7 @@ def township_rate_figure(table: pd.DataFrame, column: str, label: str, target: f
     else:
         missed = part[column] < target if higher_is_better else part[column] > target
         colors = np.where(missed, HOME_COLOR, GOOD_COLOR)
-    fig = go.Figure(go.Bar(x=part["township"], y=values, marker_color=colors, text=[f"{v:.1f}%" for v in values],
+    fig = go.Figure(go.Bar(x=[label_escape(t) for t in part["township"]], y=values, marker_color=colors, text=[f"{v:.1f}%" for v in values],
                            textposition="outside", cliponaxis=False, hovertemplate="%{x}<br>" + label + " %{y:.1f}%<extra></extra>"))
     if target is not None:
         fig.add_hline(y=target * 100, line={"color": STRIVE_COLOR, "dash": "dash"})
@@ -286,7 +288,7 @@ def link_figure(link: pd.DataFrame, min_n: int, measure_label: str) -> go.Figure
     colors = np.where(link["n"] < min_n, MUTED_COLOR, GOOD_COLOR)
     for (x_axis, y_axis), column in zip(axes, ("large_share", "inclusive_coverage")):
         # Labels beside the points: many townships share a 0% 大班额 share, and labels above them would pile up.
-        fig.add_trace(go.Scatter(x=link[column] * 100, y=link["score"], mode="markers+text", text=link["township"],
+        fig.add_trace(go.Scatter(x=link[column] * 100, y=link["score"], mode="markers+text", text=[label_escape(t) for t in link["township"]],
                                  textposition="middle right", marker={"size": 12, "color": colors}, showlegend=False,
                                  customdata=link["n"], xaxis=x_axis, yaxis=y_axis,
                                  hovertemplate="%{text}<br>%{x:.1f}%<br>得分 %{y:.2f}（n=%{customdata}）<extra></extra>"))

@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from analysis.drivers import importance_performance, item_importance
-from analysis.scoring import item_points_frame, scores_from_counts
+from analysis.drivers import importance_from_cov, importance_performance, nearest_positive_definite_cov, weighted_cov
+from analysis.itemmodel import ItemRelation, capped_full_gain, item_matrix, one_step_up
+from analysis.planner import apply_moves, one_step_moves
+from analysis.scoring import answer_points, item_points_frame, scores_from_counts
 from analysis.stats import grouped_score_table, holm_adjust
 
 ITEM_SCORE_COLUMNS = ["item", "n", "n_excluded", "unknown_share", "score", "se", "ci_low", "ci_high", "n_eff", "weight_total"]
@@ -133,28 +135,124 @@ def item_benchmarks(home_items: pd.DataFrame, county_items: pd.DataFrame, home: 
 
 
 def item_drivers(responses: pd.DataFrame, items: tuple[str, ...], points: dict[str, float]) -> pd.DataFrame:
-    """Relative-weight importance and plain correlation of each item with the overall answer, with their ranks."""
+    """Relative-weight importance and correlation of each item with the overall answer, ranked, from the shared matrix.
+
+    The matrix is the planner's (analysis.itemmodel: available-case, survey-weighted, nothing imputed), so the
+    importances and the planner's coefficients rest on the same respondents and the same missing-item treatment.
+    """
     present = [i for i in items if i in responses.columns]
-    frame = item_points_frame(responses, tuple(present), points).assign(weight=_weights(responses))
+    frame = item_points_frame(responses, tuple(present), points)
     # Items nobody scored (or everyone scored alike) have no correlation; leave them out instead of failing.
     usable = [i for i in present if frame[i].notna().sum() >= 3 and frame[i].nunique() > 1]
-    table = item_importance(frame, usable, "overall", weight="weight")
-    return table.assign(rank_weight=table["rescaled"].rank(ascending=False, method="min").astype("int64"),
-                        rank_corr=table["corr"].rank(ascending=False, method="min").astype("int64"))
+    if not usable:
+        raise ValueError("没有可用的分项（答案太少或全部相同）")
+    matrix = item_matrix(responses, tuple(usable), points)
+    if matrix.n_used < 3 or not np.isfinite(matrix.cov).all():
+        raise ValueError(f"总体满意度计分的受访者只有 {matrix.n_used} 人，或有分项与总体满意度没有共同作答")
+    table = importance_from_cov(matrix.cov, usable)
+    table = table.assign(rank_weight=table["rescaled"].rank(ascending=False, method="min").astype("int64"),
+                         rank_corr=table["corr"].rank(ascending=False, method="min").astype("int64"))
+    table.attrs.update(correlation="available-case", n_used=matrix.n_used, n_partial=matrix.n_partial,
+                       n_complete=matrix.n_complete)
+    return table
 
 
-def fix_first(benchmarks: pd.DataFrame, drivers: pd.DataFrame) -> pd.DataFrame:
-    """Items ranked by expected overall gain = importance share × points short of the benchmark county.
+def _item_step_full(responses: pd.DataFrame, item: str, points: dict[str, float]) -> float:
+    """Item-score rise if every respondent below the top on the item moved one step up (weighted, scored answers)."""
+    current = answer_points(responses[item], points)
+    step = (responses[item].map(one_step_up(points)).map(points) - current).fillna(0.0)
+    w = _weights(responses)[current.notna()]
+    return float((w * step[current.notna()]).sum() / w.sum()) if w.sum() > 0 else float("nan")
 
-    Reading the overall score as an importance-weighted blend of the item scores
-    (weights = rescaled relative weights, summing to 1), lifting an item to the
-    benchmark county's level lifts the overall score by weight × gap. It orders
-    the work; it is not a forecast. Items already level or ahead gain 0.
+
+def fix_first(benchmarks: pd.DataFrame, drivers: pd.DataFrame, responses: pd.DataFrame, items: tuple[str, ...],
+              points: dict[str, float], relation: ItemRelation) -> pd.DataFrame:
+    """Items ranked by the overall gain of closing the gap to the strive county, through the planner's own model.
+
+    Closing an item's gap = moving the same share t of its answers below 满意 one step up, t = gap / (the item-score
+    rise if all of them moved), at most 1. The overall gain is then t × the capped full gain (β and the 100-point
+    ceiling of analysis.itemmodel). `joint_gain` closes the first j gaps together through planner.apply_moves. These
+    order the work; summed over items they are not a forecast of the overall gap.
     """
     table = benchmarks.merge(drivers[["item", "rescaled", "corr", "rank_weight"]], on="item", how="inner")
     table = importance_performance(table, importance="rescaled", performance="score")
-    shortfall = (table["strive_score"] - table["score"]).clip(lower=0.0)
-    gain = table["rescaled"] * shortfall
-    table = table.assign(shortfall=shortfall, expected_gain=gain)
+    shortfall = (table["strive_score"] - table["score"]).clip(lower=0.0).fillna(0.0)
+    beta = table["item"].map(relation.coefficients).fillna(0.0).astype(float)
+    full_item = table["item"].map(lambda i: _item_step_full(responses, i, points))
+    share = (shortfall / full_item.where(full_item > 0)).clip(upper=1.0).fillna(0.0)
+    capped = pd.Series([capped_full_gain(responses, i, b, points) for i, b in zip(table["item"], beta)], index=table.index)
+    gain = (share * capped).clip(lower=0.0) + 0.0  # + 0.0 turns −0.0 into 0.0
+    table = table.assign(shortfall=shortfall, beta=beta, share_needed=share, closes_gap=full_item * 1.0 >= shortfall,
+                         expected_gain=gain)
     table = table.sort_values(["expected_gain", "rescaled"], ascending=[False, False]).reset_index(drop=True)
-    return table.assign(priority=np.arange(1, len(table) + 1), cumulative_gain=table["expected_gain"].cumsum())
+    overall = answer_points(responses["overall"], points)
+    scored = overall.notna()
+    w = _weights(responses)[scored]
+    base = float(np.average(overall[scored], weights=w)) if scored.any() else float("nan")
+    joint, moves = [], []
+    for row in table.itertuples():
+        if row.expected_gain > 0:
+            moves += one_step_moves(responses, row.item, points, row.share_needed)
+        planned = apply_moves(responses, moves, relation, points)["points"][scored]
+        joint.append(float(np.average(planned, weights=w)) - base if scored.any() else float("nan"))
+    return table.assign(priority=np.arange(1, len(table) + 1), joint_gain=joint)
+
+
+def fix_first_stability(responses: pd.DataFrame, items: tuple[str, ...], points: dict[str, float], strive: pd.DataFrame,
+                        reps: int = 200, seed: int = 2026) -> pd.DataFrame:
+    """Bootstrap of the fix-first list: per item, the share of resamples where it comes first and where its quadrant flips.
+
+    Each resample redraws the home respondents with replacement (β, importances and item scores re-estimated by the
+    same model) and the strive county's item scores from N(score, SE²). `strive` has columns item, strive_score, strive_se.
+    """
+    items = tuple(i for i in items if i in set(strive["item"]))
+    x = np.column_stack([answer_points(responses[i], points).to_numpy(float) for i in items]
+                        + [answer_points(responses["overall"], points).to_numpy(float)])
+    up = np.column_stack([(responses[i].map(one_step_up(points)).map(points) - answer_points(responses[i], points))
+                          .fillna(0.0).to_numpy(float) for i in items])
+    w_all = _weights(responses).to_numpy(float)
+    target = strive.set_index("item").loc[list(items)]
+    rng = np.random.default_rng(seed)
+
+    def one(idx: np.ndarray, bench: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        xs, ws, steps = x[idx], w_all[idx], up[idx]
+        # Item scores over every respondent who scored the item (as on the page); the model over scored overall answers.
+        scored = ~np.isnan(xs[:, :-1])
+        wsum = (ws[:, None] * scored).sum(axis=0)
+        score = np.nansum(ws[:, None] * np.where(scored, xs[:, :-1], 0.0), axis=0) / wsum
+        full_item = (ws[:, None] * steps * scored).sum(axis=0) / wsum
+        keep = ~np.isnan(xs[:, -1])
+        xs, ws, steps = xs[keep], ws[keep], steps[keep]
+        cov = weighted_cov(xs, ws)
+        if not np.isfinite(cov).all():
+            return None
+        try:
+            importance = importance_from_cov(cov, list(items))["rescaled"].to_numpy()
+            covp = nearest_positive_definite_cov(cov)
+            beta = np.linalg.solve(covp[:-1, :-1], covp[:-1, -1])
+        except (ValueError, np.linalg.LinAlgError):
+            return None
+        o = xs[:, -1][:, None]
+        capped = (ws[:, None] * (np.clip(o + beta * steps, 0, 100) - o)).sum(axis=0) / ws.sum()
+        share = np.clip(np.clip(bench - score, 0, None) / np.where(full_item > 0, full_item, np.inf), 0, 1)
+        frame = pd.DataFrame({"rescaled": importance, "score": score})
+        quadrant = importance_performance(frame, "rescaled", "score")["quadrant"].to_numpy()
+        return np.clip(share * capped, 0, None), quadrant
+
+    base = one(np.arange(len(responses)), target["strive_score"].to_numpy(float))
+    if base is None:
+        return pd.DataFrame(columns=["item", "first_share", "quadrant_flip_share", "reps"])
+    first, flips, done = np.zeros(len(items)), np.zeros(len(items)), 0
+    for _ in range(reps):
+        idx = rng.integers(0, len(responses), len(responses))
+        bench = target["strive_score"].to_numpy(float) + target["strive_se"].fillna(0.0).to_numpy(float) * rng.standard_normal(len(items))
+        result = one(idx, bench)
+        if result is None:
+            continue
+        gain, quadrant = result
+        if gain.max() > 0:
+            first[np.argmax(gain)] += 1
+        flips += quadrant != base[1]
+        done += 1
+    return pd.DataFrame({"item": list(items), "first_share": first / max(done, 1), "quadrant_flip_share": flips / max(done, 1),
+                         "reps": done})

@@ -136,3 +136,32 @@ def spearman_summary(x: pd.Series, y: pd.Series) -> dict[str, float]:
         return {"rho": float("nan"), "p": float("nan"), "n": float(n)}
     result = sps.spearmanr(pair["x"], pair["y"])
     return {"rho": float(result.statistic), "p": float(result.pvalue), "n": float(n)}
+
+
+def township_association(link: pd.DataFrame, measure: str, min_n: int) -> dict[str, float]:
+    """Spearman ρ of township satisfaction with a metric over townships with at least `min_n` respondents.
+
+    A township of a dozen respondents has a score SE near 5 points, enough to reorder the ranks on its own, so small
+    townships are dropped (and counted) rather than ranked alongside the rest.
+    """
+    pair = link.dropna(subset=[measure, "score"])
+    kept = pair[pair["n"] >= min_n]
+    stats = spearman_summary(kept[measure], kept["score"])
+    stats.update(dropped=float(len(pair) - len(kept)), zeros=float((kept[measure] == 0).sum()), min_n=float(min_n))
+    return stats
+
+
+def association_sentence(stats: dict[str, float], label: str, measure_label: str, alpha: float = 0.05) -> str:
+    """ρ in words: a direction only when significant, always said to be an area-level association."""
+    dropped = int(stats.get("dropped", 0))
+    small = f"；另有 {dropped} 个乡镇样本不足 {int(stats.get('min_n', 0))} 份，未计入" if dropped else ""
+    if pd.isna(stats["rho"]):
+        return f"{label}：样本足够的配对乡镇不足 3 个（或数值没有差异），无法计算相关{small}。"
+    text = (f"{label}与{measure_label}的 Spearman 等级相关 ρ = {stats['rho']:.2f}（p = {stats['p']:.3f}，"
+            f"{int(stats['n'])} 个乡镇{small}）：")
+    if stats["p"] < alpha:
+        direction = "越低" if stats["rho"] < 0 else "越高"
+        text += f"统计上显著，{label}越高的乡镇，{measure_label}{direction}。"
+    else:
+        text += "统计上不显著，现有数据不能说明二者有关。"
+    return text + "这是乡镇之间的关联，不代表每个家庭的情况，也不说明因果。"

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.contract import CLASSES, COMPULSORY, GRADES, PRESCHOOL, PUBLISHED, responses_kind
+from analysis.contract import CLASSES, COMPULSORY, GRADES, HOME_VISITS, LEDGER, PETITIONS, PRESCHOOL, published_kind, responses_kind
 from analysis.settings import Settings
 
 WAVES = ("2025年第2季度", "2025年第3季度", "2025年第4季度", "2026年第1季度", "2026年第2季度", "2026年第3季度")
@@ -262,16 +262,131 @@ def to_contract_headers(frame: pd.DataFrame, kind) -> pd.DataFrame:
     return frame.rename(columns={c: kind.header_of(c) for c in frame.columns})
 
 
-def write_mock(settings: Settings, out: Path, seed: int = 2026, scale: int = 1) -> dict[str, Path]:
-    """Write every mock file as UTF-8-with-BOM CSV (Excel opens it) and return the paths."""
+def published_with_detail(published: pd.DataFrame, responses: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """The published table with each county's sample size and one score per survey item, as some cities publish."""
+    scored = responses.assign(**{item: responses[item].map(settings.points).astype("float64") for item in settings.items})
+    weight = scored["weight"].astype("float64")
+    parts = {"n": scored.groupby(["wave", "county"]).size()}
+    for item in settings.items:
+        answered = scored[item].notna()
+        num = (scored[item] * weight).where(answered).groupby([scored["wave"], scored["county"]]).sum()
+        den = weight.where(answered).groupby([scored["wave"], scored["county"]]).sum()
+        parts[item] = (num / den).round(2)
+    detail = pd.DataFrame(parts).reset_index()
+    return published.merge(detail, on=["wave", "county"], how="left")
+
+
+def county_scenario(responses: pd.DataFrame, published: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What a county bureau holds: its own respondents for every wave, the city's table for all waves but the latest."""
+    own = responses[responses["county"] == settings.home_county].reset_index(drop=True)
+    detailed = published_with_detail(published, responses, settings)
+    return own, detailed[detailed["wave"] != WAVES[-1]].reset_index(drop=True)
+
+
+# 民意诉求 (issue 14): one text per item that the settings' keyword rules sort back to that item.
+PETITION_TEXTS = {
+    "办学条件": ["学校食堂条件差，饭菜凉", "校舍漏雨，设施老旧"],
+    "师德师风": ["班主任态度粗暴，师德有问题", "反映教师收礼"],
+    "有偿补课治理": ["在职教师有偿补课，逼学生报辅导班", "周末补课收费，举报有偿补课"],
+    "课业负担": ["作业太多，孩子写到深夜", "考试排名公布，负担重"],
+    "课后服务": ["课后托管时间太短，放学早接不了", "延时服务没有开展"],
+    "入园难入园贵": ["公办幼儿园报不上名，入园难", "幼儿园保教费上涨"],
+    "大班额治理": ["班额太大，一个班七十人，教室拥挤", "大班问题没有解决，人数多"],
+    "校园安全": ["学校门口交通安全隐患", "孩子在校被欺凌，要求处理"],
+    "教育收费": ["学校乱收资料费", "收费不透明，费用多"],
+    "教育公平": ["划片不公平，择校乱象", "农村学校师资不均衡"],
+}
+PETITION_MONTHS = pd.period_range("2025-04", "2026-11", freq="M").astype(str).tolist()
+SPIKE = ("城关镇", "大班额治理")  # the latest month's surge the 约谈名单 should find
+
+
+def mock_petitions(responses: pd.DataFrame, settings: Settings, seed: int = 2026) -> pd.DataFrame:
+    """Work orders per month, township and item at a rate following the township's share of 不满意/不太满意 on that
+    item in the survey (so townships with more complaints about an item score lower on it), plus one spike."""
+    rng = np.random.default_rng(seed + 5)
+    home = responses[responses["county"] == settings.home_county]
+    rows = []
+    for m_index, month in enumerate(PETITION_MONTHS):
+        for t_index, (town, urban, share, crowd) in enumerate(HOME_TOWNSHIPS):
+            answers = home[home["township"] == town]
+            for item in settings.items:
+                unhappy = float(answers[item].isin(["不满意", "不太满意"]).mean()) if len(answers) else 0.0
+                rate = 40.0 * share * unhappy
+                extra = 9 if (town, item) == SPIKE and month == PETITION_MONTHS[-1] else 0
+                for k in range(int(rng.poisson(rate)) + extra):
+                    day = int(rng.integers(1, 29))
+                    received = f"{month}-{day:02d}"
+                    last = m_index >= len(PETITION_MONTHS) - 2
+                    status = rng.choice(["已办结", "办理中", "待办理"], p=[0.55, 0.3, 0.15] if last else [0.95, 0.04, 0.01])
+                    closed = ((pd.Timestamp(received) + pd.Timedelta(days=int(rng.integers(2, 25)))).date().isoformat()
+                              if status == "已办结" else "")
+                    follow = (rng.choice(["满意", "基本满意", "不满意", "未回访"], p=[0.45, 0.3, 0.15, 0.1])
+                              if status == "已办结" else "")
+                    school = f"{town}中心小学" if rng.random() < 0.4 else (f"{town}中学" if rng.random() < 0.3 else "")
+                    rows.append({"order_id": f"YX{month.replace('-', '')}{t_index:02d}{len(rows):05d}", "received": received,
+                                 "channel": rng.choice(["12345", "局长信箱", "信访", "其他"], p=[0.7, 0.15, 0.1, 0.05]),
+                                 "township": town, "school": school,
+                                 "content": str(rng.choice(PETITION_TEXTS.get(item, ["其他诉求"]))),
+                                 "status": status, "closed": closed, "follow_up": follow})
+    return pd.DataFrame(rows).sort_values(["received", "order_id"], ignore_index=True)
+
+
+def mock_home_visits(settings: Settings, seed: int = 2026) -> pd.DataFrame:
+    """教师全员大家访 per school year and school: urban schools reach fewer of their many pupils."""
+    rng = np.random.default_rng(seed + 6)
+    rows = []
+    for y_index, year in enumerate(SCHOOL_YEARS):
+        for name, urban, share, crowd in HOME_TOWNSHIPS:
+            schools = [f"{name}中心小学", f"{name}中学"] + ([f"{name}第二小学", f"{name}实验中学"] if urban else [])
+            for school in schools:
+                enrolled = int(rng.integers(900, 2400)) if urban else int(rng.integers(150, 700))
+                coverage = min(0.99, (0.62 if urban else 0.82) + 0.05 * y_index - 0.15 * crowd + rng.normal(0, 0.04))
+                rows.append({"year": year, "school": school, "township": name, "enrolled": enrolled,
+                             "visited": int(round(enrolled * max(coverage, 0.2)))})
+    return pd.DataFrame(rows)
+
+
+def mock_ledger(settings: Settings) -> pd.DataFrame:
+    """A starting 问题台账: closed tutoring and class-size problems (their items' scores rose after), open ones, and
+    two past their deadline in 东坝镇."""
+    rows = [
+        ("TZ2025-001", "有偿补课治理", "城关镇", "", "在职教师有偿补课投诉集中", "工单", "开展专项治理，签订承诺书", "城关镇中心学校", "2025-07-10", "2025-10-31", "已销号", "2025-10-20"),
+        ("TZ2025-002", "有偿补课治理", "云溪街道", "", "周末有偿补课班", "督导", "联合市场监管排查校外培训", "云溪街道教育办", "2025-08-01", "2025-12-31", "已销号", "2025-12-15"),
+        ("TZ2025-003", "大班额治理", "城关镇", "城关镇中心小学", "一年级大班额", "问卷意见", "新建教学楼分流", "城关镇中心学校", "2025-09-01", "2027-08-31", "整改中", ""),
+        ("TZ2026-001", "课后服务", "东坝镇", "东坝镇中心小学", "课后服务时长不足", "工单", "延长托管至18:00", "东坝镇中心学校", "2026-03-01", "2026-06-30", "整改中", ""),
+        ("TZ2026-002", "入园难入园贵", "东坝镇", "", "公办园学位不足", "问卷意见", "扩建镇中心幼儿园", "东坝镇中心学校", "2026-04-01", "2026-09-30", "未整改", ""),
+        ("TZ2026-003", "校园安全", "石桥镇", "石桥镇中学", "校门口交通隐患", "工单", "增设护学岗与减速带", "石桥镇中学", "2026-05-10", "2026-07-31", "已销号", "2026-07-20"),
+        ("TZ2026-004", "课业负担", "云溪街道", "云溪街道中学", "作业量过大", "其他", "作业公示与总量控制", "云溪街道教育办", "2026-09-15", "2027-03-31", "整改中", ""),
+    ]
+    names = ["ledger_id", "item", "township", "school", "problem", "source", "measure", "owner", "created", "deadline", "state", "closed"]
+    frame = pd.DataFrame(rows, columns=names).assign(order_ids="")
+    return frame[[c.name for c in LEDGER.columns]]
+
+
+SCENARIOS = ("city", "county")
+
+
+def write_mock(settings: Settings, out: Path, seed: int = 2026, scale: int = 1, scenario: str = "city") -> dict[str, Path]:
+    """Write every mock file as UTF-8-with-BOM CSV (Excel opens it) and return the paths.
+
+    scenario "city": respondents for every county; "county": only the home county's respondents and the city's
+    published table (with sample sizes and item scores) for every wave but the latest.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    responses, published = mock_responses(settings, seed, scale), mock_published(settings, seed)
+    if scenario == "county":
+        responses, published = county_scenario(responses, published, settings)
     tables = {
-        "responses": (mock_responses(settings, seed, scale), responses_kind(settings.items)),
-        "published": (mock_published(settings, seed), PUBLISHED),
+        "responses": (responses, responses_kind(settings.items)),
+        "published": (published, published_kind(settings.items)),
         "preschool": (mock_preschool(settings, seed), PRESCHOOL),
         "compulsory": (mock_compulsory(settings, seed), COMPULSORY),
         "classes": (mock_classes(settings, seed), CLASSES),
+        # Issue 14: new files only, from their own random streams, so the files above stay byte-identical.
+        "petitions": (mock_petitions(responses, settings, seed), PETITIONS),
+        "home_visits": (mock_home_visits(settings, seed), HOME_VISITS),
+        "ledger": (mock_ledger(settings), LEDGER),
     }
     paths = {}
     for key, (frame, kind) in tables.items():

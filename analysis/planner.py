@@ -1,16 +1,32 @@
-"""目标推演: move shares of answers up, see the new score, rank and P(保六)/P(争五); solve the inverse question."""
+"""目标推演: move shares of answers up, see the new score, rank and P(保六)/P(争五); solve the inverse question.
+
+One forward model serves the page, the brief, the inverse solver and the `plan` command:
+  1. each eligible respondent (original answer FROM on ITEM, inside the group) moves with probability `share`;
+     their overall points change by β_item · (points[TO] − points[FROM]) and stay on the 0–100 scale. The planned
+     points are the exact expectation over these independent moves (the ceiling makes it differ from the linear sum);
+  2. the home row of the wave's table is recomputed from the planned points (weighted score and SE);
+  3. optionally every county, the home county included, is projected one wave ahead on its own trend, with the
+     trend's sampling variance added to its SE;
+  4. P(home rank ≤ k) comes from analysis.ranking.home_rank_probabilities with the configured draws and seed.
+The inverse solver bisects on the share through this same function, so its answer is reproducible by the forward one.
+"""
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
-from analysis import ranks
+from analysis.itemmodel import ItemRelation, answer_order, capped_full_gain, item_to_overall, one_step_up
+from analysis.ranking import home_rank_probabilities
 from analysis.scoring import answer_points, rank_within
-from analysis.stats import grouped_score_table
+from analysis.stats import Z95, grouped_score_table
+
+__all__ = ["ItemRelation", "item_to_overall"]  # re-exported: the page and the brief read the relation from here
+
 
 @dataclass(frozen=True)
 class Move:
@@ -39,108 +55,263 @@ def moves_from_json(text: str) -> list[Move]:
     return [Move(**m) for m in json.loads(text)]
 
 
-@dataclass(frozen=True)
-class ItemRelation:
-    """Weighted least squares of overall points on item points: overall ≈ intercept + Σ β_i · item_i."""
-
-    coefficients: pd.Series
-    intercept: float
-    r2: float
-    n: int
+def eligible(responses: pd.DataFrame, move: Move) -> np.ndarray:
+    """Respondents whose original answer and group make them eligible for the move."""
+    mask = responses[move.item] == move.from_answer
+    if move.group_column:
+        mask &= responses[move.group_column] == move.group_value
+    return mask.fillna(False).to_numpy(bool)
 
 
-def item_to_overall(responses: pd.DataFrame, items: tuple[str, ...], points: dict[str, float]) -> ItemRelation:
-    """The item-to-overall relation estimated from respondents who scored the overall question and every item."""
-    y = answer_points(responses["overall"], points)
-    x = pd.DataFrame({i: answer_points(responses[i], points) for i in items}, index=responses.index)
-    # Unscored items are filled with the item mean so respondents with one 不了解 still count.
-    x = x.fillna(x.mean())
-    keep = y.notna() & x.notna().all(axis=1)
-    w = responses.loc[keep, "weight"].to_numpy(float)
-    design = np.column_stack([np.ones(keep.sum()), x[keep].to_numpy(float)])
-    sw = np.sqrt(w)[:, None]
-    beta, *_ = np.linalg.lstsq(design * sw, y[keep].to_numpy(float) * sw[:, 0], rcond=None)
-    fitted = design @ beta
-    yk = y[keep].to_numpy(float)
-    ybar = np.average(yk, weights=w)
-    r2 = 1 - np.sum(w * (yk - fitted) ** 2) / np.sum(w * (yk - ybar) ** 2)
-    return ItemRelation(pd.Series(beta[1:], index=list(items)), float(beta[0]), float(r2), int(keep.sum()))
+def moved_people(responses: pd.DataFrame, moves: list[Move]) -> float:
+    """Expected number of respondents who change an answer (a respondent eligible twice on one item counts once)."""
+    stay = np.ones(len(responses))
+    for move in moves:
+        stay *= np.where(eligible(responses, move), 1.0 - move.share, 1.0)
+    return float(np.sum(1.0 - stay))
+
+
+def _options(pattern: tuple[int, ...], moves: list[Move], gains: np.ndarray) -> list[tuple[float, float]]:
+    """(probability, total gain) of every outcome for a respondent eligible for the moves in `pattern`.
+
+    Moves on different items are independent; on one item a respondent holds one answer, so the moves are tried in
+    table order and the first that fires takes it (never two gains on one item).
+    """
+    per_item: dict[str, list[tuple[float, float]]] = {}
+    for m in pattern:
+        per_item.setdefault(moves[m].item, []).append((moves[m].share, float(gains[m])))
+    slots = []
+    for tries in per_item.values():
+        outcomes, stay = [], 1.0
+        for share, gain in tries:
+            outcomes.append((stay * share, gain))
+            stay *= 1.0 - share
+        slots.append([*outcomes, (stay, 0.0)])
+    return [(float(np.prod([p for p, _ in combo])), float(sum(g for _, g in combo))) for combo in itertools.product(*slots)]
 
 
 def apply_moves(responses: pd.DataFrame, moves: list[Move], relation: ItemRelation, points: dict[str, float]) -> pd.DataFrame:
-    """Respondent `points` after the moves, in expectation: each eligible respondent moves with probability `share`."""
-    overall = answer_points(responses["overall"], points)
-    shift = pd.Series(0.0, index=responses.index)
-    for move in moves:
-        eligible = responses[move.item] == move.from_answer
-        if move.group_column:
-            eligible &= responses[move.group_column] == move.group_value
-        gain = points[move.to_answer] - points[move.from_answer]
-        shift += eligible.fillna(False).astype(float) * move.share * gain * relation.coefficients.get(move.item, 0.0)
-    # Points stay on the 0–100 scale; respondents with an unscored overall answer stay unscored.
-    return responses.assign(points=(overall + shift).clip(0, 100))
+    """Respondent `points` after the moves: the exact expected overall points, each clipped to 0–100 before averaging."""
+    overall = answer_points(responses["overall"], points).to_numpy(float)
+    if not moves:
+        return responses.assign(points=overall)
+    gains = np.array([relation.coefficients.get(m.item, 0.0) * (points[m.to_answer] - points[m.from_answer]) for m in moves])
+    flags = np.column_stack([eligible(responses, m) for m in moves])
+    planned = overall.copy()
+    codes = flags @ (1 << np.arange(len(moves), dtype=np.int64)) if len(moves) < 63 else None
+    keys = codes if codes is not None else np.array([hash(tuple(r)) for r in flags])
+    for key in np.unique(keys):
+        rows = keys == key
+        pattern = tuple(np.flatnonzero(flags[np.argmax(rows)]))
+        if not pattern:
+            continue
+        o = overall[rows]
+        planned[rows] = sum(p * np.clip(o + g, 0.0, 100.0) for p, g in _options(pattern, moves, gains))
+    # Respondents with an unscored overall answer stay unscored (NaN + anything is NaN).
+    return responses.assign(points=planned)
 
 
 def planned_home_row(responses: pd.DataFrame, moves: list[Move], relation: ItemRelation, points: dict[str, float]) -> pd.Series:
     """The home county's n, score, SE and CI after the moves."""
-    moved = apply_moves(responses, moves, relation, points)
-    return grouped_score_table(moved, ["county"], value="points", weight="weight").iloc[0]
+    moved = apply_moves(responses, moves, relation, points).assign(_one=0)
+    return grouped_score_table(moved, ["_one"], value="points", weight="weight").iloc[0]
 
 
-def neighbour_trend(scores: pd.DataFrame, waves: list[str], wave: str, last: int = 3) -> pd.Series:
-    """Each county's score change per wave over its last few waves (least-squares slope), 0 with one wave."""
+# ---- trend -------------------------------------------------------------------------------------------------------
+
+
+def trend_projection(scores: pd.DataFrame, waves: list[str], wave: str, last: int = 3) -> pd.DataFrame:
+    """Per county: the least-squares slope over its last few waves and the projection one wave ahead.
+
+    The projection ŷ = y_now + b is a fixed linear combination Σ c_t y_t of the window's scores (b = Σ (t − t̄) y_t /
+    Σ (t − t̄)²), and the waves are independent samples, so Var(ŷ) = Σ c_t² se_t². `extra_var` is what the projection
+    adds to the current wave's own variance; counties with fewer than two waves in the window are not projected.
+    """
     position = waves.index(wave)
     window = waves[max(0, position - last + 1): position + 1]
-    part = scores[scores["wave"].isin(window)].assign(t=lambda f: f["wave"].map(window.index).astype(float))
-    if len(window) < 2:
-        return pd.Series(0.0, index=part["county"].unique())
-    centred = part.assign(tc=part["t"] - part.groupby("county")["t"].transform("mean"),
-                          sc=part["score"] - part.groupby("county")["score"].transform("mean"))
-    sums = centred.assign(xy=centred["tc"] * centred["sc"], xx=centred["tc"] ** 2).groupby("county")[["xy", "xx"]].sum()
-    return (sums["xy"] / sums["xx"]).fillna(0.0)
+    rows = []
+    for county, part in scores[scores["wave"].isin(window)].groupby("county", sort=True):
+        part = part[np.isfinite(part["score"].astype(float)) & np.isfinite(part["se"].astype(float))]
+        if len(part) < 2 or wave not in set(part["wave"]):
+            rows.append({"county": county, "slope": 0.0, "slope_se": np.nan, "shift": 0.0, "extra_var": 0.0, "waves": len(part)})
+            continue
+        t = part["wave"].map(window.index).to_numpy(float)
+        y, se = part["score"].to_numpy(float), part["se"].to_numpy(float)
+        tc = t - t.mean()
+        a = tc / np.sum(tc**2)  # slope weights
+        now = (part["wave"] == wave).to_numpy(float)
+        c = now + a
+        rows.append({"county": county, "slope": float(a @ y), "slope_se": float(np.sqrt(np.sum(a**2 * se**2))),
+                     "shift": float(a @ y), "extra_var": float(np.sum(c**2 * se**2) - np.sum(now * se**2)), "waves": len(part)})
+    return pd.DataFrame(rows, columns=["county", "slope", "slope_se", "shift", "extra_var", "waves"])
 
 
-def scenario_table(table: pd.DataFrame, home: str, home_row: pd.Series, others_shift: pd.Series | None = None) -> pd.DataFrame:
-    """The wave's county table with the home row replaced by the planned one (and others moved by their trend)."""
+def project(table: pd.DataFrame, trend: pd.DataFrame | None) -> pd.DataFrame:
+    """Every county moved one wave ahead on its trend (home included), its SE widened by the projection's variance."""
+    if trend is None:
+        return table
+    t = trend.set_index("county")
+    shift = table["county"].map(t["shift"]).fillna(0.0).to_numpy(float)
+    extra = table["county"].map(t["extra_var"]).fillna(0.0).to_numpy(float)
+    se = np.sqrt(table["se"].to_numpy(float) ** 2 + extra)
+    score = table["score"].to_numpy(float) + shift
+    out = table.assign(score=score, se=se, ci_low=score - Z95 * se, ci_high=score + Z95 * se)
+    return out.assign(rank=rank_within(out, by=None))
+
+
+# ---- forward evaluation -----------------------------------------------------------------------------------------
+
+
+def scenario_table(table: pd.DataFrame, home: str, home_row: pd.Series) -> pd.DataFrame:
+    """The wave's county table with the home row replaced by the planned one (row order kept: common random numbers)."""
     planned = table.copy()
     mask = planned["county"] == home
     for column in ("score", "se", "ci_low", "ci_high"):
         planned.loc[mask, column] = float(home_row[column])
-    if others_shift is not None:
-        shift = planned["county"].map(others_shift).fillna(0.0).where(~mask, 0.0)
-        planned = planned.assign(score=planned["score"] + shift, ci_low=planned["ci_low"] + shift, ci_high=planned["ci_high"] + shift)
-    return planned.assign(rank=rank_within(planned, by=None)).sort_values(["rank", "county"]).reset_index(drop=True)
+    return planned.assign(rank=rank_within(planned, by=None))
 
 
 def evaluate(table: pd.DataFrame, home: str, targets: tuple[int, ...], draws: int, seed: int) -> dict:
-    """Score, rank and P(rank ≤ k) of the home county in a (planned) table, from the same functions as the 排名 page."""
-    probs = ranks.place_probabilities(table["score"].to_numpy(float), table["se"].to_numpy(float), draws=draws, seed=seed)
-    j = int(np.flatnonzero(table["county"].to_numpy() == home)[0])
-    row = table.iloc[j]
-    return {"score": float(row["score"]), "rank": int(row["rank"]),
-            **{f"p_rank_le_{k}": float(ranks.p_rank_le(probs, k)[j]) for k in targets}}
+    """Score, SE, rank and P(rank ≤ k) of the home county in a (planned, projected) table, as on the 排名 page."""
+    ranked = table.assign(rank=rank_within(table, by=None))
+    row = ranked.loc[ranked["county"] == home].iloc[0]
+    probs = home_rank_probabilities(ranked, home, tuple(targets), draws, seed)
+    return {"score": float(row["score"]), "se": float(row["se"]), "rank": int(row["rank"]),
+            **{f"p_rank_le_{k}": float(probs[k]) for k in targets}}
 
 
-def p_rank_le_after_shift(table: pd.DataFrame, home: str, k: int, deltas: np.ndarray, draws: int, seed: int) -> np.ndarray:
-    """P(home rank ≤ k) if the home score rose by each delta (common random numbers, so it rises with delta)."""
-    others = table[table["county"] != home]
-    home_row = table[table["county"] == home].iloc[0]
-    rng = np.random.default_rng(seed)
-    other_draws = rng.normal(others["score"].to_numpy(float), others["se"].to_numpy(float), size=(draws, len(others)))
-    home_noise = rng.normal(0.0, float(home_row["se"]), size=draws)
-    home_draws = float(home_row["score"]) + np.asarray(deltas, float)[:, None] + home_noise[None, :]
-    better = (other_draws[None, :, :] > home_draws[:, :, None]).sum(axis=2)
-    return (better < k).mean(axis=1)
+@dataclass(frozen=True)
+class Forward:
+    """One forward run: what the page, the brief and the command line show."""
+
+    current: dict   # this wave as ranked (no trend, no plan)
+    baseline: dict  # with the trend when asked (else the same as current), no plan
+    planned: dict   # trend (when asked) and plan
+    moved_people: float
+
+    @property
+    def trend_effect(self) -> dict:
+        """What the trend alone changes (baseline − current)."""
+        return _diff(self.baseline, self.current)
+
+    @property
+    def plan_effect(self) -> dict:
+        """What the plan alone changes on top of the baseline (planned − baseline)."""
+        return _diff(self.planned, self.baseline)
+
+
+def _diff(a: dict, b: dict) -> dict:
+    return {k: a[k] - b[k] for k in a if k != "se"}
+
+
+def forward(table: pd.DataFrame, responses: pd.DataFrame, home: str, moves: list[Move], relation: ItemRelation,
+            points: dict[str, float], targets: tuple[int, ...], draws: int, seed: int,
+            trend: pd.DataFrame | None = None) -> Forward:
+    """Current, trend-only and planned results of the home county through the one forward model."""
+    current = evaluate(table, home, targets, draws, seed)
+    baseline = evaluate(project(table, trend), home, targets, draws, seed) if trend is not None else current
+    planned_row = planned_home_row(responses, moves, relation, points)
+    planned = evaluate(project(scenario_table(table, home, planned_row), trend), home, targets, draws, seed)
+    return Forward(current, baseline, planned, moved_people(responses, moves))
+
+
+# ---- inverse ----------------------------------------------------------------------------------------------------
+
+
+def one_step_moves(responses: pd.DataFrame, item: str, points: dict[str, float], share: float) -> list[Move]:
+    """The same share of every answer below the top on `item`, in the whole county, moved one step up."""
+    counts = responses[item].value_counts()
+    return [Move(item, a, up, float(share)) for a, up in one_step_up(points).items() if counts.get(a, 0) > 0]
+
+
+def satisfied_rate_change(responses: pd.DataFrame, moves: list[Move], points: dict[str, float], item: str) -> float:
+    """Change of the item's 满意率 (满意 + 比较满意 among scored answers, weighted), in percentage points."""
+    top_two = set(answer_order(points)[-2:])
+    w = responses["weight"].astype("float64").fillna(1.0)
+    total = float(w[answer_points(responses[item], points).notna()].sum())
+    gained = sum(float(w[eligible(responses, m)].sum()) * m.share * ((m.to_answer in top_two) - (m.from_answer in top_two))
+                 for m in moves if m.item == item)
+    return 100.0 * gained / total if total > 0 else float("nan")
+
+
+@dataclass(frozen=True)
+class ItemPlan:
+    """The smallest one-step-up plan on one item that reaches the target (people None when it cannot)."""
+
+    item: str
+    people: int | None          # respondents moved (this sample)
+    share: float | None         # people / all the county's respondents in the wave
+    share_below: float | None   # the share of each below-top answer moved (the moves' SHARE)
+    n_all: int
+    n_below: int
+    score: float | None
+    p: float | None
+    satisfied_pp: float | None  # the item's 满意率 change, percentage points
+    moves: tuple[Move, ...]
+
+
+def solve_item(table: pd.DataFrame, responses: pd.DataFrame, home: str, item: str, relation: ItemRelation,
+               points: dict[str, float], k: int, target_p: float, draws: int, seed: int,
+               trend: pd.DataFrame | None = None) -> ItemPlan:
+    """Fewest respondents moved one step up on `item` (same share of each answer below the top) for P(rank ≤ k) ≥ target.
+
+    Bisection on the number of people j, each trial through `forward`'s own code path with the same seed: the answer
+    j reaches the target and j − 1 does not.
+    """
+    top = answer_order(points)[-1]
+    scored = answer_points(responses[item], points).notna()
+    n_below = int((scored & (responses[item] != top)).sum())
+    n_all = len(responses)
+
+    def run(j: int) -> tuple[dict, list[Move]]:
+        moves = one_step_moves(responses, item, points, j / n_below) if j else []
+        row = planned_home_row(responses, moves, relation, points)
+        return evaluate(project(scenario_table(table, home, row), trend), home, (k,), draws, seed), moves
+
+    def plan(j: int | None, result: dict | None, moves: list[Move]) -> ItemPlan:
+        if j is None:
+            return ItemPlan(item, None, None, None, n_all, n_below, None, None, None, ())
+        return ItemPlan(item, j, j / n_all, j / n_below if n_below else 0.0, n_all, n_below, result["score"],
+                        result[f"p_rank_le_{k}"], satisfied_rate_change(responses, moves, points, item), tuple(moves))
+
+    start, moves = run(0)
+    if start[f"p_rank_le_{k}"] >= target_p:
+        return plan(0, start, [])
+    if n_below == 0 or relation.coefficients.get(item, 0.0) <= 0:
+        return plan(None, None, [])
+    best, best_moves = run(n_below)
+    if best[f"p_rank_le_{k}"] < target_p:
+        return plan(None, None, [])
+    lo, hi = 0, n_below
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        result, mid_moves = run(mid)
+        if result[f"p_rank_le_{k}"] >= target_p:
+            hi, best, best_moves = mid, result, mid_moves
+        else:
+            lo = mid
+    return plan(hi, best, best_moves)
+
+
+def solve_items(table: pd.DataFrame, responses: pd.DataFrame, home: str, items: tuple[str, ...], relation: ItemRelation,
+                points: dict[str, float], k: int, target_p: float, draws: int, seed: int,
+                trend: pd.DataFrame | None = None) -> list[ItemPlan]:
+    """solve_item for every item, the least effort first (items that cannot reach the target last)."""
+    plans = [solve_item(table, responses, home, i, relation, points, k, target_p, draws, seed, trend) for i in items]
+    return sorted(plans, key=lambda p: (p.people is None, p.people if p.people is not None else 0, items.index(p.item)))
 
 
 def required_shift(table: pd.DataFrame, home: str, k: int, target_p: float, draws: int, seed: int,
-                   max_delta: float = 30.0, step: float = 0.01) -> float:
-    """Smallest score rise (to `step` points) that makes P(rank ≤ k) ≥ target_p; inf when max_delta is not enough.
+                   trend: pd.DataFrame | None = None, max_delta: float = 30.0, step: float = 0.01) -> float:
+    """Smallest rise of the home score (to `step` points, SE unchanged) that makes P(rank ≤ k) ≥ target; inf if none.
 
-    Common random numbers make the probability non-decreasing in the rise, so bisection finds the first one.
+    Each trial goes through `evaluate` on the (projected) table with the same seed, like every other planner number.
     """
+    mask = (table["county"] == home).to_numpy()
+
     def reaches(delta: float) -> bool:
-        return bool(p_rank_le_after_shift(table, home, k, np.array([delta]), draws, seed)[0] >= target_p)
+        raised = table.assign(score=table["score"].to_numpy(float) + np.where(mask, delta, 0.0))
+        return evaluate(project(raised, trend), home, (k,), draws, seed)[f"p_rank_le_{k}"] >= target_p
 
     if reaches(0.0):
         return 0.0
@@ -154,56 +325,29 @@ def required_shift(table: pd.DataFrame, home: str, k: int, target_p: float, draw
 
 
 def item_headroom(responses: pd.DataFrame, items: tuple[str, ...], points: dict[str, float], relation: ItemRelation) -> pd.DataFrame:
-    """Per item: the overall-score gain if every respondent below 满意 moved up one category (share 100%)."""
-    order = sorted(points, key=points.get)
-    next_up = {a: order[i + 1] for i, a in enumerate(order[:-1])}
-    weights = responses["weight"].to_numpy(float)
-    overall_scored = answer_points(responses["overall"], points).notna().to_numpy()
-    total = weights[overall_scored].sum()
-    rows = []
-    for item in items:
-        current = answer_points(responses[item], points)
-        up = responses[item].map(next_up).map(points)
-        gain = (up - current).fillna(0.0).to_numpy(float)
-        item_gain = float((weights * gain)[overall_scored].sum() / total)
-        rows.append({"item": item, "beta": float(relation.coefficients[item]), "item_gain_full": item_gain,
-                     "overall_gain_full": float(relation.coefficients[item]) * item_gain})
-    return pd.DataFrame(rows)
+    """Per item: β and the overall-score gain if every respondent below the top moved one step up (ceiling applied)."""
+    return pd.DataFrame([{"item": i, "beta": float(relation.coefficients.get(i, 0.0)),
+                          "overall_gain_full": capped_full_gain(responses, i, float(relation.coefficients.get(i, 0.0)), points)}
+                         for i in items])
 
 
-def cheapest_plan(headroom: pd.DataFrame, needed: float) -> pd.DataFrame:
-    """Shares per item (0–1, one category up) reaching `needed` points with the least total share moved.
-
-    This is a fractional knapsack, so filling the items in order of gain per share moved is the exact optimum.
-    """
-    plan = headroom[headroom["overall_gain_full"] > 0].sort_values("overall_gain_full", ascending=False)
-    remaining, shares = needed, []
-    for gain in plan["overall_gain_full"]:
-        share = min(1.0, max(remaining, 0.0) / gain)
-        shares.append(share)
-        remaining -= share * gain
-    return plan.assign(share=shares).loc[lambda f: f["share"] > 0].reset_index(drop=True)
+def move_argument(move: Move, group_labels: dict[str, str] | None = None) -> str:
+    """The `plan --move` argument that reproduces a move: ITEM:GROUP:FROM:TO:SHARE (full float precision)."""
+    group = "全部" if not move.group_column else f"{(group_labels or {}).get(move.group_column, move.group_column)}={move.group_value}"
+    return f"{move.item}:{group}:{move.from_answer}:{move.to_answer}:{move.share!r}"
 
 
-def single_item_shares(headroom: pd.DataFrame, needed: float) -> pd.DataFrame:
-    """For each item alone: the share moving one category up that reaches `needed` points (NaN if it cannot)."""
-    share = needed / headroom["overall_gain_full"].where(headroom["overall_gain_full"] > 0)
-    return headroom.assign(share=share.where(share <= 1.0)).sort_values("share", na_position="last").reset_index(drop=True)
-
-
-def inverse_sentence(needed: float, k: int, target_p: float, single: pd.DataFrame, combo: pd.DataFrame) -> str:
-    """One Chinese sentence answering 'what does it take'."""
+def inverse_sentence(needed: float, k: int, target_p: float, plans: list[ItemPlan]) -> str:
+    """One Chinese sentence answering 'what does it take', in points and 满意率 percentage points (not people)."""
+    goal = f"进入前{k}名的概率达到 {target_p * 100:.0f}%"
     if needed == 0:
-        return f"按当前数据，进入前{k}名的概率已不低于 {target_p * 100:.0f}%，保持即可。"
+        return f"按当前数据，{goal}已经做到，保持即可。"
     if not np.isfinite(needed):
-        return f"即使本县得分再提高 30 分，进入前{k}名的概率也达不到 {target_p * 100:.0f}%：在现有样本量下目标不可及。"
-    best = single.dropna(subset=["share"]).head(1)
-    reachable = combo["overall_gain_full"].mul(combo["share"]).sum() >= needed - 1e-9 if len(combo) else False
-    if not reachable:
-        return (f"要使进入前{k}名的概率达到 {target_p * 100:.0f}%，总体得分需提高 {needed:.2f} 分，"
-                "即使所有分项的受访者都上调一档也不够：在现有样本量下目标不可及。")
-    text = f"要使进入前{k}名的概率达到 {target_p * 100:.0f}%，总体得分需提高约 {needed:.2f} 分"
-    if len(best):
-        text += f"；单靠一项，最省力的是“{best['item'].iloc[0]}”：{best['share'].iloc[0] * 100:.0f}% 的受访者评价上调一档"
-    parts = "、".join(f"{r.item} {r.share * 100:.0f}%" for r in combo.itertuples())
-    return text + f"；按重要性组合的最小方案：{parts}（各项受访者上调一档的比例）。"
+        return f"即使本县得分再提高 30 分，也无法使{goal}：在现有样本量下目标不可及。"
+    text = f"要使{goal}，总体得分需提高约 {needed:.2f} 分"
+    best = [p for p in plans if p.people]
+    if not best:
+        return text + "；单靠任何一个分项都做不到（该项全部受访者上调一档也不够），需要多项同时提升。"
+    first = best[0]
+    return (text + f"；单靠一项，最省力的是“{first.item}”：该项满意率提高约 {first.satisfied_pp:.1f} 个百分点"
+            f"（答“满意”以下的受访者中约 {first.share_below * 100:.0f}% 评价上调一档），总体得分可达 {first.score:.2f} 分。")

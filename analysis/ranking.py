@@ -6,38 +6,101 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 
 from analysis import ranks
+from analysis.basis import Basis, basis_table, choose_basis
+from analysis.scoring import rank_within
 from analysis.stats import pairwise_vs_home
 
 RANKING_COLUMNS = ["county", "n", "n_excluded", "score", "se", "ci_low", "ci_high", "rank"]
 
 
 def place_probability_frame(table: pd.DataFrame, draws: int, seed: int) -> pd.DataFrame:
-    """County × place matrix of P(county has that place), rows in the table's order."""
-    probs = ranks.place_probabilities(table["score"].to_numpy(), table["se"].to_numpy(), draws=draws, seed=seed)
-    return pd.DataFrame(probs, index=table["county"].to_list(), columns=[f"第{k}名" for k in range(1, len(table) + 1)])
+    """County × place matrix of P(county has that place) for the counties in the probabilities, in table order."""
+    part = table[usable(table)]
+    probs = ranks.place_probabilities(part["score"].to_numpy(float), part["se"].to_numpy(float), draws=draws, seed=seed)
+    return pd.DataFrame(probs, index=part["county"].to_list(), columns=[f"第{k}名" for k in range(1, len(part) + 1)])
+
+
+def usable(table: pd.DataFrame) -> np.ndarray:
+    """Counties that take part in the probabilities: a finite score and SE (fewer than 2 scored answers have no SE)."""
+    return (np.isfinite(table["score"].to_numpy(float)) & np.isfinite(table["se"].to_numpy(float)))
+
+
+def rank_sets_one_uncertain(score: np.ndarray, se: np.ndarray, coverage: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rank sets [L, U] when at most one unit is uncertain: its CI decides every rank (closed form, no simulation).
+
+    The uncertain unit X ranks 1 + #{f_i > x} for x in its CI [a, b]; a fixed unit i moves down one place when X > f_i.
+    With one random unit the marginal and the simultaneous sets are the same.
+    """
+    uncertain = np.flatnonzero(se > 0)
+    fixed_rank = ranks.rank_descending(score)
+    if uncertain.size == 0:
+        return fixed_rank, fixed_rank.copy()
+    u = int(uncertain[0])
+    z = float(ndtri(1 - (1 - coverage) / 2))
+    a, b = score[u] - z * se[u], score[u] + z * se[u]
+    others = np.delete(np.arange(score.size), u)
+    f = score[others]
+    low, high = np.empty(score.size, dtype=np.int64), np.empty(score.size, dtype=np.int64)
+    low[u], high[u] = 1 + np.sum(f > b), 1 + np.sum(f > a)
+    if f.size == 0:
+        return low, high
+    base = ranks.rank_descending(f)
+    low[others], high[others] = base + (a > f), base + (b > f)
+    return low, high
 
 
 def ranking_with_uncertainty(table: pd.DataFrame, targets: tuple[int, ...], draws: int, seed: int,
                              coverage: float) -> pd.DataFrame:
-    """One wave's table plus P(rank ≤ k), expected rank, marginal and simultaneous rank sets, and top-k sets."""
-    table = table.sort_values(["rank", "county"]).reset_index(drop=True)
-    score, se = table["score"].to_numpy(float), table["se"].to_numpy(float)
-    probs = ranks.place_probabilities(score, se, draws=draws, seed=seed)
-    marg_lo, marg_hi = ranks.rank_sets_marginal(score, se, coverage=coverage, draws=draws, seed=seed)
-    sim_lo, sim_hi = ranks.rank_sets_simultaneous(score, se, coverage=coverage, draws=draws, seed=seed)
-    extra = {
-        "expected_rank": ranks.expected_rank_exact(score, se),
-        "cs_marginal_low": marg_lo, "cs_marginal_high": marg_hi,
-        "cs_simultaneous_low": sim_lo, "cs_simultaneous_high": sim_hi,
-    }
-    for k in targets:
-        # With k or fewer counties in the wave (a partial upload), every county is surely in the top k.
-        extra[f"p_rank_le_{k}"] = ranks.p_rank_le(probs, k) if k <= len(table) else np.ones(len(table))
-        # csranks' cstaubest is the lower simultaneous stepdown bound, the same procedure as sim_lo: L_j ≤ k.
-        extra[f"could_top_{k}"] = sim_lo <= k
-    return table.assign(**extra)
+    """One wave's table plus P(rank ≤ k), expected rank, marginal and simultaneous rank sets, and top-k sets.
+
+    `rank` is by point score among every county in the table. Published counties carry se 0 (a fixed official score)
+    or σ_d (a forecast); a county without a finite SE (fewer than 2 scored answers) is shown but left out of the
+    probabilities and rank sets. With one uncertain county everything is closed form; otherwise simulated.
+    """
+    table = table.assign(rank=rank_within(table, by=None)).sort_values(["rank", "county"]).reset_index(drop=True)
+    if "source" not in table.columns:
+        table = table.assign(source="survey")
+    keep = usable(table)
+    score, se = table.loc[keep, "score"].to_numpy(float), table.loc[keep, "se"].to_numpy(float)
+    columns = {name: np.full(len(table), np.nan) for name in
+               ("expected_rank", "cs_marginal_low", "cs_marginal_high", "cs_simultaneous_low", "cs_simultaneous_high")}
+    columns.update({f"p_rank_le_{k}": np.full(len(table), np.nan) for k in targets})
+    columns.update({f"could_top_{k}": np.full(len(table), np.nan) for k in targets})
+    if keep.any():
+        probs = ranks.place_probabilities(score, se, draws=draws, seed=seed)
+        if np.count_nonzero(se > 0) <= 1:
+            marg_lo, marg_hi = rank_sets_one_uncertain(score, se, coverage)
+            sim_lo, sim_hi = marg_lo, marg_hi
+        else:
+            marg_lo, marg_hi = ranks.rank_sets_marginal(score, se, coverage=coverage, draws=draws, seed=seed)
+            sim_lo, sim_hi = ranks.rank_sets_simultaneous(score, se, coverage=coverage, draws=draws, seed=seed)
+        part = {"expected_rank": ranks.expected_rank_exact(score, se), "cs_marginal_low": marg_lo,
+                "cs_marginal_high": marg_hi, "cs_simultaneous_low": sim_lo, "cs_simultaneous_high": sim_hi}
+        for k in targets:
+            # With k or fewer counties in the probabilities every one of them is surely in the top k.
+            part[f"p_rank_le_{k}"] = ranks.p_rank_le(probs, k) if k <= len(score) else np.ones(len(score))
+            # csranks' cstaubest is the lower simultaneous stepdown bound, the same procedure as sim_lo: L_j ≤ k.
+            part[f"could_top_{k}"] = sim_lo <= k
+        for name, values in part.items():
+            columns[name][keep] = values
+    ints = {name: pd.array(np.where(np.isnan(v), np.nan, v), dtype="Float64").astype("Int64")
+            for name, v in columns.items() if name.startswith("cs_")}
+    return table.assign(**{**columns, **ints})
+
+
+def home_rank_probabilities(table: pd.DataFrame, home: str, targets: tuple[int, ...], draws: int, seed: int) -> dict[int, float]:
+    """P(home rank ≤ k) for each target in a (possibly planned) wave table, as on the 排名 page; NaN without a SE."""
+    keep = usable(table)
+    part = table[keep].reset_index(drop=True)
+    where = np.flatnonzero(part["county"].to_numpy() == home)
+    if where.size == 0:
+        return {k: float("nan") for k in targets}
+    probs = ranks.place_probabilities(part["score"].to_numpy(float), part["se"].to_numpy(float), draws=draws, seed=seed)
+    j = int(where[0])
+    return {k: float(ranks.p_rank_le(probs, k)[j]) if k <= len(part) else 1.0 for k in targets}
 
 
 def home_margin(table: pd.DataFrame, home: str, k: int) -> float:
@@ -49,28 +112,19 @@ def home_margin(table: pd.DataFrame, home: str, k: int) -> float:
     return home_score - float(others[k - 1])
 
 
-def margin_in_respondents(margin: float, n: int, points: dict[str, float]) -> int:
-    """How many respondents moving 一般 → 满意 shift the score by `margin` at this sample size."""
-    step = points.get("满意", 100.0) - points.get("一般", 60.0)
-    if not math.isfinite(margin) or step <= 0 or n <= 0:
-        return 0
-    # Rounded up, and at least one: a deficit of 0.01 still needs one respondent to change their answer.
-    return max(1, math.ceil(abs(margin) * n / step))
-
-
-def margin_sentence(margin: float, k: int, n: int, points: dict[str, float]) -> str:
-    """A leader's reading of a margin, e.g. 距第5名差 0.4 分，需约 5 名受访者由'一般'转为'满意'."""
-    people = margin_in_respondents(margin, n, points)
-    if not math.isfinite(margin):
-        return f"县区不足 {k} 个，目标第{k}名必然达成"
-    if margin > 0:
-        return f"高出第{k}名以外的最高分 {margin:.2f} 分，相当于约 {people} 名受访者由“满意”降为“一般”的余量"
-    return f"距第{k}名差 {abs(margin):.2f} 分，需约 {people} 名受访者由“一般”转为“满意”"
-
-
 def pairwise_table(table: pd.DataFrame, home: str) -> pd.DataFrame:
     """Home against every other county: difference, z, Holm-adjusted p, verdict."""
     return pairwise_vs_home(table[["county", "score", "se"]], home)
+
+
+def _number(value) -> float | None:
+    """A float for JSON, None for a missing value."""
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _whole(value) -> int | None:
+    """An int for JSON, None for a missing value."""
+    return None if value is None or pd.isna(value) else int(value)
 
 
 def home_summary(table: pd.DataFrame, home: str, targets: tuple[int, ...]) -> dict:
@@ -78,38 +132,56 @@ def home_summary(table: pd.DataFrame, home: str, targets: tuple[int, ...]) -> di
     row = table.loc[table["county"] == home].iloc[0]
     return {
         "county": home,
-        "rank": int(row["rank"]),
+        "rank": _whole(row["rank"]),
         "score": float(row["score"]),
-        "p_rank_le": {str(k): float(row[f"p_rank_le_{k}"]) for k in targets},
-        "margin": {str(k): home_margin(table, home, k) for k in targets},
+        "p_rank_le": {str(k): _number(row[f"p_rank_le_{k}"]) for k in targets},
+        # JSON has no infinity: a target beyond the number of other counties has no margin.
+        "margin": {str(k): (m if math.isfinite(m := home_margin(table, home, k)) else None) for k in targets},
     }
 
 
-def ranking_json(table: pd.DataFrame, wave: str, home: str, targets: tuple[int, ...], coverage: float, draws: int) -> dict:
-    """The command line's JSON document for one wave."""
-    counties = [{
-        "county": r.county, "n": int(r.n), "n_excluded": int(r.n_excluded), "score": float(r.score), "se": float(r.se),
-        "ci_low": float(r.ci_low), "ci_high": float(r.ci_high), "rank": int(r.rank),
-        "rank_cs_marginal": [int(r.cs_marginal_low), int(r.cs_marginal_high)],
-        "rank_cs_simultaneous": [int(r.cs_simultaneous_low), int(r.cs_simultaneous_high)],
-        "p_rank_le": {str(k): float(getattr(r, f"p_rank_le_{k}")) for k in targets},
-    } for r in table.sort_values(["rank", "county"]).itertuples()]
-    return {"wave": wave, "home": home, "targets": sorted(targets), "alpha": round(1 - coverage, 10), "draws": draws,
-            "counties": counties, "home_summary": home_summary(table, home, targets)}
+def _county_json(r, targets: tuple[int, ...], basis_kind: str) -> dict:
+    """One county of the JSON document; a published county in `mixed` has no SE, interval, rank set or n."""
+    published = r.source == "published"
+    hidden = published and basis_kind != "forecast"
+    cs = lambda lo, hi: None if hidden or pd.isna(lo) else [int(lo), int(hi)]  # noqa: E731
+    return {
+        "county": r.county, "source": r.source, "n": None if published else _whole(r.n),
+        "n_excluded": None if published else _whole(r.n_excluded), "score": float(r.score),
+        "se": None if hidden else _number(r.se), "ci_low": None if hidden else _number(r.ci_low),
+        "ci_high": None if hidden else _number(r.ci_high), "rank": _whole(r.rank),
+        "rank_cs_marginal": cs(r.cs_marginal_low, r.cs_marginal_high),
+        "rank_cs_simultaneous": cs(r.cs_simultaneous_low, r.cs_simultaneous_high),
+        "p_rank_le": {str(k): _number(getattr(r, f"p_rank_le_{k}")) for k in targets},
+        "insufficient": bool(getattr(r, "insufficient", False)),
+    }
 
 
-def probability_sentence(p: float, k: int, label: str) -> str:
-    """One plain-Chinese sentence for P(rank ≤ k)."""
-    pct = f"{p * 100:.1f}%"
-    if p >= 0.9:
-        verdict = "把握很大，保持现有工作即可"
-    elif p >= 0.7:
-        verdict = "把握较大，但仍有落出的可能"
-    elif p >= 0.4:
-        verdict = "胜负难料，与相邻县区差距在抽样误差之内"
-    elif p >= 0.1:
-        verdict = "可能性偏低，需要明显提升"
-    else:
-        verdict = "按目前数据很难达到"
-    return f"{label}概率 {pct}：在 100 次同等规模的调查中，约 {round(p * 100)} 次本县名次在第{k}名及以内，{verdict}。"
+def ranking_json(table: pd.DataFrame, wave: str, home: str, targets: tuple[int, ...], coverage: float, draws: int,
+                 basis: Basis | None = None) -> dict:
+    """The command line's JSON document for one wave, with the basis it rests on."""
+    kind = basis.kind if basis else "survey"
+    counties = [_county_json(r, targets, kind) for r in table.sort_values(["rank", "county"]).itertuples()]
+    return {"wave": wave, "home": home, "basis": kind, "compared_wave": basis.compared_wave if basis else None,
+            "basis_text": basis.sentence() if basis else None, "targets": sorted(targets), "alpha": round(1 - coverage, 10),
+            "draws": draws, "counties": counties, "home_summary": home_summary(table, home, targets)}
 
+
+def probability_method(basis: Basis, draws: int) -> str:
+    """How P(rank ≤ k) was computed on this basis, for the help text beside the number."""
+    if basis.kind == "mixed" and len(basis.survey_counties) == 1:
+        return "只计本县问卷的抽样误差，其他县区取市级公布得分（确定值），按正态分布精确计算"
+    if basis.kind == "mixed":
+        return f"计入有问卷县区的抽样误差，其余县区取市级公布得分（确定值），模拟 {draws:,} 次"
+    if basis.kind == "forecast":
+        return f"计入本县问卷的抽样误差和其他县区得分的期间波动，模拟 {draws:,} 次"
+    return f"按各县区得分的抽样误差模拟 {draws:,} 次"
+
+
+def basis_and_table(survey: pd.DataFrame, published: pd.DataFrame, wave: str, city: tuple[str, ...]) -> tuple[Basis, pd.DataFrame]:
+    """The wave's basis and the county table it ranks (survey rows only when the wave cannot be ranked)."""
+    survey = survey[survey["wave"] == wave] if "wave" in survey.columns else survey
+    basis = choose_basis(wave, survey["county"], city, published)
+    if not basis.ok:
+        return basis, survey.assign(source="survey")
+    return basis, basis_table(survey, published, basis)

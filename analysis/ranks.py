@@ -26,12 +26,12 @@ def _vector(values: ArrayLike, name: str) -> np.ndarray:
 
 
 def _score_and_se(score: ArrayLike, se: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """Validated score and standard-error vectors of equal length."""
+    """Validated score and standard-error vectors of equal length; se = 0 is a known value (a point mass)."""
     mean, sd = _vector(score, "score"), _vector(se, "se")
     if mean.shape != sd.shape:
         raise ValueError("score and se must have the same length")
-    if np.any(sd <= 0):
-        raise ValueError("se must be positive")
+    if np.any(sd < 0):
+        raise ValueError("se must not be negative")
     return mean, sd
 
 
@@ -82,8 +82,41 @@ def draw_scores(score: ArrayLike, se: ArrayLike, draws: int, seed: int) -> np.nd
     return mean + sd * rng.standard_normal((_check_draws(draws), mean.size))
 
 
+def place_probabilities_one_uncertain(score: ArrayLike, se: ArrayLike) -> np.ndarray:
+    """Exact [j, r-1] = P(unit j has rank r) when at most one unit has se > 0 and every other score is known.
+
+    With the others fixed at f, the uncertain unit X ~ N(m, s²) has rank 1 + #{f_i > X}, so it takes rank r
+    exactly when X lies between the r-th and (r−1)-th highest f; a fixed unit moves down one place when X > f_i.
+    """
+    mean, sd = _score_and_se(score, se)
+    uncertain = np.flatnonzero(sd > 0)
+    if uncertain.size > 1:
+        raise ValueError("more than one unit has se > 0")
+    p = mean.size
+    fixed_rank = rank_descending(mean) if uncertain.size == 0 else None
+    probs = np.zeros((p, p))
+    if uncertain.size == 0:
+        probs[np.arange(p), fixed_rank - 1] = 1.0
+        return probs
+    u = int(uncertain[0])
+    others = np.delete(np.arange(p), u)
+    f = mean[others]
+    if f.size == 0:
+        return np.ones((1, 1))
+    cuts = np.concatenate([[np.inf], np.sort(f)[::-1], [-np.inf]])
+    cdf = ndtr((cuts - mean[u]) / sd[u])
+    probs[u] = cdf[:-1] - cdf[1:]
+    base = rank_descending(f)  # place among the fixed units; ties share the better place
+    below = ndtr((f - mean[u]) / sd[u])  # P(X ≤ f_i): the fixed unit keeps its place
+    probs[others, base - 1] += below
+    probs[others, base] += 1.0 - below
+    return probs
+
+
 def place_probabilities(score: ArrayLike, se: ArrayLike, draws: int = 20000, seed: int = 2026) -> np.ndarray:
-    """Monte Carlo matrix whose [j, r-1] entry is P(unit j has rank r)."""
+    """Matrix whose [j, r-1] entry is P(unit j has rank r): exact with one uncertain unit, else Monte Carlo."""
+    if np.count_nonzero(np.asarray(se, dtype=float) > 0) <= 1:
+        return place_probabilities_one_uncertain(score, se)
     theta = draw_scores(score, se, draws, seed)
     n_draws, p = theta.shape
     # order[d, r] is the unit in place r+1 of draw d; ties have probability zero.
@@ -105,8 +138,11 @@ def p_rank_le(place_probs: ArrayLike, k: int) -> np.ndarray:
 def expected_rank_exact(score: ArrayLike, se: ArrayLike) -> np.ndarray:
     """Exact E[rank_j] = 1 + sum over k != j of P(theta_k > theta_j) under independent normals."""
     mean, sd = _score_and_se(score, se)
-    z = (mean[None, :] - mean[:, None]) / np.sqrt(sd[:, None] ** 2 + sd[None, :] ** 2)
-    prob_above = ndtr(z)
+    diff = mean[None, :] - mean[:, None]
+    pair_sd = np.sqrt(sd[:, None] ** 2 + sd[None, :] ** 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # Two known scores: the higher is surely above, and a tie shares the better rank.
+        prob_above = np.where(pair_sd > 0, ndtr(diff / pair_sd), (diff > 0).astype(float))
     np.fill_diagonal(prob_above, 0.0)
     return 1.0 + prob_above.sum(axis=1)
 
@@ -114,11 +150,8 @@ def expected_rank_exact(score: ArrayLike, se: ArrayLike) -> np.ndarray:
 def _pair_sd(sigma: np.ndarray) -> np.ndarray:
     """Standard deviations of all pairwise differences theta_j - theta_k."""
     var = np.diag(sigma)
-    sd = np.sqrt(np.maximum(var[:, None] + var[None, :] - 2.0 * sigma, 0.0))
-    off = ~np.eye(var.size, dtype=bool)
-    if np.any(sd[off] <= 0):
-        raise ValueError("every pairwise difference needs positive variance")
-    return sd
+    # A zero here is a pair of known scores (two published values): its order is not a hypothesis to test.
+    return np.sqrt(np.maximum(var[:, None] + var[None, :] - 2.0 * sigma, 0.0))
 
 
 def _noise_sampler(sigma: np.ndarray) -> Sampler:
@@ -184,9 +217,15 @@ def _pair_setup(score: ArrayLike, se: ArrayLike | None,
     mean, sigma = _score_and_cov(score, se, cov)
     sd = _pair_sd(sigma)
     inv_sd = np.zeros_like(sd)
-    off = ~np.eye(mean.size, dtype=bool)
-    inv_sd[off] = 1.0 / sd[off]
+    random = ~np.eye(mean.size, dtype=bool) & (sd > 0)
+    inv_sd[random] = 1.0 / sd[random]
     return mean[:, None] - mean[None, :], sd, inv_sd, _noise_sampler(sigma)
+
+
+def _known_order(delta: np.ndarray, sd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of known scores: known[j, k] (no uncertainty) and above[j, k] (j's known score is higher)."""
+    known = (sd == 0) & ~np.eye(sd.shape[0], dtype=bool)
+    return known, known & (delta > 0)
 
 
 def _simultaneous_above(score: ArrayLike, se: ArrayLike | None, coverage: float, draws: int, seed: int,
@@ -195,7 +234,8 @@ def _simultaneous_above(score: ArrayLike, se: ArrayLike | None, coverage: float,
     coverage, draws = _check_coverage(coverage), _check_draws(draws)
     delta, sd, inv_sd, sample = _pair_setup(score, se, cov)
     p = delta.shape[0]
-    open_pairs = ~np.eye(p, dtype=bool)
+    known, known_above = _known_order(delta, sd)
+    open_pairs = ~np.eye(p, dtype=bool) & ~known
     later = np.arange(p)[None, :] > np.arange(p)[:, None]
     rng = np.random.default_rng(seed)
     while open_pairs.any():
@@ -209,7 +249,7 @@ def _simultaneous_above(score: ArrayLike, se: ArrayLike | None, coverage: float,
         if not rejected.any():
             break
         open_pairs &= ~rejected
-    return ~open_pairs & ~np.eye(p, dtype=bool)
+    return (~open_pairs & ~np.eye(p, dtype=bool) & ~known) | known_above
 
 
 def _marginal_above_below(score: ArrayLike, se: ArrayLike | None, coverage: float, draws: int, seed: int,
@@ -219,8 +259,9 @@ def _marginal_above_below(score: ArrayLike, se: ArrayLike | None, coverage: floa
     delta, sd, inv_sd, sample = _pair_setup(score, se, cov)
     p = delta.shape[0]
     off = ~np.eye(p, dtype=bool)
-    above_open, below_open = off.copy(), off.copy()
-    todo = np.flatnonzero(off.any(axis=1))
+    known, known_above = _known_order(delta, sd)
+    above_open, below_open = off & ~known, off & ~known
+    todo = np.flatnonzero((above_open | below_open).any(axis=1))
     rng = np.random.default_rng(seed)
     while todo.size:
         # csranks reseeds per unit, so round r uses the same noise for every unit; one draw per round
@@ -235,7 +276,7 @@ def _marginal_above_below(score: ArrayLike, se: ArrayLike | None, coverage: floa
         below_open[todo] &= ~new_below
         still_open = (above_open[todo] | below_open[todo]).any(axis=1)
         todo = todo[(new_above | new_below).any(axis=1) & still_open]
-    return off & ~above_open, off & ~below_open
+    return (off & ~known & ~above_open) | known_above, (off & ~known & ~below_open) | known_above.T
 
 
 def rank_sets_marginal(score: ArrayLike, se: ArrayLike | None, coverage: float = 0.95, draws: int = 20000,

@@ -11,6 +11,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -229,6 +230,23 @@ def _arrow_cells(payload: bytes | bytearray, sep: str) -> pd.DataFrame | None:
     return pd.DataFrame(columns)
 
 
+LONG_LINE_BYTES = 1 << 20  # no row of a survey table comes near 1 MB
+
+
+def long_line_error(payload: bytes | bytearray) -> ReadError | None:
+    """A Chinese explanation when some line is over 1 MB (a file without line breaks, or not a table); else None.
+    Only looked for once parsing has failed, so a good file pays nothing for it."""
+    cells = np.frombuffer(payload, dtype=np.uint8)
+    bounds = np.concatenate(([-1], np.flatnonzero(cells == 10), [len(cells)]))
+    lengths = np.diff(bounds) - 1
+    line = int(lengths.argmax())
+    if lengths[line] <= LONG_LINE_BYTES:
+        return None
+    whole = "整个文件只有这一行，没有换行符；" if len(lengths) <= 2 else ""
+    return ReadError(f"文件第 {line + 1} 行长达 {lengths[line] / 2**20:,.1f} MB，远超表格正常的一行（{whole}可能不是逐行保存的"
+                     f"表格，或换行符丢失）。请在 Excel 中打开检查后，另存为“CSV UTF-8（逗号分隔）”或 .xlsx 再上传。")
+
+
 def _python_cells(payload: bytes | bytearray, sep: str) -> pd.DataFrame:
     """All cells as text when rows differ in width (title rows, short or long rows); slower but tolerant."""
     text = bytes(payload).decode("utf-8")
@@ -237,6 +255,8 @@ def _python_cells(payload: bytes | bytearray, sep: str) -> pd.DataFrame:
         for row in csv.reader(io.StringIO(text), delimiter=sep):
             width, done = max(width, len(row)), done + 1
     except csv.Error as exc:  # a cell over 128 KB: a quote opened and never closed swallows the rows below it
+        if long_line := long_line_error(payload):
+            raise long_line from exc
         raise ReadError(f"CSV 格式错误：第 {done + 1} 行有未配对的引号（从该处起的内容都被当成了一个单元格），请检查该行。") from exc
     del text
     frame = pd.read_csv(io.BytesIO(payload), header=None, names=range(width), dtype="str", keep_default_na=False,
@@ -253,6 +273,8 @@ def raw_cells_csv(data: bytes, file_name: str = "") -> tuple[pd.DataFrame, str, 
         if frame is None:
             frame = _python_cells(payload, sep)
     except (pa.ArrowInvalid, pd.errors.ParserError, csv.Error) as exc:
+        if long_line := long_line_error(payload):
+            raise long_line from exc
         quote = re.search(r"EOF inside string starting at row (\d+)", str(exc))
         if quote:  # pandas counts records from 0, Excel rows from 1
             raise ReadError(f"CSV 格式错误：第 {int(quote.group(1)) + 1} 行有未配对的引号（从该处到文件末尾都被当成了一个单元格），"
@@ -261,28 +283,125 @@ def raw_cells_csv(data: bytes, file_name: str = "") -> tuple[pd.DataFrame, str, 
     return frame, label, notices
 
 
-def xlsx_sheet_names(data: bytes) -> list[str]:
+EXCEL_MAX_ROWS = 1_048_576  # the last row of an Excel sheet: a row index beyond it is not a workbook Excel saved
+XLSX_MAX_COLUMNS = 1_024  # far more than any survey export; a stray cell in column XFD would make every row 16,384 wide
+XLSX_MAX_CELLS = 30_000_000  # rows × columns held while reading (a 1M-row, 20-column survey is 20M)
+XLSX_RATIO_FLOOR = 1 << 20  # entries smaller than 1 MB unpacked are never a bomb, whatever their ratio
+
+
+@dataclass(frozen=True)
+class XlsxLimits:
+    """How big a workbook may get once unpacked and read (settings [upload] and survey.max_rows)."""
+
+    max_unpacked_bytes: int = 200 * 2**20
+    max_ratio: float = 100.0
+    max_rows: int = 2_000_000
+
+
+def check_xlsx_archive(data: bytes, limits: XlsxLimits) -> None:
+    """Refuse a workbook whose entries unpack to more than the limit or at an extreme ratio, before any XML is parsed.
+
+    Python's zipfile never inflates an entry past the size its directory declares, so the declared sizes are a bound."""
+    try:
+        entries = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except zipfile.BadZipFile as exc:
+        raise ReadError("无法打开 .xlsx 文件（文件可能已损坏），请在 Excel 中重新保存后再上传。") from exc
+    total = sum(e.file_size for e in entries)
+    if total > limits.max_unpacked_bytes:
+        raise ReadError(f"该 .xlsx 文件解压后有 {total / 2**20:,.0f} MB，超过上限 {limits.max_unpacked_bytes / 2**20:,.0f} MB"
+                        f"（设置项 upload.xlsx_max_unpacked_mb），可能含大量空白格式行或异常内容。"
+                        f"请在 Excel 中删除多余的行后另存为 CSV UTF-8 再上传。")
+    for entry in entries:
+        ratio = entry.file_size / max(entry.compress_size, 1)
+        if entry.file_size > XLSX_RATIO_FLOOR and ratio > limits.max_ratio:
+            raise ReadError(f"该 .xlsx 文件中的“{entry.filename}”压缩比异常（{ratio:,.0f} 倍，上限 {limits.max_ratio:g} 倍，"
+                            f"设置项 upload.xlsx_max_ratio），疑似恶意构造的文件，已拒绝。请另存为 CSV UTF-8 再上传。")
+
+
+def _open_workbook(data: bytes, limits: XlsxLimits):
+    """openpyxl's streaming (read-only) workbook of cached values, after the archive passed the size checks."""
+    check_xlsx_archive(data, limits)
+    import openpyxl  # imported here: only .xlsx uploads need it
+
+    try:
+        return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
+    except Exception as exc:  # openpyxl raises many types for damaged files
+        raise ReadError("无法打开 .xlsx 文件（文件可能已损坏），请在 Excel 中重新保存后再上传。") from exc
+
+
+def xlsx_sheet_names(data: bytes, limits: XlsxLimits | None = None) -> list[str]:
     """Sheet names of an .xlsx workbook, in order."""
+    book = _open_workbook(data, limits or XlsxLimits())
     try:
-        return list(pd.ExcelFile(io.BytesIO(data), engine="openpyxl").sheet_names)
-    except Exception as exc:  # openpyxl raises many types for damaged files
-        raise ReadError("无法打开 .xlsx 文件（文件可能已损坏），请在 Excel 中重新保存后再上传。") from exc
+        return list(book.sheetnames)
+    finally:
+        book.close()
 
 
-def raw_cells_xlsx(data: bytes, sheet: str | None) -> tuple[pd.DataFrame, str, list[str]]:
-    """All cells of one sheet as text (cached values of formulas, never the formulas), no header yet."""
+def _cell_text(value) -> str:
+    """A cell value as the text pandas' read_excel(dtype=str) gave: whole-number floats without '.0'."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _stream_rows(sheet, chosen: str, limits: XlsxLimits) -> tuple[list[int], list[list[str]]]:
+    """Filled rows of one sheet (Excel row − 1, texts), streamed; blank rows count towards the limit but are not kept."""
+    last_row = min(limits.max_rows, EXCEL_MAX_ROWS)
+    positions: list[int] = []
+    rows: list[list[str]] = []
+    width = 0
+    sheet.reset_dimensions()  # a hostile <dimension ref="A1:XFD1048576"> would pad every row to 16,384 cells
+    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        if number > last_row:
+            if number > EXCEL_MAX_ROWS:
+                raise ReadError(f"工作表“{chosen}”的行号超过 Excel 的上限 {EXCEL_MAX_ROWS:,} 行（含空白行），"
+                                f"不是 Excel 保存的正常文件，已拒绝。请在 Excel 中删除多余的行后重新保存。")
+            raise ReadError(f"工作表“{chosen}”超过 {limits.max_rows:,} 行（含空白行；设置项 survey.max_rows），"
+                            f"请删除多余的空白行或拆分后分批上传。")
+        if not values:
+            continue
+        last = len(values)
+        while last and (values[last - 1] is None or (isinstance(values[last - 1], str) and not values[last - 1].strip())):
+            last -= 1
+        if not last:
+            continue
+        if last > XLSX_MAX_COLUMNS:
+            raise ReadError(f"工作表“{chosen}”第 {number} 行有超过 {XLSX_MAX_COLUMNS:,} 列的内容（最右到第 "
+                            f"{excel_column_letter(last - 1)} 列），请删除表格右侧多余的单元格后再上传。")
+        texts = ["" if v is None else _cell_text(v) for v in values[:last]]
+        width = max(width, len(texts))
+        if width * (len(rows) + 1) > XLSX_MAX_CELLS:
+            raise ReadError(f"工作表“{chosen}”的行数 × 列数超过 {XLSX_MAX_CELLS:,} 个单元格（到第 {number} 行、{width} 列），"
+                            f"请删除多余的列或拆分后分批上传。")
+        positions.append(number - 1)
+        rows.append(texts)
+    return positions, rows
+
+
+def raw_cells_xlsx(data: bytes, sheet: str | None,
+                   limits: XlsxLimits | None = None) -> tuple[pd.DataFrame, str, list[str]]:
+    """All filled cells of one sheet as text (cached values of formulas, never the formulas), no header yet; streamed,
+    so a workbook's size on screen, not its claimed row indexes or padding, decides the memory it takes."""
+    limits = limits or XlsxLimits()
+    book = _open_workbook(data, limits)
     try:
-        book = pd.ExcelFile(io.BytesIO(data), engine="openpyxl")
-        sheets = list(book.sheet_names)
-    except Exception as exc:  # openpyxl raises many types for damaged files
-        raise ReadError("无法打开 .xlsx 文件（文件可能已损坏），请在 Excel 中重新保存后再上传。") from exc
-    chosen = sheet or sheets[0]
-    if chosen not in sheets:
-        raise ReadError(f"工作表“{chosen}”不存在，可选：{'、'.join(sheets)}")
-    frame = pd.read_excel(book, sheet_name=chosen, header=None, dtype=str, keep_default_na=False)
-    frame = frame.set_axis(range(frame.shape[1]), axis=1).astype("str").fillna("")
-    # Excel stores numbers; a whole-number float such as '1.0' should read as the code '1'.
-    frame = frame.apply(lambda col: col.str.strip().str.replace(r"^(-?\d+)\.0$", r"\1", regex=True))
+        sheets = list(book.sheetnames)
+        chosen = sheet or sheets[0]
+        if chosen not in sheets:
+            raise ReadError(f"工作表“{chosen}”不存在，可选：{'、'.join(sheets)}")
+        try:
+            positions, rows = _stream_rows(book[chosen], chosen, limits)
+        except ReadError:
+            raise
+        except Exception as exc:  # malformed sheet XML
+            raise ReadError(f"工作表“{chosen}”内容已损坏，无法读取。请在 Excel 中重新保存后再上传。") from exc
+    finally:
+        book.close()
+    width = max((len(r) for r in rows), default=0)
+    frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], index=positions, columns=range(width), dtype=object)
+    # A code typed as text '1.0' reads as '1', like a number cell (what read_excel(dtype=str) gave before).
+    frame = frame.astype(TEXT_DTYPE).fillna("").apply(lambda col: col.str.replace(r"^(-?\d+)\.0$", r"\1", regex=True))
     return frame, chosen, sheets
 
 
@@ -331,14 +450,15 @@ def _overflow_error(body: pd.DataFrame, width: int) -> None:
         raise ReadError(f"{listed}的单元格比表头多（表头只有 {width} 列），可能是内容里有未加引号的逗号，请检查这些行。")
 
 
-def read_upload(data: bytes, file_name: str, kind: FileKind, sheet: str | None = None) -> ReadResult:
+def read_upload(data: bytes, file_name: str, kind: FileKind, sheet: str | None = None,
+                limits: XlsxLimits | None = None) -> ReadResult:
     """Bytes of an uploaded file → text cells under English column names, or a ReadError in Chinese."""
     fmt = sniff_format(data, file_name)
     sheets: list[str] = []
     chosen = None
     notices: list[str] = []
     if fmt == "xlsx":
-        cells, chosen, sheets = raw_cells_xlsx(data, sheet)
+        cells, chosen, sheets = raw_cells_xlsx(data, sheet, limits)
         encoding = LABEL_XLSX
     else:
         cells, encoding, notices = raw_cells_csv(data, file_name)

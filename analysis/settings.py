@@ -32,6 +32,30 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class Security:
+    """Upload and sign-in limits ([upload] and [security]; every key optional, these are the defaults)."""
+
+    xlsx_max_unpacked_mb: int = 200      # an .xlsx whose entries unpack to more is refused before parsing
+    xlsx_max_ratio: int = 100            # ... or whose entry (over 1 MB unpacked) is compressed more than this
+    anonymous_read: bool = False         # with accounts configured, may visitors who are not signed in read the pages?
+    login_max_failures: int = 5          # wrong passwords for one user name before it is locked
+    login_lockout_minutes: int = 15
+
+
+@dataclass(frozen=True)
+class ActionRules:
+    """[action]: the 约谈名单 rules and work-order clustering (issue 14); every key optional, these are the defaults."""
+
+    funnel_coverage: float = 0.95   # a township is significantly below the county outside this funnel limit
+    fall_waves: int = 2             # ... or its score fell this many waves running
+    spike_ratio: float = 2.0        # ... or this month's work orders exceed this × the average of the months before
+    spike_months: int = 3
+    spike_min_orders: int = 3       # ... and number at least this many (3 against 1 is not a spike)
+    cluster_min_orders: int = 3     # work orders on one item in one township that suggest a ledger entry
+    order_due_days: int = 15        # days a work order may stay open before it counts as overdue
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a bureau may change without touching code."""
 
@@ -51,6 +75,14 @@ class Settings:
     coverage: float = 0.95
     thresholds: Thresholds = field(default_factory=Thresholds)
     comment_keywords: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    security: Security = field(default_factory=Security)
+    action: ActionRules = field(default_factory=ActionRules)
+    bureau: str = ""  # the bureau that signs the brief; empty: "<home county>教育和体育局"
+
+    @property
+    def bureau_name(self) -> str:
+        """The signing bureau (落款) of the brief."""
+        return self.bureau or f"{self.home_county}教育和体育局"
 
     @property
     def targets(self) -> tuple[int, int]:
@@ -137,6 +169,8 @@ def parse_settings(raw: dict) -> Settings:
     unknown = set(th_raw) - set(Thresholds.__dataclass_fields__)
     if unknown:
         raise SettingsError(f"设置文件有未知的键 thresholds.{sorted(unknown)[0]}")
+    security = parse_security(raw)
+    action = parse_action(raw)
     keywords_raw = raw.get("comments", {}).get("keywords", {})
     keywords = {topic: _str_list(raw, f"comments.keywords.{topic}") for topic in keywords_raw}
     return Settings(
@@ -156,7 +190,58 @@ def parse_settings(raw: dict) -> Settings:
         coverage=coverage,
         thresholds=Thresholds(**th_values),
         comment_keywords=keywords,
+        security=security,
+        action=action,
+        bureau=str(raw.get("city", {}).get("bureau", "")),
     )
+
+
+SECURITY_KEYS = {"upload": ("xlsx_max_unpacked_mb", "xlsx_max_ratio"),
+                 "security": ("anonymous_read", "login_max_failures", "login_lockout_minutes")}
+
+
+def parse_security(raw: dict) -> Security:
+    """The optional [upload] and [security] tables; a missing key keeps its default."""
+    values = {}
+    for section, keys in SECURITY_KEYS.items():
+        table = raw.get(section, {})
+        if not isinstance(table, dict):
+            raise SettingsError(f"设置项 {section} 必须是表")
+        unknown = set(table) - set(keys)
+        if unknown:
+            raise SettingsError(f"设置文件有未知的键 {section}.{sorted(unknown)[0]}")
+        for key in keys:
+            if key not in table:
+                continue
+            if key == "anonymous_read":
+                if not isinstance(table[key], bool):
+                    raise SettingsError(f"设置项 {section}.{key} 必须是 true 或 false，现为 {table[key]!r}")
+                values[key] = table[key]
+            else:
+                values[key] = _positive_int(raw, f"{section}.{key}")
+    return Security(**values)
+
+
+def parse_action(raw: dict) -> ActionRules:
+    """The optional [action] table; a missing key keeps its default."""
+    table = raw.get("action", {})
+    if not isinstance(table, dict):
+        raise SettingsError("设置项 action 必须是表")
+    fields = ActionRules.__dataclass_fields__
+    unknown = set(table) - set(fields)
+    if unknown:
+        raise SettingsError(f"设置文件有未知的键 action.{sorted(unknown)[0]}")
+    values = {}
+    for key, value in table.items():
+        if key == "funnel_coverage":
+            values[key] = _share(raw, f"action.{key}")
+        elif key == "spike_ratio":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 1:
+                raise SettingsError(f"设置项 action.{key} 必须是大于 1 的数，现为 {value!r}")
+            values[key] = float(value)
+        else:
+            values[key] = _positive_int(raw, f"action.{key}")
+    return ActionRules(**values)
 
 
 def settings_path() -> Path:

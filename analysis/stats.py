@@ -292,33 +292,18 @@ def rake_weights(
     if totals.size and not np.allclose(totals, totals[0], rtol=1e-9, atol=0):
         raise ValueError(f"margin totals disagree, raking cannot converge: {totals.tolist()}")
 
-    codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for var, target in margins.items():
-        labels = df[var].to_numpy(dtype=object)
-        cats = list(target)
-        code = pd.Index(cats, dtype=object).get_indexer(labels)
-        if (code < 0).any():
-            unknown = sorted({str(x) for x in labels[code < 0]})
-            raise ValueError(f"{var!r} has values without a margin: {unknown}")
-        if np.bincount(code, minlength=len(cats)).min() == 0:
-            raise ValueError(f"{var!r} has a margin category with no respondents")
-        codes[var] = (code, np.array([target[c] for c in cats], dtype=float))
-
     if max_iter < 1:
         raise ValueError("max_iter must be at least 1")
     w = np.ones(len(df)) if base_weight is None else _as_float(df[base_weight]).copy()
-    if not codes:
+    if not margins:
         return pd.Series(w, index=df.index, name="weight")
-    # The loop is over IPF sweeps and raking variables, never over respondents.
-    for _ in range(max_iter):
-        for code, target in codes.values():
-            w = w * (target / np.bincount(code, weights=w, minlength=target.size))[code]
-        worst = max(
-            np.max(np.abs(np.bincount(code, weights=w, minlength=target.size) / target - 1.0))
-            for code, target in codes.values()
-        )
-        if worst < tol:
-            break
-    else:
-        warnings.warn(f"raking did not converge in {max_iter} sweeps (max margin error {worst:.3g})", RuntimeWarning, stacklevel=2)
-    return pd.Series(w, index=df.index, name="weight")
+    # One raking implementation (analysis.weighting); imported here so pages that only need means skip scipy.stats.
+    from analysis.weighting import rake
+
+    total = float(totals[0])
+    result = rake(df, {var: {k: v / total for k, v in target.items()} for var, target in margins.items()},
+                  w, total=total, max_iter=max_iter, tol=tol)
+    if not result.converged:
+        warnings.warn(f"raking did not converge in {max_iter} sweeps (max margin error {result.max_error:.3g})",
+                      RuntimeWarning, stacklevel=2)
+    return pd.Series(result.weights, index=df.index, name="weight")

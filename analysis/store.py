@@ -1,9 +1,13 @@
-"""The embedded database (SQLite through SQLAlchemy 2): imports, soft deletes, an audit log, one transaction per import."""
+"""The database (SQLite by default, PostgreSQL by URL; SQLAlchemy 2): imports, soft deletes, an audit log, one
+transaction per import, and the schema brought to the newest Alembic revision on connect."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
+import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,10 +21,15 @@ from sqlalchemy import event
 from analysis.contract import RESPONSE_COLUMNS, FileKind
 from analysis.settings import ROOT
 
-DB_ENV = "SATISFACTION_DB"
+DB_ENV = "SATISFACTION_DB"          # a file path or a URL
+DB_URL_ENV = "SATISFACTION_DB_URL"  # a server URL, e.g. postgresql+psycopg://user:pass@host/db
 DEFAULT_DB = ROOT / "data" / "app.db"
 LOCK_TIMEOUT_S = 30      # a second import waits this long for the first one's write lock
-INSERT_CHUNK_ROWS = 20_000  # rows per executemany: bounded memory for million-row files
+INSERT_CHUNK_ROWS = 20_000  # rows per executemany (COPY batch on PostgreSQL): bounded memory for million-row files
+MIGRATIONS = Path(__file__).with_name("migrations")
+# The key of PostgreSQL's transaction-level advisory lock that every writer takes (any fixed number; this one is the
+# project's start date), the server's counterpart of SQLite's database-wide write lock.
+WRITE_LOCK_KEY = 20260516
 
 metadata = sa.MetaData()
 
@@ -61,6 +70,17 @@ scenarios = sa.Table(
     sa.Column("saved_by", sa.String, nullable=False),
 )
 
+# 问题台账: one row per change of a ledger item (append-only), so its history and who changed what are kept.
+ledger_events = sa.Table(
+    "ledger_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("ledger_id", sa.String, nullable=False, index=True),
+    sa.Column("at", sa.String, nullable=False),
+    sa.Column("user", sa.String, nullable=False),
+    sa.Column("action", sa.String, nullable=False),  # create | update
+    sa.Column("fields_json", sa.Text, nullable=False),  # the fields this event set, {column: text or null}
+)
+
 # Per import, county, item and answer: respondents, Σ weight and Σ weight², written with the import's rows. An
 # import never changes afterwards, so the 分项指标 page reads these few hundred rows instead of ten passes over the
 # file's rows (0.6 s at 10× the mock data, 6 s at 100×).
@@ -75,7 +95,13 @@ item_counts = sa.Table(
     sa.Column("w2_sum", sa.Float, nullable=False),
 )
 
-ACTION_LABELS = {"import": "导入", "replace": "替换", "delete": "删除", "restore": "恢复"}
+ACTION_LABELS = {"import": "导入", "replace": "替换", "delete": "删除", "restore": "恢复", "purge": "彻底删除",
+                 "scenario_save": "保存方案", "scenario_overwrite": "覆盖方案", "scenario_delete": "删除方案",
+                 "login_failed": "登录失败", "login_locked": "登录被锁定", "restore_backup": "从备份恢复",
+                 "ledger_create": "新增台账问题", "ledger_update": "修改台账问题", "ledger_close": "台账问题销号"}
+# Logged, but they change no data the pages show: not a new data version (a stream of wrong passwords or scenario
+# saves must not empty every cache).
+NO_DATA_ACTIONS = ("login_failed", "login_locked", "scenario_save", "scenario_overwrite", "scenario_delete")
 
 
 class StoreError(ValueError):
@@ -83,16 +109,29 @@ class StoreError(ValueError):
 
 
 def db_url(path: str | Path | None = None) -> str:
-    """SQLAlchemy URL: an explicit path or URL, else $SATISFACTION_DB, else data/app.db."""
-    target = str(path) if path else os.environ.get(DB_ENV, str(DEFAULT_DB))
-    return target if "://" in target else f"sqlite:///{Path(target).resolve()}"
+    """SQLAlchemy URL: an explicit path or URL, else $SATISFACTION_DB, else $SATISFACTION_DB_URL, else data/app.db."""
+    target = str(path) if path else os.environ.get(DB_ENV) or os.environ.get(DB_URL_ENV) or str(DEFAULT_DB)
+    if "://" not in target:
+        return f"sqlite:///{Path(target).resolve()}"
+    # psycopg 3 is the driver installed; a bare postgresql:// URL would make SQLAlchemy look for psycopg2.
+    return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", target)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a SQLite URL, None for a server URL."""
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
 
 
 def connect(path: str | Path | None = None) -> sa.Engine:
-    """An engine whose transactions take SQLite's write lock at BEGIN, so concurrent imports serialise."""
+    """An engine on a database at the newest schema revision (a new database gets every table, an older one is
+    upgraded); its write transactions serialise (see write_transaction)."""
     url = db_url(path)
-    engine = sa.create_engine(url, connect_args={"timeout": LOCK_TIMEOUT_S} if url.startswith("sqlite") else {})
-    if url.startswith("sqlite"):
+    if not url.startswith("sqlite"):
+        # pre_ping: a server restart or an idle timeout must not surface as an error on the next page view.
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    else:
+        engine = sa.create_engine(url, connect_args={"timeout": LOCK_TIMEOUT_S})
+
         @event.listens_for(engine, "connect")
         def _no_driver_transactions(dbapi_connection, _record):
             # Let SQLAlchemy, not the driver, emit BEGIN; WAL lets readers go on while an import writes,
@@ -104,20 +143,85 @@ def connect(path: str | Path | None = None) -> sa.Engine:
         @event.listens_for(engine, "begin")
         def _begin(conn):
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("immediate") else "BEGIN")
-    with engine.connect() as conn:
-        missing = [t for t in metadata.sorted_tables if not sa.inspect(conn).has_table(t.name)]
-    if missing:
-        # Under the write lock, so two processes opening a new database at once do not both create the tables.
-        with write_transaction(engine) as conn:
-            metadata.create_all(conn)
+    _bring_to_head(engine)
     return engine
+
+
+def _bring_to_head(engine: sa.Engine) -> None:
+    """Upgrade the schema when it is not at the newest revision (one cheap query when it is)."""
+    if schema_revision(engine) != head_revision():
+        upgrade(engine)
+
+
+def schema_revision(engine: sa.Engine) -> str | None:
+    """The database's Alembic revision; None for a new database or one made before migrations existed."""
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
+def stored_revision(path: str | Path | None = None) -> str | None:
+    """The revision of a database as it is, without upgrading it (None for a new database or an older release's)."""
+    url = db_url(path)
+    if sqlite_path(url) is not None and not sqlite_path(url).exists():
+        return None
+    engine = sa.create_engine(url)
+    try:
+        return schema_revision(engine)
+    finally:
+        engine.dispose()
+
+
+def _alembic_config():
+    from alembic.config import Config  # imported here: a database already at head never needs Alembic
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest revision in analysis/migrations/versions: revisions are numbered and each file is named after its
+    number (NNNN_what.py), so the file names tell without loading Alembic (0.2 s) in every process."""
+    return max(path.name.split("_")[0] for path in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+_UPGRADE_LOCK = threading.Lock()  # Alembic's op/context proxies are module globals: one migration per process at a time
+
+
+def upgrade(engine: sa.Engine) -> str:
+    """Run the pending migrations in one write transaction (two processes upgrading at once run them once); the
+    revision reached."""
+    from alembic import command
+
+    config = _alembic_config()
+    with _UPGRADE_LOCK, write_transaction(engine) as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+    return schema_revision(engine)
 
 
 @contextmanager
 def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
     """A transaction that holds the write lock from its first statement, so two imports never interleave."""
     with engine.connect().execution_options(immediate=True) as conn, conn.begin():
+        if conn.dialect.name == "postgresql":
+            _take_write_lock(conn)
         yield conn
+
+
+def _take_write_lock(conn: sa.Connection) -> None:
+    """PostgreSQL: the advisory lock every writer takes, released with the transaction; refused after LOCK_TIMEOUT_S."""
+    # Row locks alone would let two imports of one new wave both find it absent; one lock for all writers mirrors
+    # SQLite, where the whole database has one writer at a time.
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_S}s'")
+    try:
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+    except sa.exc.OperationalError as exc:
+        raise StoreError(f"数据库正忙（另一个导入或修改仍在进行，已等待 {LOCK_TIMEOUT_S} 秒），未做任何修改，请稍后再试。") from exc
+    conn.exec_driver_sql("SET LOCAL lock_timeout = DEFAULT")
 
 
 def data_table_name(kind_key: str) -> str:
@@ -130,20 +234,29 @@ def ensure_data_table(conn: sa.Connection, kind: FileKind) -> None:
     name = data_table_name(kind.key)
     inspector = sa.inspect(conn)
     wanted = ["import_id", "excel_row"] + [c.name for c in kind.columns if c.name != "phone"]
+    real = _real_type(conn)
     if not inspector.has_table(name):
-        cols = ", ".join(f'"{c}" {"INTEGER" if c in ("import_id", "excel_row") else ("REAL" if _numeric(kind, c) else "TEXT")}' for c in wanted)
+        cols = ", ".join(f'"{c}" {"INTEGER" if c in ("import_id", "excel_row") else (real if _numeric(kind, c) else "TEXT")}' for c in wanted)
         conn.exec_driver_sql(f'CREATE TABLE "{name}" ({cols})')
+        # Pages read one import, one county (all waves) or one wave (all counties); these keep that under a second at
+        # 10×. (Migration 0001 gave tables made before migrations existed the same indexes.)
+        for suffix, column in DATA_INDEXES.items():
+            if suffix == "import" or kind.key == "responses":
+                conn.exec_driver_sql(f'CREATE INDEX "ix_{name}_{suffix}" ON "{name}" ({column})')
     else:
+        # Items added to the settings since: a column per item is the settings' shape, not a schema revision.
         have = {c["name"] for c in inspector.get_columns(name)}
         for column in wanted:
             if column not in have:
-                conn.exec_driver_sql(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {"REAL" if _numeric(kind, column) else "TEXT"}')
-    # IF NOT EXISTS: a database made by an earlier version gains the indexes on its next import.
-    conn.exec_driver_sql(f'CREATE INDEX IF NOT EXISTS "ix_{name}_import" ON "{name}" (import_id)')
-    if kind.key == "responses":
-        # Pages read one county (all waves) or one wave (all counties); these indexes keep that under a second at 10×.
-        conn.exec_driver_sql(f'CREATE INDEX IF NOT EXISTS "ix_{name}_county" ON "{name}" (county)')
-        conn.exec_driver_sql(f'CREATE INDEX IF NOT EXISTS "ix_{name}_wave" ON "{name}" (wave)')
+                conn.exec_driver_sql(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {real if _numeric(kind, column) else "TEXT"}')
+
+
+DATA_INDEXES = {"import": "import_id", "county": "county", "wave": "wave"}  # index suffix → column
+
+
+def _real_type(conn: sa.Connection) -> str:
+    # PostgreSQL's REAL is 4 bytes (weights would lose digits); SQLite's REAL is already an 8-byte double.
+    return "DOUBLE PRECISION" if conn.dialect.name == "postgresql" else "REAL"
 
 
 def _numeric(kind: FileKind, name: str) -> bool:
@@ -174,8 +287,22 @@ def _log(conn: sa.Connection, action: str, user: str, record: dict) -> None:
                                            import_id=record["id"]))
 
 
+def bulk_insert_sql(conn: sa.Connection, table: str, columns: list[str]) -> str:
+    """The statement insert_rows runs: COPY on PostgreSQL (several times faster than row inserts), else INSERT."""
+    names = ", ".join(_quote(c) for c in columns)
+    if conn.dialect.name == "postgresql":
+        return f"COPY {_quote(table)} ({names}) FROM STDIN"
+    return f'INSERT INTO {_quote(table)} ({names}) VALUES ({", ".join("?" for _ in columns)})'
+
+
 def insert_rows(conn: sa.Connection, sql: str, rows: list[tuple]) -> None:
-    """One executemany of plain tuples (a separate function so tests can slow it down and kill the process)."""
+    """One executemany (or COPY) of plain tuples (a separate function so tests can slow it down and kill the process)."""
+    if sql.startswith("COPY"):
+        # psycopg's COPY runs on the connection SQLAlchemy holds, inside the import's transaction.
+        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
     conn.exec_driver_sql(sql, rows)
 
 
@@ -217,9 +344,7 @@ def store_frame(engine: sa.Engine, frame: pd.DataFrame, kind: FileKind, *, file_
                              f"如需替换，请勾选“我确认替换已有批次”（命令行加 --replace）。")
         table = data_table_name(kind.key)
         data_columns = [c for c in frame.columns if c != "phone"]
-        columns = ["import_id", "excel_row"] + data_columns
-        placeholders = ", ".join("?" for _ in columns)
-        sql = f'INSERT INTO "{table}" ({", ".join(chr(34) + c + chr(34) for c in columns)}) VALUES ({placeholders})'
+        sql = bulk_insert_sql(conn, table, ["import_id", "excel_row"] + data_columns)
         # Arrow shares the text buffers with the frame, so rows are copied out only a chunk at a time.
         cells = pa.Table.from_pandas(frame[data_columns], preserve_index=False)
         excel_rows = frame.index.to_numpy(dtype="int64")
@@ -257,6 +382,8 @@ def set_status(engine: sa.Engine, import_id: int, status: str, user: str) -> dic
         if row is None:
             raise StoreError(f"找不到编号为 {import_id} 的导入记录")
         record = dict(row._mapping)
+        if record["status"] == "purged":
+            raise StoreError(f"导入记录 #{import_id}（{record['period']}）已彻底删除，数据已不存在，无法恢复。")
         if record["status"] == status:
             raise StoreError(f"导入记录 #{import_id}（{record['period']}）已经是“{'使用中' if status == 'active' else '已删除'}”状态，未做任何修改。")
         if status == "active":
@@ -396,14 +523,66 @@ def audit_entries(engine: sa.Engine) -> pd.DataFrame:
 
 
 def data_version(engine: sa.Engine) -> int:
-    """A number that changes with every stored change, used as the cache key."""
+    """A number that changes with every stored change of data, used as the cache key."""
     with engine.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(audit_log.c.id), 0))).scalar_one())
+        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(audit_log.c.id), 0))
+                                .where(audit_log.c.action.not_in(NO_DATA_ACTIONS))).scalar_one())
+
+
+def log_event(engine: sa.Engine, action: str, user: str, detail: str = "", kind: str = "") -> None:
+    """An audit entry that is not about one import (sign-ins, planner scenarios); detail goes in the file-name column."""
+    with write_transaction(engine) as conn:
+        log_event_in(conn, action, user, detail, kind)
+
+
+def log_event_in(conn: sa.Connection, action: str, user: str, detail: str = "", kind: str = "") -> None:
+    """log_event inside the caller's transaction."""
+    conn.execute(audit_log.insert().values(at=now_text(), user=user, action=action, kind=kind, period="",
+                                           file_name=detail, sha256="", rows=0, import_id=0))
+
+
+def purge_import(engine: sa.Engine, import_id: int, user: str) -> dict:
+    """Remove a deleted or replaced import's rows for good (logged), then compact the database file."""
+    with write_transaction(engine) as conn:
+        row = conn.execute(sa.select(imports).where(imports.c.id == import_id)).first()
+        if row is None:
+            raise StoreError(f"找不到编号为 {import_id} 的导入记录")
+        record = dict(row._mapping)
+        if record["status"] == "active":
+            raise StoreError(f"导入记录 #{import_id}（{record['period']}）正在使用中，请先删除（软删除）后再彻底删除。")
+        if record["status"] == "purged":
+            raise StoreError(f"导入记录 #{import_id}（{record['period']}）已彻底删除，未做任何修改。")
+        name = data_table_name(record["kind"])
+        if sa.inspect(conn).has_table(name):
+            conn.execute(sa.text(f"DELETE FROM {_quote(name)} WHERE import_id = :i"), {"i": import_id})
+        conn.execute(item_counts.delete().where(item_counts.c.import_id == import_id))
+        conn.execute(imports.update().where(imports.c.id == import_id).values(status="purged"))
+        _log(conn, "purge", user, record)
+    compact(engine)
+    return record
+
+
+def compact(engine: sa.Engine) -> None:
+    """Rewrite the database file without the freed pages, so deleted text cannot be read back from the file."""
+    # VACUUM only on SQLite: a deleted row's bytes stay in the file's free pages (and the WAL) until it is rewritten;
+    # a server database has no single file to hand over and reclaims space with its own maintenance (autovacuum).
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()
+    try:
+        connection = raw.driver_connection
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.execute("VACUUM")
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # VACUUM in WAL mode writes through the WAL file too
+    finally:
+        raw.close()
 
 
 def stored_waves(engine: sa.Engine) -> pd.DataFrame:
     """One row per active wave or year and kind: wave, kind, rows, imported_at."""
     with engine.connect() as conn:
         rows = conn.execute(sa.select(imports.c.period, imports.c.kind, imports.c.rows, imports.c.imported_at)
-                            .where(imports.c.status == "active").order_by(imports.c.kind, imports.c.period))
-        return pd.DataFrame([tuple(r) for r in rows], columns=["wave", "kind", "rows", "imported_at"])
+                            .where(imports.c.status == "active"))
+        frame = pd.DataFrame([tuple(r) for r in rows], columns=["wave", "kind", "rows", "imported_at"])
+    # Sorted here, by code point: a server's ORDER BY follows its collation, which orders Chinese text differently.
+    return frame.sort_values(["kind", "wave"], ignore_index=True)

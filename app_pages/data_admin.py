@@ -1,30 +1,30 @@
 """数据管理: analysts upload, check, confirm, replace, delete and restore; everyone sees what is stored."""
 
-import re
-
 import pandas as pd
 import streamlit as st
 
 from analysis import store
 from analysis.contract import KIND_KEYS, file_kind
-from analysis.formatting import xlsx_bytes
-from analysis.importing import commit_import, file_sha256, prepare_import, same_file_text, summary_line
+from analysis.formatting import escape_markdown, xlsx_bytes
+from analysis.importing import commit_import, file_sha256, prepare_import, same_file_text, summary_line, xlsx_limits
 from analysis.readers import ReadError, xlsx_sheet_names
 from analysis.templates import template_csv, template_frame
 from ui import auth, data, state
 from ui.widgets import download_table, page_context
 
 KIND_LABELS = {key: file_kind(key, ()).label for key in KIND_KEYS}
-STATUS_LABELS = {"active": "使用中", "replaced": "已被替换", "deleted": "已删除"}
-MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
+STATUS_LABELS = {"active": "使用中", "replaced": "已被替换", "deleted": "已删除", "purged": "已彻底删除"}
+LOG_KIND_LABELS = KIND_LABELS | {"scenario": "推演方案", "database": "整个数据库", "": ""}
 ERROR_ROWS_SHOWN = 1000
 FLASH = "data_admin_flash"  # the last import's summary, shown once after the page reloads
 FLASH_ERROR = "data_admin_flash_error"  # why the last confirmed import was refused
+DIGESTS = "data_admin_upload_digest"  # upload file_id → SHA-256
+SHEETS = "data_admin_sheet_names"  # (SHA-256, sheet names) of the current workbook
 
 
 def plain(text: str) -> str:
     """Text from a file (names, waves, values) escaped so Streamlit's markdown shows it literally, never as markup."""
-    return MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    return escape_markdown(text)
 
 
 def upload_limit_mb() -> int:
@@ -47,6 +47,24 @@ def confirm_import(plan, replace: bool) -> None:
         st.session_state[state.NEXT_WAVE] = max(r["period"] for r in records)  # the sidebar selects it before drawing
     st.session_state[FLASH] = summary_line(plan, records)
 
+
+
+def upload_digest(upload) -> str:
+    """SHA-256 of the uploaded bytes, computed once per upload (hashing 200 MB on every rerun costs ~0.3 s)."""
+    digests = st.session_state.setdefault(DIGESTS, {})
+    if upload.file_id not in digests:
+        digests.clear()  # only the current upload's digest is worth keeping
+        digests[upload.file_id] = file_sha256(upload.getvalue())
+    return digests[upload.file_id]
+
+
+def sheet_names(raw: bytes, sha: str, cfg) -> list[str]:
+    """The workbook's sheet names, opened once per file (by SHA-256), not on every rerun."""
+    cached = st.session_state.get(SHEETS)
+    if not cached or cached[0] != sha:
+        cached = (sha, xlsx_sheet_names(raw, xlsx_limits(cfg)))
+        st.session_state[SHEETS] = cached
+    return cached[1]
 
 
 def hash_last(frame: pd.DataFrame) -> pd.DataFrame:
@@ -75,14 +93,15 @@ if allowed:
              "或由管理员用命令行 python -m analysis import 导入。")
     if upload is not None:
         raw = upload.getvalue()
+        sha = upload_digest(upload)
         sheet = None
         if raw[:4] == b"PK\x03\x04":  # by content, not name: an .xlsx renamed .csv still gets its sheet choice
             try:
-                sheets = xlsx_sheet_names(raw)
+                sheets = sheet_names(raw, sha, cfg)
                 sheet = st.selectbox("工作表", sheets, key="upload_sheet") if len(sheets) > 1 else sheets[0]
             except ReadError:
                 sheet = None  # prepare_import below explains what is wrong with the file
-        plan_key = (file_sha256(raw), kind_key, sheet, ctx.version)
+        plan_key = (sha, kind_key, sheet, ctx.version)
         cached = st.session_state.get(state.PLAN)
         try:
             if cached and cached[0] == plan_key:
@@ -159,18 +178,55 @@ else:
                     st.stop()
                 st.session_state.pop(state.PLAN, None)
                 st.rerun()
+        if (history["status"].isin(["deleted", "replaced"])).any():
+            with st.expander("彻底删除（不可恢复）"):
+                st.caption("从数据库文件中彻底清除一个已删除或已被替换的批次的全部行（含意见建议），并压缩数据库文件，"
+                           "此后无法恢复，文件中也找不到这些内容。操作记入操作日志。")
+                gone = history[history["status"].isin(["deleted", "replaced"])].set_index("id")
+                target = st.selectbox("选择要彻底删除的导入记录", gone.index.tolist(), key="purge_import",
+                                      format_func=lambda i: f"#{i} {KIND_LABELS[gone.at[i, 'kind']]} {gone.at[i, 'period']}"
+                                                            f"（{STATUS_LABELS[gone.at[i, 'status']]}，{gone.at[i, 'rows']:,} 行）")
+                sure = st.checkbox("我确认彻底删除，且知道不可恢复", key="confirm_purge")
+                if st.button("彻底删除", type="primary", disabled=not sure, key="purge_button"):
+                    if not auth.can_change_data():  # checked again on the request that acts
+                        st.error(auth.access_notice(), icon=":material/lock:")
+                        st.stop()
+                    try:
+                        with st.spinner("正在删除并压缩数据库文件…"):
+                            store.purge_import(engine, int(target), auth.current_user())
+                    except store.StoreError as exc:
+                        st.error(plain(str(exc)), icon=":material/error:")
+                        st.stop()
+                    st.session_state[FLASH] = f"已彻底删除导入记录 #{int(target)}，并已压缩数据库文件。"
+                    st.rerun()
 
 st.subheader("操作日志")
 audit = store.audit_entries(engine)
 if audit.empty:
     st.caption("暂无操作记录。")
 else:
-    audit_view = audit.assign(action=audit["action"].map(store.ACTION_LABELS), kind=audit["kind"].map(KIND_LABELS)).rename(columns={
+    audit_view = audit.assign(action=audit["action"].map(lambda a: store.ACTION_LABELS.get(a, a)),
+                              kind=audit["kind"].map(lambda k: LOG_KIND_LABELS.get(k, k))).rename(columns={
         "id": "编号", "at": "时间", "user": "操作人", "action": "操作", "kind": "类型", "period": "批次/年度", "file_name": "文件名",
         "sha256": "SHA-256", "rows": "行数", "import_id": "导入编号"})
     audit_view = hash_last(audit_view)
     st.dataframe(audit_view, hide_index=True, width="stretch")
     download_table(audit_view, "操作日志", "audit")
+
+st.subheader("备份")
+if allowed:
+    st.caption("下载整个数据库的备份（SQLite 为 .db 文件，PostgreSQL 为 pg_dump 文件）。恢复用命令行：python -m analysis restore 文件。"
+               "备份含全部问卷，请按本局数据管理规定保存。")
+    if st.button("生成备份", key="make_backup", icon=":material/backup:"):
+        if not auth.can_change_data():  # checked again at the moment of the action
+            st.error("只有分析员可以下载数据库备份。")
+        else:
+            from analysis.backup import backup_bytes
+
+            backup_name, backup_data = backup_bytes(None)
+            st.download_button("下载备份", backup_data, file_name=backup_name, key="dl_backup", icon=":material/download:")
+else:
+    st.caption("数据库备份只对分析员开放。")
 
 st.subheader("空白模板")
 st.caption("按数据规范填写（必填列见数据字典）。CSV 为 UTF-8（带BOM）编码，Excel 可直接打开。数据字典见 data/README.md。")

@@ -4,8 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from analysis.comments import topic_samples
-from analysis.formatting import fmt_pct, fmt_signed
+from analysis.formatting import escape_markdown, fmt_pct, fmt_signed
 from analysis.insight_charts import fix_first_figure, importance_figure, ipa_figure, item_benchmark_figure, topic_count_figure
+from analysis.itemmodel import MISSING_NOTE
 from ui import insights
 from ui.widgets import detail_expander, download_table, lazy_tabs, page_context, require_survey_wave, takeaway
 
@@ -18,14 +19,16 @@ townships = insights.township_filter(insights.ITEMS_TOWNSHIPS, insights.home_tow
 view = insights.item_view(ctx.version, ctx.wave, ctx.home, townships)
 scope = insights.scope_label(ctx.home, townships)
 if view.n == 0 or view.benchmarks["score"].notna().sum() == 0:
-    st.warning(f"{ctx.wave} 没有{scope}的分项答卷。请换一个批次或乡镇，或在“数据管理”页上传。")
+    st.warning(f"{escape_markdown(ctx.wave)} 没有{escape_markdown(scope)}的分项答卷。请换一个批次或乡镇，或在“数据管理”页上传。")
     st.stop()
 
 bench = view.benchmarks
 key = (ctx.version, ctx.wave, ctx.home, townships)  # everything this page's charts depend on
 strive_name = view.strive_county or "—"
-st.caption(f"{ctx.wave} · {scope} · 样本 {view.n} 份 · 争{cfg.strive}对照县：{strive_name}"
+st.caption(f"{escape_markdown(ctx.wave)} · {escape_markdown(scope)} · 样本 {view.n} 份 · 争{cfg.strive}对照县：{strive_name}"
            f"（除本县外得分第{cfg.strive}高的县区，即本县要超过的对象）· 全市平均为各县区得分的简单平均")
+if view.comparison_note:
+    st.info(escape_markdown(view.comparison_note), icon=":material/info:")
 
 # Headline numbers a leader can repeat in a meeting.
 has_benchmark = bool(bench["gap_strive"].notna().any())
@@ -41,7 +44,8 @@ c2.metric("显著低于全市平均的分项", f"{len(below_city)} 项", border=
           help="本县得分与全市平均之差的 z 检验，对全部分项做 Holm 校正，5%水平")
 if view.fix is not None and (view.fix["expected_gain"] > 0).any():
     first = view.fix.iloc[0]
-    c3.metric("建议先改", str(first["item"]), delta=f"总体得分预计 +{first['expected_gain']:.2f} 分", border=True)
+    c3.metric("建议先改", str(first["item"]), delta=f"补齐差距后总体得分约 +{first['expected_gain']:.2f} 分", border=True,
+              help="按“目标推演”页的同一模型推算，用于排先后，不是预测；稳定性见“先改哪一项”分页。")
 else:
     c3.metric("建议先改", "—", border=True)
 
@@ -112,8 +116,9 @@ def importance_section() -> None:
         "相关系数": drivers["corr"].round(3),
         "相关系数排序": drivers["rank_corr"],
     }).sort_values("相对权重排序")
-    st.caption(f"相对权重按 Johnson（2000）方法，由调查加权相关矩阵计算（{'完整作答' if drivers.attrs.get('correlation') == 'listwise' else '成对可用'}"
-               f"样本 {drivers.attrs.get('n_listwise', view.n)} 份）；象限以重要性和得分的平均值划分。")
+    st.caption(f"相对权重按 Johnson（2000）方法，由调查加权相关矩阵计算；象限以重要性和得分的平均值划分。{MISSING_NOTE}"
+               f"本次用到 {drivers.attrs.get('n_used', view.n)} 人（总体满意度计分者），其中 {drivers.attrs.get('n_partial', 0)} 人"
+               "有分项未计分、其已答分项照常计入，填补 0 人。")
     st.dataframe(importance_view, hide_index=True, width="stretch")
     download_table(importance_view, f"分项重要性_{ctx.wave}", "items_importance")
 
@@ -123,16 +128,29 @@ def fix_first_section() -> None:
     if drivers_missing():
         return
     fix = view.fix
-    st.markdown(f"预计提升 = 分项重要性（相对权重占比）× 本县与**{strive_name}**在该分项上的差距。"
-                "把总体满意度看作各分项按重要性加权的组合来估算，用于排先后，不是精确预测；本县已领先的分项记为 0。")
+    st.markdown(f"预计提升 = 把本县该分项提到**{strive_name}**的水平（该项答“满意”以下的受访者按同一比例各上调一档）后，"
+                "按“目标推演”页的同一模型（各分项对总体满意度的回归系数，每人总体得分最高 100 分）推算的总体得分变化。"
+                "用于排先后，不是预测；本县已领先的分项记为 0。")
     if (fix["expected_gain"] > 0).any():
         st.plotly_chart(insights.chart("items_fix", key, lambda: fix_first_figure(fix, cfg.strive)), width="stretch")
         gains = fix.loc[fix["expected_gain"] > 0]
         top3 = gains.head(3)
-        gap_text = (f"本县总体得分{'落后' if view.overall_gap < 0 else '领先'}{strive_name} {abs(view.overall_gap):.2f} 分"
-                    if pd.notna(view.overall_gap) else "")
-        takeaway(f"先改“{top3['item'].iloc[0]}”：补齐后总体得分预计 +{top3['expected_gain'].iloc[0]:.2f} 分；"
-                 f"前{len(top3)}项合计约 +{top3['expected_gain'].sum():.2f} 分。{gap_text}。")
+        first = top3.iloc[0]
+        takeaway(f"先改“{first['item']}”：补齐与{strive_name}的差距后总体得分预计 +{first['expected_gain']:.2f} 分；"
+                 f"前{len(top3)}项同时补齐约 +{top3['joint_gain'].iloc[-1]:.2f} 分。")
+        if pd.notna(view.overall_gap):
+            st.caption(f"注意：按这一模型，补齐全部落后分项可提升 {gains['joint_gain'].iloc[-1]:.2f} 分，而本县总体得分实际"
+                       f"{'落后' if view.overall_gap < 0 else '领先'}{strive_name} {abs(view.overall_gap):.2f} 分。"
+                       "分项差距不能直接相加成总体差距，这些数字只用来排先后。")
+        stability = insights.fix_stability(ctx.version, ctx.wave, ctx.home, townships)
+        if len(stability):
+            top = stability.set_index("item")
+            share = float(top.loc[first["item"], "first_share"]) if first["item"] in top.index else float("nan")
+            flips = top[top["quadrant_flip_share"] >= 0.2].sort_values("quadrant_flip_share", ascending=False)
+            takeaway(f"排序的稳定性（对本县受访者重抽样 {int(top['reps'].iloc[0])} 次，{strive_name}得分按其抽样误差变动）："
+                     f"“{first['item']}”在 {fmt_pct(share, 0)} 的重抽样中仍排第一。"
+                     + ("象限不稳定（两成以上重抽样落在别的象限）：" + "、".join(f"{i} {fmt_pct(v, 0)}" for i, v in
+                        flips["quadrant_flip_share"].items()) + "。" if len(flips) else "各分项的象限都较稳定。"))
     else:
         st.success(f"本县各分项均不低于{strive_name}，没有需要追赶的分项。", icon=":material/check_circle:")
     fix_view = pd.DataFrame({
@@ -142,9 +160,10 @@ def fix_first_section() -> None:
         "本县得分": fix["score"].round(2),
         f"{strive_name}得分": fix["strive_score"].round(2),
         "差距（分）": fix["shortfall"].round(2),
+        "回归系数": fix["beta"].round(3),
         "相对权重占比": [fmt_pct(v) for v in fix["rescaled"]],
         "预计总体得分提升（分）": fix["expected_gain"].round(2),
-        "累计提升（分）": fix["cumulative_gain"].round(2),
+        "与前面各项同时补齐（分）": fix["joint_gain"].round(2),
     })
     st.dataframe(fix_view, hide_index=True, width="stretch")
     download_table(fix_view, f"整改优先顺序_{ctx.wave}", "items_fix")
@@ -154,7 +173,7 @@ def comments_section() -> None:
     """Residents' comments by topic, with the verbatim text."""
     comments = insights.comment_view(ctx.version, ctx.wave, ctx.home, townships)
     if comments.n_comments == 0:
-        st.info(f"{ctx.wave} {scope}的问卷中没有填写意见建议。", icon=":material/chat:")
+        st.info(f"{escape_markdown(ctx.wave)} {escape_markdown(scope)}的问卷中没有填写意见建议。", icon=":material/chat:")
     else:
         counts = comments.counts
         left, right = st.columns([2, 3])

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from analysis.formatting import fmt_pct
+from analysis.formatting import escape_markdown, fmt_pct
 from analysis.insight_charts import (
     class_size_histogram,
     class_trend_figure,
@@ -11,7 +11,7 @@ from analysis.insight_charts import (
     rate_trend_figure,
     township_rate_figure,
 )
-from analysis.metrics import FEW_POINTS, SIZE_BIN_LABELS
+from analysis.metrics import FEW_POINTS, SIZE_BIN_LABELS, association_sentence
 from ui import insights
 from ui.widgets import detail_expander, download_table, lazy_tabs, page_context, takeaway
 
@@ -46,7 +46,7 @@ with right:
     year = st.selectbox("学年（明细表和乡镇图）", years, key=insights.METRICS_YEAR)
 scope = insights.scope_label(county, townships)
 key = (ctx.version, county, townships, year)  # everything the metrics charts depend on
-st.caption(f"{scope} · 共 {len(years)} 个学年（{years[0]}至{years[-1]}）· 走势图看全部学年，乡镇图与明细表看 {year} · 目标值来自设置文件")
+st.caption(escape_markdown(f"{scope} · 共 {len(years)} 个学年（{years[0]}至{years[-1]}）· 走势图看全部学年，乡镇图与明细表看 {year} · 目标值来自设置文件"))
 
 
 
@@ -77,16 +77,6 @@ def yes_no(series: pd.Series) -> list[str]:
 # The sections below read the page's filters set above (ctx, view, year, townships, key) and run only in their open tab.
 
 
-def rho_sentence(stats: dict, label: str, measure_label: str) -> str:
-    """Spearman ρ in words."""
-    if pd.isna(stats["rho"]):
-        return f"{label}：配对乡镇不足 3 个，无法计算相关。"
-    direction = "越高，满意度越低" if stats["rho"] < 0 else "越高，满意度也越高"
-    strength = "明显" if abs(stats["rho"]) >= 0.5 else "较弱"
-    return (f"{label}与{measure_label}的 Spearman 等级相关 ρ = {stats['rho']:.2f}（p = {stats['p']:.3f}，{int(stats['n'])} 个乡镇）："
-            f"{strength}的“{label}{direction}”趋势" + ("，统计上显著。" if stats["p"] < 0.05 else "，统计上不显著。"))
-
-
 def class_section() -> None:
     """班额: counts, shares, initial-grade caps, the trend, and the schools worst first."""
     towns = view.townships
@@ -115,7 +105,7 @@ def class_section() -> None:
              f"超大班额由 {int(first['very_large'])} 个变为 {int(last['very_large'])} 个。")
 
     schools = view.schools[view.schools["year"] == year]
-    st.subheader(f"学校（{year}，问题最重的在前）")
+    st.subheader(f"学校（{escape_markdown(year)}，问题最重的在前）")
     crowded = schools[schools["large_or_more"] > 0]
     if len(crowded):
         worst = schools.iloc[0]
@@ -252,19 +242,19 @@ def link_section() -> None:
                            format_func=lambda m: insights.OVERALL_LABEL if m == "overall" else f"分项：{m}")
     measure_label = insights.OVERALL_LABEL if measure == "overall" else measure
     link = insights.link_view(ctx.version, ctx.wave, county, townships, measure)
-    st.info(f"满意度取 {ctx.wave} 的问卷，办学指标取最近学年 {link.year or '—'}：两者时间不完全对应，"
+    st.info(f"满意度取 {escape_markdown(ctx.wave)} 的问卷，办学指标取最近学年 {escape_markdown(link.year or '—')}：两者时间不完全对应，"
             "测评反映的是受访者对近期情况的感受。", icon=":material/event:")
     usable = link.table.dropna(subset=["score"])
     if usable.empty:
-        st.warning(f"{ctx.wave} 的问卷中没有所选乡镇的答卷，无法关联。")
+        st.warning(f"{escape_markdown(ctx.wave)} 的问卷中没有所选乡镇的答卷，无法关联。")
         return
     st.plotly_chart(insights.chart("metrics_link", (*key, ctx.wave, measure), lambda: link_figure(usable, cfg.min_group_n, measure_label)),
                     width="stretch")
-    takeaway(rho_sentence(link.crowding, "大班额占比", measure_label))
-    takeaway(rho_sentence(link.coverage, "普惠性幼儿园覆盖率", measure_label))
+    takeaway(association_sentence(link.crowding, "大班额占比", measure_label))
+    takeaway(association_sentence(link.coverage, "普惠性幼儿园覆盖率", measure_label))
     few = "点数很少，" if link.crowding["n"] < FEW_POINTS else ""
-    st.caption(f":material/warning: 只有 {int(link.crowding['n'])} 个乡镇（{few}一两个乡镇就能改变相关的方向），灰点乡镇的得分本身误差也大；"
-               "相关不等于因果，只说明“拥挤的乡镇是否也是不满意的乡镇”。")
+    st.caption(f":material/warning: 相关只用样本不少于 {cfg.min_group_n} 份的 {int(link.crowding['n'])} 个乡镇（{few}一两个乡镇就能改变相关的方向），"
+               "灰点乡镇样本不足、得分误差大，只画出不计入；相关不等于因果，只说明“拥挤的乡镇是否也是不满意的乡镇”。")
     link_view = pd.DataFrame({
         "乡镇（街道）": usable["township"], "样本量": usable["n"], f"{measure_label}得分": usable["score"].round(2),
         **pct_cols(usable, {"large_share": f"大班额占比（{link.year}）", "inclusive_coverage": f"普惠性幼儿园覆盖率（{link.year}）"}),

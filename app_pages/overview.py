@@ -1,58 +1,87 @@
 """总览: where the county stands, how likely it holds 6th and reaches 5th, and the trend."""
 
+import pandas as pd
 import streamlit as st
 
-from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_of, fmt_rank_set, fmt_score
-from analysis.ranking import home_margin, margin_sentence, probability_sentence
-from ui import data, state
+from analysis.basis import BASIS_LABELS
+from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_set, fmt_score
+from analysis.headline import chance_short
+from analysis.margins import margin_sentence
+from analysis.ranking import home_margin, probability_method
+from analysis.wording import probability_note
+from ui import data, overview, state
 from ui.overview import trend_figures
-from ui.widgets import detail_expander, download_table, page_context, require_survey_wave, takeaway
+from ui.widgets import (basis_note, detail_expander, download_table, page_context, plain, plain_lines, require_ranked_home,
+                        require_survey_wave, takeaway)
 
 BRIEF_READY = "brief_ready_for"
 TREND_TABLE_OPEN = "overview_trend_table_open"
+CARD_WIDTH = 170  # two cards side by side on a 390-px phone, four in a row on a desktop
 
 ctx = page_context()
 cfg = ctx.settings
-st.title(f"{ctx.home} 群众满意度总览")
+# Short enough to stay on one line of a 390-px phone screen.
+st.title(plain(f"{ctx.home}总览"))
 
 require_survey_wave(ctx)
 
-ranking = data.wave_ranking(ctx.version, ctx.wave).table
-if ctx.home not in set(ranking["county"]):
-    st.warning(f"{ctx.wave} 没有 {ctx.home} 的问卷数据。请选择其他批次，或在“数据管理”页上传。")
-    st.stop()
-
-row = ranking.loc[ranking["county"] == ctx.home].iloc[0]
+result = data.wave_ranking(ctx.version, ctx.wave)
+row = require_ranked_home(ctx, result)
+ranking = result.table
 trend = data.home_trend(ctx.version, ctx.home)
 previous = trend[trend["wave"].map(ctx.waves.index) < ctx.waves.index(ctx.wave)].tail(1)
+prev = previous.iloc[0].to_dict() if len(previous) else None
 p_strive, p_hold = row[f"p_rank_le_{cfg.strive}"], row[f"p_rank_le_{cfg.hold}"]
 total = len(ranking)
+headline = overview.headline(ctx.version, ctx.wave, ctx.home)
 
-st.caption(f"{ctx.wave} · {cfg.city_name}共 {total} 个县区 · 本县样本 {int(row['n'])} 份（另有 {int(row['n_excluded'])} 份“不了解/说不清”未计分）")
+st.caption(plain(f"{ctx.wave} · {cfg.city_name}共 {total} 个县区 · 本县样本 {int(row['n']) + int(row['n_excluded'])} 份，"
+                 f"计分 {int(row['n'])} 份（{int(row['n_excluded'])} 份“不了解/说不清”不计分）"))
 
-c1, c2, c3, c4 = st.columns(4)
-prev_score = previous["score"].iloc[0] if len(previous) else None
-prev_rank = int(previous["rank"].iloc[0]) if len(previous) else None
-c1.metric("满意度得分", fmt_score(row["score"]), delta=f"{row['score'] - prev_score:+.2f} 分" if prev_score is not None else None,
-          help="调查加权平均分（较上期变化）；下方为95%置信区间", border=True)
-c1.caption(f"95%置信区间 {fmt_score(row['ci_low'])}–{fmt_score(row['ci_high'])}")
-# A positive rank change means moving up the table, which Streamlit should colour green.
-rank_delta = None if not prev_rank else ("与上期持平" if prev_rank == row["rank"] else f"{prev_rank - int(row['rank']):+d} 名（较上期）")
-c2.metric("当前名次", fmt_rank_of(row["rank"], total), delta=rank_delta, delta_color="off" if rank_delta == "与上期持平" else "normal",
-          help="名次变化：正数为上升", border=True)
-c2.caption(f"95%名次置信集 {fmt_rank_set(row['cs_marginal_low'], row['cs_marginal_high'])}")
-c3.metric(f"保{cfg.hold}概率", fmt_pct(p_hold), help=f"P(名次 ≤ {cfg.hold})，按各县区得分的抽样误差模拟 {cfg.draws:,} 次", border=True)
-c3.caption(":material/check_circle: 当前已在保六线内" if row["rank"] <= cfg.hold else ":material/warning: 当前在保六线外")
-c4.metric(f"争{cfg.strive}概率", fmt_pct(p_strive), help=f"P(名次 ≤ {cfg.strive})", border=True)
-c4.caption(":material/check_circle: 当前已达争五目标" if row["rank"] <= cfg.strive else ":material/hourglass_top: 尚未达到争五目标")
+# The first screen: the official rank before the estimate, then one conclusion, the neighbours and the change.
+with st.container(border=True):
+    st.markdown("  \n".join(filter(None, [f"#### {plain(headline.official or headline.estimate)}",
+                                          headline.official and f"**{plain(headline.estimate)}**"])))
+    if headline.why_differ:
+        st.caption(plain(headline.why_differ))
+    st.markdown("\n".join([f"**{plain(headline.conclusion)}**", *(f"- {plain(g)}" for g in headline.gaps),
+                            *([f"- {plain(headline.change)}"] if headline.change else [])]))
+basis_note(result)
+if row["insufficient"]:
+    st.warning("本县本期计分答案少于 2 份，无法估计抽样误差，不计算名次概率。请补充样本后再看。")
 
-# One markdown element rather than four: every element costs the browser a little on each rerun.
-st.markdown("\n\n".join([
-    f"**{probability_sentence(p_hold, cfg.hold, f'保{cfg.hold}')}**",
-    f"**{probability_sentence(p_strive, cfg.strive, f'争{cfg.strive}')}**",
-    "\n".join(f"- 对照第{k}名：{margin_sentence(home_margin(ranking, ctx.home, k), k, int(row['n']), cfg.points)}。"
-              for k in (cfg.strive, cfg.hold)),
-]))
+# A horizontal container wraps: four cards in a row on a desktop, a 2×2 grid on a phone.
+with st.container(horizontal=True, gap="small"):
+    prev_score = prev["score"] if prev else None
+    change = None if prev_score is None else round(float(row["score"]) - float(prev_score), 2)
+    st.metric("满意度得分", fmt_score(row["score"]), border=True, width=CARD_WIDTH,
+              delta=None if change is None else f"{change:+.2f} 分",
+              delta_color="off" if change == 0 else "normal", delta_arrow="off" if change == 0 else "auto",
+              help="本局调查加权平均分；箭头为较上期变化，下方为95%置信区间")
+    moved = None if not prev else int(prev["rank"]) - int(row["rank"])
+    st.metric("推算名次", fmt_rank(row["rank"]), border=True, width=CARD_WIDTH,
+              delta=None if moved is None else ("与上期持平" if moved == 0 else f"{'上升' if moved > 0 else '下降'} {abs(moved)} 位"),
+              delta_color="off" if not moved else ("normal" if moved > 0 else "inverse"),
+              delta_arrow="off" if not moved else ("up" if moved > 0 else "down"),
+              help=f"按本局调查推算的全市名次（共 {total} 个县区）；市级通报名次见上方")
+    st.metric(f"保{cfg.hold}把握", chance_short(p_hold), border=True, width=CARD_WIDTH,
+              help=f"{fmt_pct(p_hold, 0)}：本县真实名次在第{cfg.hold}名及以内的可能性；{probability_method(result.basis, cfg.draws)}")
+    st.metric(f"冲{cfg.strive}把握", chance_short(p_strive), border=True, width=CARD_WIDTH,
+              help=f"{fmt_pct(p_strive, 0)}：本县真实名次在第{cfg.strive}名及以内的可能性")
+
+weights = data.scored_weights(ctx.version, ctx.wave, ctx.home)
+with st.expander("方法说明（分析员）", icon=":material/science:"):
+    st.markdown("\n".join(plain_lines([
+        f"得分 95%置信区间 {fmt_score(row['ci_low'])}–{fmt_score(row['ci_high'])}；名次的95%置信集 "
+        f"{fmt_rank_set(row['cs_marginal_low'], row['cs_marginal_high'])}（Mogstad、Romano、Shaikh、Wilhelm 2023 的逐步检验）。",
+        f"保{cfg.hold}概率 {fmt_pct(p_hold)}，争{cfg.strive}概率 {fmt_pct(p_strive)}：{probability_method(result.basis, cfg.draws)}"
+        f"（种子 {cfg.seed}）。页面按“成”表述，因为小数位没有意义。",
+        *(f"对照第{k}名：{margin_sentence(home_margin(ranking, ctx.home, k), k, weights, cfg.points)}。"
+          for k in (cfg.strive, cfg.hold)),
+        probability_note(cfg.draws, float(p_hold)) if result.basis.kind != "mixed" else "",
+        "满意率百分点的换算：一名受访者由“一般”改为“满意”，得分变化 (满意分 − 一般分)/n，满意率变化 1/n；"
+        "所以差 g 分约合 g/(满意分 − 一般分) 的受访者、即 2.5·g 个百分点（默认计分 100/60）。",
+    ])))
 
 rank_figure, score_figure = trend_figures(ctx.version, cfg)
 left, right = st.columns(2)
@@ -70,7 +99,8 @@ with detail_expander("走势数据表", TREND_TABLE_OPEN) as box:
             "wave": "测评批次", "rank": "名次", "cs_low": "名次置信集下限", "cs_high": "名次置信集上限", "score": "得分",
             "ci_low": "95%CI下限", "ci_high": "95%CI上限", "n": "样本量", f"p_rank_le_{cfg.strive}": f"争{cfg.strive}概率",
             f"p_rank_le_{cfg.hold}": f"保{cfg.hold}概率", "city_mean": "全市平均", "strive_score": f"第{cfg.strive}名得分",
-            "published_rank": "市级公布名次", "published_score": "市级公布得分"})
+            "published_rank": "市级公布名次", "published_score": "市级公布得分", "basis": "名次依据"})
+        table["名次依据"] = table["名次依据"].map(BASIS_LABELS)
         st.dataframe(table, hide_index=True, width="stretch")
         download_table(table, f"{ctx.home}_走势", "trend")
 

@@ -4,25 +4,31 @@ import pandas as pd
 import streamlit as st
 
 from analysis import store
-from analysis.formatting import fmt_pct, fmt_rank, fmt_score
-from analysis.planner import cheapest_plan, inverse_sentence, single_item_shares
+from analysis.formatting import fmt_rank, fmt_score
+from analysis.itemmodel import MISSING_NOTE
+from analysis.planner import inverse_sentence
+from analysis.ranking import probability_method
 from analysis.scenarios import delete_scenario, load_scenarios, save_scenario
+from analysis.wording import chance_words, planned_rank_text, probability_note
 from ui import auth, data, planning, state
-from ui.widgets import download_table, page_context, require_survey_wave, takeaway
+from ui.widgets import basis_note, download_table, page_context, plain, require_ranked_home, require_survey_wave, takeaway
 
 ctx = page_context()
 cfg = ctx.settings
 st.title("目标推演")
 require_survey_wave(ctx)
-if ctx.home not in set(data.wave_ranking(ctx.version, ctx.wave).table["county"]):
-    st.warning(f"{ctx.wave} 没有 {ctx.home} 的问卷数据。")
-    st.stop()
+ranking = data.wave_ranking(ctx.version, ctx.wave)
+require_ranked_home(ctx, ranking)
+basis_note(ranking)
 
 relation = planning.relation(ctx.version, ctx.wave, ctx.home)
-st.caption(f"{ctx.wave} · {ctx.home} · 推演以本县本期问卷为基础；其他县区按各自得分与抽样误差模拟 {cfg.draws:,} 次。")
-with st.expander(f"推演依据：总体满意度与各分项的关系（加权最小二乘，R² = {relation.r2:.2f}，n = {relation.n}）", expanded=False):
+st.caption(plain(f"{ctx.wave} · {ctx.home} · 推演以本县本期问卷为基础；{probability_method(ranking.basis, cfg.draws)}。"))
+with st.expander(f"推演依据：总体满意度与各分项的关系（加权回归，R² = {relation.r2:.2f}，样本 {relation.n} 人）", expanded=False):
     st.markdown("某分项得分每提高 1 分，总体满意度得分预计提高的分数（系数）。系数越大，该分项越“牵动”总体评价。"
-                "这是根据本期问卷估计的相关关系，不等于因果；系数为负或接近 0 的分项，提升它对总体得分帮助不大。")
+                "这是根据本期问卷估计的相关关系，不等于因果；系数为负或接近 0 的分项，提升它对总体得分帮助不大。"
+                "推演时每位受访者的总体得分最高为 100 分：总体已答“满意”的人不会再加分。")
+    st.caption(f"{MISSING_NOTE}本期：用到 {relation.n} 人（总体满意度计分者），其中 {relation.n_partial} 人有分项未计分、"
+               f"其已答分项照常计入，填补 0 人；{relation.n_complete} 人全部分项都已计分。")
     coef = relation.coefficients.rename_axis("分项").rename("系数").reset_index().round(3)
     st.dataframe(coef, hide_index=True, width="stretch")
     download_table(coef, "分项与总体关系", "relation")
@@ -42,18 +48,44 @@ edited = st.data_editor(
         "比例%": st.column_config.NumberColumn("比例%", min_value=0.0, max_value=100.0, step=1.0, format="%.0f%%", required=True),
     })
 moves = planning.moves_from_editor(edited, groups, cfg.points)
-with_trend = st.toggle("假设其他县区按近 3 期趋势继续变化（而不是原地不动）", key="planner_trend")
+with_trend = st.toggle("假设各县区（含本县）按近 3 期趋势再变化一期", key="planner_trend",
+                       help="关闭时按本期得分推演；打开时每个县区都按自己近 3 期的趋势外推一期，趋势的抽样误差计入概率。")
 
-current, planned = planning.compare(ctx.version, ctx.wave, ctx.home, tuple(moves), with_trend)
+result = planning.run(ctx.version, ctx.wave, ctx.home, tuple(moves), with_trend)
+current, planned = result.current, result.planned
+hold_key, strive_key = f"p_rank_le_{cfg.hold}", f"p_rank_le_{cfg.strive}"
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("总体得分", fmt_score(planned["score"]), delta=f"{planned['score'] - current['score']:+.2f} 分", border=True)
-c2.metric("名次", fmt_rank(planned["rank"]), delta=f"{current['rank'] - planned['rank']:+d} 名", border=True)
-c3.metric(f"保{cfg.hold}概率", fmt_pct(planned[f"p_rank_le_{cfg.hold}"]),
-          delta=f"{(planned[f'p_rank_le_{cfg.hold}'] - current[f'p_rank_le_{cfg.hold}']) * 100:+.1f} 个百分点", border=True)
-c4.metric(f"争{cfg.strive}概率", fmt_pct(planned[f"p_rank_le_{cfg.strive}"]),
-          delta=f"{(planned[f'p_rank_le_{cfg.strive}'] - current[f'p_rank_le_{cfg.strive}']) * 100:+.1f} 个百分点", border=True)
-takeaway(f"当前：{fmt_score(current['score'])} 分、{fmt_rank(current['rank'])}、争{cfg.strive}概率 {fmt_pct(current[f'p_rank_le_{cfg.strive}'])}；"
-         f"按上表调整后：{fmt_score(planned['score'])} 分、{fmt_rank(planned['rank'])}、争{cfg.strive}概率 {fmt_pct(planned[f'p_rank_le_{cfg.strive}'])}。")
+c2.metric("名次（按估计值）", fmt_rank(planned["rank"]), delta=f"{current['rank'] - planned['rank']:+d} 名", border=True,
+          help="按各县区得分的估计值排出的名次；真实名次有抽样误差，请同时看右边两个概率。")
+c2.caption(f"进入前{cfg.strive}名的把握{chance_words(planned[strive_key])}")
+c3.metric(f"保{cfg.hold}概率", f"{planned[hold_key] * 100:.0f}%",
+          delta=f"{(planned[hold_key] - current[hold_key]) * 100:+.0f} 个百分点", border=True,
+          help=probability_note(cfg.draws, planned[hold_key]))
+c3.caption(chance_words(planned[hold_key]))
+c4.metric(f"争{cfg.strive}概率", f"{planned[strive_key] * 100:.0f}%",
+          delta=f"{(planned[strive_key] - current[strive_key]) * 100:+.0f} 个百分点", border=True,
+          help=probability_note(cfg.draws, planned[strive_key]))
+c4.caption(chance_words(planned[strive_key]))
+
+
+def effect_text(effect: dict) -> str:
+    """Score and P(争k) change of one part of the forecast."""
+    return f"得分 {effect['score']:+.2f} 分，争{cfg.strive}概率 {effect[strive_key] * 100:+.0f} 个百分点"
+
+
+now = f"{fmt_score(current['score'])} 分、{planned_rank_text(current['rank'], current[strive_key], cfg.strive)}"
+after = f"{fmt_score(planned['score'])} 分、{planned_rank_text(planned['rank'], planned[strive_key], cfg.strive)}"
+if with_trend:
+    takeaway(f"本期：{now}。其中趋势的影响（各县区含本县按近 3 期趋势外推一期）：{effect_text(result.trend_effect)}；"
+             f"方案的影响：{effect_text(result.plan_effect)}。合计：{after}。")
+    st.caption("外推时每个县区的标准误都加上了趋势斜率的抽样误差（3 期斜率本身约有 ±0.6 分的误差），所以概率更分散；"
+               "只有 1 期数据的县区不外推。")
+else:
+    takeaway(f"当前：{now}；按上表调整后：{after}。")
+if moves:
+    n_all = len(data.home_wave_responses(ctx.version, ctx.wave, ctx.home))
+    st.caption(f"（分析员参考）按上表调整，本期样本中预计约 {result.moved_people:.0f} 名受访者（共 {n_all} 份问卷）改变某一分项的评价。")
 if not moves:
     st.caption("在上表中添加调整（例如“农村 的 课后服务 一般→满意 10%”），结果会立即更新。")
 st.session_state[state.SCENARIO] = moves  # the brief takes the chosen scenario from here
@@ -64,13 +96,19 @@ saved = load_scenarios(engine)
 if auth.can_change_data():
     name_col, button_col = st.columns([3, 1])
     name = name_col.text_input("方案名称", key="scenario_name", placeholder="例如：农村课后服务提升")
+    overwrite = st.checkbox("覆盖同名方案", key="scenario_overwrite", disabled=name not in saved,
+                            help="已有同名方案时，勾选后才会覆盖（覆盖记入操作日志）")
     if button_col.button("保存方案", key="save_scenario", disabled=not moves):
-        try:
-            save_scenario(engine, name, ctx.wave, moves, auth.current_user())
-            st.toast(f"已保存方案“{name}”")
-            st.rerun()
-        except store.StoreError as exc:
-            st.error(str(exc))
+        # The role is checked again at the moment of the action, not only when the button was drawn.
+        if not auth.can_change_data():
+            st.error("只有分析员可以保存方案。")
+        else:
+            try:
+                save_scenario(engine, name, ctx.wave, moves, auth.current_user(), overwrite=overwrite)
+                st.toast(plain(f"已保存方案“{name}”"))
+                st.rerun()
+            except store.StoreError as exc:
+                st.error(plain(str(exc)))
 else:
     st.caption(auth.access_notice())
 if saved:
@@ -79,8 +117,8 @@ if saved:
     download_table(comparison, "方案比较", "scenarios")
     if auth.can_change_data():
         drop = st.selectbox("删除方案", ["（不删除）", *saved], key="drop_scenario")
-        if drop != "（不删除）" and st.button("删除", key="drop_scenario_button"):
-            delete_scenario(engine, drop)
+        if drop != "（不删除）" and st.button("删除", key="drop_scenario_button") and auth.can_change_data():
+            delete_scenario(engine, drop, auth.current_user())
             st.rerun()
 else:
     st.caption("还没有保存的方案。")
@@ -89,13 +127,21 @@ st.subheader("反推：至少要提升多少？")
 left, right = st.columns(2)
 k = left.selectbox("目标名次", [cfg.strive, cfg.hold], format_func=lambda v: f"前{v}名", key="inverse_k")
 target_p = right.slider("目标概率", 0.5, 0.95, 0.8, 0.05, format="%.2f", key="inverse_p")
-needed, headroom = planning.inverse(ctx.version, ctx.wave, ctx.home, k, target_p)
-single = single_item_shares(headroom, needed)
-combo = cheapest_plan(headroom, needed)
-st.markdown(f"**{inverse_sentence(needed, k, target_p, single, combo)}**")
-view = single.assign(
-    系数=single["beta"].round(3), 全部上调一档可提升=single["overall_gain_full"].round(2),
-    单项达标所需比例=single["share"].map(lambda v: "做不到" if pd.isna(v) else f"{v * 100:.0f}%"),
-)[["item", "系数", "全部上调一档可提升", "单项达标所需比例"]].rename(columns={"item": "分项"})
+needed, plans = planning.inverse(ctx.version, ctx.wave, ctx.home, k, target_p, with_trend)
+st.markdown(f"**{inverse_sentence(needed, k, target_p, plans)}**")
+if with_trend:
+    st.caption("反推同样假设各县区（含本县）按近 3 期趋势外推一期。")
+view = pd.DataFrame({
+    "分项": [p.item for p in plans],
+    "系数": [round(float(relation.coefficients[p.item]), 3) for p in plans],
+    "该分项满意率需提高（百分点）": ["做不到" if p.people is None else f"{p.satisfied_pp:+.1f}" for p in plans],
+    "达到后总体得分": ["—" if p.score is None else f"{p.score:.2f}" for p in plans],
+    f"达到后进入前{k}名概率": ["—" if p.p is None else f"{p.p * 100:.0f}%" for p in plans],
+    "需上调一档的受访者占全部受访者": ["做不到" if p.share is None else f"{p.share * 100:.1f}%" for p in plans],
+    "（分析员）本期样本中的人数": ["—" if p.people is None else f"{p.people} / {p.n_all}" for p in plans],
+})
 st.dataframe(view, hide_index=True, width="stretch")
+st.caption("每一项都单独计算：该分项答“满意”以下的受访者按同一比例各上调一档，所需最少人数由二分法求得，"
+           "并经上方同一推演模型验证（同一随机数种子）：按此人数恰好达到目标，少一人就达不到。"
+           "满意率 = 答“满意”或“比较满意”的比例。")
 download_table(view, "反推_各分项", "inverse")

@@ -4,10 +4,14 @@ import pandas as pd
 import streamlit as st
 
 from analysis.charts import caterpillar_figure, funnel_figure, place_heatmap_figure
-from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_set
+from analysis.basis import SOURCE_LABELS
+from analysis.formatting import fmt_p, fmt_pct, fmt_rank, fmt_rank_set, fmt_score
+from analysis.headline import chance_short
+from analysis.ranking import probability_method
 from analysis.scoring import scores_with_change
 from ui import data, state
-from ui.widgets import cached_figure, download_table, lazy_tabs, page_context, require_survey_wave, takeaway
+from ui.widgets import (basis_note, cached_figure, download_table, lazy_tabs, method_note, page_context, plain, require_ranked_home,
+                        require_survey_wave, takeaway)
 
 ctx = page_context()
 cfg = ctx.settings
@@ -15,22 +19,27 @@ st.title("各县区排名")
 require_survey_wave(ctx)
 
 result = data.wave_ranking(ctx.version, ctx.wave)
+require_ranked_home(ctx, result)
 ranking = result.table
+surveyed = data.surveyed_counties(ranking)
 change = scores_with_change(data.scores(ctx.version), ctx.wave, ctx.waves)[["county", "score_change", "rank_change"]]
 table = ranking.merge(change, on="county", how="left")
 key = (ctx.version, ctx.wave, ctx.home, cfg.strive, cfg.hold)
-st.caption(f"{ctx.wave} · 红色/★为本县 · 95%置信 · 模拟 {cfg.draws:,} 次（种子 {cfg.seed}）")
+st.caption(plain(f"{ctx.wave} · 红色/★为本县"))
+basis_note(result)
+published = table["source"] == "published"
 
 league = pd.DataFrame({
     "名次": [fmt_rank(r) for r in table["rank"]],
     "县区": [f"★{c}" if c == ctx.home else c for c in table["county"]],
+    "来源": [SOURCE_LABELS[s] + ("（样本不足）" if bad else "") for s, bad in zip(table["source"], table["insufficient"])],
     "得分": table["score"].round(2),
-    "95%置信区间": [f"{lo:.2f}–{hi:.2f}" for lo, hi in zip(table["ci_low"], table["ci_high"])],
-    "样本量": table["n"],
-    "未计分": table["n_excluded"],
+    "95%置信区间": [f"{fmt_score(lo)}–{fmt_score(hi)}" if pd.notna(lo) else "—" for lo, hi in zip(table["ci_low"], table["ci_high"])],
+    "样本量": table["n"].where(~published, table["published_n"]).astype("Int64"),
+    "未计分": table["n_excluded"].astype("Int64"),
     "较上期得分": table["score_change"].round(2),
     "较上期名次": table["rank_change"],
-    "名次置信集": [fmt_rank_set(lo, hi) for lo, hi in zip(table["cs_marginal_low"], table["cs_marginal_high"])],
+    "名次范围": [fmt_rank_set(lo, hi) for lo, hi in zip(table["cs_marginal_low"], table["cs_marginal_high"])],
     f"前{cfg.strive}名概率": [fmt_pct(p) for p in table[f"p_rank_le_{cfg.strive}"]],
     f"前{cfg.hold}名概率": [fmt_pct(p) for p in table[f"p_rank_le_{cfg.hold}"]],
 })
@@ -40,33 +49,45 @@ st.dataframe(league, hide_index=True, width="stretch", height="content",
 download_table(league, f"排名表_{ctx.wave}", "league")
 
 st.plotly_chart(cached_figure("caterpillar", key, lambda: caterpillar_figure(table, ctx.home, cfg.strive, cfg.hold)), width="stretch")
-overlapping = table[(table["ci_high"] >= table.loc[table["county"] == ctx.home, "ci_low"].iloc[0])
-                    & (table["ci_low"] <= table.loc[table["county"] == ctx.home, "ci_high"].iloc[0]) & (table["county"] != ctx.home)]
-takeaway(f"有 {len(overlapping)} 个县区的置信区间与本县重叠：这些县区与本县的先后顺序在抽样误差之内。")
+# Which neighbours the home county cannot be told apart from comes from the pairwise test, not from overlapping bars.
+pairs = data.pairwise(ctx.version, ctx.wave, ctx.home)
+level = pairs.loc[pairs["verdict"] == "差异不显著", "county"].tolist()
+takeaway(plain(("与本县的差距在抽样误差之内（经检验）：" + "、".join(level) if level else "每个县区与本县的差距都超出了抽样误差。")
+               + ("；空心菱形为市级公布得分。" if published.any() else "。")))
+method_note([
+    f"名次概率：{probability_method(result.basis, cfg.draws)}（种子 {cfg.seed}）。",
+    "竖线为95%置信区间（调查加权均值 ± 1.96 × 线性化标准误）；“在抽样误差之内”依据两样本 z 检验，Holm 校正，5%水平。",
+])
 
 
 def probability_section() -> None:
     """Where each county may land: the place-probability heatmap."""
+    if ctx.home not in result.places.index:
+        st.info("本县本期计分答案少于 2 份，没有名次概率。")
+        return
     st.plotly_chart(cached_figure("heatmap", key, lambda: place_heatmap_figure(result.places, ctx.home)), width="stretch")
     home_row = table.loc[table["county"] == ctx.home].iloc[0]
-    takeaway(f"本县最可能的名次是{result.places.loc[ctx.home].idxmax()}（概率 {fmt_pct(result.places.loc[ctx.home].max())}）；"
-             f"前{cfg.hold}名概率 {fmt_pct(home_row[f'p_rank_le_{cfg.hold}'])}，前{cfg.strive}名概率 {fmt_pct(home_row[f'p_rank_le_{cfg.strive}'])}。")
+    # The same two numbers the overview leads with, not the single most likely place (which can read as a contradiction).
+    takeaway(f"每一行是一个县区落在各名次的可能性。本县保{cfg.hold}把握{chance_short(home_row[f'p_rank_le_{cfg.hold}'])}"
+             f"（{fmt_pct(home_row[f'p_rank_le_{cfg.hold}'], 0)}），冲{cfg.strive}把握{chance_short(home_row[f'p_rank_le_{cfg.strive}'])}"
+             f"（{fmt_pct(home_row[f'p_rank_le_{cfg.strive}'], 0)}）。")
     places = result.places.reset_index(names="县区")
     download_table(places, f"名次概率_{ctx.wave}", "places")
 
 
 def sets_section() -> None:
-    """Rank confidence sets, marginal and simultaneous (Mogstad et al. 2023)."""
-    st.markdown(
-        "按 Mogstad、Romano、Shaikh、Wilhelm（2023）的方法：**单个县区**的名次以95%的把握落在“单独置信集”内；"
-        "**所有县区同时**落在各自“联合置信集”内的把握为95%。“可能进入前K名”为单侧联合判断：不能排除其进入前K名。")
+    """Rank ranges: where each county's true rank lies, allowing for sampling error."""
+    st.markdown("考虑抽样误差，每个县区的真实名次有95%的把握落在“名次范围”内；“所有县区同时成立的范围”更宽一些。"
+                "“可能进入前K名”为“是”，表示不能排除该县区进入前K名。")
+    method_note(["名次范围为 Mogstad、Romano、Shaikh、Wilhelm（2023）的单独（marginal）置信集，同时成立的范围为联合"
+                 "（simultaneous）置信集，均用逐步检验；“可能进入前K名”与 R 包 csranks 的 cstaubest 相同。"])
     sets = pd.DataFrame({
         "县区": [f"★{c}" if c == ctx.home else c for c in table["county"]],
         "名次": [fmt_rank(r) for r in table["rank"]],
-        "单独置信集": [fmt_rank_set(lo, hi) for lo, hi in zip(table["cs_marginal_low"], table["cs_marginal_high"])],
-        "联合置信集": [fmt_rank_set(lo, hi) for lo, hi in zip(table["cs_simultaneous_low"], table["cs_simultaneous_high"])],
-        f"可能进入前{cfg.strive}名": ["是" if v else "否" for v in table[f"could_top_{cfg.strive}"]],
-        f"可能进入前{cfg.hold}名": ["是" if v else "否" for v in table[f"could_top_{cfg.hold}"]],
+        "名次范围": [fmt_rank_set(lo, hi) for lo, hi in zip(table["cs_marginal_low"], table["cs_marginal_high"])],
+        "所有县区同时成立的范围": [fmt_rank_set(lo, hi) for lo, hi in zip(table["cs_simultaneous_low"], table["cs_simultaneous_high"])],
+        f"可能进入前{cfg.strive}名": ["—" if pd.isna(v) else "是" if v else "否" for v in table[f"could_top_{cfg.strive}"]],
+        f"可能进入前{cfg.hold}名": ["—" if pd.isna(v) else "是" if v else "否" for v in table[f"could_top_{cfg.hold}"]],
         "期望名次": table["expected_rank"].round(2),
     })
     st.dataframe(sets, hide_index=True, width="stretch", height="content")
@@ -75,28 +96,37 @@ def sets_section() -> None:
 
 def pairwise_section() -> None:
     """Home against each county, Holm-adjusted."""
-    pairs = data.pairwise(ctx.version, ctx.wave, ctx.home)
     pairs_view = pd.DataFrame({
         "县区": pairs["county"], "对方得分": pairs["score"].round(2), "本县减对方": pairs["difference"].round(2),
-        "差值标准误": pairs["se_diff"].round(2), "p值": pairs["p"].round(4), "Holm校正p值": pairs["p_holm"].round(4),
         "结论": pairs["verdict"].fillna("无法检验"),
+        "差值标准误": pairs["se_diff"].round(2), "p值": [fmt_p(v) for v in pairs["p"]], "校正后p值": [fmt_p(v) for v in pairs["p_holm"]],
     })
-    st.dataframe(pairs_view, hide_index=True, width="stretch", height="content")
+    st.dataframe(pairs_view, hide_index=True, width="stretch", height="content",
+                 column_order=["县区", "对方得分", "本县减对方", "结论"])
     ahead = pairs[pairs["verdict"] == "显著落后"]["county"].tolist()
-    takeaway(("真正领先本县的县区：" + "、".join(ahead)) if ahead else "没有县区在统计上显著领先本县（Holm 校正，5%水平）。")
+    takeaway(plain(("确实领先本县的县区：" + "、".join(ahead)) if ahead else "没有县区确实领先本县（差距都在抽样误差之内）。"))
     download_table(pairs_view, f"差异检验_{ctx.wave}", "pairs")
+    method_note(["两样本 z 检验（各县区样本相互独立；公布得分视为确定值），Holm 法校正多重比较，5%水平；"
+                 "下载的表格含差值标准误、p值与校正后p值（小于 0.0001 记为 <0.0001）。"])
 
 
 def funnel_section() -> None:
     """Which counties truly differ from the city mean (Spiegelhalter funnel)."""
+    if len(surveyed) < 3:
+        st.info("漏斗图需要至少 3 个县区的问卷数据（公布得分没有抽样误差）。本期只有本县问卷，请看“与各县区的差异检验”。")
+        return
     funnel = data.funnel(ctx.version, ctx.wave)
-    st.plotly_chart(cached_figure("funnel", key, lambda: funnel_figure(ranking, funnel.curves, funnel.target, ctx.home)), width="stretch")
+    st.plotly_chart(cached_figure("funnel", key, lambda: funnel_figure(surveyed, funnel.curves, funnel.target, ctx.home)), width="stretch")
     outside = funnel.points[(funnel.points["score"] > funnel.points["hi95"]) | (funnel.points["score"] < funnel.points["lo95"])]["county"].tolist()
-    takeaway(f"过度离散 τ² = {funnel.tau2:.2f}；落在95%控制限外：{'、'.join(outside) if outside else '无'}（Spiegelhalter 2005）。")
+    takeaway(plain(f"点落在虚线外的县区与全市平均的差距超出正常波动：{'、'.join(outside) if outside else '没有'}。"))
+    method_note([f"Spiegelhalter（2005）漏斗图：95% 与 99.8% 控制限；县区间过度离散 τ² = {funnel.tau2:.2f}（z 分数 10%/90% 缩尾估计）。"])
 
 
 def robustness_section() -> None:
     """Ranks under other scoring rules."""
+    if result.basis.kind != "survey":
+        st.info("换计分规则重算名次需要全市各县区的问卷答案；本期其他县区只有市级公布得分，无法重算。")
+        return
     robust = data.robustness(ctx.version, ctx.wave)
     robust_view = pd.DataFrame({
         "县区": robust["county"],
@@ -113,5 +143,5 @@ def robustness_section() -> None:
 
 # Only the open tab runs (lazy tabs): the table and the chart above answer "where do we stand"; the analyses
 # below would otherwise put four tables and two more charts into every rerun.
-lazy_tabs({"名次概率": probability_section, "名次置信集": sets_section, "与各县区的差异检验": pairwise_section,
-           "漏斗图": funnel_section, "换一种计分规则": robustness_section}, state.RANKING_TAB)
+lazy_tabs({"名次可能性": probability_section, "名次范围": sets_section, "与各县区比较": pairwise_section,
+           "与全市平均比较": funnel_section, "换一种计分规则": robustness_section}, state.RANKING_TAB)

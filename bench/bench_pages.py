@@ -82,11 +82,11 @@ SETTLED_JS = """quiet => {
 # A widget that belongs to the page itself (not the sidebar), clicked back and forth: lazy tabs rerun the page and
 # draw the chosen section; the planner's toggle reruns the page. Pages not listed have no such widget.
 LOCAL_WIDGETS = {
-    "ranking": ("tab", ("名次置信集", "名次概率")),
+    "ranking": ("tab", ("名次范围", "名次可能性")),
     "items": ("tab", ("先改哪一项", "各分项得分对比")),
     "groups": ("tab", ("不同人群的得分", "各乡镇（街道）得分")),
     "metrics": ("tab", ("班额分布（乡镇与班级）", "班额")),
-    "planner": ("toggle", ("假设其他县区按近 3 期趋势继续变化（而不是原地不动）",)),
+    "planner": ("toggle", ("假设各县区（含本县）按近 3 期趋势再变化一期",)),
 }
 
 

@@ -1,5 +1,9 @@
-"""Shared fixtures: the repo root, settings, and a throwaway database built from the bundled mock data."""
+"""Shared fixtures: the repo root, settings, a throwaway database built from the bundled mock data, and databases on
+both backends (SQLite and PostgreSQL) for the store tests."""
 
+import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -7,6 +11,7 @@ import pytest
 from analysis import store
 from analysis.importing import build_mock_database
 from analysis.settings import load_settings
+from tests.postgres_support import PG_URL_ENV, copy_database, create_database, drop_database, pg_bin_dir, start_cluster
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,3 +35,82 @@ def app_db(mock_db, monkeypatch) -> Path:
     """Point the app at the mock database for one test."""
     monkeypatch.setenv(store.DB_ENV, str(mock_db))
     return mock_db
+
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """URL of a PostgreSQL server the tests may create databases on: CI's ($SATISFACTION_TEST_PG_URL), else a throwaway
+    cluster started from the local binaries. Without either the PostgreSQL cases skip with the reason, but fail in CI."""
+    if os.environ.get(PG_URL_ENV):
+        yield os.environ[PG_URL_ENV]
+        return
+    bindir, cluster = pg_bin_dir(), None
+    reason = (f"PostgreSQL is not installed (no initdb/pg_ctl found); `apt-get install postgresql` "
+              f"or set {PG_URL_ENV} to run the PostgreSQL cases")
+    if bindir is not None:
+        try:
+            cluster = start_cluster(bindir)
+        except (RuntimeError, OSError) as exc:
+            reason = f"could not start a throwaway PostgreSQL cluster from {bindir}: {exc}"
+    if cluster is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the PostgreSQL tests: {reason}", pytrace=False)
+        pytest.skip(reason)
+    yield cluster.url
+    cluster.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_db(request, tmp_path) -> Iterator[str]:
+    """A new empty database on each backend: a SQLite file path, or the URL of a new PostgreSQL database (dropped after)."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "app.db")
+        return
+    server = request.getfixturevalue("pg_server")
+    url = create_database(server)
+    yield url
+    drop_database(server, url)
+
+
+@pytest.fixture(scope="session")
+def mock_pg(pg_server, settings) -> str:
+    """A PostgreSQL database loaded with the bundled mock data (built once per run; tests must not change it)."""
+    url = create_database(pg_server)
+    engine = store.connect(url)
+    build_mock_database(engine, settings, ROOT / "data" / "mock")
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def mock_any(request) -> str:
+    """The mock database on each backend (shared: read only)."""
+    return str(request.getfixturevalue("mock_db" if request.param == "sqlite" else "mock_pg"))
+
+
+@pytest.fixture
+def private_copy(request, tmp_path):
+    """copy(target): a private copy of a database on either backend, for a test that changes it (dropped after)."""
+    made = []
+
+    def copy(target: str) -> str:
+        if "://" not in target:
+            return str(shutil.copyfile(target, tmp_path / "copy.db"))
+        server = request.getfixturevalue("pg_server")
+        made.append(copy_database(server, target))
+        return made[-1]
+
+    yield copy
+    for url in made:
+        drop_database(request.getfixturevalue("pg_server"), url)
+
+
+@pytest.fixture
+def local_request(monkeypatch):
+    """Every AppTest run looks like a browser on this machine (AppTest has no browser connection, so no peer address)."""
+    from ui import auth
+
+    monkeypatch.setattr(auth, "request_peer", lambda: ("127.0.0.1", {"host": "127.0.0.1:8501"}))

@@ -28,7 +28,7 @@ def secrets_for(accounts: dict[str, tuple[str, str]]) -> dict:
 
 
 @pytest.fixture
-def address():
+def address(local_request):
     """Set server.address for one test and put it back afterwards."""
     saved = config.get_option("server.address")
     yield lambda value: config.set_option("server.address", value)
@@ -52,7 +52,7 @@ def texts(at: AppTest) -> list[str]:
 
 def test_password_hash_round_trip():
     stored = hash_password("正确的密码123")
-    assert stored.startswith("pbkdf2_sha256$200000$")
+    assert stored.startswith("pbkdf2_sha256$600000$")
     assert verify_password("正确的密码123", stored)
     assert not verify_password("正确的密码124", stored)
     assert hash_password("x", salt=b"0" * 16) == hash_password("x", salt=b"0" * 16)
@@ -92,7 +92,7 @@ def test_no_accounts_on_the_network_may_not_change(address, value):
     ({}, False, "请在左侧边栏以分析员账号登录后再上传或修改数据。"),
     ({"user_name": "王局长", "user_role": "leader"}, False, "局领导账号只能查看，上传和修改数据需要分析员账号。"),
     ({"user_name": "小李", "user_role": "analyst"}, True, "已以分析员“小李”登录，可以上传、替换和删除数据。"),
-    ({"user_name": "已删除的人", "user_role": "analyst"}, False, "账号“已删除的人”已不在账号配置中，请退出后重新登录。"),
+    ({"user_name": "已删除的人", "user_role": "analyst"}, False, "账号“已删除的人”已不在账号配置中，已退出登录。"),
 ])
 def test_roles_with_accounts(address, session, can, notice):
     address("127.0.0.1")  # loopback does not matter once accounts exist

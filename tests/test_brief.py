@@ -12,6 +12,7 @@ from docx import Document
 from analysis import brief
 from analysis.brief import BriefInputs, brief_docx, charts_zip
 from analysis.formatting import xlsx_bytes
+from analysis.headline import Headline
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -25,36 +26,74 @@ def export_server():
     kaleido.stop_sync_server(silence_warnings=True)
 
 
-def inputs(with_figures=True):
+HEADLINE = Headline(
+    official="市级通报：第5名（85.36 分）", estimate="本局调查推算：第6名（85.80 分）",
+    why_differ="两者样本不同：市级测评另行抽样，本局调查有约 ±1.8 分的抽样误差，名次相差一两位属正常。",
+    conclusion="目前处在争5线内；保6把握约八成，冲5把握约六成。首先要抓的是“有偿补课治理”。", chances="保6把握约八成，冲5把握约六成",
+    gaps=["距第5名北塘区差 0.14 分（约合满意率提高 0.4 个百分点）"], action="先改：有偿补课治理",
+    change="名次较上期下降 2 位；得分下降 0.52 分，在抽样误差之内，不能说明真有变化")
+
+
+def inputs(with_figures=True, moves=True):
     fig = go.Figure(go.Bar(x=["云溪县", "临江区"], y=[85.8, 90.6]))
     return BriefInputs(
-        city="青岚市", home="云溪县", wave="2026年第3季度", total=11, hold=6, strive=5, rank=6, rank_low=3, rank_high=10,
-        score=85.8, ci_low=84.0, ci_high=87.6, n=421, p_hold=0.81, p_strive=0.573,
-        margin_lines=["对照第5名，距第5名差 0.14 分，需约 2 名受访者由“一般”转为“满意”"],
+        city="青岚市", bureau="云溪县教育和体育局", date_text="2026年11月29日", home="云溪县", wave="2026年第3季度",
+        hold=6, strive=5, headline=HEADLINE, p_hold=0.81, p_strive=0.573,
         weakest_items=pd.DataFrame({"item": ["有偿补课治理", "大班额治理", "课后服务"], "score": [70.1, 72.3, 74.0]}),
         weakest_townships=pd.DataFrame({"township": ["东坝镇", "城关镇", "马鞍镇"], "score": [80.0, 82.0, 83.0], "n": [50, 80, 40]}),
-        scenario_lines=["农村 的 课后服务 一般→满意 10%"],
-        scenario_result={"score": 86.1, "rank": 5, "p_rank_le_5": 0.61, "p_rank_le_6": 0.85},
-        figures={"名次走势": fig, "得分走势": fig} if with_figures else {})
+        fix_item="有偿补课治理",
+        scenario_lines=["农村 的 课后服务 一般→满意 10%"] if moves else [],
+        scenario_result={"score": 86.1, "rank": 5, "p_rank_le_5": 0.61, "p_rank_le_6": 0.85} if moves else None,
+        figures={"名次走势": fig, "得分走势": fig} if with_figures else {},
+        figure_notes={"名次走势": "名次由第7名升至第6名。", "得分走势": "得分由 84.6 分升至 85.8 分。"})
 
 
 def text_of(data: bytes) -> str:
     return "\n".join(p.text for p in Document(io.BytesIO(data)).paragraphs)
 
 
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def east_asian_font(paragraph) -> str:
+    return paragraph.runs[0]._element.rPr.rFonts.get(f"{W}eastAsia")
+
+
 @pytest.mark.skipif(not brief.chromium_available(), reason="Chromium is not installed here (CI installs it)")
-def test_docx_has_rank_probabilities_and_charts():
+def test_docx_is_an_official_report():
+    """A4, 公文 fonts and sizes, fixed 28-pt lines, page numbers, numbered figures, 落款 and date."""
     data, note = brief_docx(inputs())
     doc = Document(io.BytesIO(data))
     text = text_of(data)
     assert note is None
-    assert "关于云溪县2026年第3季度群众满意度测评情况的汇报" in text
-    assert "第6名" in text and "保6概率 81.0%" in text and "争5概率 57.3%" in text
-    assert "有偿补课治理（70.10 分）" in text and "东坝镇" in text and "农村 的 课后服务 一般→满意 10%" in text
-    assert len(doc.inline_shapes) == 2
-    assert any(p.text.startswith("一、") for p in doc.paragraphs) and any(p.text.startswith("四、") for p in doc.paragraphs)
+    section = doc.sections[0]
+    assert (round(section.page_width.cm, 1), round(section.page_height.cm, 1)) == (21.0, 29.7)
+    title = doc.paragraphs[0]
+    assert title.text == "关于云溪县2026年第3季度教育群众满意度测评情况的汇报"
+    assert east_asian_font(title) == "方正小标宋简体" and title.runs[0].font.size.pt == 22
     heading = next(p for p in doc.paragraphs if p.text.startswith("一、"))
-    assert heading.runs[0]._element.rPr.rFonts.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia") == "黑体"
+    assert east_asian_font(heading) == "黑体" and heading.runs[0].font.size.pt == 16
+    sub = next(p for p in doc.paragraphs if p.text.startswith("（一）"))
+    assert east_asian_font(sub) == "楷体_GB2312"
+    body = next(p for p in doc.paragraphs if p.text.startswith("2026年第3季度，"))
+    assert east_asian_font(body) == "仿宋_GB2312" and body.runs[0].font.size.pt == 16
+    assert body.paragraph_format.line_spacing.pt == 28
+    footer = section.footer.paragraphs[0]._element.xml
+    assert "PAGE" in footer and 'w:fldCharType="begin"' in footer
+    assert [p.text.split()[0] for p in doc.paragraphs if p.text.startswith("图")] == ["图1", "图2"]
+    assert len(doc.inline_shapes) == 2
+    assert doc.paragraphs[-2].text == "云溪县教育和体育局" and doc.paragraphs[-1].text == "2026年11月29日"
+    # Same message as the overview: official rank first, chances in words, the fix-first item, no jargon.
+    assert text.index("市级通报：第5名") < text.index("本局调查推算：第6名")
+    assert "保6把握约八成" in text and "“有偿补课治理”" in text and "下降 2 位" in text
+    for jargon in ("置信集", "概率", "落实办学规范大落实", "尚未在"):
+        assert jargon not in text, jargon
+    assert "拟定的提升方案：农村 的 课后服务 一般→满意 10%" in text
+
+
+def test_docx_without_a_plan_has_no_plan_paragraph():
+    text = text_of(brief_docx(inputs(with_figures=False, moves=False))[0])
+    assert "拟定的提升方案" not in text and "扎实开展办学规范大落实、突出问题大整改、教师全员大家访" in text
 
 
 def test_docx_without_chromium_still_produced_and_says_why(monkeypatch):

@@ -208,7 +208,7 @@ def test_make_run_entry_warms_then_serves_the_app(tmp_path_factory, chromium):
         bs.open_page(page, server.url("/"), expect_charts=True, timeout=FIRST_CHART_TIMEOUT)
         links = [t.strip().splitlines()[-1] for t in page.get_by_test_id("stSidebarNavLink").all_inner_texts()]
         assert links == [p.title for p in PAGES]
-        assert _home_rank(page) == "第6名/共11"
+        assert _home_rank(page) == "第6名"
         assert not bs.problems(page), bs.problems(page)
         assert "Traceback" not in log.read_text(encoding="utf-8", errors="replace"), server.log_tail()
     finally:
@@ -231,8 +231,9 @@ def _log_in(page, user: tuple[str, str], role_label: str) -> None:
 
 
 def _home_rank(page) -> str:
-    value = page.get_by_test_id("stMetric").filter(has_text="当前名次").get_by_test_id("stMetricValue").inner_text().strip()
-    assert re.fullmatch(r"第\d+名/共11", value), f"overview shows the home county's rank as {value!r}"
+    card = page.get_by_test_id("stMetric").filter(has_text="推算名次")
+    value = card.get_by_test_id("stMetricValue").inner_text().strip()
+    assert re.fullmatch(r"第\d+名", value), f"overview shows the home county's rank as {value!r}"
     return value
 
 
@@ -243,9 +244,12 @@ def test_analyst_uploads_a_new_wave(journey_server, chromium, new_wave_csv):
     context = chromium.new_context(viewport={"width": 1400, "height": 1400}, locale="zh-CN")
     page = context.new_page()
     try:
-        bs.open_page(page, journey_server.url("/"), expect_charts=True, timeout=FIRST_CHART_TIMEOUT)
-        latest_rank = _home_rank(page)
+        # With accounts configured nothing but the sign-in form shows until sign-in.
+        bs.open_page(page, journey_server.url("/"), timeout=FIRST_CHART_TIMEOUT)
+        expect(page.get_by_test_id("stMain").get_by_text("请在左侧边栏登录后查看")).to_be_visible()
         _log_in(page, ANALYST, "分析员")
+        bs.wait_first_chart(page, FIRST_CHART_TIMEOUT)
+        latest_rank = _home_rank(page)
 
         bs.go_to(page, "数据管理")
         main = page.get_by_test_id("stMain")
@@ -295,8 +299,9 @@ def test_leader_cannot_upload(journey_server, chromium):
     try:
         bs.open_page(page, journey_server.url("/data_admin"))
         main = page.get_by_test_id("stMain")
-        expect(main.get_by_text("请在左侧边栏以分析员账号登录")).to_be_visible()
+        expect(main.get_by_text("请在左侧边栏登录后查看")).to_be_visible()
         assert page.get_by_test_id("stFileUploaderDropzoneInput").count() == 0
+        assert main.get_by_role("heading", name="已存数据").count() == 0  # anonymous visitors read nothing
 
         _log_in(page, LEADER, "局领导")
         expect(main.get_by_text("局领导账号只能查看")).to_be_visible()
@@ -310,3 +315,35 @@ def test_leader_cannot_upload(journey_server, chromium):
         raise
     finally:
         context.close()
+
+
+# ---------------------------------------------------------------- the county scenario (own survey + published table)
+
+
+@pytest.fixture(scope="module")
+def county_server(tmp_path_factory, chromium):
+    """A server on what a county bureau really holds: its own respondents and the city's published table."""
+    tmp = tmp_path_factory.mktemp("county")
+    db = bs.build_database(tmp / "app.db", mock_dir=bs.ROOT / "data" / "mock-county")
+    log = bs.ARTIFACTS / "logs" / "county-server.log"
+    log.unlink(missing_ok=True)
+    server = bs.StreamlitServer(db, bs.write_secrets(tmp / "secrets.toml"), log).start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("path, stem", [("/", "county-overview"), ("/ranking", "county-ranking")])
+def test_county_scenario_pages_name_their_basis(path, stem, county_server, pages_context):
+    """总览 and 排名 on the county scenario: no error, and the sentence saying the rank is a forecast against 2026年第2季度."""
+    page = pages_context.new_page()
+    try:
+        try:
+            bs.open_page(page, county_server.url(path), expect_charts=True, timeout=FIRST_CHART_TIMEOUT)
+        finally:
+            _screenshots(page, stem)
+        found = bs.problems(page)
+        assert not found, "\n".join(found) + "\n" + county_server.log_tail(25)
+        text = page.locator('[data-testid="stMain"]').inner_text()
+        assert "对照 2026年第2季度 市级公布结果" in text and "这是预测，不是正式名次" in text
+    finally:
+        page.close()

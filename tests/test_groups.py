@@ -7,19 +7,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as sps
 
-from analysis.groups import (
-    LOW_CATEGORY,
-    answer_categories,
-    answer_counts,
-    group_scores,
-    group_table,
-    group_vs_rest_tests,
-    with_change,
-)
+from analysis.groups import group_scores, group_table, with_change
 
 POINTS = {"满意": 100.0, "比较满意": 80.0, "一般": 60.0, "不太满意": 40.0, "不满意": 0.0}
-CATS = ["满意", "比较满意", LOW_CATEGORY]
 
 
 def _small_frame() -> pd.DataFrame:
@@ -37,8 +29,11 @@ def test_group_scores_hand_values() -> None:
     assert table.loc["甲镇", "n"] == 2 and table.loc["甲镇", "score"] == pytest.approx(80.0)
     assert table.loc["甲镇", "unknown_share"] == pytest.approx(1 / 3)
     assert table.loc["甲镇", "gap_county"] == pytest.approx(16.0)
-    # 甲镇 SE: points 100, 60 around 80, weights 1: sqrt(2/1 × (20² + 20²)) / 2 = 20.
-    assert table.loc["甲镇", "se"] == pytest.approx(20.0)
+    # 甲镇 is a domain of the 5-respondent design (R svyby): points 100, 60 around 80, weights 1:
+    # sqrt(5/4 × (20² + 20²)) / 2 = sqrt(1000) / 2.
+    assert table.loc["甲镇", "se"] == pytest.approx(math.sqrt(1000) / 2)
+    # Kish: n_eff = (1 + 1)² / (1 + 1) = 2, deff 1; 乙镇 alone has deff 1 too.
+    assert table.loc["甲镇", "n_eff"] == pytest.approx(2.0) and table.loc["甲镇", "deff"] == pytest.approx(1.0)
     # A missing township is shown as 未填写, not dropped.
     assert table.loc["未填写", "score"] == pytest.approx(0.0)
     # n = 1 < 2: greyed with the reason.
@@ -46,69 +41,48 @@ def test_group_scores_hand_values() -> None:
     assert not bool(table.loc["甲镇", "small"]) and table.loc["甲镇", "note"] == ""
 
 
-def test_answer_categories_follow_the_points() -> None:
-    assert answer_categories(POINTS) == {"满意": "满意", "比较满意": "比较满意", "一般": LOW_CATEGORY,
-                                         "不太满意": LOW_CATEGORY, "不满意": LOW_CATEGORY}
-    # Another province's labels: the two best keep their names whatever they are called.
-    jiangsu = {"不满意": 0.0, "基本满意": 60.0, "满意": 100.0, "比较满意": 80.0}
-    assert answer_categories(jiangsu) == {"满意": "满意", "比较满意": "比较满意", "基本满意": LOW_CATEGORY, "不满意": LOW_CATEGORY}
-
-
-def test_answer_counts() -> None:
-    counts = answer_counts(_small_frame(), ("township",), POINTS)
-    assert list(counts.columns) == CATS
-    assert counts.loc[("township", "甲镇")].tolist() == [1, 0, 1]  # 不了解 is not counted
-    assert counts.loc[("township", "未填写")].tolist() == [0, 0, 1]
-
-
-def test_chi_square_against_the_rest() -> None:
-    counts = pd.DataFrame([[20, 10, 10]], index=["城镇"], columns=CATS)
-    totals = pd.Series([50, 50, 40], index=CATS)
-    row = group_vs_rest_tests(counts, totals, pd.Series([True], index=["城镇"])).iloc[0]
-    # Rest = (30, 40, 30); N = 140. Expected group: 40 × (50, 50, 40) / 140 = (14.286, 14.286, 11.429),
-    # rest: (35.714, 35.714, 28.571). Σ(O − E)²/E = 2.2857 + 1.2857 + 0.17857 + 0.91429 + 0.51429 + 0.071429 = 5.25.
-    # df = 2, so p = exp(−5.25 / 2) = 0.0724398.
-    assert row["test"] == "卡方检验"
-    assert row["statistic"] == pytest.approx(5.25)
-    assert row["dof"] == 2
-    assert row["p"] == pytest.approx(math.exp(-2.625))
-
-
-def test_fisher_for_small_tables() -> None:
-    counts = pd.DataFrame([[3, 1, 0]], index=["乙镇"], columns=CATS)
-    totals = pd.Series([5, 5, 10], index=CATS)
-    row = group_vs_rest_tests(counts, totals, pd.Series([True], index=["乙镇"])).iloc[0]
-    # Expected group counts 4 × (5, 5, 10) / 20 = (1, 1, 2): too small for chi-square.
-    # Fisher on [[4, 0], [6, 10]] (best two answers vs the rest): hypergeometric N = 20, 4 drawn, 10 "satisfied".
-    # P(X = 0) = P(X = 4) = C(10,4)/C(20,4) = 210/4845; both tails: 420/4845 = 0.0866873.
-    assert row["test"] == "Fisher精确检验"
-    assert row["p"] == pytest.approx(420 / 4845)
-    assert np.isnan(row["statistic"])
-
-
-def test_untestable_groups_get_no_p_value() -> None:
-    counts = pd.DataFrame([[20, 10, 10], [50, 50, 40]], index=["小", "全部"], columns=CATS)
-    totals = pd.Series([50, 50, 40], index=CATS)
-    tests = group_vs_rest_tests(counts, totals, pd.Series([False, True], index=["小", "全部"]))
-    # "小" is flagged too small; "全部" is the whole county, so it has no rest to compare with.
-    assert tests["test"].tolist() == ["未检验", "未检验"]
-    assert tests["p"].isna().all()
-
-
-def test_group_table_holm_across_groups() -> None:
+def test_group_table_two_groups_are_one_test() -> None:
     answers = ["满意"] * 20 + ["比较满意"] * 10 + ["一般"] * 10 + ["满意"] * 30 + ["比较满意"] * 40 + ["不满意"] * 30
     frame = pd.DataFrame({"urban_rural": ["城镇"] * 40 + ["农村"] * 100, "overall": answers, "weight": 1.0})
     table = group_table(frame, ("urban_rural",), POINTS, min_n=30).set_index("group")
-    # Each group against the other is the 2 × 3 table above: p = exp(−2.625) = 0.0724398; Holm over 2 tests doubles it.
-    assert table.loc["城镇", "p"] == pytest.approx(math.exp(-2.625))
-    assert table.loc["城镇", "p_holm"] == pytest.approx(2 * math.exp(-2.625))
-    assert table.loc["农村", "p_holm"] == pytest.approx(2 * math.exp(-2.625))
-    assert set(table["verdict"]) == {"差异不显著"}
-    # Natural order: 城镇 before 农村.
-    assert table.index.tolist() == ["城镇", "农村"]
     # Scores: 城镇 (2000 + 800 + 600) / 40 = 85; 农村 (3000 + 3200 + 0) / 100 = 62.
     assert table.loc["城镇", "score"] == pytest.approx(85.0)
     assert table.loc["农村", "score"] == pytest.approx(62.0)
+    # Design-based t: Σ(y − 85)² = 20·225 + 10·25 + 10·625 = 11000; Σ(y − 62)² = 30·1444 + 40·324 + 30·3844 = 171600;
+    # var = 140/139 · (11000/40² + 171600/100²); t = 23 / √var on 138 df.
+    se = math.sqrt(140 / 139 * (11000 / 1600 + 171600 / 10000))
+    assert table.loc["城镇", "se_diff"] == pytest.approx(se)
+    p = 2 * sps.t.sf(23 / se, 138)
+    assert table.loc["城镇", "p"] == pytest.approx(p) and table.loc["农村", "p"] == pytest.approx(p)
+    # 城镇 against the rest and 农村 against the rest are one test: Holm counts it once.
+    assert table.loc["城镇", "p_holm"] == pytest.approx(p) and table.loc["农村", "p_holm"] == pytest.approx(p)
+    assert table.loc["城镇", "verdict"] == "显著偏高" and table.loc["农村", "verdict"] == "显著偏低"
+    # Natural order: 城镇 before 农村.
+    assert table.index.tolist() == ["城镇", "农村"]
+
+
+def test_group_table_three_groups_are_three_tests() -> None:
+    # A third answering group (even a small, untested one) makes "A against the rest" differ from "A against B".
+    frame = pd.DataFrame({"sex": ["男"] * 40 + ["女"] * 40 + ["其他"] * 5,
+                          "overall": (["满意"] * 30 + ["一般"] * 10) + (["满意"] * 20 + ["一般"] * 20) + ["不满意"] * 5,
+                          "weight": 1.0})
+    table = group_table(frame, ("sex",), POINTS, min_n=30).set_index("group")
+    assert table.loc["其他", "verdict"] == "未检验" and np.isnan(table.loc["其他", "p_holm"])
+    p_m, p_f = table.loc["男", "p"], table.loc["女", "p"]
+    assert p_m != pytest.approx(p_f)
+    # Holm over the two distinct tests.
+    small, large = sorted([p_m, p_f])
+    assert sorted(table.loc[["男", "女"], "p_holm"]) == pytest.approx(sorted([2 * small, max(2 * small, large)]))
+
+
+def test_verdict_direction_and_p_come_from_one_test() -> None:
+    # Issue 19 #6: a group whose answer mix differs (more 满意 and more 不满意) but whose weighted score equals the
+    # rest's is not "显著偏低": the score difference is 0, so its t is 0 and p = 1.
+    frame = pd.DataFrame({"age_group": ["50-59岁"] * 100 + ["30-39岁"] * 100,
+                          "overall": ["满意"] * 60 + ["不满意"] * 40 + ["一般"] * 100, "weight": 1.0})
+    table = group_table(frame, ("age_group",), POINTS, min_n=30).set_index("group")
+    assert table.loc["50-59岁", "diff_rest"] == pytest.approx(0.0)
+    assert table.loc["50-59岁", "p"] == pytest.approx(1.0) and table.loc["50-59岁", "verdict"] == "差异不显著"
 
 
 def test_group_table_on_an_item_and_significance() -> None:
@@ -123,9 +97,12 @@ def test_group_table_on_an_item_and_significance() -> None:
 
 
 def test_with_change() -> None:
-    current = pd.DataFrame({"dimension": ["sex", "sex"], "group": ["男", "女"], "score": [85.0, 80.0]})
-    previous = pd.DataFrame({"dimension": ["sex"], "group": ["男"], "score": [82.5]})
+    current = pd.DataFrame({"dimension": ["sex", "sex"], "group": ["男", "女"], "score": [85.0, 80.0], "se": [3.0, 2.0]})
+    previous = pd.DataFrame({"dimension": ["sex"], "group": ["男"], "score": [82.5], "se": [4.0]})
     out = with_change(current, previous)
     assert out["score_change"].iloc[0] == pytest.approx(2.5)
-    assert np.isnan(out["score_change"].iloc[1])
+    # Waves are independent samples: SE = √(3² + 4²) = 5; z = 0.5, two-sided p = 0.617075.
+    assert out["se_change"].iloc[0] == pytest.approx(5.0)
+    assert out["p_change"].iloc[0] == pytest.approx(0.6170750774519738)
+    assert np.isnan(out["score_change"].iloc[1]) and np.isnan(out["se_change"].iloc[1])
     assert with_change(current, None)["score_change"].isna().all()

@@ -26,7 +26,7 @@ from analysis.formatting import csv_bytes
 from analysis.importing import commit_import, import_path, prepare_import, upload_limit_bytes
 from analysis.readers import ReadError
 from tests.conftest import ROOT
-from tests.test_import_helpers import BAD, NEW_WAVE, STORED_WAVE, base_db, db_state, survey_csv  # noqa: F401
+from tests.test_import_helpers import BAD, NEW_WAVE, STORED_WAVE, any_db, base_db, db_state, survey_csv  # noqa: F401
 
 RESAVE = "请在 Excel 中“另存为”“CSV UTF-8（逗号分隔）”或 .xlsx 后再上传。"
 REQUIRED = "必填列为：受访者编号、测评批次、县区、总体满意度。"
@@ -230,13 +230,14 @@ def test_phone_and_id_numbers_are_never_stored_in_clear(base_db, settings):
     engine = store.connect(base_db)
     plan = prepare_import(fixture_bytes("personal_numbers.csv"), "personal_numbers.csv", "responses", settings, engine)
     assert plan.ok
-    assert plan.validation.warnings[:2] == ["“受访者编号”中有 1 个是手机号或身份证号，为保护隐私已改为“隐去#行号”存储。",
+    assert plan.validation.warnings[:2] == ["“受访者编号”中有 1 个是手机号或身份证号，为保护隐私已改为“隐去#”加不可还原的编码存储（同一号码编码相同）。",
                                             "“意见建议”中有 1 条含手机号或身份证号，已打码后存储。"]
     commit_import(engine, plan, "测试")
     stored = store.load_kind(engine, plan.kind)
     stored = stored[stored["wave"] == NEW_WAVE]
     assert stored["comment"].iloc[0] == "请回电 138****5678，身份证 110101********1234"
-    assert stored["respondent_id"].tolist()[:2] == ["R001", "隐去#3"]
+    assert stored["respondent_id"].tolist()[0] == "R001"
+    assert stored["respondent_id"].tolist()[1].startswith("隐去#")
     raw = raw_db_bytes(base_db)
     for secret in ("13812345678", "110101199003071234", "13912345678"):
         assert secret.encode() not in raw
@@ -332,15 +333,15 @@ INTERRUPTED = textwrap.dedent("""
 """)
 
 
-def test_interrupted_import_leaves_the_database_as_it_was(base_db, settings, tmp_path):
+def test_interrupted_import_leaves_the_database_as_it_was(any_db, settings, tmp_path):
     script = tmp_path / "slow_import.py"
     script.write_text(INTERRUPTED, encoding="utf-8")
     data = tmp_path / "wave3.csv"
     data.write_text(survey_csv(100, NEW_WAVE), encoding="utf-8-sig")
     marker = tmp_path / "marker"
-    before = db_state(base_db)
+    before = db_state(any_db)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, str(script), str(base_db), str(data), str(marker)], cwd=ROOT, env=env)
+    proc = subprocess.Popen([sys.executable, str(script), str(any_db), str(data), str(marker)], cwd=ROOT, env=env)
     try:
         deadline = time.time() + 60
         while not marker.exists():
@@ -351,13 +352,13 @@ def test_interrupted_import_leaves_the_database_as_it_was(base_db, settings, tmp
     finally:
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
-    assert db_state(base_db) == before
+    assert db_state(any_db) == before
     # The lock died with the process: the same file imports normally afterwards, whole.
-    plan, records = import_path(data, "responses", settings, store.connect(base_db), user="测试")
+    plan, records = import_path(data, "responses", settings, store.connect(any_db), user="测试")
     assert [(r["period"], r["rows"]) for r in records] == [(NEW_WAVE, 100)]
 
 
-def assert_no_half_wave(path: Path) -> None:
+def assert_no_half_wave(path: Path | str) -> None:
     """Every import's rows are all there (the rows column matches the stored rows)."""
     state = db_state(path)
     engine = store.connect(path)
@@ -366,10 +367,10 @@ def assert_no_half_wave(path: Path) -> None:
     assert {h["id"]: h["rows"] for h in state["history"]} == stored
 
 
-def test_two_imports_of_the_same_wave_at_once_one_lands_one_is_refused(base_db, settings):
+def test_two_imports_of_the_same_wave_at_once_one_lands_one_is_refused(any_db, settings):
     plans = []
     for prefix in ("A", "B"):
-        engine = store.connect(base_db)
+        engine = store.connect(any_db)
         text = survey_csv(2000, NEW_WAVE, prefix=prefix)
         plans.append((engine, prepare_import(text.encode("utf-8"), f"{prefix}.csv", "responses", settings, engine)))
     results: dict[str, object] = {}
@@ -389,15 +390,15 @@ def test_two_imports_of_the_same_wave_at_once_one_lands_one_is_refused(base_db, 
     landed = [v for v in results.values() if isinstance(v, list)]
     assert len(refused) == 1 and len(landed) == 1
     assert str(refused[0]).startswith(f"数据库中已有 {NEW_WAVE} 的调查问卷数据，未导入任何数据")
-    engine = store.connect(base_db)
+    engine = store.connect(any_db)
     active = store.import_history(engine).query("status == 'active' and period == @NEW_WAVE")
     assert len(active) == 1 and active["rows"].iloc[0] == 2000
     ids = store.load_kind(engine, plans[0][1].kind).query("wave == @NEW_WAVE")["respondent_id"].str[0].unique().tolist()
     assert ids == [active["file_name"].iloc[0][0]]  # every row from the one file that landed
-    assert_no_half_wave(base_db)
+    assert_no_half_wave(any_db)
 
 
-def import_in_two_processes(base_db, tmp_path, files: dict[str, str]) -> tuple[list, list]:
+def import_in_two_processes(any_db, tmp_path, files: dict[str, str]) -> tuple[list, list]:
     """Start `python -m analysis import` on each {prefix: wave} file at once; the processes and their (stdout, stderr)."""
     paths = []
     for prefix, wave in files.items():
@@ -405,27 +406,27 @@ def import_in_two_processes(base_db, tmp_path, files: dict[str, str]) -> tuple[l
         path.write_text(survey_csv(3000, wave, prefix=prefix), encoding="utf-8-sig")
         paths.append(path)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-m", "analysis", "import", str(p), "--kind", "responses", "--db", str(base_db)],
+    procs = [subprocess.Popen([sys.executable, "-m", "analysis", "import", str(p), "--kind", "responses", "--db", str(any_db)],
                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for p in paths]
     return procs, [p.communicate(timeout=120) for p in procs]
 
 
-def test_two_processes_importing_different_waves_both_land(base_db, tmp_path):
-    procs, outputs = import_in_two_processes(base_db, tmp_path, {"A": NEW_WAVE, "B": "2026年第4季度"})
+def test_two_processes_importing_different_waves_both_land(any_db, tmp_path):
+    procs, outputs = import_in_two_processes(any_db, tmp_path, {"A": NEW_WAVE, "B": "2026年第4季度"})
     assert [p.returncode for p in procs] == [0, 0], outputs
     assert sorted(out.decode().strip().split("：")[0] for out, _ in outputs) == ["已导入调查问卷 3,000 行"] * 2
-    engine = store.connect(base_db)
+    engine = store.connect(any_db)
     waves = store.stored_waves(engine)
     assert waves[["wave", "rows"]].values.tolist() == [[STORED_WAVE, 70], [NEW_WAVE, 3000], ["2026年第4季度", 3000]]
-    assert_no_half_wave(base_db)
+    assert_no_half_wave(any_db)
 
 
-def test_two_processes_importing_the_same_wave_never_half_write(base_db, tmp_path):
-    procs, outputs = import_in_two_processes(base_db, tmp_path, {"A": NEW_WAVE, "B": NEW_WAVE})
+def test_two_processes_importing_the_same_wave_never_half_write(any_db, tmp_path):
+    procs, outputs = import_in_two_processes(any_db, tmp_path, {"A": NEW_WAVE, "B": NEW_WAVE})
     codes = sorted(p.returncode for p in procs)
     assert codes == [0, 1], outputs
     refused = next(err.decode() for (out, err), p in zip(outputs, procs) if p.returncode == 1)
     assert f"数据库中已有 {NEW_WAVE} 的调查问卷数据，未导入任何数据" in refused
-    engine = store.connect(base_db)
+    engine = store.connect(any_db)
     assert store.stored_waves(engine)[["wave", "rows"]].values.tolist() == [[STORED_WAVE, 70], [NEW_WAVE, 3000]]
-    assert_no_half_wave(base_db)
+    assert_no_half_wave(any_db)

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from analysis import store
 from analysis.importing import commit_import, prepare_import
@@ -24,8 +25,8 @@ def survey_csv(n: int, wave: str, county: str = "云溪县", prefix: str = "R", 
     return "\r\n".join(lines) + "\r\n"
 
 
-def make_base_db(path: Path, settings) -> Path:
-    """A database holding one survey wave (2026年第2季度: 35 rows 云溪县 + 35 rows 临江区), imported the analysts' way."""
+def make_base_db(path: Path | str, settings) -> Path | str:
+    """A database (a SQLite path or a server URL) holding one survey wave (2026年第2季度: 35 rows 云溪县 + 35 rows 临江区), imported the analysts' way."""
     engine = store.connect(path)
     text = survey_csv(35, STORED_WAVE) + survey_csv(35, STORED_WAVE, "临江区", "L").split("\r\n", 1)[1]
     plan = prepare_import(text.encode("utf-8-sig"), "基础数据.csv", "responses", settings, engine)
@@ -35,23 +36,28 @@ def make_base_db(path: Path, settings) -> Path:
     return path
 
 
-def db_state(path: Path) -> dict:
-    """Everything that says what is stored: import history, audit log, data version, row counts and a digest of every table."""
-    engine = store.connect(path)
+def db_state(target: Path | str) -> dict:
+    """Everything that says what is stored: import history, audit log, data version, row counts and a digest of every
+    table (on either backend)."""
+    engine = store.connect(target)
     state = {
         "history": store.import_history(engine).to_dict("records"),
         "audit": store.audit_entries(engine).to_dict("records"),
         "version": store.data_version(engine),
     }
-    engine.dispose()
-    with sqlite3.connect(path) as conn:
-        tables = sorted(r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
-        state["counts"] = {t: conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in tables}
-        digest = hashlib.sha256()
+    with engine.connect() as conn:
+        inspector = sa.inspect(conn)
+        tables = sorted(inspector.get_table_names())
+        state["counts"], digest = {}, hashlib.sha256()
         for table in tables:
-            for row in conn.execute(f'SELECT * FROM "{table}" ORDER BY rowid'):
-                digest.update(repr(row).encode())
+            # Ordered by every column: a server has no rowid, and the digest must not depend on the read order.
+            order = ", ".join(str(k + 1) for k in range(len(inspector.get_columns(table))))
+            rows = conn.exec_driver_sql(f'SELECT * FROM "{table}" ORDER BY {order}').fetchall()
+            state["counts"][table] = len(rows)
+            for row in rows:
+                digest.update(repr(tuple(row)).encode())
         state["digest"] = digest.hexdigest()
+    engine.dispose()
     return state
 
 
@@ -61,6 +67,14 @@ def base_db(tmp_path, settings, monkeypatch) -> Path:
     path = make_base_db(tmp_path / "app.db", settings)
     monkeypatch.setenv(store.DB_ENV, str(path))
     return path
+
+
+@pytest.fixture
+def any_db(empty_db, settings, monkeypatch) -> str:
+    """The base database on SQLite and on PostgreSQL (a path or a URL); SATISFACTION_DB points at it."""
+    make_base_db(empty_db, settings)
+    monkeypatch.setenv(store.DB_ENV, empty_db)
+    return empty_db
 
 
 def test_base_db_holds_one_wave(base_db):

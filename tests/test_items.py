@@ -12,6 +12,7 @@ from analysis.items import (
     benchmark_county,
     city_mean_gap,
     fix_first,
+    fix_first_stability,
     item_benchmarks,
     item_drivers,
     item_scores,
@@ -134,19 +135,82 @@ def test_item_drivers_on_orthogonal_items() -> None:
     assert table["rank_weight"].tolist() == [1, 1]
 
 
-def test_fix_first_orders_by_importance_times_shortfall() -> None:
-    bench = pd.DataFrame({"item": ["甲", "乙", "丙"], "score": [80.0, 70.0, 90.0], "strive_score": [82.0, 75.0, 89.0]})
-    drivers = pd.DataFrame({"item": ["甲", "乙", "丙"], "rescaled": [0.5, 0.3, 0.2], "corr": [0.6, 0.5, 0.4],
-                            "rank_weight": [1, 2, 3]})
-    table = fix_first(bench, drivers)
-    # Gains: 甲 0.5 × 2 = 1.0; 乙 0.3 × 5 = 1.5; 丙 is ahead (−1 → 0) so 0.
-    assert table["item"].tolist() == ["乙", "甲", "丙"]
-    np.testing.assert_allclose(table["expected_gain"], [1.5, 1.0, 0.0])
-    np.testing.assert_allclose(table["shortfall"], [5.0, 2.0, 0.0])
-    np.testing.assert_allclose(table["cumulative_gain"], [1.5, 2.5, 2.5])
-    assert table["priority"].tolist() == [1, 2, 3]
-    # Means: importance 1/3, score 80. 乙 0.3 < 1/3 and 70 < 80 → 低优先; 甲 important, 80 ≥ mean → 继续保持; 丙 → 过度投入.
-    assert dict(zip(table["item"], table["quadrant"])) == {"乙": "低优先", "甲": "继续保持", "丙": "过度投入"}
+def _relation(**betas):
+    return type("R", (), {"coefficients": pd.Series(betas)})()
+
+
+FIX_FRAME = pd.DataFrame({"overall": ["一般", "比较满意", "满意", "一般"], "甲": ["一般", "比较满意", "一般", "满意"],
+                          "乙": ["满意", "一般", "一般", "比较满意"], "weight": [1.0] * 4})
+
+
+def test_fix_first_gains_through_the_planner_model_with_the_ceiling() -> None:
+    bench = pd.DataFrame({"item": ["甲", "乙"], "score": [75.0, 75.0], "strive_score": [81.0, 77.25]})
+    drivers = pd.DataFrame({"item": ["甲", "乙"], "rescaled": [0.4, 0.6], "corr": [0.5, 0.6], "rank_weight": [2, 1]})
+    table = fix_first(bench, drivers, FIX_FRAME, ("甲", "乙"), POINTS, _relation(甲=0.5, 乙=1.0))
+    # 甲: one step up for all below 满意 lifts the item (20 + 20 + 20 + 0)/4 = 15 points, so a 6-point gap needs
+    # t = 0.4. With β 0.5 a step is +10 overall: rows 0 and 1 gain 10, row 2 is at 100 (capped), row 3 has no step:
+    # full gain 20/4 = 5, gain 0.4 × 5 = 2.0 (β × gap would say 3.0).
+    # 乙: gap 2.25, full item rise 15, t = 0.15; β 1: rows 1 and 3 gain 20, row 2 capped: 40/4 = 10 → 1.5.
+    assert table["item"].tolist() == ["甲", "乙"]
+    np.testing.assert_allclose(table["share_needed"], [0.4, 0.15])
+    np.testing.assert_allclose(table["expected_gain"], [2.0, 1.5])
+    # Both together, expected per row: 64; row 1 .51·80 + .34·90 + .09·100 + .06·min(110, 100) = 86.4; 100; 63.
+    # Mean 78.35 against 75: +3.35, less than 2.0 + 1.5 because of the ceiling.
+    np.testing.assert_allclose(table["joint_gain"], [2.0, 3.35])
+    assert table["priority"].tolist() == [1, 2]
+
+
+def test_fix_first_ahead_items_gain_nothing_and_quadrants() -> None:
+    bench = pd.DataFrame({"item": ["甲", "乙"], "score": [75.0, 75.0], "strive_score": [70.0, 90.0]})
+    drivers = pd.DataFrame({"item": ["甲", "乙"], "rescaled": [0.7, 0.3], "corr": [0.5, 0.6], "rank_weight": [1, 2]})
+    table = fix_first(bench, drivers, FIX_FRAME, ("甲", "乙"), POINTS, _relation(甲=0.5, 乙=1.0)).set_index("item")
+    assert table.loc["甲", "expected_gain"] == 0.0 and table.loc["甲", "shortfall"] == 0.0
+    # 乙's 15-point gap exceeds what one step up can give (15 is exactly the full rise): t = 1, gain = full 10.
+    assert table.loc["乙", "share_needed"] == pytest.approx(1.0) and table.loc["乙", "expected_gain"] == pytest.approx(10.0)
+    # Both scores equal their mean (75, ties count as high); importance mean 0.5: 甲 important, 乙 not.
+    assert dict(table["quadrant"]) == {"甲": "继续保持", "乙": "过度投入"}
+
+
+def test_fix_first_agrees_with_the_planner_forward_model(settings) -> None:
+    from analysis.planner import apply_moves, item_to_overall, one_step_moves
+    from tests.conftest import ROOT
+
+    raw = pd.read_csv(ROOT / "data" / "mock" / "responses.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    from analysis.contract import responses_kind
+    kind = responses_kind(settings.items)
+    frame = raw.rename(columns={c.header: c.name for c in kind.columns}).assign(weight=lambda f: f["weight"].astype(float))
+    home = frame[(frame["wave"] == "2026年第3季度") & (frame["county"] == settings.home_county)].reset_index(drop=True)
+    bench = item_scores(home, settings.items, settings.points).assign(strive_score=lambda t: t["score"] + 3.0)
+    drivers = item_drivers(home, settings.items, settings.points)
+    relation = item_to_overall(home, settings.items, settings.points)
+    table = fix_first(bench, drivers, home, settings.items, settings.points, relation)
+    first = table.iloc[0]
+    # The planner's page, fed the same moves, moves the overall score by exactly the listed gain.
+    pts = apply_moves(home, one_step_moves(home, first["item"], settings.points, first["share_needed"]), relation, settings.points)
+    before = home.assign(p=home["overall"].map(settings.points)).dropna(subset=["p"])
+    after = pts.dropna(subset=["points"])
+    gain = np.average(after["points"], weights=after["weight"]) - np.average(before["p"], weights=before["weight"])
+    assert first["expected_gain"] == pytest.approx(gain, abs=1e-9)
+    # The item score rises by exactly the 3-point gap when the share is below 1.
+    moved_item = item_scores(home.assign(**{first["item"]: home[first["item"]]}), (first["item"],), settings.points)
+    assert first["share_needed"] < 1 and moved_item["score"].iloc[0] == pytest.approx(first["score"])
+    assert drivers.attrs["n_used"] == relation.n and drivers.attrs["n_partial"] == relation.n_partial
+
+
+def test_fix_first_stability_dominant_item_is_always_first() -> None:
+    rng = np.random.default_rng(8)
+    n = 300
+    labels = np.array(["不满意", "不太满意", "一般", "比较满意", "满意"])
+    a = rng.integers(1, 5, n)
+    b = rng.integers(3, 5, n)  # 乙 scores high, 甲 low: the performance split is clear too
+    overall = np.clip(a + (rng.random(n) < 0.2), 0, 4)
+    frame = pd.DataFrame({"甲": labels[a], "乙": labels[b], "overall": labels[overall], "weight": rng.uniform(0.8, 1.2, n)})
+    strive = pd.DataFrame({"item": ["甲", "乙"], "strive_score": [95.0, 95.0], "strive_se": [1.0, 1.0]})
+    table = fix_first_stability(frame, ("甲", "乙"), POINTS, strive, reps=50, seed=1).set_index("item")
+    assert table.loc["甲", "first_share"] == 1.0 and table.loc["乙", "first_share"] == 0.0
+    assert (table["reps"] == 50).all()
+    # 甲 carries the overall answer, 乙 is noise: importance far apart, so neither quadrant flips.
+    assert (table["quadrant_flip_share"] == 0.0).all()
 
 
 def test_item_scores_from_database_counts_equal_respondent_level(tmp_path):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.ranking import home_margin, margin_in_respondents, margin_sentence, probability_sentence, ranking_with_uncertainty
+from analysis.ranking import home_margin, ranking_with_uncertainty
 from tests.conftest import ROOT
 
 POINTS = {"满意": 100, "比较满意": 80, "一般": 60, "不太满意": 40, "不满意": 0}
@@ -25,22 +25,6 @@ TABLE = pd.DataFrame({"county": list("ABCDEFG"), "score": [90.0, 88.0, 86.0, 85.
 ])
 def test_home_margin(home, k, expected):
     assert home_margin(TABLE, home, k) == pytest.approx(expected)
-
-
-@pytest.mark.parametrize("margin, n, expected", [
-    (-0.5, 400, 5),    # 0.5 points × 400 / 40 points per 一般→满意 = 5 respondents
-    (-0.31, 421, 4),   # 3.26 → 4 (round up)
-    (-0.001, 400, 1),  # any deficit needs at least one respondent
-    (1.0, 400, 10),
-])
-def test_margin_in_respondents(margin, n, expected):
-    assert margin_in_respondents(margin, n, POINTS) == expected
-
-
-def test_margin_sentences():
-    assert margin_sentence(-0.5, 5, 400, POINTS) == "距第5名差 0.50 分，需约 5 名受访者由“一般”转为“满意”"
-    assert "余量" in margin_sentence(0.85, 6, 400, POINTS)
-    assert probability_sentence(0.834, 6, "保6").startswith("保6概率 83.4%：")
 
 
 def test_rank_probabilities_on_the_exact_example():
@@ -70,8 +54,10 @@ def test_cli_json_shape(rank_json):
     assert rank_json["targets"] == [5, 6] and rank_json["alpha"] == 0.05 and rank_json["draws"] == 5000
     assert [c["rank"] for c in rank_json["counties"]] == sorted(c["rank"] for c in rank_json["counties"])
     first = rank_json["counties"][0]
-    assert set(first) == {"county", "n", "n_excluded", "score", "se", "ci_low", "ci_high", "rank", "rank_cs_marginal",
-                          "rank_cs_simultaneous", "p_rank_le"}
+    assert set(first) == {"county", "source", "n", "n_excluded", "score", "se", "ci_low", "ci_high", "rank", "rank_cs_marginal",
+                          "rank_cs_simultaneous", "p_rank_le", "insufficient"}
+    assert rank_json["basis"] == "survey" and rank_json["compared_wave"] is None
+    assert {c["source"] for c in rank_json["counties"]} == {"survey"}
     for c in rank_json["counties"]:
         lo, hi = c["rank_cs_marginal"]
         slo, shi = c["rank_cs_simultaneous"]

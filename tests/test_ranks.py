@@ -241,7 +241,7 @@ def test_could_be_top_grows_with_tau(pisa: dict[str, object]) -> None:
     ("call", "kwargs"),
     [
         (rank_sets_marginal, {"score": [1, 2, 3], "se": [1, 1]}),
-        (rank_sets_marginal, {"score": [1, 2, 3], "se": [1, 0, 1]}),
+        (rank_sets_marginal, {"score": [1, 2, 3], "se": [1, -1, 1]}),
         (rank_sets_simultaneous, {"score": [1, 2, 3], "se": [1, 1, 1], "coverage": 1.0}),
         (rank_sets_simultaneous, {"score": [1, 2, 3], "se": [1, 1, 1], "draws": 0}),
         (could_be_top, {"score": [1, 2, 3], "se": [1, 1, 1], "tau": 0}),

@@ -36,10 +36,18 @@ def test_a_new_wave_reads_only_the_new_import(base_db, settings, monkeypatch):
     assert sorted(data.waves(data.version())) == sorted({*whole["wave"]})
 
 
+def published_csv(settings, waves) -> bytes:
+    """The city's published table for every county in `waves` (scores 90, 89, …; rank by score)."""
+    lines = ["测评批次,县区,得分,名次"] + [f"{w},{c},{90 - i},{i + 1}" for w in waves for i, c in enumerate(settings.counties)]
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8-sig")
+
+
 def test_a_new_wave_leaves_older_waves_rankings_cached(base_db, settings, monkeypatch):
     st.cache_data.clear()
     engine = store.connect(base_db)
     (_, _, stored_wave, _), = store.active_imports(engine, "responses")
+    # The base database holds two counties' respondents: the rest come from the city's published table (mixed basis).
+    commit_import(engine, prepare_import(published_csv(settings, [stored_wave, NEW_WAVE]), "公布.csv", "published", settings, engine), "小李")
     before = data.wave_ranking(data.version(), stored_wave)
     simulated: list[int] = []
     real = data.ranking_with_uncertainty
@@ -50,4 +58,4 @@ def test_a_new_wave_leaves_older_waves_rankings_cached(base_db, settings, monkey
     assert simulated == []  # same scores, same simulation: served from the cache
     pd.testing.assert_frame_equal(again.table, before.table)
     data.wave_ranking(data.version(), NEW_WAVE)
-    assert simulated == [1]  # the new wave (one county) is simulated once
+    assert simulated == [len(settings.counties)]  # the new wave (one county surveyed, the rest published) once

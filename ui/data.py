@@ -9,11 +9,13 @@ import pandas as pd
 import streamlit as st
 
 from analysis import store
-from analysis.contract import CLASSES, COMPULSORY, PRESCHOOL, PUBLISHED, responses_kind
-from analysis.ranking import pairwise_table, place_probability_frame, ranking_with_uncertainty
+from analysis.basis import Basis
+from analysis.contract import file_kind, responses_kind
+from analysis.ranking import basis_and_table, pairwise_table, place_probability_frame, ranking_with_uncertainty
 from analysis.scoring import county_scores_from_counts, robustness_table
 from analysis.settings import Settings, load_settings
 from analysis.stats import funnel_curves, funnel_limits
+from analysis.waves import sort_waves
 
 
 @st.cache_resource
@@ -91,11 +93,18 @@ def home_wave_responses(data_version: str, wave: str, home: str) -> pd.DataFrame
     return frame[frame["wave"] == wave].reset_index(drop=True)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def scored_weights(data_version: str, wave: str, home: str) -> np.ndarray:
+    """Survey weights of the home county's respondents with a scored overall answer (what a margin in people rests on)."""
+    frame = home_wave_responses(data_version, wave, home)
+    scored = frame["overall"].isin(list(settings().points))
+    return frame.loc[scored, "weight"].astype("float64").fillna(1.0).to_numpy()
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def metrics_table(data_version: str, kind_key: str) -> pd.DataFrame:
     """Active rows of one metrics kind (published, preschool, compulsory, classes)."""
-    kind = {"published": PUBLISHED, "preschool": PRESCHOOL, "compulsory": COMPULSORY, "classes": CLASSES}[kind_key]
-    return store.load_kind(engine(), kind)
+    return store.load_kind(engine(), file_kind(kind_key, settings().items))
 
 
 @st.cache_data(show_spinner="正在计算各县区得分…", max_entries=4)
@@ -105,31 +114,45 @@ def scores(data_version: str) -> pd.DataFrame:
 
 
 def waves(data_version: str) -> list[str]:
-    """Stored waves, oldest first."""
-    return sorted(scores(data_version)["wave"].unique().tolist())
+    """Waves with survey data, oldest first (by the period the label names, not as text)."""
+    return sort_waves(scores(data_version)["wave"].unique())
 
 
 @dataclass(frozen=True)
 class WaveRanking:
-    """One wave's ranking with uncertainty and its place-probability matrix."""
+    """One wave's ranking with uncertainty, its place-probability matrix and the basis it rests on."""
 
     table: pd.DataFrame
     places: pd.DataFrame
+    basis: Basis
+
+    @property
+    def ok(self) -> bool:
+        """True when the wave can be ranked among all the city's counties."""
+        return self.basis.ok
 
 
 @st.cache_data(show_spinner="正在计算名次概率与置信集…", max_entries=64)
-def _ranking_of(table: pd.DataFrame, targets: tuple[int, ...], draws: int, seed: int, coverage: float) -> WaveRanking:
-    # Keyed on the wave's county scores themselves: a new wave leaves the older waves' simulations cached.
+def _ranking_of(table: pd.DataFrame, targets: tuple[int, ...], draws: int, seed: int, coverage: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    # Keyed on the wave's county table itself: a new wave leaves the older waves' simulations cached.
     ranked = ranking_with_uncertainty(table, targets, draws=draws, seed=seed, coverage=coverage)
-    return WaveRanking(ranked, place_probability_frame(ranked, draws=draws, seed=seed))
+    return ranked, place_probability_frame(ranked, draws=draws, seed=seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def wave_basis(data_version: str, wave: str) -> tuple[Basis, pd.DataFrame]:
+    """The wave's ranking basis (survey, mixed or forecast) and the county table it ranks."""
+    return basis_and_table(scores(data_version), metrics_table(data_version, "published"), wave, settings().counties)
 
 
 def wave_ranking(data_version: str, wave: str) -> WaveRanking:
-    """Rank probabilities, rank sets and P(rank ≤ target) for one wave."""
+    """Rank probabilities, rank sets and P(rank ≤ target) for one wave, on the basis the stored data allow."""
     cfg = settings()
-    table = scores(data_version)
-    table = table[table["wave"] == wave].reset_index(drop=True)
-    return _ranking_of(table, tuple(cfg.targets), cfg.draws, cfg.seed, cfg.coverage)
+    basis, table = wave_basis(data_version, wave)
+    if not basis.ok:
+        return WaveRanking(table.iloc[0:0], pd.DataFrame(), basis)
+    ranked, places = _ranking_of(table, tuple(cfg.targets), cfg.draws, cfg.seed, cfg.coverage)
+    return WaveRanking(ranked, places, basis)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -139,28 +162,53 @@ def home_trend(data_version: str, home: str) -> pd.DataFrame:
     published = metrics_table(data_version, "published")
     rows = []
     for wave in waves(data_version):
-        table = wave_ranking(data_version, wave).table
-        if home not in set(table["county"]):
+        result = wave_ranking(data_version, wave)
+        table = result.table
+        if not result.ok or home not in set(table.loc[table["source"] == "survey", "county"]):
             continue
         row = table.loc[table["county"] == home].iloc[0]
         ordered = table["score"].sort_values(ascending=False).to_numpy()
         pub = published[(published["wave"] == wave) & (published["county"] == home)]
         rows.append({
-            "wave": wave, "rank": int(row["rank"]), "cs_low": int(row["cs_marginal_low"]), "cs_high": int(row["cs_marginal_high"]),
-            "score": row["score"], "ci_low": row["ci_low"], "ci_high": row["ci_high"], "n": int(row["n"]),
+            "wave": wave, "rank": int(row["rank"]),
+            "cs_low": float(row["cs_marginal_low"]) if pd.notna(row["cs_marginal_low"]) else np.nan,
+            "cs_high": float(row["cs_marginal_high"]) if pd.notna(row["cs_marginal_high"]) else np.nan,
+            "score": row["score"], "se": row["se"], "ci_low": row["ci_low"], "ci_high": row["ci_high"], "n": int(row["n"]),
             f"p_rank_le_{cfg.strive}": row[f"p_rank_le_{cfg.strive}"], f"p_rank_le_{cfg.hold}": row[f"p_rank_le_{cfg.hold}"],
             "city_mean": float(table["score"].mean()),
             "strive_score": float(ordered[cfg.strive - 1]) if len(ordered) >= cfg.strive else float("nan"),
             "published_rank": int(pub["rank"].iloc[0]) if len(pub) else pd.NA,
             "published_score": float(pub["score"].iloc[0]) if len(pub) else float("nan"),
+            "basis": result.basis.kind,
         })
     return pd.DataFrame(rows)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def ranking_scores(data_version: str) -> pd.DataFrame:
+    """Every rankable wave's county table on its own basis (published counties included), stacked with a wave column."""
+    parts = [wave_ranking(data_version, w).table.assign(wave=w) for w in waves(data_version)]
+    parts = [p[["wave", "county", "source", "score", "se"]] for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["wave", "county", "source", "score", "se"])
+
+
+def official_result(data_version: str, wave: str, home: str) -> tuple[int, float] | None:
+    """The city's published rank and score of the home county in this wave, if the city has published it."""
+    published = metrics_table(data_version, "published")
+    row = published[(published["wave"] == wave) & (published["county"] == home)]
+    return None if row.empty else (int(row["rank"].iloc[0]), float(row["score"].iloc[0]))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def pairwise(data_version: str, wave: str, home: str) -> pd.DataFrame:
     """Home against every other county, Holm-adjusted."""
     return pairwise_table(wave_ranking(data_version, wave).table, home)
+
+
+def surveyed_counties(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows estimated from respondents with a positive SE: the only ones a funnel plot or a test can use."""
+    se = table["se"].astype("float64")
+    return table[(table["source"] == "survey") & se.gt(0)].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -175,8 +223,8 @@ class Funnel:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def funnel(data_version: str, wave: str) -> Funnel:
-    """Spiegelhalter funnel for one wave (overdispersion-adjusted when present)."""
-    table = wave_ranking(data_version, wave).table
+    """Spiegelhalter funnel for one wave over the counties with respondents (overdispersion-adjusted when present)."""
+    table = surveyed_counties(wave_ranking(data_version, wave).table)
     points = funnel_limits(table["score"].to_numpy(), table["se"].to_numpy()).assign(county=table["county"].to_numpy())
     target, tau2 = float(points["target"].iloc[0]), float(points["tau2"].iloc[0])
     grid = np.linspace(table["se"].min() * 0.6, table["se"].max() * 1.5, 60)

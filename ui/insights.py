@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from analysis.basis import item_comparison_note, published_item_scores
 from analysis.comments import comment_topics_long, topic_counts
-from analysis.groups import GROUP_DIMENSIONS, group_scores, group_table
-from analysis.items import benchmark_county, fix_first, item_benchmarks, item_drivers, item_scores, item_scores_from_counts
+from analysis.contract import RESPONSE_COLUMNS
+from analysis.groups import GROUP_DIMENSIONS, dimension_tests, group_scores, group_table
+from analysis.itemmodel import item_to_overall
+from analysis.items import (benchmark_county, fix_first, fix_first_stability, item_benchmarks, item_drivers, item_scores,
+                            item_scores_from_counts)
 from analysis.metrics import (
     TOTAL_LABEL,
     class_flags,
@@ -20,10 +25,12 @@ from analysis.metrics import (
     latest_year,
     preschool_rates,
     school_class_summary,
-    spearman_summary,
+    township_association,
     township_class_summary,
     township_link,
 )
+from analysis.settings import settings_path
+from analysis.weighting import RakeResult, RakingSettings, load_raking, rake
 from ui import data
 from ui.widgets import cached_figure
 
@@ -50,6 +57,7 @@ FILTERED_LABEL = "所选乡镇合计"
 OVERALL_LABEL = "总体满意度"
 # Below this many respondents the item importances swing from sample to sample; the page says so.
 MIN_DRIVER_N = 100
+STABILITY_REPS = 200  # bootstrap resamples of the fix-first list (about 1 s for 400 respondents)
 
 
 def chart(name: str, key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
@@ -99,6 +107,7 @@ class ItemView:
     n: int
     driver_error: str | None
     overall_gap: float  # whole-county overall score minus the strive county's (negative: behind)
+    comparison_note: str | None = None  # what the comparison with other counties rests on, or what it needs
 
 
 @st.cache_data(show_spinner="正在计算分项得分与重要性…", max_entries=16)
@@ -109,18 +118,41 @@ def item_view(data_version: str, wave: str, home: str, townships: tuple[str, ...
     # Other counties enter only through per-answer sums the database computes, so no other county's rows are loaded.
     counts = data.item_answer_counts(data_version, wave)
     county_items = item_scores_from_counts(counts, cfg.items, cfg.points)
+    ranking = data.wave_ranking(data_version, wave)
+    note = None
+    if ranking.basis.kind != "survey":
+        # Other counties have no respondents this wave: compare with the city's published item scores, when it has them;
+        # without them a "city mean" of the home county alone would be meaningless, so there is no comparison.
+        others = [c for c in cfg.counties if c != home]
+        published = published_item_scores(data.metrics_table(data_version, "published"), wave, cfg.items, others)
+        note = item_comparison_note(ranking.basis, not published.empty)
+        county_items = (pd.concat([county_items[county_items["county"] == home], published], ignore_index=True)
+                        if not published.empty else county_items.iloc[0:0])
     home_items = item_scores(home_frame, cfg.items, cfg.points)
     # The ranking's own county scores (cached for every page), so the benchmark county is the ranking page's 5th.
-    scores = data.scores(data_version)
-    overall = scores.loc[scores["wave"] == wave].set_index("county")["score"]
-    benchmark = benchmark_county(overall.reset_index(), home, cfg.strive)
+    overall = ranking.table.set_index("county")["score"] if ranking.ok else pd.Series(dtype="float64")
+    benchmark = benchmark_county(overall.reset_index(), home, cfg.strive) if not county_items.empty else None
     gap = float(overall.get(home, float("nan")) - overall.get(benchmark, float("nan"))) if benchmark else float("nan")
     bench = item_benchmarks(home_items, county_items, home, benchmark)
     try:
         drivers = item_drivers(home_frame, cfg.items, cfg.points)
     except ValueError as exc:
-        return ItemView(bench, None, None, benchmark, len(home_frame), str(exc), gap)
-    return ItemView(bench, drivers, fix_first(bench, drivers), benchmark, len(home_frame), None, gap)
+        return ItemView(bench, None, None, benchmark, len(home_frame), str(exc), gap, note)
+    # The planner's own item → overall model (same matrix as the drivers), so both pages agree on every gain.
+    fix = fix_first(bench, drivers, home_frame, cfg.items, cfg.points, item_to_overall(home_frame, cfg.items, cfg.points))
+    return ItemView(bench, drivers, fix, benchmark, len(home_frame), None, gap, note)
+
+
+@st.cache_data(show_spinner="正在检验排序的稳定性（自助法重抽样）…", max_entries=16)
+def fix_stability(data_version: str, wave: str, home: str, townships: tuple[str, ...]) -> pd.DataFrame:
+    """Bootstrap shares: each item first on the fix-first list, and its importance–performance quadrant flipping."""
+    cfg = data.settings()
+    view = item_view(data_version, wave, home, townships)
+    if view.strive_county is None or view.fix is None:
+        return pd.DataFrame(columns=["item", "first_share", "quadrant_flip_share", "reps"])
+    home_frame = subset(data.home_wave_responses(data_version, wave, home), townships)
+    return fix_first_stability(home_frame, cfg.items, cfg.points, view.benchmarks[["item", "strive_score", "strive_se"]],
+                               reps=STABILITY_REPS, seed=cfg.seed)
 
 
 @dataclass(frozen=True)
@@ -148,18 +180,76 @@ def previous_wave(waves: list[str], wave: str) -> str | None:
     return waves[position - 1] if position > 0 else None
 
 
+@st.cache_resource(show_spinner=False)
+def raking_settings() -> RakingSettings:
+    """The [raking] table of the settings file, read once per process like the rest of the settings."""
+    return load_raking(settings_path())
+
+
+@dataclass(frozen=True)
+class GroupView:
+    """群体与乡镇 for one wave: per-group table, per-dimension Rao–Scott tests, and the raking report when raked."""
+
+    table: pd.DataFrame
+    dimensions: pd.DataFrame
+    raking: RakeResult | None  # None: the file's weights were used as they are
+    raking_error: str | None  # why raking was switched on but not applied
+    margins: tuple[str, ...]  # Chinese headers of the raking margins
+    n: int  # respondents in the design (the scope)
+    n_eff: float  # Kish effective sample size of the design's weights
+
+
+def design_for(frame: pd.DataFrame, home: str) -> tuple[np.ndarray | None, RakeResult | None, str | None]:
+    """Raked weights for one wave of the home county when [raking] is on and has its margins (kept in memory, not stored)."""
+    try:
+        cfg = raking_settings()
+    except ValueError as exc:  # a wrong [raking] table: say which key, use the file's weights
+        return None, None, str(exc)
+    margins = cfg.for_county(home)
+    if not margins:
+        return None, None, None
+    names = {c.header: c.name for c in RESPONSE_COLUMNS}
+    try:
+        result = rake(frame, {names.get(k, k): v for k, v in margins.items()}, frame.get("weight"),
+                      max_iter=cfg.max_iter, tol=cfg.tolerance, trim_ratio=cfg.trim_ratio)
+    except ValueError as exc:
+        return None, None, str(exc)
+    return result.weights, result, None
+
+
 @st.cache_data(show_spinner="正在按群体统计…", max_entries=32)
-def group_view(data_version: str, wave: str, home: str, townships: tuple[str, ...], column: str) -> pd.DataFrame:
-    """Group scores of the home county with change since the previous wave and Holm-adjusted tests."""
+def group_view(data_version: str, wave: str, home: str, townships: tuple[str, ...], column: str) -> GroupView:
+    """Design-based group scores of the home county, tests against the rest, Rao–Scott per dimension, change since last wave.
+
+    Raking is done on the whole county's wave (the margins are the county's);
+    with a township filter the chosen townships keep their raked weights and the
+    calibration is applied to them alone (an approximation the page states).
+    """
     cfg = data.settings()
     frame = data.home_responses(data_version, home)
     before = previous_wave(data.waves(data_version), wave)
     dims = tuple(GROUP_DIMENSIONS)
-    current = subset(frame[frame["wave"] == wave], townships)
+
+    def scoped(wave_name: str) -> tuple[pd.DataFrame, np.ndarray | None, tuple[np.ndarray, ...], RakeResult | None, str | None]:
+        rows = frame[frame["wave"] == wave_name].reset_index(drop=True)
+        weights, result, error = design_for(rows, home)
+        keep = rows["township"].isin(townships).to_numpy() if townships and "township" in rows.columns else np.ones(len(rows), bool)
+        codes = tuple(c[keep] for c in result.codes) if result is not None else ()
+        return rows[keep].reset_index(drop=True), (weights[keep] if weights is not None else None), codes, result, error
+
+    current, weights, codes, result, error = scoped(wave)
     previous = None
     if before is not None:
-        previous = group_scores(subset(frame[frame["wave"] == before], townships), dims, cfg.points, cfg.min_group_n, column)
-    return group_table(current, dims, cfg.points, cfg.min_group_n, previous, column)
+        prev_rows, prev_w, prev_codes, _, _ = scoped(before)
+        previous = group_scores(prev_rows, dims, cfg.points, cfg.min_group_n, column, prev_w, prev_codes)
+    table = group_table(current, dims, cfg.points, cfg.min_group_n, previous, column, weights, codes)
+    tests = dimension_tests(current, dims, cfg.points, cfg.min_group_n, column, weights, codes)
+    w = weights if weights is not None else (current["weight"].astype("float64").fillna(1.0).to_numpy()
+                                             if "weight" in current.columns else np.ones(len(current)))
+    n_eff = float(w.sum() ** 2 / (w**2).sum()) if len(w) and (w**2).sum() > 0 else float("nan")
+    headers = {c.name: c.header for c in RESPONSE_COLUMNS}
+    margins = tuple(headers.get(m, m) for m in result.margins) if result is not None else ()
+    return GroupView(table, tests, result, error, margins, len(current), n_eff)
 
 
 @dataclass(frozen=True)
@@ -224,5 +314,6 @@ def link_view(data_version: str, wave: str, home: str, townships: tuple[str, ...
     classes = metrics.townships[metrics.townships["year"] == year] if len(metrics.townships) else empty
     preschool = metrics.preschool[metrics.preschool["year"] == year] if len(metrics.preschool) else empty
     link = township_link(scores, classes, preschool)
-    return LinkView(link, year, spearman_summary(link["large_share"], link["score"]),
-                    spearman_summary(link["inclusive_coverage"], link["score"]))
+    # Small townships are dropped from the correlation (their score alone can reorder the ranks); the table keeps them.
+    return LinkView(link, year, township_association(link, "large_share", cfg.min_group_n),
+                    township_association(link, "inclusive_coverage", cfg.min_group_n))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis.formatting import fmt_pct, fmt_rank
-from analysis.planner import (ItemRelation, Move, evaluate, item_headroom, item_to_overall, neighbour_trend, planned_home_row,
-                              required_shift, scenario_table)
+from analysis.formatting import fmt_rank
+from analysis.planner import (Forward, ItemPlan, ItemRelation, Move, forward, item_to_overall, required_shift, solve_items,
+                              trend_projection)
+from analysis.wording import chance_words
 from ui import data
 
 GROUP_COLUMNS = ("urban_rural", "respondent_type", "child_stage", "township")
@@ -15,7 +16,7 @@ GROUP_COLUMNS = ("urban_rural", "respondent_type", "child_stage", "township")
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def relation(version: str, wave: str, home: str) -> ItemRelation:
-    """Item-to-overall relation in the home county's current wave."""
+    """Item-to-overall relation in the home county's current wave (the same model as 分项指标's fix-first list)."""
     return item_to_overall(data.home_wave_responses(version, wave, home), data.settings().items, data.settings().points)
 
 
@@ -42,41 +43,54 @@ def moves_from_editor(edited: pd.DataFrame, groups: dict[str, tuple[str, str]], 
     return moves
 
 
-def _tables(version: str, wave: str, home: str, with_trend: bool):
-    table = data.wave_ranking(version, wave).table
-    shift = neighbour_trend(data.scores(version), data.waves(version), wave) if with_trend else None
-    return table, shift
+@st.cache_data(show_spinner=False, max_entries=16)
+def trend(version: str, wave: str) -> pd.DataFrame:
+    """Every county's slope over its last 3 waves and its projection one wave ahead (with the projection's variance).
+
+    The scores are each wave's ranking table, so a county known only from the city's published table has a trend too.
+    """
+    return trend_projection(data.ranking_scores(version), data.waves(version), wave)
+
+
+def _table(version: str, wave: str) -> pd.DataFrame:
+    return data.wave_ranking(version, wave).table
 
 
 @st.cache_data(show_spinner="正在推演…", max_entries=64)
-def compare(version: str, wave: str, home: str, moves: tuple[Move, ...], with_trend: bool) -> tuple[dict, dict]:
-    """Current and planned score, rank, P(rank ≤ k) of the home county."""
+def run(version: str, wave: str, home: str, moves: tuple[Move, ...], with_trend: bool) -> Forward:
+    """Current, trend-only and planned results through the one forward model."""
     cfg = data.settings()
-    table, shift = _tables(version, wave, home, with_trend)
-    current = evaluate(table, home, cfg.targets, cfg.draws, cfg.seed)
-    home_row = planned_home_row(data.home_wave_responses(version, wave, home), list(moves), relation(version, wave, home), cfg.points)
-    planned = evaluate(scenario_table(table, home, home_row, shift), home, cfg.targets, cfg.draws, cfg.seed)
-    return current, planned
+    return forward(_table(version, wave), data.home_wave_responses(version, wave, home), home, list(moves),
+                   relation(version, wave, home), cfg.points, cfg.targets, cfg.draws, cfg.seed,
+                   trend(version, wave) if with_trend else None)
+
+
+def compare(version: str, wave: str, home: str, moves: tuple[Move, ...], with_trend: bool) -> tuple[dict, dict]:
+    """Current and planned score, rank, P(rank ≤ k) of the home county (the brief reads this)."""
+    result = run(version, wave, home, moves, with_trend)
+    return result.current, result.planned
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def compare_saved(version: str, wave: str, home: str, scenarios: tuple, with_trend: bool) -> pd.DataFrame:
-    """One row per saved scenario: score, rank and probabilities after its moves."""
+    """One row per saved scenario: score, rank (with its probability) and the rounded probabilities after its moves."""
     cfg = data.settings()
     rows = []
     for name, moves in scenarios:
-        _, planned = compare(version, wave, home, tuple(moves), with_trend)
+        planned = run(version, wave, home, tuple(moves), with_trend).planned
         rows.append({"方案": name, "调整": "；".join(m.label() for m in moves), "得分": round(planned["score"], 2),
-                     "名次": fmt_rank(planned["rank"]), f"保{cfg.hold}概率": fmt_pct(planned[f"p_rank_le_{cfg.hold}"]),
-                     f"争{cfg.strive}概率": fmt_pct(planned[f"p_rank_le_{cfg.strive}"])})
+                     "名次（按估计值）": fmt_rank(planned["rank"]),
+                     f"保{cfg.hold}把握": f"{chance_words(planned[f'p_rank_le_{cfg.hold}'])}（{planned[f'p_rank_le_{cfg.hold}'] * 100:.0f}%）",
+                     f"争{cfg.strive}把握": f"{chance_words(planned[f'p_rank_le_{cfg.strive}'])}（{planned[f'p_rank_le_{cfg.strive}'] * 100:.0f}%）"})
     return pd.DataFrame(rows)
 
 
-@st.cache_data(show_spinner="正在反推…", max_entries=32)
-def inverse(version: str, wave: str, home: str, k: int, target_p: float) -> tuple[float, pd.DataFrame]:
-    """Score rise needed for P(rank ≤ k) ≥ target_p, and each item's headroom."""
+@st.cache_data(show_spinner="正在反推（每一项都经同一推演模型验证）…", max_entries=32)
+def inverse(version: str, wave: str, home: str, k: int, target_p: float, with_trend: bool) -> tuple[float, list[ItemPlan]]:
+    """Score rise needed for P(rank ≤ k) ≥ target_p, and per item the fewest respondents moved one step up."""
     cfg = data.settings()
-    table = data.wave_ranking(version, wave).table
-    needed = required_shift(table, home, k, target_p, cfg.draws, cfg.seed)
-    rel = relation(version, wave, home)
-    return needed, item_headroom(data.home_wave_responses(version, wave, home), cfg.items, cfg.points, rel)
+    table, projection = _table(version, wave), trend(version, wave) if with_trend else None
+    needed = required_shift(table, home, k, target_p, cfg.draws, cfg.seed, projection)
+    plans = solve_items(table, data.home_wave_responses(version, wave, home), home, cfg.items, relation(version, wave, home),
+                        cfg.points, k, target_p, cfg.draws, cfg.seed, projection)
+    return needed, plans

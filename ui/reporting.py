@@ -8,12 +8,11 @@ import streamlit as st
 
 from analysis.brief import BriefInputs, brief_docx, charts_zip, chromium_available
 from analysis.charts import caterpillar_figure, place_heatmap_figure, rank_trend_figure, score_trend_figure
-from analysis.formatting import xlsx_bytes
 from analysis.groups import group_scores
 from analysis.items import item_scores
 from analysis.planner import Move
-from analysis.ranking import home_margin, margin_sentence
-from ui import data, planning
+from analysis.formatting import fmt_score, today_text, xlsx_bytes
+from ui import data, overview, planning
 
 
 @st.cache_resource
@@ -25,16 +24,26 @@ def export_server() -> bool:
     return True
 
 
-def _figures(version: str, wave: str, home: str) -> dict:
+def _figures(version: str, wave: str, home: str) -> tuple[dict, dict[str, str]]:
+    """The brief's charts in order (图1 …) and one sentence each, the same sentences as on the pages."""
     cfg = data.settings()
     result = data.wave_ranking(version, wave)
     trend = data.home_trend(version, home)
-    return {
+    first, last = trend.iloc[0], trend.iloc[-1]
+    figures = {
         "名次走势": rank_trend_figure(trend, len(result.table), cfg.hold, cfg.strive),
         "得分走势": score_trend_figure(trend),
-        "各县区得分与置信区间": caterpillar_figure(result.table, home, cfg.strive, cfg.hold),
-        "名次概率": place_heatmap_figure(result.places, home),
+        "各县区得分": caterpillar_figure(result.table, home, cfg.strive, cfg.hold),
+        "各名次的可能性": place_heatmap_figure(result.places, home),
     }
+    notes = {
+        "名次走势": f"本局调查推算的名次由{first['wave']}的第{int(first['rank'])}名变为{last['wave']}的第{int(last['rank'])}名；"
+                    "菱形为市级通报名次，竖线越长表示名次越不确定。",
+        "得分走势": f"本县得分由 {fmt_score(first['score'])} 分变为 {fmt_score(last['score'])} 分，全市平均 {fmt_score(last['city_mean'])} 分。",
+        "各县区得分": "各县区得分按高低排列，红色为本县，竖线为95%置信区间，虚线为第5名和第6名的得分。",
+        "各名次的可能性": "每一行是一个县区落在各名次的可能性，颜色越深可能性越大。",
+    }
+    return figures, notes
 
 
 def _weakest(version: str, wave: str, home: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -51,26 +60,26 @@ def brief(version: str, wave: str, home: str, moves: tuple[Move, ...]) -> tuple[
     """The .docx brief and, if charts could not be drawn, why."""
     cfg = data.settings()
     export_server()
-    table = data.wave_ranking(version, wave).table
+    ranking = data.wave_ranking(version, wave)
+    table = ranking.table
     row = table.loc[table["county"] == home].iloc[0]
     items, towns = _weakest(version, wave, home)
     result = planning.compare(version, wave, home, moves, False)[1] if moves else None
-    inputs = BriefInputs(
-        city=cfg.city_name, home=home, wave=wave, total=len(table), hold=cfg.hold, strive=cfg.strive, rank=int(row["rank"]),
-        rank_low=int(row["cs_marginal_low"]), rank_high=int(row["cs_marginal_high"]), score=float(row["score"]),
-        ci_low=float(row["ci_low"]), ci_high=float(row["ci_high"]), n=int(row["n"]),
-        p_hold=float(row[f"p_rank_le_{cfg.hold}"]), p_strive=float(row[f"p_rank_le_{cfg.strive}"]),
-        margin_lines=[f"对照第{k}名，" + margin_sentence(home_margin(table, home, k), k, int(row["n"]), cfg.points) for k in cfg.targets],
-        weakest_items=items, weakest_townships=towns, scenario_lines=[m.label() for m in moves], scenario_result=result,
-        figures=_figures(version, wave, home))
-    return brief_docx(inputs)
+    figures, notes = _figures(version, wave, home)
+    head = overview.headline(version, wave, home)
+    return brief_docx(BriefInputs(
+        city=cfg.city_name, bureau=cfg.bureau_name, date_text=today_text(), home=home, wave=wave, hold=cfg.hold,
+        strive=cfg.strive, headline=head, p_hold=float(row[f"p_rank_le_{cfg.hold}"]),
+        p_strive=float(row[f"p_rank_le_{cfg.strive}"]), weakest_items=items, weakest_townships=towns,
+        fix_item=overview.fix_first_item(version, wave, home), basis_sentence=ranking.basis.sentence(),
+        scenario_lines=[m.label() for m in moves], scenario_result=result, figures=figures, figure_notes=notes))
 
 
 @st.cache_data(show_spinner="正在导出图表…", max_entries=8)
 def chart_archive(version: str, wave: str, home: str) -> tuple[bytes | None, str | None]:
     """Every overview and ranking chart as PNG in one zip."""
     export_server()
-    return charts_zip(_figures(version, wave, home))
+    return charts_zip(_figures(version, wave, home)[0])
 
 
 @st.cache_data(show_spinner="正在汇总数据表…", max_entries=8)
@@ -80,6 +89,7 @@ def workbook(version: str, wave: str, home: str) -> bytes:
     result = data.wave_ranking(version, wave)
     items, towns = _weakest(version, wave, home)
     sheets = {
+        "名次依据": pd.DataFrame({"测评批次": [wave], "依据": [result.basis.label], "说明": [result.basis.sentence()]}),
         "排名表": result.table,
         "名次概率": result.places.reset_index(names="县区"),
         "差异检验": data.pairwise(version, wave, home),

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analysis.formatting import csv_bytes, xlsx_bytes
+from analysis.formatting import csv_bytes, escape_markdown, xlsx_bytes
 from analysis.settings import Settings
 from ui import data, state
 
@@ -77,6 +77,43 @@ def require_survey_wave(ctx: PageContext) -> None:
         st.stop()
 
 
+def require_ranked_home(ctx: PageContext, result: data.WaveRanking) -> pd.Series:
+    """The home county's row of a rankable wave; otherwise stop the page saying what is missing and what to upload."""
+    if not result.ok:
+        st.warning(plain(result.basis.missing_sentence()), icon=":material/rule:")
+        st.page_link("app_pages/data_admin.py", label="前往数据管理上传", icon=":material/upload_file:")
+        st.stop()
+    home = result.table[result.table["county"] == ctx.home]
+    if home.empty or home["source"].iloc[0] != "survey":
+        st.warning(plain(f"{ctx.wave} 没有 {ctx.home} 的问卷数据，无法推算本县得分与名次概率。请选择其他批次，或在“数据管理”页上传本县问卷。"))
+        st.stop()
+    return home.iloc[0]
+
+
+def basis_note(result: data.WaveRanking) -> None:
+    """The sentence naming what the wave's ranking rests on; highlighted when it is not every county's survey."""
+    if result.basis.kind == "survey":
+        st.caption(plain(result.basis.sentence()))
+    else:
+        st.info(plain(result.basis.sentence()), icon=":material/info:")
+
+
+def plain(text: str) -> str:
+    """Text that may hold names from uploaded files, escaped so Markdown renders it literally."""
+    return escape_markdown(str(text))
+
+
+def method_note(lines: list[str]) -> None:
+    """The analysts' method note under a section: method names, seeds, p-values and citations stay out of the main text."""
+    with st.expander("方法说明（分析员）", icon=":material/science:"):
+        st.markdown("\n".join(plain_lines(lines)))
+
+
+def plain_lines(lines: list[str]) -> list[str]:
+    """Markdown list items whose text is escaped (empty lines left out)."""
+    return [f"- {plain(line)}" for line in lines if line]
+
+
 def detail_expander(label: str, key: str):
     """An expander that reruns the page when toggled, so its content can run only while it is open (check `.open`)."""
     # A closed table's Excel export still costs ~15 ms a rerun in download_table; lazy expanders skip it.
@@ -92,5 +129,5 @@ def lazy_tabs(sections: dict[str, Callable[[], None]], key: str) -> None:
 
 
 def takeaway(text: str) -> None:
-    """One-line reading of a chart, in plain Chinese."""
-    st.caption(f":material/lightbulb: {text}")
+    """One-line reading of a chart, in plain Chinese; escaped, since it names townships, schools and waves from files."""
+    st.caption(f":material/lightbulb: {escape_markdown(text)}")

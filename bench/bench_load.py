@@ -1,0 +1,440 @@
+"""Fifty people open the dashboard at once: simulated sessions over Streamlit's own websocket protocol (issue 15).
+
+`make bench` (or `.venv/bin/python -m bench bench_load`) starts, for every session count, a fresh server on a free
+loopback port with its own database built from data/mock, and drives N sessions against it (bench/ws_client.py, no
+browser): each session opens the app (GET / for the proxy's cookie, then the websocket), then visits every page twice
+in a random order with about one second of thinking between runs. A run is timed from the rerun request to the
+server's script_finished. Servers, in the same run:
+
+    hello   `streamlit run bench/hello_page.py`: the smallest page, the reference for the targets
+    app     `streamlit run serve.py`, as `make run` starts it (one process)
+    serve   `make serve`: nginx and WORKERS processes (scripts/serve_workers.py)
+
+Before the load, one session per process visits every page once (not counted), so the load measures cached reruns,
+as on a server that has been running. Memory is the peak of the summed resident memory of every process the server
+command started (make, the launcher, nginx and the workers), read from /proc every 0.2 s. Options (environment):
+
+    BENCH_LOAD_SESSIONS=5,20,50   session counts
+    BENCH_LOAD_TARGETS=hello,app,serve
+    BENCH_LOAD_WORKERS=<cores>    processes for `make serve`
+    BENCH_LOAD_RAMP=2             s over which the sessions start (uniformly)
+    BENCH_LOAD_THINK=1            s between a session's runs (±20 %)
+    BENCH_LOAD_PRIME=1            0: no warm-up visits before the load
+
+Results go to bench/results_load.md. Only 127.0.0.1 is contacted; every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import platform
+import random
+import resource
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bench.ws_client import Session, sticky_cookie
+from tests import browser_support as bs
+
+ROOT = bs.ROOT
+RESULTS = Path(__file__).with_name("results_load.md")
+HELLO = Path(__file__).with_name("hello_page.py")
+LOGS = ROOT / "data" / "bench" / "load-logs"  # the servers' output (gitignored), for the tracebacks behind any error
+RUN_TIMEOUT = 120        # s for one run before it counts as an error
+LOAD_TIMEOUT = 900       # s for one whole load (all sessions) before the rest is abandoned
+START_TIMEOUT = 240      # s for a server to answer its health check
+TARGET_P95 = 3.0         # s, every page at 50 sessions with `make serve`
+TARGET_RATIO = 2.0       # p50 and p95 within this multiple of the hello page's
+TARGET_MEMORY_MB = 2048
+OPEN = "（打开）"
+LABELS = {"hello": "hello 页（单进程）", "app": "`streamlit run serve.py`（单进程）", "serve": "`make serve`（nginx + {w} 个进程）"}
+
+
+# ---------------------------------------------------------------- processes and memory
+
+
+def session_members(sid: int) -> list[int]:
+    """Pids of the processes in session `sid` (a server started with start_new_session: it and all it started)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[3]) == sid:  # fields after the command: state, ppid, pgrp, session
+            pids.append(int(entry))
+    return pids
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class MemorySampler(threading.Thread):
+    """Peak of the summed RSS of a process session, sampled every 0.2 s until stopped."""
+
+    def __init__(self, sid: int):
+        super().__init__(daemon=True)
+        self.sid = sid
+        self.peak = 0.0
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.wait(0.2):
+            self.peak = max(self.peak, sum(rss_mb(pid) for pid in session_members(self.sid)))
+
+    def stop(self) -> float:
+        self._halt.set()
+        self.join(timeout=5)
+        return self.peak
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer its health check within {timeout:.0f} s")
+
+
+class MakeServe:
+    """`make serve` on a free port with its own database; stopped with SIGTERM as a supervisor would."""
+
+    def __init__(self, db: Path, secrets: Path, log: Path, workers: int):
+        self.db, self.secrets, self.log_path, self.workers = db, secrets, log, workers
+        self.port = bs.free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "MakeServe":
+        env = os.environ | {"PORT": str(self.port), "WORKERS": str(self.workers), "SATISFACTION_DB": str(self.db),
+                            "STREAMLIT_SECRETS_FILES": str(self.secrets), "HOST": "127.0.0.1"}
+        self._log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(["make", "-s", "serve"], cwd=ROOT, env=env, stdout=self._log,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        wait_healthy(self.base_url, self.process, START_TIMEOUT)
+        return self
+
+    def worker_urls(self) -> list[str]:
+        """Each worker's own address, from its command line (to warm every process, whatever nginx would pick)."""
+        urls = []
+        for pid in session_members(self.process.pid):
+            try:
+                args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"--server.port" in args and b"streamlit" in b" ".join(args):
+                urls.append(f"http://127.0.0.1:{int(args[args.index(b'--server.port') + 1])}")
+        return urls
+
+    def stop(self) -> list[int]:
+        """Stop make (it passes SIGTERM on); returns the pids of anything left behind (then killed)."""
+        if self.process is None:
+            return []
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+        time.sleep(0.3)
+        left = session_members(self.process.pid)
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._log.close()
+        return left
+
+
+# ---------------------------------------------------------------- load
+
+
+@dataclass
+class Record:
+    session: int
+    page: str
+    seconds: float
+    status: str
+    error: str = ""
+
+
+@dataclass
+class Load:
+    target: str
+    sessions: int
+    records: list[Record] = field(default_factory=list)
+    wall: float = float("nan")
+    peak_mb: float = float("nan")
+    leftovers: list[int] = field(default_factory=list)
+    note: str = ""
+
+    def times(self, page: str | None = None) -> np.ndarray:
+        rows = [r.seconds for r in self.records if r.status in ("ok", "exception") and (page is None or r.page == page)]
+        return np.array(rows, dtype=float)
+
+    @property
+    def errors(self) -> list[Record]:
+        return [r for r in self.records if r.status != "ok"]
+
+    def stat(self, page: str | None = None) -> dict:
+        t = self.times(page)
+        if not len(t):
+            return {"n": 0, "p50": float("nan"), "p95": float("nan"), "max": float("nan")}
+        return {"n": len(t), "p50": float(np.percentile(t, 50)), "p95": float(np.percentile(t, 95)), "max": float(t.max())}
+
+    @property
+    def runs_per_s(self) -> float:
+        return len(self.records) / self.wall if self.wall == self.wall and self.wall > 0 else float("nan")
+
+
+async def one_session(index: int, base_url: str, page_paths: list[str], visits: int, ramp: float, think: float,
+                      deadline: float, out: list[Record], titles: dict[str, str]) -> None:
+    rng = random.Random(1000 + index)
+    await asyncio.sleep(rng.uniform(0, ramp))
+    try:
+        cookie = await asyncio.to_thread(sticky_cookie, base_url)
+        async with Session(base_url, cookie=cookie) as session:
+            run = await session.run(timeout=RUN_TIMEOUT)
+            out.append(Record(index, OPEN, run.seconds, run.status, run.error))
+            if not run.ok and not session.pages and not session.main_hash:
+                return
+            pages = session.pages or {"": session.main_hash}
+            order = [p for p in page_paths if p in pages] or list(pages)
+            plan = [order[i % len(order)] for i in range(visits * len(page_paths))]  # hello: as many runs as the app
+            rng.shuffle(plan)
+            for path in plan:
+                if time.monotonic() > deadline:
+                    out.append(Record(index, titles.get(path, path), float("nan"), "abandoned"))
+                    continue
+                await asyncio.sleep(think * rng.uniform(0.8, 1.2))
+                run = await session.run(pages[path], timeout=RUN_TIMEOUT)
+                out.append(Record(index, titles.get(path, path or "hello"), run.seconds, run.status, run.error))
+    except Exception as exc:  # a refused or dropped connection is an error of the load, not of the benchmark
+        out.append(Record(index, OPEN, float("nan"), "connect", f"{type(exc).__name__}: {exc}"[:200]))
+
+
+async def drive(base_url: str, sessions: int, page_paths: list[str], titles: dict[str, str], ramp: float,
+                think: float) -> tuple[list[Record], float]:
+    out: list[Record] = []
+    start = time.monotonic()
+    deadline = start + LOAD_TIMEOUT
+    tasks = [one_session(i, base_url, page_paths, 2, ramp, think, deadline, out, titles) for i in range(sessions)]
+    await asyncio.wait_for(asyncio.gather(*tasks), LOAD_TIMEOUT + RUN_TIMEOUT + 30)
+    return out, time.monotonic() - start
+
+
+async def prime(urls: list[str], page_paths: list[str]) -> None:
+    """One session per process visits every page once, so the load meets warm caches."""
+    for url in urls:
+        async with Session(url) as session:
+            await session.run(timeout=RUN_TIMEOUT)
+            for path in page_paths:
+                if path in session.pages:
+                    await session.run(session.pages[path], timeout=RUN_TIMEOUT)
+
+
+def measure(target: str, sessions: int, db: Path, secrets: Path, logs: Path, workers: int, page_paths: list[str],
+            titles: dict[str, str], ramp: float, think: float, warm: bool) -> Load:
+    load = Load(target, sessions)
+    log = logs / f"{target}-{sessions}.log"
+    if target == "serve":
+        server = MakeServe(db, secrets, log, workers)
+    else:
+        server = bs.StreamlitServer(db, secrets, log, script=HELLO if target == "hello" else bs.SERVE)
+    started = time.perf_counter()
+    try:
+        server.start(START_TIMEOUT) if target != "serve" else server.start()
+    except Exception as exc:
+        load.note = f"服务未能启动：{str(exc).splitlines()[0][:200]}"
+        if target == "serve":
+            server.stop()
+        return load
+    sampler = MemorySampler(server.process.pid)
+    sampler.start()
+    try:
+        print(f"    {target}：启动 {time.perf_counter() - started:.1f} s", flush=True)
+        if warm:
+            urls = server.worker_urls() if target == "serve" else [server.base_url]
+            asyncio.run(prime(urls, page_paths if target != "hello" else []))
+        load.records, load.wall = asyncio.run(drive(server.base_url, sessions, page_paths,
+                                                    {} if target == "hello" else titles, ramp, think))
+    except Exception as exc:
+        load.note = f"负载中断：{type(exc).__name__}: {str(exc)[:200]}"
+    finally:
+        try:
+            load.peak_mb = sampler.stop()
+        finally:
+            left = server.stop() or []
+            load.leftovers = left + [pid for pid in session_members(server.process.pid) if pid not in left]
+    return load
+
+
+# ---------------------------------------------------------------- report
+
+
+def fmt(seconds: float) -> str:
+    return "—" if seconds != seconds else f"{seconds:.2f} s"
+
+
+def machine_line() -> str:
+    cpu = platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    import streamlit
+
+    nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip().replace("nginx version: ", "")
+    return (f"{cpu}，{os.cpu_count()} 核，内存 {mem:.0f} GB；Python {platform.python_version()}，"
+            f"Streamlit {streamlit.__version__}，{nginx or 'nginx 未安装'}；客户端与服务在同一台机器上")
+
+
+def summary_rows(loads: list[Load], workers: int) -> list[str]:
+    rows = ["| 会话数 | 服务方式 | 运行次数 | runs/s | p50 | p95 | max | 错误 | 峰值内存 |", "|---|---|---|---|---|---|---|---|---|"]
+    for load in loads:
+        s = load.stat()
+        rows.append(f"| {load.sessions} | {LABELS[load.target].format(w=workers)} | {len(load.records)} | "
+                    f"{load.runs_per_s:.1f} | {fmt(s['p50'])} | {fmt(s['p95'])} | {fmt(s['max'])} | {len(load.errors)} | "
+                    f"{load.peak_mb:,.0f} MB |")
+    return rows
+
+
+def verdict(loads: list[Load]) -> list[str]:
+    """The issue's targets at the largest session count: zero errors, within 2× hello, p95 ≤ 3 s, memory < 2 GB."""
+    top = max((l.sessions for l in loads), default=0)
+    by = {l.target: l for l in loads if l.sessions == top}
+    hello, lines = by.get("hello"), []
+    for target in ("serve", "app"):
+        load = by.get(target)
+        if load is None or hello is None or not len(hello.times()):
+            continue
+        s, h = load.stat(), hello.stat()
+        pages = {r.page for r in load.records}
+        worst = max(((load.stat(p)["p95"], p) for p in pages), default=(float("nan"), ""))
+        checks = [
+            ("零错误", len(load.errors) == 0, f"{len(load.errors)} 个错误"),
+            (f"p50 ≤ {TARGET_RATIO:g}× hello", s["p50"] <= TARGET_RATIO * h["p50"], f"{fmt(s['p50'])}，hello {fmt(h['p50'])}"),
+            (f"p95 ≤ {TARGET_RATIO:g}× hello", s["p95"] <= TARGET_RATIO * h["p95"], f"{fmt(s['p95'])}，hello {fmt(h['p95'])}"),
+            (f"每页 p95 ≤ {TARGET_P95:g} s", worst[0] <= TARGET_P95, f"最慢 {worst[1]} {fmt(worst[0])}"),
+            ("内存 < 2 GB", load.peak_mb < TARGET_MEMORY_MB, f"{load.peak_mb:,.0f} MB"),
+        ]
+        lines.append(f"- {top} 个会话，{LABELS[target].format(w='N')}：" + "；".join(
+            f"{name} {'✅' if good else '❌'}（{detail}）" for name, good, detail in checks))
+    return lines
+
+
+def report(loads: list[Load], workers: int, machine: str, settings_text: str, client_cpu: float) -> str:
+    date = dt.date.today().isoformat()
+    lines = ["# 多人同时打开（websocket 负载，问题 15）", "", f"{date}；机器：{machine}。", "",
+             "由 `make bench`（`.venv/bin/python -m bench bench_load`）生成。" + settings_text, "",
+             "## 汇总", ""] + summary_rows(loads, workers)
+    lines += ["", "## 目标（最大会话数）", ""] + (verdict(loads) or ["- （缺 hello 或应用的结果，无法判断）"])
+    for load in loads:
+        if load.target == "hello":
+            continue
+        lines += ["", f"## {load.sessions} 个会话，{LABELS[load.target].format(w=workers)}：各页", "",
+                  "| 页面 | 次数 | p50 | p95 | max |", "|---|---|---|---|---|"]
+        for page in sorted({r.page for r in load.records}, key=lambda p: (p != OPEN, p)):
+            s = load.stat(page)
+            lines.append(f"| {page} | {s['n']} | {fmt(s['p50'])} | {fmt(s['p95'])} | {fmt(s['max'])} |")
+    notes = []
+    for load in loads:
+        if load.note:
+            notes.append(f"{load.sessions} 个会话，{load.target}：{load.note}")
+        if load.errors:
+            kinds = {}
+            for r in load.errors:
+                kinds.setdefault(f"{r.status} {r.error}".strip(), []).append(r.page)
+            for kind, pages in kinds.items():
+                notes.append(f"{load.sessions} 个会话，{load.target}：{len(pages)} 次 {kind[:160]}（{'、'.join(sorted(set(pages)))}）")
+        if load.leftovers:
+            notes.append(f"{load.sessions} 个会话，{load.target}：停止后仍有进程 {load.leftovers}（已强制结束）")
+    if any(load.errors for load in loads):
+        notes.append(f"错误的完整信息在服务日志 {LOGS.relative_to(ROOT)}/ 中。")
+    notes.append(f"负载客户端（同一台机器、同一个 Python 进程）共用 CPU {client_cpu:.0f} s。")
+    lines += ["", "## 说明", ""] + [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    counts = [int(s) for s in os.environ.get("BENCH_LOAD_SESSIONS", "5,20,50").split(",") if s.strip()]
+    targets = [t.strip() for t in os.environ.get("BENCH_LOAD_TARGETS", "hello,app,serve").split(",") if t.strip()]
+    workers = int(os.environ.get("BENCH_LOAD_WORKERS") or os.cpu_count() or 1)
+    ramp = float(os.environ.get("BENCH_LOAD_RAMP", "2"))
+    think = float(os.environ.get("BENCH_LOAD_THINK", "1"))
+    warm = os.environ.get("BENCH_LOAD_PRIME", "1") != "0"
+    if "serve" in targets and subprocess.run(["which", "nginx"], capture_output=True).returncode != 0 \
+            and not os.access("/usr/sbin/nginx", os.X_OK):
+        print("跳过 make serve：未安装 nginx（apt-get install -y nginx）")
+        targets.remove("serve")
+    specs = bs.discover_pages()
+    page_paths = [spec.url_path.strip("/") for spec in specs]
+    titles = {spec.url_path.strip("/"): spec.title for spec in specs}
+    machine = machine_line()
+    print(machine, flush=True)
+    loads: list[Load] = []
+    usage0 = resource.getrusage(resource.RUSAGE_SELF)
+    LOGS.mkdir(parents=True, exist_ok=True)
+    for stale in LOGS.glob("*.log"):
+        stale.unlink()
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+        tmp_path = Path(tmp)
+        secrets = bs.write_secrets(tmp_path / "secrets.toml")  # no accounts: the loopback mode of `make run`
+        db = bs.build_database(tmp_path / "app.db")
+        for count in counts:
+            print(f"\n  == {count} 个会话 ==", flush=True)
+            for target in targets:
+                load = measure(target, count, db, secrets, LOGS, workers, page_paths, titles, ramp, think, warm)
+                s = load.stat()
+                print(f"    {target}：{len(load.records)} 次，{load.runs_per_s:.1f} runs/s，p50 {fmt(s['p50'])}，"
+                      f"p95 {fmt(s['p95'])}，max {fmt(s['max'])}，错误 {len(load.errors)}，峰值内存 {load.peak_mb:,.0f} MB"
+                      + (f"；{load.note}" if load.note else ""), flush=True)
+                loads.append(load)
+    usage1 = resource.getrusage(resource.RUSAGE_SELF)
+    client_cpu = (usage1.ru_utime + usage1.ru_stime) - (usage0.ru_utime + usage0.ru_stime)
+    settings_text = (f"每个会话先打开应用，再把 {len(page_paths)} 个页面各访问 2 次（随机顺序，hello 页访问同样次数），"
+                     f"两次运行之间思考 {think:g} s（±20%）；各会话在 {ramp:g} s 内均匀开始；"
+                     "一次运行从发出重跑请求计时到收到 script_finished；p50/p95/max 含打开。"
+                     + ("负载前每个进程先把每页访问一次（不计入），所以测的是缓存后的重跑。" if warm else "")
+                     + f"`make serve` 用 {workers} 个进程。内存为服务命令启动的全部进程（含 make、启动脚本与 nginx）"
+                     "常驻内存之和的峰值，每 0.2 s 从 /proc 读取。")
+    text = report(loads, workers, machine, settings_text, client_cpu)
+    RESULTS.write_text(text, encoding="utf-8")
+    print("\n" + text)
+    print(f"已写入 {RESULTS.relative_to(ROOT)}")

@@ -1,0 +1,175 @@
+"""A minimal Streamlit client over the app's own websocket protocol (/_stcore/stream), for the load benchmark and tests.
+
+It speaks what the browser speaks: connect with the "streamlit" subprotocol, send a BackMsg whose rerun_script is a
+ClientState (query string, page script hash, the hashes of cacheable messages already received), and read ForwardMsgs
+until script_finished. Widget states are not echoed back, so every run draws each page's default view (the sidebar
+keeps its choices in session state). Only loopback URLs are accepted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+MAX_MESSAGE = 256 * 1024 * 1024  # a page's largest delta (a big chart) must not close the socket
+FINISHED = {ForwardMsg.FINISHED_SUCCESSFULLY: "ok", ForwardMsg.FINISHED_WITH_COMPILE_ERROR: "compile error",
+            ForwardMsg.FINISHED_EARLY_FOR_RERUN: "interrupted", ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY: "ok"}
+STICKY_COOKIE = "stroute"  # the cookie `make serve`'s nginx hashes to pick a worker (scripts/serve_workers.py)
+
+
+@dataclass
+class Run:
+    """One script run as the client saw it."""
+
+    seconds: float
+    status: str                      # "ok", "compile error", "exception", "page not found", "timeout", "closed"
+    messages: int = 0
+    nbytes: int = 0
+    texts: list[str] = field(default_factory=list)  # markdown bodies and select options (only with collect=True)
+    error: str = ""                  # the first exception the page showed
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def _check_loopback(base_url: str) -> None:
+    host = urlparse(base_url).hostname
+    if host not in LOOPBACK:
+        raise ValueError(f"the load client only talks to this machine, not {host!r}")
+
+
+def sticky_cookie(base_url: str, timeout: float = 10) -> str | None:
+    """Open the page as a browser does first (GET /) and return the sticky-route cookie a proxy set, if any."""
+    _check_loopback(base_url)
+    with urllib.request.urlopen(base_url.rstrip("/") + "/", timeout=timeout) as response:
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            if name.strip() == STICKY_COOKIE:
+                return f"{STICKY_COOKIE}={rest.split(';', 1)[0]}"
+    return None
+
+
+def _texts(msg: ForwardMsg) -> list[str]:
+    """Readable text of a delta: markdown bodies, metric labels and values, select options."""
+    if msg.WhichOneof("type") != "delta" or msg.delta.WhichOneof("type") != "new_element":
+        return []
+    element = msg.delta.new_element
+    kind = element.WhichOneof("type")
+    if kind is None:
+        return []
+    inner = getattr(element, kind)
+    out = []
+    for name in ("body", "label", "body", "value"):
+        value = getattr(inner, name, None)
+        if isinstance(value, str) and value:
+            out.append(value)
+    for name in ("options",):
+        values = getattr(inner, name, None)
+        if values is not None and not isinstance(values, str):
+            out.extend(str(v) for v in values)
+    return out
+
+
+class Session:
+    """One browser tab: a websocket, the session's cached-message hashes and the app's pages."""
+
+    def __init__(self, base_url: str, *, cookie: str | None = None, collect: bool = False):
+        _check_loopback(base_url)
+        parsed = urlparse(base_url)
+        self.ws_url = f"ws://{parsed.netloc}/_stcore/stream"
+        self.cookie = cookie
+        self.collect = collect
+        self.pages: dict[str, str] = {}    # url path ("" for the default page) -> page script hash
+        self.main_hash = ""
+        self.session_id = ""
+        self._cache: dict[str, ForwardMsg] = {}  # hash -> cacheable message, as the frontend's ForwardMsgCache
+        self._ws = None
+
+    async def __aenter__(self) -> "Session":
+        headers = {"Cookie": self.cookie} if self.cookie else None
+        self._ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"], max_size=MAX_MESSAGE,
+                                            additional_headers=headers, open_timeout=30, ping_interval=None)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+            self._ws = None
+
+    async def run(self, page_hash: str = "", timeout: float = 120) -> Run:
+        """Ask for a run of one page (by its script hash; "" = the page the URL names, here the default) and wait for
+        script_finished. The time is from sending the request to receiving script_finished."""
+        msg = BackMsg()
+        state = msg.rerun_script
+        state.query_string = ""
+        state.page_script_hash = page_hash
+        state.cached_message_hashes.extend(self._cache)
+        state.context_info.timezone = "Asia/Shanghai"
+        state.context_info.locale = "zh-CN"
+        state.context_info.url = self.ws_url.replace("ws://", "http://").replace("/_stcore/stream", "/")
+        start = time.perf_counter()
+        await self._ws.send(msg.SerializeToString())
+        run = Run(0.0, "timeout")
+        deadline = start + timeout
+        try:
+            while True:
+                remaining = deadline - time.perf_counter()
+                if remaining <= 0:
+                    break
+                raw = await asyncio.wait_for(self._ws.recv(), remaining)
+                if isinstance(raw, str):
+                    continue
+                run.messages += 1
+                run.nbytes += len(raw)
+                fwd = ForwardMsg()
+                fwd.ParseFromString(raw)
+                if fwd.WhichOneof("type") == "ref_hash" or fwd.ref_hash:
+                    fwd = self._cache.get(fwd.ref_hash, fwd)
+                elif fwd.metadata.cacheable and fwd.hash:
+                    self._cache[fwd.hash] = fwd
+                kind = fwd.WhichOneof("type")
+                if kind == "new_session":
+                    self.main_hash = fwd.new_session.main_script_hash
+                    self.session_id = fwd.new_session.initialize.session_id
+                elif kind == "navigation":
+                    self.pages = {p.url_pathname: p.page_script_hash for p in fwd.navigation.app_pages}
+                elif kind == "page_not_found":
+                    run.status = "page not found"
+                elif kind == "delta":
+                    element = fwd.delta.new_element if fwd.delta.WhichOneof("type") == "new_element" else None
+                    if element is not None and element.WhichOneof("type") == "exception" and run.status == "timeout":
+                        run.status = "exception"
+                        run.error = f"{element.exception.type}: {element.exception.message}"
+                    if self.collect:
+                        run.texts.extend(_texts(fwd))
+                elif kind == "script_finished":
+                    if fwd.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                        continue  # a rerun this session asked for itself (on_change="rerun"): the next one ends it
+                    if run.status == "timeout":
+                        run.status = FINISHED.get(fwd.script_finished, f"status {fwd.script_finished}")
+                    break
+        except asyncio.TimeoutError:
+            run.status = "timeout"
+        except websockets.ConnectionClosed:
+            run.status = "closed"
+        run.seconds = time.perf_counter() - start
+        return run
+
+
+async def render_texts(base_url: str, page_path: str = "", timeout: float = 120) -> Run:
+    """Open the app as a new browser tab would (GET /, then the websocket) and return one page's run with its texts."""
+    cookie = await asyncio.to_thread(sticky_cookie, base_url)
+    async with Session(base_url, cookie=cookie, collect=True) as session:
+        first = await session.run(timeout=timeout)
+        if not page_path or not first.ok:
+            return first
+        return await session.run(session.pages[page_path], timeout=timeout)

@@ -1,0 +1,91 @@
+"""整改跟踪 page (AppTest): every tab runs for the leader without edit controls; an analyst closes a ledger problem
+(audited); a role lost between drawing and clicking is refused; an empty database explains what to upload."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analysis import ledger, store
+from tests.conftest import ROOT
+from tests.test_data_admin_page import LEADER
+from tests.test_pages import page_text
+
+TABS = {
+    "民意诉求": ["工单总数", "办结率", "回访满意率", "各分项、各乡镇的工单与办理情况"],
+    "问题台账": ["台账问题", "销号率", "逾期未销号", "TZ2025-001"],
+    "整改前后": ["前后变化只说明关联", "销号前后"],
+    "大家访": ["Spearman", "各乡镇家访覆盖率", "各学校家访覆盖率"],
+    "约谈名单": ["列入规则", "城关镇", "整改逾期"],
+}
+
+
+@pytest.fixture
+def own_db(mock_db, tmp_path, monkeypatch):
+    """A private copy of the mock database (these tests change the ledger)."""
+    path = tmp_path / "app.db"
+    with sqlite3.connect(mock_db) as source, sqlite3.connect(path) as target:
+        source.backup(target)
+    monkeypatch.setenv(store.DB_ENV, str(path))
+    return path
+
+
+def open_tab(tab: str, session: dict, accounts: dict | None = LEADER) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    if accounts:
+        at.secrets["accounts"] = accounts
+    for key, value in session.items():
+        at.session_state[key] = value
+    at.session_state["action_tabs"] = tab
+    at.switch_page("app_pages/action.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize("tab", list(TABS))
+def test_leader_reads_every_tab_without_edit_controls(own_db, tab):
+    at = open_tab(tab, {"user_name": "王局长", "user_role": "leader"})
+    text = page_text(at)
+    for snippet in TABS[tab]:
+        assert snippet in text, (tab, snippet)
+    assert not [b for b in at.button if b.label in ("保存修改", "新增", "加入问题台账", "导入台账")]
+    assert not at.file_uploader
+    assert any(":material/lightbulb:" in c.value for c in at.caption) or tab == "问题台账"  # one-line takeaway
+    assert len(at.get("download_button")) >= 2 * len(at.dataframe) - 2  # CSV and Excel for every table shown
+
+
+def test_analyst_closes_a_ledger_problem_and_it_is_audited(own_db):
+    at = open_tab("问题台账", {"user_name": "小李", "user_role": "analyst"})
+    at.selectbox(key="edit_id").set_value("TZ2025-003").run()
+    at.selectbox(key="edit_id").set_value("TZ2026-001").run()  # the form shows this problem's own values
+    at.selectbox(key="edit_state_TZ2026-001").set_value("已销号")
+    next(b for b in at.button if b.label == "保存修改").click().run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.success] == ["已保存 TZ2026\\-001：整改状态、销号日期。"]  # Markdown-escaped ID
+    engine = store.connect(own_db)
+    row = ledger.current_ledger(engine).set_index("ledger_id").loc["TZ2026-001"]
+    assert row["state"] == "已销号" and row["updated_by"] == "小李"
+    audit = store.audit_entries(engine).iloc[0]
+    assert (audit["action"], audit["user"]) == ("ledger_close", "小李")
+    engine.dispose()
+
+
+def test_a_role_lost_before_the_click_is_refused(own_db):
+    at = open_tab("问题台账", {"user_name": "小李", "user_role": "analyst"})
+    before = len(ledger.read_events(store.connect(own_db)))
+    at.session_state["user_name"] = "王局长"  # signed in as the leader in between (the form was drawn for the analyst)
+    at.session_state["user_role"] = "leader"
+    at.selectbox(key="edit_state_TZ2025-001").set_value("整改中")
+    next(b for b in at.button if b.label == "保存修改").click().run()
+    assert [e.value for e in at.error] == ["局领导账号只能查看，上传和修改数据需要分析员账号。"]
+    assert len(ledger.read_events(store.connect(own_db))) == before
+
+
+def test_empty_database_says_what_to_upload(tmp_path, monkeypatch):
+    monkeypatch.setenv(store.DB_ENV, str(tmp_path / "empty.db"))
+    for tab, message in (("民意诉求", "尚未上传民意诉求工单"), ("大家访", "尚未上传教师全员大家访"), ("问题台账", "问题台账还是空的"),
+                         ("整改前后", "尚未上传本县问卷")):
+        at = open_tab(tab, {}, accounts=None)
+        assert message in " ".join(i.value for i in at.info), tab

@@ -1,0 +1,145 @@
+"""Every page on the county scenario: the bureau's own respondents plus the city's published table (issue: partial data)."""
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from analysis import store
+from analysis.importing import build_mock_database
+from tests.conftest import ROOT
+from tests.test_pages import page_text
+from ui import state
+
+PAGES = ["app_pages/overview.py", "app_pages/ranking.py", "app_pages/items.py", "app_pages/groups.py",
+         "app_pages/metrics.py", "app_pages/planner.py"]
+
+
+@pytest.fixture(scope="module")
+def county_db(tmp_path_factory, settings):
+    path = tmp_path_factory.mktemp("county") / "app.db"
+    build_mock_database(store.connect(path), settings, ROOT / "data" / "mock-county")
+    return path
+
+
+@pytest.fixture
+def county_app(county_db, monkeypatch):
+    monkeypatch.setenv(store.DB_ENV, str(county_db))
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize("wave, sentence", [
+    ("2026年第3季度", "对照 2026年第2季度 市级公布结果"),
+    ("2026年第2季度", "采用2026年第2季度市级公布得分"),
+])
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_on_the_county_scenario(county_app, page, wave, sentence):
+    county_app.session_state[state.WAVE] = wave
+    county_app.switch_page(page).run()
+    assert not county_app.exception, county_app.exception
+    text = page_text(county_app) + "\n".join(str(e.value) for e in county_app.info)
+    if page in ("app_pages/overview.py", "app_pages/ranking.py"):
+        assert sentence in text.replace("\\", "")
+
+
+def test_the_ranking_table_names_the_source_of_each_score(county_app):
+    county_app.session_state[state.WAVE] = "2026年第2季度"
+    county_app.switch_page("app_pages/ranking.py").run()
+    league = county_app.dataframe[0].value
+    assert set(league["来源"]) == {"问卷推算", "市级公布"}
+    assert (league.loc[league["来源"] == "市级公布", "95%置信区间"] == "—").all()
+
+
+def test_a_wave_that_cannot_be_ranked_says_what_to_upload(tmp_path, settings, monkeypatch):
+    """Only the home county's respondents and no published table: no rank, the missing counties named."""
+    path = tmp_path / "app.db"
+    from analysis.importing import import_path
+
+    import_path(ROOT / "data" / "mock-county" / "responses.csv", "responses", settings, store.connect(path), user="测试")
+    monkeypatch.setenv(store.DB_ENV, str(path))
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    warning = "\n".join(w.value for w in at.warning).replace("\\", "")
+    assert "缺少 临江区、东湖区" in warning and "无法在全市范围内排名" in warning
+    assert not at.metric  # no rank card, no probability
+
+
+def test_brief_and_workbook_name_the_basis(county_db, monkeypatch):
+    """The Word brief and the Excel workbook say what the rank rests on (here: a forecast against 2026年第2季度)."""
+    import io
+
+    import pandas as pd
+    from docx import Document
+
+    from ui import data, reporting
+
+    monkeypatch.setenv(store.DB_ENV, str(county_db))
+    st.cache_data.clear()
+    version = data.version()
+    docx, _ = reporting.brief(version, "2026年第3季度", "云溪县", ())
+    text = "\n".join(p.text for p in Document(io.BytesIO(docx)).paragraphs)
+    assert "对照 2026年第2季度 市级公布结果" in text and "这是预测，不是正式名次" in text
+    sheets = pd.read_excel(io.BytesIO(reporting.workbook(version, "2026年第3季度", "云溪县")), sheet_name=None)
+    assert sheets["名次依据"].loc[0, "依据"] == "本县问卷＋往期市级公布结果（预测）"
+    assert set(sheets["排名表"]["source"]) == {"survey", "published"}
+
+
+def degenerate_wave_csv(settings) -> bytes:
+    """A wave for every county: 临江区 has one scored answer (+1 不了解), 东湖区 30 identical answers, the rest mixed."""
+    answers = ["满意", "比较满意", "一般", "不太满意", "不满意"]
+    lines = ["受访者编号,测评批次,县区,总体满意度,权重,乡镇（街道）,意见建议,办学条件"]
+    for c, county in enumerate(settings.counties):
+        if county == "临江区":
+            rows = ["满意", "不了解"]
+        elif county == "东湖区":
+            rows = ["满意"] * 30
+        else:
+            rows = [answers[(i + c) % 5] for i in range(40)]
+        lines += [f"D{c:02d}{i:03d},2026年第4季度,{county},{a},1,城关镇,,满意" for i, a in enumerate(rows)]
+    return ("\r\n".join(lines) + "\r\n").encode("gbk")
+
+
+@pytest.fixture(scope="module")
+def degenerate_db(tmp_path_factory, settings):
+    from analysis.importing import commit_import, prepare_import
+
+    path = tmp_path_factory.mktemp("degenerate") / "app.db"
+    engine = store.connect(path)
+    build_mock_database(engine, settings, ROOT / "data" / "mock")
+    plan = prepare_import(degenerate_wave_csv(settings), "退化批次.csv", "responses", settings, engine)
+    assert plan.ok, plan.validation.errors
+    commit_import(engine, plan, "测试")
+    return path
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_pages_survive_a_county_with_one_answer_and_one_with_identical_answers(degenerate_db, page, monkeypatch):
+    monkeypatch.setenv(store.DB_ENV, str(degenerate_db))
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.session_state[state.WAVE] = "2026年第4季度"
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    if page == "app_pages/ranking.py":
+        league = at.dataframe[0].value.set_index("县区")
+        assert league.loc["临江区", "来源"] == "问卷推算（样本不足）" and league.loc["临江区", f"前5名概率"] == "—"
+        assert league.loc["东湖区", "95%置信区间"] == "100.00–100.00"
+
+
+def test_cli_ranks_a_wave_with_degenerate_counties(degenerate_db):
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "analysis", "rank", "--db", str(degenerate_db), "--home", "云溪县",
+                           "--wave", "2026年第4季度", "--json", "--draws", "2000"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    lone = next(c for c in doc["counties"] if c["county"] == "临江区")
+    assert lone["insufficient"] and lone["p_rank_le"]["5"] is None and lone["se"] is None
+    same = next(c for c in doc["counties"] if c["county"] == "东湖区")
+    assert same["se"] == 0 and same["score"] == 100
