@@ -287,3 +287,33 @@ def wave_of_date(day, waves: list[str]) -> str | None:
         if span and span[0] <= day <= span[1]:
             return wave
     return None
+
+
+def brief_paragraphs(orders: pd.DataFrame, ledger: pd.DataFrame, attention: pd.DataFrame, wave: str,
+                     as_of: dt.date, due_days: int, top: int = 3) -> list[str]:
+    """The brief's 整改 section: this period's work orders by item, the ledger's 销号率 and overdue items, the 约谈名单."""
+    paragraphs = []
+    span = wave_span(wave)
+    received = pd.to_datetime(orders["received"], errors="coerce") if len(orders) else pd.Series(dtype="datetime64[ns]")
+    period = orders[received.between(pd.Timestamp(span[0]), pd.Timestamp(span[1]))] if span and len(orders) else orders.iloc[0:0]
+    if len(period):
+        whole = order_summary(period, [], as_of, due_days).iloc[0]
+        counts = period["item"].value_counts()
+        items = "、".join(f"{item} {int(n)} 件" for item, n in counts.head(top).items())
+        follow = "" if pd.isna(whole["follow_up_rate"]) else f"，回访满意率 {whole['follow_up_rate'] * 100:.0f}%"
+        paragraphs.append(f"本期（{span[0]:%Y年%m月}至{span[1]:%Y年%m月}）受理民意诉求工单 {int(whole['orders'])} 件，"
+                          f"办结率 {whole['closure_rate'] * 100:.0f}%{follow}；反映最多的是{items}。")
+    elif len(orders):
+        paragraphs.append(f"{wave}期间没有受理的民意诉求工单记录。")
+    if len(ledger):
+        summary = ledger_summary(ledger, as_of)
+        overdue = ledger_status(ledger, as_of)
+        late = overdue[overdue["overdue"]].sort_values("days_overdue", ascending=False)
+        late_text = ("，逾期未销号：" + "；".join(f"{r.problem}（{r.owner}，逾期 {int(r.days_overdue)} 天）"
+                                             for r in late.head(top).itertuples()) if len(late) else "，没有逾期未销号的问题")
+        paragraphs.append(f"问题台账共 {summary['problems']} 项，已销号 {summary['closed']} 项，销号率 "
+                          f"{summary['closure_rate'] * 100:.0f}%{late_text}。")
+    if len(attention):
+        units = "；".join(f"{r.unit}（{r.reasons}）" for r in attention.head(top + 2).itertuples())
+        paragraphs.append(f"建议在满意度推进会上约谈 {len(attention)} 个单位：{units}。")
+    return paragraphs

@@ -72,6 +72,8 @@ def cmd_import(args, settings) -> None:
         raise CliError(error_text(plan))
     for note in plan.read.notices + plan.validation.warnings:
         print(f"提示：{note}", file=sys.stderr)
+    for duplicate in plan.duplicates:  # imported all the same: the command line has no checkbox to tick
+        print(f"警告：{duplicate.text()}", file=sys.stderr)
     print(summary_line(plan, records))
 
 
@@ -253,15 +255,17 @@ def parser() -> argparse.ArgumentParser:
     rank.add_argument("--alpha", type=float, default=0.05)
     rank.add_argument("--json", action="store_true")
     add_plan_parser(sub)
+    add_groups_parser(sub)
     backup.add_parsers(sub)
     return p
 
 
 # plan_cli imports this module's CliError only when a plan runs, so importing it here makes no cycle.
 from analysis.plan_cli import add_plan_parser, cmd_plan  # noqa: E402
+from analysis.groups_cli import add_groups_parser, cmd_groups  # noqa: E402
 
 COMMANDS = {"mock": cmd_mock, "init-db": cmd_init_db, "import": cmd_import, "waves": cmd_waves,
-            "hash-password": cmd_hash_password, "rank": cmd_rank, "plan": cmd_plan, "purge": cmd_purge,
+            "hash-password": cmd_hash_password, "rank": cmd_rank, "plan": cmd_plan, "groups": cmd_groups, "purge": cmd_purge,
             **backup.COMMANDS}
 
 

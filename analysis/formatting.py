@@ -62,6 +62,23 @@ def today_text(today: dt.date | None = None) -> str:
     return f"{today.year}年{today.month}月{today.day}日"
 
 
+# Beijing time: the bureau reads every timestamp in it; China keeps no daylight saving, so a fixed offset is exact
+# and needs no time-zone database on the server.
+BEIJING = dt.timezone(dt.timedelta(hours=8), "北京时间")
+
+
+def fmt_time(stamp, zone: dt.tzinfo = BEIJING) -> str:
+    """A stored ISO timestamp as '2026-11-29 15:42' in Beijing time; a stamp without offset is the server's local time."""
+    if stamp is None or stamp is pd.NA or (isinstance(stamp, float) and math.isnan(stamp)) or str(stamp).strip() == "":
+        return "—"
+    try:
+        moment = dt.datetime.fromisoformat(str(stamp).strip())
+    except ValueError:
+        return str(stamp)  # not ours to reinterpret: shown as stored
+    # astimezone() on a naive time reads it as the server's local zone, which is how store.now_text() wrote it.
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
 def fmt_p(p) -> str:
     """A p-value to four decimals; below 0.0001 as <0.0001 (never a bare 0)."""
     if p is None or p is pd.NA or (isinstance(p, float) and math.isnan(p)):

@@ -71,6 +71,14 @@ def gap_line(n: Neighbour, points: dict[str, float]) -> str:
     return f"领先第{n.k + 1}名{n.county} {n.margin:.2f} 分（约合满意率 {pp:.1f} 个百分点）"
 
 
+def rank_change_words(moved) -> str:
+    """A rank change in words: 上升 2 位 / 下降 1 位 / 持平 (— when there is no earlier wave)."""
+    if moved is None or pd.isna(moved):
+        return "—"
+    moved = int(moved)
+    return "持平" if moved == 0 else f"{'上升' if moved > 0 else '下降'} {abs(moved)} 位"
+
+
 def change_words(previous_rank: int | None, rank: int, diff: float, se_diff: float) -> str | None:
     """较上期: '上升 2 位' / '下降 1 位' / '与上期持平', with whether the score change is beyond sampling error."""
     if previous_rank is None:

@@ -13,7 +13,9 @@ import sqlalchemy as sa
 
 from analysis import store
 from analysis.basis import coverage_warnings
+from analysis.formatting import fmt_time
 from analysis.contract import KIND_KEYS, FileKind, file_kind
+from analysis.duplicates import KEY_COLUMNS, DuplicateWave, duplicate_waves
 from analysis.readers import ReadError, ReadResult, XlsxLimits, read_upload
 from analysis.settings import ROOT, Settings
 from analysis.validate import Validation, validate_frame
@@ -35,6 +37,7 @@ class ImportPlan:
     validation: Validation
     overlap: list[str] = field(default_factory=list)
     same_file: list[dict] = field(default_factory=list)
+    duplicates: list[DuplicateWave] = field(default_factory=list)  # waves repeating another wave's questionnaires
 
     @property
     def ok(self) -> bool:
@@ -45,6 +48,15 @@ class ImportPlan:
     def periods(self) -> list[str]:
         """Waves (or school years) in the file."""
         return sorted(self.validation.frame[self.kind.period].dropna().unique().tolist())
+
+    def preview(self, rows: int = 10) -> pd.DataFrame:
+        """The first rows as the analyst wrote them: Excel row number first, then the file's columns under Chinese headers."""
+        frame = self.validation.frame.head(rows)
+        # Only contract columns: anything the pipeline adds for itself (the index's excel_row and the like) stays hidden.
+        shown = [c.name for c in self.kind.columns if c.name in frame.columns]
+        out = frame[shown].rename(columns=self.kind.header_of)
+        out.insert(0, "Excel 行号", frame.index.to_numpy())
+        return out.reset_index(drop=True)
 
     def counts(self) -> pd.DataFrame:
         """Rows per wave and county (or per year and township) for the preview."""
@@ -100,12 +112,16 @@ def prepare_import(data: bytes, file_name: str, kind_key: str, settings: Setting
     if kind.key == "responses" and validation.ok:
         published = store.load_kind(engine, file_kind("published", settings.items), columns=["wave", "county", "score"])
         validation.warnings.extend(coverage_warnings(validation.frame, settings.counties, published))
+        stored_keys = store.load_kind(engine, kind, columns=["wave", *KEY_COLUMNS])
+        duplicates = duplicate_waves(validation.frame, stored_keys)
+    else:
+        duplicates = []
     sha = file_sha256(data)
     periods = validation.frame[kind.period].dropna().unique().tolist() if kind.period in validation.frame else []
     with engine.connect() as conn:
         stored = store.active_periods(conn, kind.key)
     return ImportPlan(kind, file_name, sha, read, validation, sorted(p for p in periods if p in stored),
-                      store.find_same_file(engine, sha, kind.key))
+                      store.find_same_file(engine, sha, kind.key), duplicates)
 
 
 def same_file_text(plan: ImportPlan) -> str:
@@ -113,7 +129,7 @@ def same_file_text(plan: ImportPlan) -> str:
     if not plan.same_file:
         return ""
     first = plan.same_file[0]
-    return f"这个文件（SHA-256 相同）已于 {first['imported_at']} 以“{first['file_name']}”导入过（导入编号 #{first['id']}）。"
+    return f"这个文件（SHA-256 相同）已于 {fmt_time(first['imported_at'])} 以“{first['file_name']}”导入过（导入编号 #{first['id']}）。"
 
 
 def commit_import(engine: sa.Engine, plan: ImportPlan, user: str, replace: bool = False) -> list[dict]:

@@ -450,6 +450,13 @@ def _overflow_error(body: pd.DataFrame, width: int) -> None:
         raise ReadError(f"{listed}的单元格比表头多（表头只有 {width} 列），可能是内容里有未加引号的逗号，请检查这些行。")
 
 
+def skipped_rows_notice(titles: int, header_row: int) -> str:
+    """'已跳过表头上方的 2 行（1 行标题、1 行空行）…': every row above the header is counted, blank ones named as such."""
+    blanks = header_row - 1 - titles  # blank rows were dropped before the header search, so they are not in `titles`
+    detail = f"（{titles} 行标题、{blanks} 行空行），" if blanks > 0 else "标题（"
+    return f"已跳过表头上方的 {header_row - 1} 行{detail}表头在第 {header_row} 行" + ("。" if blanks > 0 else "）。")
+
+
 def read_upload(data: bytes, file_name: str, kind: FileKind, sheet: str | None = None,
                 limits: XlsxLimits | None = None) -> ReadResult:
     """Bytes of an uploaded file → text cells under English column names, or a ReadError in Chinese."""
@@ -475,7 +482,7 @@ def read_upload(data: bytes, file_name: str, kind: FileKind, sheet: str | None =
         header.pop()
     body = cells.iloc[position + 1:]
     if position:
-        notices.append(f"已跳过表头上方的 {position} 行标题（表头在第 {header_row} 行）。")
+        notices.append(skipped_rows_notice(position, header_row))
     mapped, ignored = _map_header(header, kind)
     missing = [kind.header_of(c) for c in kind.required if c not in mapped.values()]
     if missing:

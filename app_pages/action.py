@@ -294,12 +294,7 @@ def visits_section() -> None:
 def attention_section() -> None:
     """约谈名单 with the reasons in one line per unit."""
     rules = cfg.action
-    responses = data.home_responses(ctx.version, ctx.home)
-    scores = action.township_wave_scores(responses, cfg.points) if not responses.empty else pd.DataFrame(
-        columns=["wave", "township", "score", "se", "n"])
-    waves = [w for w in ctx.waves if w in set(scores["wave"])]
-    table = action.attention_list(scores, waves, action_data.problems(ctx.version), action_data.orders(ctx.version),
-                                  as_of, rules, cfg.min_group_n)
+    table = action_data.attention(ctx.version, ctx.home, as_of)
     st.caption(f"列入规则（设置文件 [action]）：最新一期乡镇得分低于全县的漏斗图 {rules.funnel_coverage:.0%} 下限；"
                f"得分连续 {rules.fall_waves} 期下降；有逾期未销号的台账问题；最近一个月工单超过前 {rules.spike_months} 个月"
                f"月均的 {rules.spike_ratio:g} 倍（且不少于 {rules.spike_min_orders} 件）。")

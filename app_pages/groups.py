@@ -14,7 +14,7 @@ GREY = "color: #9AA0A6"
 
 ctx = page_context()
 cfg = ctx.settings
-st.title(plain(f"{ctx.home} 群体与乡镇"))
+st.title(plain(f"{ctx.home}群体乡镇"))  # short enough for one line on a 390-px phone
 require_survey_wave(ctx)
 
 left, right = st.columns([3, 2])

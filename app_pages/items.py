@@ -8,11 +8,11 @@ from analysis.formatting import escape_markdown, fmt_pct, fmt_signed
 from analysis.insight_charts import fix_first_figure, importance_figure, ipa_figure, item_benchmark_figure, topic_count_figure
 from analysis.itemmodel import MISSING_NOTE
 from ui import insights
-from ui.widgets import detail_expander, download_table, lazy_tabs, page_context, require_survey_wave, takeaway
+from ui.widgets import detail_expander, download_table, lazy_tabs, page_context, plain, require_survey_wave, takeaway
 
 ctx = page_context()
 cfg = ctx.settings
-st.title(f"{ctx.home} 分项指标：失分在哪里")
+st.title(plain(f"{ctx.home}分项指标"))  # short enough for one line on a 390-px phone
 require_survey_wave(ctx)
 
 townships = insights.township_filter(insights.ITEMS_TOWNSHIPS, insights.home_townships(ctx.version, ctx.home))

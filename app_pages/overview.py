@@ -5,7 +5,7 @@ import streamlit as st
 
 from analysis.basis import BASIS_LABELS
 from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_set, fmt_score
-from analysis.headline import chance_short
+from analysis.headline import chance_short, rank_change_words
 from analysis.margins import margin_sentence
 from analysis.ranking import home_margin, probability_method
 from analysis.wording import probability_note
@@ -60,7 +60,7 @@ with st.container(horizontal=True, gap="small"):
               help="本局调查加权平均分；箭头为较上期变化，下方为95%置信区间")
     moved = None if not prev else int(prev["rank"]) - int(row["rank"])
     st.metric("推算名次", fmt_rank(row["rank"]), border=True, width=CARD_WIDTH,
-              delta=None if moved is None else ("与上期持平" if moved == 0 else f"{'上升' if moved > 0 else '下降'} {abs(moved)} 位"),
+              delta=None if moved is None else rank_change_words(moved),
               delta_color="off" if not moved else ("normal" if moved > 0 else "inverse"),
               delta_arrow="off" if not moved else ("up" if moved > 0 else "down"),
               help=f"按本局调查推算的全市名次（共 {total} 个县区）；市级通报名次见上方")

@@ -6,7 +6,7 @@ import streamlit as st
 from analysis.charts import caterpillar_figure, funnel_figure, place_heatmap_figure
 from analysis.basis import SOURCE_LABELS
 from analysis.formatting import fmt_p, fmt_pct, fmt_rank, fmt_rank_set, fmt_score
-from analysis.headline import chance_short
+from analysis.headline import chance_short, rank_change_words
 from analysis.ranking import probability_method
 from analysis.scoring import scores_with_change
 from ui import data, state
@@ -38,13 +38,16 @@ league = pd.DataFrame({
     "样本量": table["n"].where(~published, table["published_n"]).astype("Int64"),
     "未计分": table["n_excluded"].astype("Int64"),
     "较上期得分": table["score_change"].round(2),
-    "较上期名次": table["rank_change"],
+    "较上期名次": [rank_change_words(v) for v in table["rank_change"]],
     "名次范围": [fmt_rank_set(lo, hi) for lo, hi in zip(table["cs_marginal_low"], table["cs_marginal_high"])],
     f"前{cfg.strive}名概率": [fmt_pct(p) for p in table[f"p_rank_le_{cfg.strive}"]],
     f"前{cfg.hold}名概率": [fmt_pct(p) for p in table[f"p_rank_le_{cfg.hold}"]],
 })
 st.subheader("排名表")
+# Key columns first, so a phone shows rank, county, score and the two chances without scrolling sideways.
 st.dataframe(league, hide_index=True, width="stretch", height="content",
+             column_order=["名次", "县区", "得分", f"前{cfg.strive}名概率", f"前{cfg.hold}名概率", "较上期名次", "来源", "95%置信区间",
+                           "名次范围", "样本量", "未计分", "较上期得分"],
              column_config={"得分": st.column_config.NumberColumn(format="%.2f"), "较上期得分": st.column_config.NumberColumn(format="%+.2f")})
 download_table(league, f"排名表_{ctx.wave}", "league")
 

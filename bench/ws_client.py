@@ -68,7 +68,7 @@ def _texts(msg: ForwardMsg) -> list[str]:
         return []
     inner = getattr(element, kind)
     out = []
-    for name in ("body", "label", "body", "value"):
+    for name in ("body", "label", "value"):
         value = getattr(inner, name, None)
         if isinstance(value, str) and value:
             out.append(value)

@@ -222,3 +222,27 @@ def test_mock_work_orders_follow_the_survey(settings):
     share = {town: s for town, _, s, _ in HOME_TOWNSHIPS}
     per_resident = orders[items == "大班额治理"].groupby("乡镇（街道）").size().reindex(score.index, fill_value=0) / score.index.map(share)
     assert action.spearman(per_resident, score)["rho"] < -0.5
+
+
+def test_brief_paragraphs_summarise_orders_ledger_and_attention_list():
+    """Hand-counted: 4 orders in 2026 Q3 (3 closed → 75%; 2 of 3 followed satisfied → 67%), 2 ledger items, 1 overdue."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from analysis.action import brief_paragraphs
+
+    orders = pd.DataFrame({
+        "order_id": ["A", "B", "C", "D", "E"], "received": ["2026-07-02", "2026-08-10", "2026-09-30", "2026-09-01", "2026-05-01"],
+        "item": ["有偿补课治理", "有偿补课治理", "课后服务", "有偿补课治理", "课后服务"],
+        "status": ["已办结", "已办结", "已办结", "办理中", "已办结"], "closed": ["2026-07-05", "2026-08-12", "2026-10-01", None, "2026-05-02"],
+        "follow_up": ["满意", "不满意", "基本满意", "未回访", "满意"]})
+    ledger = pd.DataFrame({"ledger_id": ["T1", "T2"], "problem": ["城关镇补课", "东坝镇托管"], "owner": ["城关中学", "东坝小学"],
+                           "deadline": ["2026-10-01", "2026-12-31"], "state": ["整改中", "已销号"]})
+    attention = pd.DataFrame({"unit": ["城关镇"], "reasons": ["有逾期未销号的台账问题"]})
+    text = brief_paragraphs(orders, ledger, attention, "2026年第3季度", dt.date(2026, 11, 29), 15)
+    assert text[0] == ("本期（2026年07月至2026年09月）受理民意诉求工单 4 件，办结率 75%，回访满意率 67%；"
+                       "反映最多的是有偿补课治理 3 件、课后服务 1 件。")
+    # T1 is past its 2026-10-01 deadline by 59 days on 2026-11-29.
+    assert text[1] == "问题台账共 2 项，已销号 1 项，销号率 50%，逾期未销号：城关镇补课（城关中学，逾期 59 天）。"
+    assert text[2] == "建议在满意度推进会上约谈 1 个单位：城关镇（有逾期未销号的台账问题）。"

@@ -347,3 +347,45 @@ def test_county_scenario_pages_name_their_basis(path, stem, county_server, pages
         assert "对照 2026年第2季度 市级公布结果" in text and "这是预测，不是正式名次" in text
     finally:
         page.close()
+
+
+# ---------------------------------------------------------------- the director's first screen, desktop and phone
+
+
+@pytest.mark.parametrize("width, height", [(1400, 900), (390, 844)])
+def test_first_screen_leads_with_the_official_rank_and_one_conclusion(width, height, pages_server, chromium):
+    """Without scrolling: the city's published rank, the one-sentence conclusion with the fix-first item."""
+    context = chromium.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        bs.open_page(page, pages_server.url("/"), expect_charts=True, timeout=FIRST_CHART_TIMEOUT)
+        page.screenshot(path=str(bs.SCREENSHOTS / f"overview-first-screen-{width}.png"))
+        main = page.get_by_test_id("stMain")
+        for text in ("市级通报：第5名", "保6把握约", "首先要抓的是"):
+            box = main.get_by_text(text, exact=False).first.bounding_box()
+            assert box is not None and box["y"] + box["height"] <= height, f"“{text}” is not on the first screen at {width}px: {box}"
+        if width < 500:
+            # Cards two by two: the 冲5 card sits beside 保6, not below the fold on its own row.
+            cards = page.get_by_test_id("stMetric")
+            hold, strive = cards.filter(has_text="保6把握").bounding_box(), cards.filter(has_text="冲5把握").bounding_box()
+            assert abs(hold["y"] - strive["y"]) < 5, (hold, strive)
+        assert not bs.problems(page), bs.problems(page)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=[p.stem for p in PAGES])
+def test_page_on_a_phone(spec: bs.PageSpec, pages_server, chromium):
+    """Every page at 390×844: no error, and a screenshot in test-artifacts/screenshots/<stem>-phone.png."""
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        bs.open_page(page, pages_server.url(spec.url_path), expect_charts=spec.draws_charts and spec.stem not in CHARTS_AFTER_INPUT,
+                     timeout=FIRST_CHART_TIMEOUT)
+        bs.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(bs.SCREENSHOTS / f"{spec.stem}-phone.png"), full_page=False)
+        assert not bs.problems(page), bs.problems(page)
+        title = page.locator('[data-testid="stMain"] h1').first.bounding_box()
+        assert title and title["height"] < 115, f"{spec.file}: the title wraps onto several lines on a phone ({title})"
+    finally:
+        context.close()

@@ -83,6 +83,8 @@ def test_brief_and_workbook_name_the_basis(county_db, monkeypatch):
     docx, _ = reporting.brief(version, "2026年第3季度", "云溪县", ())
     text = "\n".join(p.text for p in Document(io.BytesIO(docx)).paragraphs)
     assert "对照 2026年第2季度 市级公布结果" in text and "这是预测，不是正式名次" in text
+    # The 整改 section from the bundled work orders, ledger and 约谈名单 (issue: from score to action).
+    assert "整改工作进展" in text and "受理民意诉求工单" in text and "问题台账共" in text
     sheets = pd.read_excel(io.BytesIO(reporting.workbook(version, "2026年第3季度", "云溪县")), sheet_name=None)
     assert sheets["名次依据"].loc[0, "依据"] == "本县问卷＋往期市级公布结果（预测）"
     assert set(sheets["排名表"]["source"]) == {"survey", "published"}

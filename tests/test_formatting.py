@@ -30,3 +30,27 @@ def test_formula_cells_are_neutralised(cell):
 def test_csv_is_bom_utf8_and_keeps_plain_text():
     data = csv_bytes(pd.DataFrame({"县区": ["云溪县"], "得分": [85.8]}))
     assert data.startswith(b"\xef\xbb\xbf") and "云溪县,85.8" in data.decode("utf-8-sig")
+
+
+@pytest.mark.parametrize("stamp, server_tz, expected", [
+    ("2026-11-29T07:42:49", "UTC", "2026-11-29 15:42"),  # naive = the server's local time (a UTC server)
+    ("2026-11-29T15:42:49", "Asia/Shanghai", "2026-11-29 15:42"),  # a server already on Beijing time
+    ("2026-11-29T20:05:00", "UTC", "2026-11-30 04:05"),  # crosses midnight into the next day
+    ("2026-11-29T07:42:49+00:00", "America/New_York", "2026-11-29 15:42"),  # an explicit offset wins over the server's
+    ("2026-11-29T15:42:49+08:00", "UTC", "2026-11-29 15:42"),
+    ("", "UTC", "—"),
+    (None, "UTC", "—"),
+    ("昨天", "UTC", "昨天"),  # not a timestamp: shown as stored
+])
+def test_fmt_time_shows_beijing_minutes(monkeypatch, stamp, server_tz, expected):
+    import time
+
+    from analysis.formatting import fmt_time
+
+    monkeypatch.setenv("TZ", server_tz)
+    time.tzset()
+    try:
+        assert fmt_time(stamp) == expected
+    finally:
+        monkeypatch.undo()
+        time.tzset()

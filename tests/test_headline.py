@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from analysis.headline import change_words, director_headline, gap_line, neighbour, rate_points
+from analysis.headline import change_words, director_headline, gap_line, neighbour, rank_change_words, rate_points
 
 POINTS = {"满意": 100, "比较满意": 80, "一般": 60, "不太满意": 40, "不满意": 0}
 # Home H is 6th by score: 北塘 (5th) is 0.16 ahead, 白河 (7th) 0.99 behind.
@@ -56,3 +56,8 @@ def test_headline_without_an_official_rank_uses_the_estimate():
     h = director_headline(TABLE, "H", 6, 5, POINTS, official_rank=None, official_score=None, previous=None, fix_item=None)
     assert h.official is None and h.why_differ is None and h.change is None
     assert h.conclusion.startswith("目前保住第6、离第5还差一步")
+
+
+@pytest.mark.parametrize("moved, words", [(2, "上升 2 位"), (-1, "下降 1 位"), (0, "持平"), (None, "—"), (pd.NA, "—")])
+def test_rank_change_words(moved, words):
+    assert rank_change_words(moved) == words

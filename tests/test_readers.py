@@ -115,7 +115,8 @@ def test_tab_separated_text():
 def test_title_rows_in_csv_are_skipped_with_a_notice():
     result = read_text("青岚市群众满意度调查（2026年第3季度）\r\n,,,,\r\n" + HEADER + ROWS)
     assert result.header_row == 3
-    assert result.notices == ["已跳过表头上方的 1 行标题（表头在第 3 行）。"]  # the empty row 2 is not a title
+    # Both rows above the header are counted (issue 18: "1 行标题" read as a miscount); the empty one is named.
+    assert result.notices == ["已跳过表头上方的 2 行（1 行标题、1 行空行），表头在第 3 行。"]
     assert result.frame.index.tolist() == [4, 5]
 
 
@@ -166,3 +167,15 @@ def test_unclosed_quote_in_a_big_file_names_its_row():
     body += "R003,2026年第3季度,云溪县,满意,城关镇\r\n" * 20_000  # > 128 KB swallowed into one cell
     with pytest.raises(ReadError, match="^CSV 格式错误：第 3 行有未配对的引号（从该处起的内容都被当成了一个单元格），请检查该行。$"):
         read_text(body)
+
+
+@pytest.mark.parametrize("above, notice", [
+    ("标题\r\n", "已跳过表头上方的 1 行标题（表头在第 2 行）。"),
+    ("标题\r\n副标题\r\n", "已跳过表头上方的 2 行标题（表头在第 3 行）。"),
+    ("\r\n标题\r\n,,,\r\n", "已跳过表头上方的 3 行（1 行标题、2 行空行），表头在第 4 行。"),
+    ("\r\n", None),  # only a blank line above: nothing was taken for a title
+])
+def test_skipped_row_count_matches_the_rows_above_the_header(above, notice):
+    result = read_text(above + HEADER + ROWS)
+    assert result.notices == ([notice] if notice else [])
+    assert result.frame.index.tolist()[0] == result.header_row + 1

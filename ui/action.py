@@ -3,6 +3,8 @@ version (every import and every ledger change is an audit entry, so it bumps the
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import streamlit as st
 
@@ -34,3 +36,20 @@ def problems(data_version: str) -> pd.DataFrame:
 def history(data_version: str) -> pd.DataFrame:
     """Every ledger change, newest first."""
     return ledger.read_events(data.engine()).iloc[::-1].reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def attention(data_version: str, home: str, as_of: dt.date) -> pd.DataFrame:
+    """约谈名单 for the home county as of a date (the page and the brief read the same list)."""
+    cfg = data.settings()
+    responses = data.home_responses(data_version, home)
+    scores = action.township_wave_scores(responses, cfg.points) if not responses.empty else pd.DataFrame(
+        columns=["wave", "township", "score", "se", "n"])
+    waves = [w for w in data.waves(data_version) if w in set(scores["wave"])]
+    return action.attention_list(scores, waves, problems(data_version), orders(data_version), as_of, cfg.action, cfg.min_group_n)
+
+
+def brief_section(data_version: str, wave: str, home: str, as_of: dt.date) -> list[str]:
+    """The brief's paragraphs on work orders, the ledger and the 约谈名单 (empty when none of them is stored)."""
+    return action.brief_paragraphs(orders(data_version), problems(data_version), attention(data_version, home, as_of), wave,
+                                   as_of, data.settings().action.order_due_days)

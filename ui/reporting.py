@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import kaleido
 import pandas as pd
 import streamlit as st
 
 from analysis.brief import BriefInputs, brief_docx, charts_zip, chromium_available
 from analysis.charts import caterpillar_figure, place_heatmap_figure, rank_trend_figure, score_trend_figure
+from analysis.formatting import fmt_score, today_text, xlsx_bytes
 from analysis.groups import group_scores
 from analysis.items import item_scores
 from analysis.planner import Move
-from analysis.formatting import fmt_score, today_text, xlsx_bytes
+from ui import action as action_data
 from ui import data, overview, planning
 
 
@@ -72,7 +75,8 @@ def brief(version: str, wave: str, home: str, moves: tuple[Move, ...]) -> tuple[
         strive=cfg.strive, headline=head, p_hold=float(row[f"p_rank_le_{cfg.hold}"]),
         p_strive=float(row[f"p_rank_le_{cfg.strive}"]), weakest_items=items, weakest_townships=towns,
         fix_item=overview.fix_first_item(version, wave, home), basis_sentence=ranking.basis.sentence(),
-        scenario_lines=[m.label() for m in moves], scenario_result=result, figures=figures, figure_notes=notes))
+        scenario_lines=[m.label() for m in moves], scenario_result=result, figures=figures, figure_notes=notes,
+        extra_sections=[("整改工作进展", part)] if (part := action_data.brief_section(version, wave, home, dt.date.today())) else []))
 
 
 @st.cache_data(show_spinner="正在导出图表…", max_entries=8)

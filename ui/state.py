@@ -6,6 +6,7 @@ HOME = "home_county"
 USER = "user_name"
 ROLE = "user_role"
 PLAN = "pending_import_plan"
+UPLOAD_ROUND = "upload_round"  # bumped by each successful import: a new uploader key empties the uploader
 SCENARIO = "planner_scenario"
 RANKING_TAB = "ranking_section_tab"
 
