@@ -202,12 +202,21 @@ def item_importance(
     return out
 
 
+# Quadrant names fit for a bureau meeting (issue 18): no item is called "over-invested" or "low priority".
+QUADRANT_FOCUS, QUADRANT_STRENGTH, QUADRANT_IMPROVE, QUADRANT_STEADY = "重点攻坚", "优势巩固", "持续改进", "保持稳定"
+QUADRANT_RED_LINE = "政策底线"
+# Policy red lines whatever the statistics say: 大班额 (国发〔2016〕40号 sets the deadline for eliminating it) and 有偿补课
+# (教师〔2015〕5号 forbids it). Placed below the mean importance, they are marked 政策底线, never a lower-priority quadrant.
+POLICY_RED_LINES = ("大班额治理", "有偿补课治理")
+
+
 def importance_performance(
     table: pd.DataFrame,
     importance: str = "rescaled",
     performance: str = "score",
+    red_lines: tuple[str, ...] = POLICY_RED_LINES,
 ) -> pd.DataFrame:
-    """Add a Chinese importance–performance ``quadrant`` split at the column means."""
+    """Add a Chinese importance–performance ``quadrant`` split at the column means (red lines of low importance: 政策底线)."""
     imp = table[importance].to_numpy(dtype="float64", na_value=np.nan)
     perf = table[performance].to_numpy(dtype="float64", na_value=np.nan)
     imp_mean, perf_mean = np.nanmean(imp), np.nanmean(perf)
@@ -217,7 +226,10 @@ def importance_performance(
     high = (perf >= perf_mean) | np.isclose(perf, perf_mean, rtol=1e-12, atol=0)
     quadrant = np.select(
         [np.isnan(imp) | np.isnan(perf), important & ~high, important & high, ~important & ~high],
-        [None, "重点改进", "继续保持", "低优先"],
-        default="过度投入",
+        [None, QUADRANT_FOCUS, QUADRANT_STRENGTH, QUADRANT_IMPROVE],
+        default=QUADRANT_STEADY,
     )
+    if "item" in table.columns:
+        red = table["item"].isin(red_lines).to_numpy() & ~important & ~(np.isnan(imp) | np.isnan(perf))
+        quadrant = np.where(red, QUADRANT_RED_LINE, quadrant)
     return table.assign(quadrant=pd.array(quadrant, dtype="str"))

@@ -16,13 +16,6 @@ from analysis.stats import pairwise_vs_home
 RANKING_COLUMNS = ["county", "n", "n_excluded", "score", "se", "ci_low", "ci_high", "rank"]
 
 
-def place_probability_frame(table: pd.DataFrame, draws: int, seed: int) -> pd.DataFrame:
-    """County × place matrix of P(county has that place) for the counties in the probabilities, in table order."""
-    part = table[usable(table)]
-    probs = ranks.place_probabilities(part["score"].to_numpy(float), part["se"].to_numpy(float), draws=draws, seed=seed)
-    return pd.DataFrame(probs, index=part["county"].to_list(), columns=[f"第{k}名" for k in range(1, len(part) + 1)])
-
-
 def usable(table: pd.DataFrame) -> np.ndarray:
     """Counties that take part in the probabilities: a finite score and SE (fewer than 2 scored answers have no SE)."""
     return (np.isfinite(table["score"].to_numpy(float)) & np.isfinite(table["se"].to_numpy(float)))
@@ -54,6 +47,12 @@ def rank_sets_one_uncertain(score: np.ndarray, se: np.ndarray, coverage: float) 
 
 def ranking_with_uncertainty(table: pd.DataFrame, targets: tuple[int, ...], draws: int, seed: int,
                              coverage: float) -> pd.DataFrame:
+    """One wave's table with P(rank ≤ k), expected rank and rank sets (see ranked_wave)."""
+    return ranked_wave(table, targets, draws, seed, coverage)[0]
+
+
+def ranked_wave(table: pd.DataFrame, targets: tuple[int, ...], draws: int, seed: int,
+                coverage: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One wave's table plus P(rank ≤ k), expected rank, marginal and simultaneous rank sets, and top-k sets.
 
     `rank` is by point score among every county in the table. Published counties carry se 0 (a fixed official score)
@@ -69,8 +68,12 @@ def ranking_with_uncertainty(table: pd.DataFrame, targets: tuple[int, ...], draw
                ("expected_rank", "cs_marginal_low", "cs_marginal_high", "cs_simultaneous_low", "cs_simultaneous_high")}
     columns.update({f"p_rank_le_{k}": np.full(len(table), np.nan) for k in targets})
     columns.update({f"could_top_{k}": np.full(len(table), np.nan) for k in targets})
+    places = pd.DataFrame()
     if keep.any():
         probs = ranks.place_probabilities(score, se, draws=draws, seed=seed)
+        # The place matrix comes from the same draws, so it is simulated once per wave.
+        places = pd.DataFrame(probs, index=table.loc[keep, "county"].to_list(),
+                              columns=[f"第{k}名" for k in range(1, len(score) + 1)])
         if np.count_nonzero(se > 0) <= 1:
             marg_lo, marg_hi = rank_sets_one_uncertain(score, se, coverage)
             sim_lo, sim_hi = marg_lo, marg_hi
@@ -88,7 +91,7 @@ def ranking_with_uncertainty(table: pd.DataFrame, targets: tuple[int, ...], draw
             columns[name][keep] = values
     ints = {name: pd.array(np.where(np.isnan(v), np.nan, v), dtype="Float64").astype("Int64")
             for name, v in columns.items() if name.startswith("cs_")}
-    return table.assign(**{**columns, **ints})
+    return table.assign(**{**columns, **ints}), places
 
 
 def home_rank_probabilities(table: pd.DataFrame, home: str, targets: tuple[int, ...], draws: int, seed: int) -> dict[int, float]:

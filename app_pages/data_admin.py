@@ -5,10 +5,11 @@ import streamlit as st
 
 from analysis import store
 from analysis.contract import KIND_KEYS, file_kind
-from analysis.formatting import escape_markdown, xlsx_bytes
+from analysis.formatting import escape_markdown, fmt_rank_of, fmt_time, xlsx_bytes
 from analysis.importing import commit_import, file_sha256, prepare_import, same_file_text, summary_line, xlsx_limits
 from analysis.readers import ReadError, xlsx_sheet_names
 from analysis.templates import template_csv, template_frame
+from analysis.waves import sort_waves
 from ui import auth, data, state
 from ui.widgets import download_table, page_context
 
@@ -16,8 +17,15 @@ KIND_LABELS = {key: file_kind(key, ()).label for key in KIND_KEYS}
 STATUS_LABELS = {"active": "使用中", "replaced": "已被替换", "deleted": "已删除", "purged": "已彻底删除"}
 LOG_KIND_LABELS = KIND_LABELS | {"scenario": "推演方案", "database": "整个数据库", "": ""}
 ERROR_ROWS_SHOWN = 1000
+ACCEPTED_TYPES = ["csv", "txt", "xlsx"]  # what analysis.readers reads (a .txt is tab- or comma-separated text)
+# Where an import shows up: the page to open next, per kind of file.
+NEXT_PAGE = {"responses": ("app_pages/overview.py", "查看总览 →"), "published": ("app_pages/ranking.py", "查看排名 →"),
+             "preschool": ("app_pages/metrics.py", "查看办学指标 →"), "compulsory": ("app_pages/metrics.py", "查看办学指标 →"),
+             "classes": ("app_pages/metrics.py", "查看办学指标 →"), "petitions": ("app_pages/action.py", "查看整改跟踪 →"),
+             "home_visits": ("app_pages/action.py", "查看整改跟踪 →")}
 FLASH = "data_admin_flash"  # the last import's summary, shown once after the page reloads
 FLASH_ERROR = "data_admin_flash_error"  # why the last confirmed import was refused
+FLASH_DONE = "data_admin_flash_done"  # (kind, waves) of the last import: says where to look next
 DIGESTS = "data_admin_upload_digest"  # upload file_id → SHA-256
 SHEETS = "data_admin_sheet_names"  # (SHA-256, sheet names) of the current workbook
 
@@ -43,9 +51,29 @@ def confirm_import(plan, replace: bool) -> None:
         st.session_state[FLASH_ERROR] = str(exc)
         return
     st.session_state.pop(state.PLAN, None)
+    # A fresh uploader key empties the uploader, so the imported file is not offered for a second import.
+    st.session_state[state.UPLOAD_ROUND] = st.session_state.get(state.UPLOAD_ROUND, 0) + 1
+    periods = sort_waves(r["period"] for r in records)
     if plan.kind.key == "responses":
-        st.session_state[state.NEXT_WAVE] = max(r["period"] for r in records)  # the sidebar selects it before drawing
+        st.session_state[state.NEXT_WAVE] = periods[-1]  # the latest by time; the sidebar selects it before drawing
     st.session_state[FLASH] = summary_line(plan, records)
+    st.session_state[FLASH_DONE] = (plan.kind.key, periods)
+
+
+def where_to_look(kind_key: str, periods: list[str], ctx) -> None:
+    """What the import changed, in one line, and a link to the page that shows it."""
+    names = "、".join(periods)
+    target, label = NEXT_PAGE.get(kind_key, NEXT_PAGE["responses"])
+    text = f"已导入 {names}"
+    if kind_key == "responses":
+        result = data.wave_ranking(ctx.version, periods[-1])
+        home = result.table[(result.table["county"] == ctx.home) & (result.table["source"] == "survey")] if result.ok else None
+        if home is not None and len(home):
+            text += f"；{ctx.home}（本局调查推算）{fmt_rank_of(home['rank'].iloc[0], len(result.table))}"
+        elif not result.ok:
+            text += f"；{result.basis.missing_sentence()}"
+    st.markdown(plain(text + "。"))
+    st.page_link(target, label=label, icon=":material/arrow_forward:")
 
 
 
@@ -78,7 +106,10 @@ st.title("数据管理")
 allowed = auth.can_change_data()
 (st.success if allowed else st.warning)(auth.access_notice(), icon=":material/lock_open:" if allowed else ":material/lock:")
 if FLASH in st.session_state:
-    st.success(plain(st.session_state.pop(FLASH)), icon=":material/check_circle:")
+    with st.container(border=True):
+        st.success(plain(st.session_state.pop(FLASH)), icon=":material/check_circle:")
+        if FLASH_DONE in st.session_state:
+            where_to_look(*st.session_state.pop(FLASH_DONE), ctx)
 if FLASH_ERROR in st.session_state:
     st.error(plain(st.session_state.pop(FLASH_ERROR)), icon=":material/error:")
 
@@ -87,10 +118,11 @@ if allowed:
     kind_key = st.radio("文件类型", KIND_KEYS, format_func=KIND_LABELS.get, horizontal=True, key="upload_kind")
     limit_mb = upload_limit_mb()
     upload = st.file_uploader(
-        f"选择 CSV 或 Excel（.xlsx）文件（单个文件不超过 {limit_mb} MB、{cfg.max_rows:,} 行）",
-        type=["csv", "txt", "xlsx", "xls", "numbers"], key="upload_file",
-        help=f"支持 UTF-8、UTF-8（带BOM）与 GBK/GB18030 编码的 CSV，以及 .xlsx。超过 {limit_mb} MB 的文件请拆分后分批上传，"
-             "或由管理员用命令行 python -m analysis import 导入。")
+        f"选择 CSV 或 Excel（.xlsx）文件：拖到下框中，或点框内按钮选择（单个文件不超过 {limit_mb} MB、{cfg.max_rows:,} 行）",
+        type=ACCEPTED_TYPES, key=f"upload_file_{st.session_state.get(state.UPLOAD_ROUND, 0)}",
+        help=f"支持 UTF-8、UTF-8（带BOM）与 GBK/GB18030 编码的 CSV（或制表符分隔的 .txt），以及 .xlsx。"
+             "旧版 .xls 与 Numbers 文件请先另存为 .xlsx 或 CSV。"
+             f"超过 {limit_mb} MB 的文件请拆分后分批上传，或请管理员用命令行导入。")
     if upload is not None:
         raw = upload.getvalue()
         sha = upload_digest(upload)
@@ -132,24 +164,30 @@ if allowed:
             download_table(errors, f"错误清单_{upload.name.rsplit('.', 1)[0]}", "errors")
         else:
             st.markdown("**预览（前 10 行）**")
-            preview = plan.validation.frame.head(10).rename(columns=plan.kind.header_of)
-            st.dataframe(preview, width="stretch")
+            st.dataframe(plan.preview(10), hide_index=True, width="stretch")
             st.markdown("**各批次、各县区（乡镇）行数**")
             st.dataframe(plan.counts(), hide_index=True, width="stretch")
             replace = False
+            not_duplicate = True
+            for duplicate in plan.duplicates:
+                st.warning(plain(duplicate.text()), icon=":material/content_copy:")
+            if plan.duplicates:
+                not_duplicate = st.checkbox("我已核对，这不是重复数据，仍要导入", key="confirm_not_duplicate")
             if plan.overlap:
                 st.warning(plain(f"数据库中已有 {'、'.join(plan.overlap)} 的{plan.kind.label}数据。导入将替换它们；"
                                  "被替换的数据保留在历史中，可随时恢复。"), icon=":material/warning:")
                 replace = st.checkbox("我确认替换已有批次", key="confirm_replace")
-            st.button("确认导入", type="primary", disabled=bool(plan.overlap) and not replace, key="confirm_import",
+            st.button("确认导入", type="primary", disabled=(bool(plan.overlap) and not replace) or not not_duplicate,
+                      key="confirm_import",
                       on_click=confirm_import, args=(plan, replace))
 
 st.subheader("已存数据")
 history = store.import_history(engine)
 if history.empty:
-    st.info("数据库中还没有数据。请上传文件，或运行 `make run` 载入示例数据。")
+    st.info("数据库中还没有数据。请在上方上传文件，或请管理员载入示例数据。")
 else:
-    view = history.assign(kind=history["kind"].map(KIND_LABELS), status=history["status"].map(STATUS_LABELS)).rename(columns={
+    view = history.assign(kind=history["kind"].map(KIND_LABELS), status=history["status"].map(STATUS_LABELS),
+                          imported_at=history["imported_at"].map(fmt_time)).rename(columns={
         "id": "编号", "kind": "类型", "period": "批次/年度", "file_name": "文件名", "sha256": "SHA-256", "rows": "行数",
         "status": "状态", "imported_at": "导入时间", "imported_by": "导入人"})
     view = hash_last(view)
@@ -206,7 +244,7 @@ if audit.empty:
     st.caption("暂无操作记录。")
 else:
     audit_view = audit.assign(action=audit["action"].map(lambda a: store.ACTION_LABELS.get(a, a)),
-                              kind=audit["kind"].map(lambda k: LOG_KIND_LABELS.get(k, k))).rename(columns={
+                              kind=audit["kind"].map(lambda k: LOG_KIND_LABELS.get(k, k)), at=audit["at"].map(fmt_time)).rename(columns={
         "id": "编号", "at": "时间", "user": "操作人", "action": "操作", "kind": "类型", "period": "批次/年度", "file_name": "文件名",
         "sha256": "SHA-256", "rows": "行数", "import_id": "导入编号"})
     audit_view = hash_last(audit_view)
@@ -229,11 +267,13 @@ else:
     st.caption("数据库备份只对分析员开放。")
 
 st.subheader("空白模板")
-st.caption("按数据规范填写（必填列见数据字典）。CSV 为 UTF-8（带BOM）编码，Excel 可直接打开。数据字典见 data/README.md。")
+st.caption("按模板的表头填写：每一列填什么、允许哪些值、哪些列必填，见随系统提供的数据说明（数据字典）。"
+           "CSV 为 UTF-8（带BOM）编码，Excel 可直接打开。")
 cols = st.columns(len(KIND_KEYS))
+# Templates are built only when clicked (callables): building every Excel template cost ~85 ms on each rerun.
 for col, key in zip(cols, KIND_KEYS):
     with col:
         st.markdown(f"**{KIND_LABELS[key]}**")
-        st.download_button("CSV 模板", template_csv(key, cfg.items), file_name=f"模板_{KIND_LABELS[key]}.csv", mime="text/csv", key=f"tpl_csv_{key}")
-        st.download_button("Excel 模板", xlsx_bytes({KIND_LABELS[key]: template_frame(key, cfg.items)}), file_name=f"模板_{KIND_LABELS[key]}.xlsx",
+        st.download_button("CSV 模板", lambda k=key: template_csv(k, cfg.items), file_name=f"模板_{KIND_LABELS[key]}.csv", mime="text/csv", key=f"tpl_csv_{key}")
+        st.download_button("Excel 模板", lambda k=key: xlsx_bytes({KIND_LABELS[k]: template_frame(k, cfg.items)}), file_name=f"模板_{KIND_LABELS[key]}.xlsx",
                            key=f"tpl_xlsx_{key}", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

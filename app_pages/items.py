@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.comments import topic_samples
+from analysis.drivers import QUADRANT_FOCUS, QUADRANT_RED_LINE
 from analysis.formatting import escape_markdown, fmt_pct, fmt_signed
 from analysis.insight_charts import fix_first_figure, importance_figure, ipa_figure, item_benchmark_figure, topic_count_figure
 from analysis.itemmodel import MISSING_NOTE
@@ -25,7 +26,7 @@ if view.n == 0 or view.benchmarks["score"].notna().sum() == 0:
 bench = view.benchmarks
 key = (ctx.version, ctx.wave, ctx.home, townships)  # everything this page's charts depend on
 strive_name = view.strive_county or "—"
-st.caption(f"{escape_markdown(ctx.wave)} · {escape_markdown(scope)} · 样本 {view.n} 份 · 争{cfg.strive}对照县：{strive_name}"
+st.caption(f"{escape_markdown(ctx.wave)} · {escape_markdown(scope)} · 样本 {view.n} 份，计分 {view.n_scored} 份 · 争{cfg.strive}对照县：{strive_name}"
            f"（除本县外得分第{cfg.strive}高的县区，即本县要超过的对象）· 全市平均为各县区得分的简单平均")
 if view.comparison_note:
     st.info(escape_markdown(view.comparison_note), icon=":material/info:")
@@ -106,8 +107,11 @@ def importance_section() -> None:
                  + (f"有 {len(moved)} 个分项按相对权重和按相关系数的排序不同：相关系数会把分项之间的重叠重复计算。" if len(moved) else ""))
     with right:
         st.plotly_chart(insights.chart("items_ipa", key, lambda: ipa_figure(fix)), width="stretch")
-        key_items = fix.loc[fix["quadrant"] == "重点改进", "item"].tolist()
-        takeaway(("重点改进（重要但得分偏低）：" + "、".join(key_items) + "。") if key_items else "没有分项落在“重点改进”象限。")
+        key_items = fix.loc[fix["quadrant"] == QUADRANT_FOCUS, "item"].tolist()
+        red = fix.loc[fix["quadrant"] == QUADRANT_RED_LINE, "item"].tolist()
+        takeaway((f"{QUADRANT_FOCUS}（重要但得分偏低）：" + "、".join(key_items) + "。" if key_items
+                  else f"没有分项落在“{QUADRANT_FOCUS}”象限。")
+                 + (f"{'、'.join(red)}是政策底线，无论统计上重要性如何都须守住。" if red else ""))
     importance_view = pd.DataFrame({
         "分项": drivers["item"],
         "相对权重占比": [fmt_pct(v) for v in drivers["rescaled"]],

@@ -88,7 +88,13 @@ if moves:
     st.caption(f"（分析员参考）按上表调整，本期样本中预计约 {result.moved_people:.0f} 名受访者（共 {n_all} 份问卷）改变某一分项的评价。")
 if not moves:
     st.caption("在上表中添加调整（例如“农村 的 课后服务 一般→满意 10%”），结果会立即更新。")
-st.session_state[state.SCENARIO] = moves  # the brief takes the chosen scenario from here
+# The brief includes a plan only when someone chose it here: the demo rows above are not a decision.
+chosen = st.session_state.get(state.SCENARIO)
+if st.button("把这个方案写入汇报材料", key="choose_for_brief", disabled=not moves, icon=":material/description:"):
+    st.session_state[state.SCENARIO] = moves
+    chosen = moves
+if chosen:
+    st.caption("汇报材料将写入方案：" + plain("；".join(m.label() for m in chosen)))
 
 st.subheader("保存与比较方案")
 engine = data.engine()
@@ -105,6 +111,7 @@ if auth.can_change_data():
         else:
             try:
                 save_scenario(engine, name, ctx.wave, moves, auth.current_user(), overwrite=overwrite)
+                st.session_state[state.SCENARIO] = moves  # a saved plan is a chosen plan: the brief includes it
                 st.toast(plain(f"已保存方案“{name}”"))
                 st.rerun()
             except store.StoreError as exc:

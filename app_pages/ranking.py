@@ -7,6 +7,7 @@ from analysis.charts import caterpillar_figure, funnel_figure, place_heatmap_fig
 from analysis.basis import SOURCE_LABELS
 from analysis.formatting import fmt_p, fmt_pct, fmt_rank, fmt_rank_set, fmt_score
 from analysis.headline import chance_short, rank_change_words
+from analysis.raked_scores import ranking_weight_notes
 from analysis.ranking import probability_method
 from analysis.scoring import scores_with_change
 from ui import data, state
@@ -27,6 +28,9 @@ table = ranking.merge(change, on="county", how="left")
 key = (ctx.version, ctx.wave, ctx.home, cfg.strive, cfg.hold)
 st.caption(plain(f"{ctx.wave} · 红色/★为本县"))
 basis_note(result)
+# Issue 17: which counties were raked to population margins, and what the weights cost the home county in precision.
+for weight_note in ranking_weight_notes(data.raked_scores(ctx.version), data.scores(ctx.version), ctx.wave, ctx.home):
+    st.caption(plain(weight_note))
 published = table["source"] == "published"
 
 league = pd.DataFrame({

@@ -78,14 +78,14 @@ def test_secrets_example_documents_both_roles_and_cannot_be_used_as_is():
 def test_no_accounts_on_loopback_may_change(address):
     address("127.0.0.1")
     assert texts(run_script()) == ["can_change=True",
-                                   "本机模式：未配置账号，应用只在本机（127.0.0.1）访问，因此允许修改数据。部署到网络前请在 .streamlit/secrets.toml 中配置账号。"]
+                                   "本机模式：未配置账号，应用只在本机（127.0.0.1）访问，因此允许修改数据。对单位网络开放前，请管理员先配置分析员与局领导账号。"]
 
 
 @pytest.mark.parametrize("value", ["0.0.0.0", "", "192.168.1.20"])
 def test_no_accounts_on_the_network_may_not_change(address, value):
     address(value)
     assert texts(run_script()) == ["can_change=False",
-                                   "未配置账号且应用对网络开放，为安全起见禁止修改数据。请在 .streamlit/secrets.toml 中配置分析员账号。"]
+                                   "未配置账号且应用对网络开放，为安全起见禁止修改数据。请管理员配置分析员账号。"]
 
 
 @pytest.mark.parametrize("session, can, notice", [

@@ -37,7 +37,8 @@ def open_page(accounts: dict | None = None, session: dict | None = None) -> AppT
 
 
 def upload(at: AppTest, name: str, body: bytes | None = None) -> AppTest:
-    at.file_uploader(key="upload_file").upload(name, body if body is not None else (BAD / name).read_bytes(), "text/csv")
+    # The uploader's key changes after each successful import (that is what empties it), so it is found by position.
+    at.file_uploader[0].upload(name, body if body is not None else (BAD / name).read_bytes(), "text/csv")
     at.run()
     assert not at.exception, at.exception
     return at
@@ -52,7 +53,9 @@ def all_text(at: AppTest) -> str:
 def test_analyst_on_loopback_without_accounts_sees_the_uploader(base_db, loopback):
     at = open_page()
     assert len(at.file_uploader) == 1
-    assert at.file_uploader[0].label == "选择 CSV 或 Excel（.xlsx）文件（单个文件不超过 200 MB、2,000,000 行）"
+    assert at.file_uploader[0].label == "选择 CSV 或 Excel（.xlsx）文件：拖到下框中，或点框内按钮选择（单个文件不超过 200 MB、2,000,000 行）"
+    # Only what the readers accept: .xls and Numbers files are explained in the help text, not offered and then refused.
+    assert at.file_uploader[0].proto.type == [".csv", ".txt", ".xlsx"]
     assert at.success[0].value.startswith("本机模式：未配置账号")
 
 
@@ -168,3 +171,64 @@ def test_delete_and_restore_need_confirmation(base_db, loopback):
     assert store.import_history(engine)["status"].tolist() == ["active"]
     assert store.audit_entries(engine)["action"].tolist() == ["restore", "delete", "import"]
     assert set(store.audit_entries(engine)["user"].tolist()[:2]) == {"本机用户"}
+
+
+def every_county_csv(settings, home_first: bool = True) -> bytes:
+    """A new wave with 3 questionnaires per county: the home county answers 满意/比较满意/一般 (80 分), the others one
+    step lower (60 分), so the home county is first of all counties."""
+    from tests.test_import_helpers import survey_csv
+
+    parts = [survey_csv(3, NEW_WAVE, county, prefix=f"C{k}", start=5 if county == settings.home_county else 1)
+             for k, county in enumerate(settings.counties)]
+    return (parts[0] + "".join(p.split("\r\n", 1)[1] for p in parts[1:])).encode("utf-8-sig")
+
+
+def test_after_import_the_uploader_empties_and_says_where_to_look(base_db, loopback, settings):
+    at = upload(open_page(), "新批次.csv", every_county_csv(settings))
+    first_key = at.file_uploader[0].key
+    assert at.file_uploader[0].value is not None
+    at.button(key="confirm_import").click()
+    at.run()
+    assert not at.exception
+    # A new, empty uploader: the imported file is no longer offered, and no 确认导入 button invites a second import.
+    assert at.file_uploader[0].key != first_key and at.file_uploader[0].value is None
+    assert not [b for b in at.button if b.label == "确认导入"]
+    texts = [m.value.replace("\\", "") for m in at.markdown]
+    assert f"已导入 {NEW_WAVE}；{settings.home_county}（本局调查推算）第1名/共{len(settings.counties)}。" in texts
+    assert [e.proto.label for e in at.get("page_link")] == ["查看总览 →"]
+
+
+def test_unrankable_import_says_what_is_missing(base_db, loopback):
+    at = upload(open_page(), "formula_script.csv")
+    at.button(key="confirm_import").click()
+    at.run()
+    line = next(m.value.replace("\\", "") for m in at.markdown if m.value.replace("\\", "").startswith(f"已导入 {NEW_WAVE}；"))
+    assert "缺" in line and "临江区" in line
+
+
+def test_a_relabelled_copy_of_a_stored_wave_needs_a_second_look(base_db, loopback):
+    from tests.test_import_helpers import survey_csv
+
+    at = upload(open_page(), "第三季度.csv", survey_csv(35, NEW_WAVE).encode("utf-8-sig"))
+    warning = next(w.value.replace("\\", "") for w in at.warning if "重复" in w.value)
+    assert warning.startswith(f"{NEW_WAVE} 的 35 份问卷中有 35 份（受访者编号与总体满意度答案都相同）与数据库中已有的 {STORED_WAVE} 重复")
+    assert at.button(key="confirm_import").disabled
+    before = db_state(base_db)
+    at.checkbox(key="confirm_not_duplicate").check()
+    at.run()
+    assert not at.button(key="confirm_import").disabled
+    assert db_state(base_db) == before  # nothing is written until the analyst confirms
+
+
+def test_preview_hides_internal_columns_and_times_are_local_minutes(base_db, loopback):
+    import re
+
+    at = upload(open_page(), "formula_script.csv")
+    preview = at.dataframe[0].value
+    assert list(preview.columns)[:3] == ["Excel 行号", "受访者编号", "测评批次"] and "excel_row" not in preview.columns
+    assert preview["Excel 行号"].tolist() == [2, 3, 4, 5, 6, 7]
+    history = next(d.value for d in at.dataframe if "导入时间" in d.value.columns)
+    audit = next(d.value for d in at.dataframe if "时间" in d.value.columns and "操作" in d.value.columns)
+    for stamp in [*history["导入时间"], *audit["时间"]]:
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", stamp), stamp
+    assert "data/README.md" not in all_text(at) and "secrets.toml" not in all_text(at)

@@ -162,7 +162,18 @@ def test_importance_performance_quadrants() -> None:
     )
     out = importance_performance(table)
     assert "quadrant" not in table.columns
-    assert out["quadrant"].tolist() == ["重点改进", "继续保持", "低优先", "过度投入"]
+    assert out["quadrant"].tolist() == ["重点攻坚", "优势巩固", "持续改进", "保持稳定"]
+
+
+@pytest.mark.parametrize("imp, perf, expected", [
+    # Red lines below the mean importance are 政策底线, whether their score is low (c) or high (d) ...
+    ([0.40, 0.30, 0.20, 0.10], [60.0, 90.0, 70.0, 80.0], ["重点攻坚", "优势巩固", "政策底线", "政策底线"]),
+    # ... and keep their quadrant when they are among the important items.
+    ([0.10, 0.20, 0.30, 0.40], [60.0, 90.0, 70.0, 80.0], ["持续改进", "保持稳定", "重点攻坚", "优势巩固"]),
+])
+def test_policy_red_lines_are_never_a_low_priority_quadrant(imp, perf, expected) -> None:
+    table = pd.DataFrame({"item": ["a", "b", "大班额治理", "有偿补课治理"], "rescaled": imp, "score": perf})
+    assert importance_performance(table)["quadrant"].tolist() == expected
 
 
 def test_importance_performance_ties_count_as_high() -> None:
@@ -170,4 +181,4 @@ def test_importance_performance_ties_count_as_high() -> None:
     # ties must still count as important; a score equal to the mean as high.
     table = pd.DataFrame({"imp": [0.1, 0.1, 0.1], "perf": [70.0, 80.0, 90.0]})
     out = importance_performance(table, importance="imp", performance="perf")
-    assert out["quadrant"].tolist() == ["重点改进", "继续保持", "继续保持"]
+    assert out["quadrant"].tolist() == ["重点攻坚", "优势巩固", "优势巩固"]

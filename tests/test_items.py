@@ -168,7 +168,7 @@ def test_fix_first_ahead_items_gain_nothing_and_quadrants() -> None:
     # 乙's 15-point gap exceeds what one step up can give (15 is exactly the full rise): t = 1, gain = full 10.
     assert table.loc["乙", "share_needed"] == pytest.approx(1.0) and table.loc["乙", "expected_gain"] == pytest.approx(10.0)
     # Both scores equal their mean (75, ties count as high); importance mean 0.5: 甲 important, 乙 not.
-    assert dict(table["quadrant"]) == {"甲": "继续保持", "乙": "过度投入"}
+    assert dict(table["quadrant"]) == {"甲": "优势巩固", "乙": "保持稳定"}
 
 
 def test_fix_first_agrees_with_the_planner_forward_model(settings) -> None:

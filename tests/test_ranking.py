@@ -28,7 +28,7 @@ def test_home_margin(home, k, expected):
 
 
 def test_rank_probabilities_on_the_exact_example():
-    """θ̂ = (80, 79, 75), se = (1, 1, 2): P(unit 1 first) = 0.754493 (DOMAIN.md)."""
+    """θ̂ = (80, 79, 75), se = (1, 1, 2): P(unit 1 first) = 0.754493 (bivariate normal, computed here with scipy)."""
     table = pd.DataFrame({"county": ["A", "B", "C"], "score": [80.0, 79.0, 75.0], "se": [1.0, 1.0, 2.0], "rank": [1, 2, 3]})
     out = ranking_with_uncertainty(table, (1, 2), draws=200_000, seed=7, coverage=0.95)
     exact = stats.multivariate_normal(mean=[-1, -5], cov=[[2, 1], [1, 5]]).cdf([0, 0])

@@ -83,7 +83,7 @@ def test_empty_responses_give_empty_table():
 
 
 def test_weighted_se_matches_r_survey_fixture(settings):
-    """The toy survey from DOMAIN.md through the county pipeline: R survey::svymean gives 72.5584737, SE 6.6176571."""
+    """The published toy survey (tests/fixtures/weighted_survey_toy.csv) through the county pipeline: R survey::svymean gives 72.5584737, SE 6.6176571."""
     from tests.conftest import ROOT
 
     toy = pd.read_csv(ROOT / "tests" / "fixtures" / "weighted_survey_toy.csv")

@@ -50,8 +50,8 @@ def test_a_new_wave_leaves_older_waves_rankings_cached(base_db, settings, monkey
     commit_import(engine, prepare_import(published_csv(settings, [stored_wave, NEW_WAVE]), "公布.csv", "published", settings, engine), "小李")
     before = data.wave_ranking(data.version(), stored_wave)
     simulated: list[int] = []
-    real = data.ranking_with_uncertainty
-    monkeypatch.setattr(data, "ranking_with_uncertainty", lambda table, *a, **k: simulated.append(len(table)) or real(table, *a, **k))
+    real = data.ranked_wave
+    monkeypatch.setattr(data, "ranked_wave", lambda table, *a, **k: simulated.append(len(table)) or real(table, *a, **k))
     plan = prepare_import(survey_csv(40, NEW_WAVE).encode("utf-8-sig"), "新批次.csv", "responses", settings, engine)
     commit_import(engine, plan, "小李")
     again = data.wave_ranking(data.version(), stored_wave)

@@ -146,10 +146,10 @@ def access_notice() -> str:
             return "局领导账号只能查看，上传和修改数据需要分析员账号。"
         return st.session_state.get(SIGNED_OUT) or "请在左侧边栏以分析员账号登录后再上传或修改数据。"
     if local_writes_allowed():
-        return "本机模式：未配置账号，应用只在本机（127.0.0.1）访问，因此允许修改数据。部署到网络前请在 .streamlit/secrets.toml 中配置账号。"
+        return "本机模式：未配置账号，应用只在本机（127.0.0.1）访问，因此允许修改数据。对单位网络开放前，请管理员先配置分析员与局领导账号。"
     if bound_to_loopback():
-        return "未配置账号，且本次访问不是来自本机（或经过了代理），为安全起见禁止修改数据。请在 .streamlit/secrets.toml 中配置分析员账号。"
-    return "未配置账号且应用对网络开放，为安全起见禁止修改数据。请在 .streamlit/secrets.toml 中配置分析员账号。"
+        return "未配置账号，且本次访问不是来自本机（或经过了代理），为安全起见禁止修改数据。请管理员配置分析员账号。"
+    return "未配置账号且应用对网络开放，为安全起见禁止修改数据。请管理员配置分析员账号。"
 
 
 @st.cache_resource(show_spinner=False)

@@ -11,11 +11,13 @@ import streamlit as st
 from analysis import store
 from analysis.basis import Basis
 from analysis.contract import file_kind, responses_kind
-from analysis.ranking import basis_and_table, pairwise_table, place_probability_frame, ranking_with_uncertainty
+from analysis.ranking import basis_and_table, pairwise_table, ranked_wave
+from analysis.raked_scores import RAKED_COLUMNS, raked_county_scores, with_raked_scores
 from analysis.scoring import county_scores_from_counts, robustness_table
-from analysis.settings import Settings, load_settings
+from analysis.settings import Settings, load_settings, settings_path
 from analysis.stats import funnel_curves, funnel_limits
 from analysis.waves import sort_waves
+from analysis.weighting import RakingSettings, load_raking
 
 
 @st.cache_resource
@@ -107,12 +109,36 @@ def metrics_table(data_version: str, kind_key: str) -> pd.DataFrame:
     return store.load_kind(engine(), file_kind(kind_key, settings().items))
 
 
+@st.cache_resource(show_spinner=False)
+def raking_settings() -> RakingSettings:
+    """The [raking] table of the settings file, read once per process (a wrong table raises ValueError naming the key)."""
+    return load_raking(settings_path())
+
+
+@st.cache_data(show_spinner="正在按总体比例加权…", max_entries=4)
+def raked_scores(data_version: str) -> pd.DataFrame:
+    """Per wave, each county with raking margins scored on raked weights, or why not (empty when [raking] is off)."""
+    try:
+        cfg = raking_settings()
+    except ValueError:  # the 群体与乡镇 page names the wrong key; the ranking keeps the data's weights
+        return pd.DataFrame(columns=RAKED_COLUMNS)
+    if not cfg.enabled or not cfg.margins:
+        return pd.DataFrame(columns=RAKED_COLUMNS)
+    rows = pd.concat([home_responses(data_version, county) for county in sorted(cfg.margins)], ignore_index=True)
+    return raked_county_scores(rows, cfg, settings().points)
+
+
 @st.cache_data(show_spinner="正在计算各县区得分…", max_entries=4)
 def scores(data_version: str) -> pd.DataFrame:
     """County scores with SE, CI and rank for every wave under the configured points."""
-    return county_scores_from_counts(answer_counts(data_version), settings().points)
+    table = county_scores_from_counts(answer_counts(data_version), settings().points)
+    # Issue 17: with [raking] on, every county with margins is scored on its raked weights (score, SE, CI, n_eff,
+    # ranks recomputed) before any ranking basis is built; raking off (the default) leaves the table as it was.
+    raked = raked_scores(data_version)
+    return with_raked_scores(table, raked) if len(raked) else table
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
 def waves(data_version: str) -> list[str]:
     """Waves with survey data, oldest first (by the period the label names, not as text)."""
     return sort_waves(scores(data_version)["wave"].unique())
@@ -135,8 +161,7 @@ class WaveRanking:
 @st.cache_data(show_spinner="正在计算名次概率与置信集…", max_entries=64)
 def _ranking_of(table: pd.DataFrame, targets: tuple[int, ...], draws: int, seed: int, coverage: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     # Keyed on the wave's county table itself: a new wave leaves the older waves' simulations cached.
-    ranked = ranking_with_uncertainty(table, targets, draws=draws, seed=seed, coverage=coverage)
-    return ranked, place_probability_frame(ranked, draws=draws, seed=seed)
+    return ranked_wave(table, targets, draws=draws, seed=seed, coverage=coverage)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -108,6 +108,7 @@ class ItemView:
     driver_error: str | None
     overall_gap: float  # whole-county overall score minus the strive county's (negative: behind)
     comparison_note: str | None = None  # what the comparison with other counties rests on, or what it needs
+    n_scored: int = 0  # questionnaires whose overall answer is scored (总览's 计分 count)
 
 
 @st.cache_data(show_spinner="正在计算分项得分与重要性…", max_entries=16)
@@ -129,6 +130,7 @@ def item_view(data_version: str, wave: str, home: str, townships: tuple[str, ...
         county_items = (pd.concat([county_items[county_items["county"] == home], published], ignore_index=True)
                         if not published.empty else county_items.iloc[0:0])
     home_items = item_scores(home_frame, cfg.items, cfg.points)
+    n_scored = int(home_frame["overall"].isin(list(cfg.points)).sum()) if "overall" in home_frame else 0
     # The ranking's own county scores (cached for every page), so the benchmark county is the ranking page's 5th.
     overall = ranking.table.set_index("county")["score"] if ranking.ok else pd.Series(dtype="float64")
     benchmark = benchmark_county(overall.reset_index(), home, cfg.strive) if not county_items.empty else None
@@ -137,10 +139,10 @@ def item_view(data_version: str, wave: str, home: str, townships: tuple[str, ...
     try:
         drivers = item_drivers(home_frame, cfg.items, cfg.points)
     except ValueError as exc:
-        return ItemView(bench, None, None, benchmark, len(home_frame), str(exc), gap, note)
+        return ItemView(bench, None, None, benchmark, len(home_frame), str(exc), gap, note, n_scored)
     # The planner's own item → overall model (same matrix as the drivers), so both pages agree on every gain.
     fix = fix_first(bench, drivers, home_frame, cfg.items, cfg.points, item_to_overall(home_frame, cfg.items, cfg.points))
-    return ItemView(bench, drivers, fix, benchmark, len(home_frame), None, gap, note)
+    return ItemView(bench, drivers, fix, benchmark, len(home_frame), None, gap, note, n_scored)
 
 
 @st.cache_data(show_spinner="正在检验排序的稳定性（自助法重抽样）…", max_entries=16)
