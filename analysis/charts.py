@@ -6,6 +6,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analysis.formatting import label_escape
+from analysis.waves import wave_period
+
 FONT_FAMILY = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, SimHei, sans-serif"
 HOME_COLOR = "#C0392B"
 OTHER_COLOR = "#7F8C9A"
@@ -14,22 +17,112 @@ STRIVE_COLOR = "#27AE60"
 HOLD_COLOR = "#E67E22"
 
 
+# Plotly's mode bar (zoom, download) floats in the top 32 px of a chart when the pointer or a finger is on it; the
+# title starts below that band, so on a 390-px phone the bar never covers it.
+MODEBAR_PX = 32
+TITLE_TOP_PX = MODEBAR_PX + 4
+SHORT_WAVES_AFTER = 4  # more waves than this get short tick labels ("25Q2"): six long ones already collide on a phone
+
+
 def base_layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
-    """Common look: title, CJK font stack, white background, compact margins."""
-    fig.update_layout(title={"text": title, "x": 0.0, "font": {"size": 16}}, font={"family": FONT_FAMILY, "size": 13},
-                      template="plotly_white", height=height, margin={"l": 60, "r": 20, "t": 60, "b": 90},
-                      legend={"orientation": "h", "y": -0.22, "x": 0})
+    """Common look: title below the mode bar's band, CJK font stack, white background, compact margins."""
+    fig.update_layout(title={"text": title, "x": 0.0, "font": {"size": 16}, "yref": "container",
+                             "y": 1 - TITLE_TOP_PX / height, "yanchor": "top"},
+                      font={"family": FONT_FAMILY, "size": 13}, template="plotly_white", height=height,
+                      margin={"l": 60, "r": 20, "t": 60 + MODEBAR_PX, "b": 90}, legend={"orientation": "h", "y": -0.22, "x": 0},
+                      modebar={"bgcolor": "rgba(255,255,255,0.8)"})
     return fig
 
 
+def short_wave_label(wave) -> str:
+    """'25Q2' for 2025年第2季度, '25H1'/'25H2' for 上/下半年, '25年' for a whole year; an unrecognised label unchanged."""
+    period = wave_period(wave)
+    if period is None:
+        return label_escape(wave)
+    year, month = period
+    if month == 13:
+        return f"{year % 100:02d}年"
+    if "半年" in str(wave):
+        return f"{year % 100:02d}H{month // 6}"
+    return f"{year % 100:02d}Q{month // 3}"
+
+
 def wave_tick_labels(waves: pd.Series) -> list[str]:
-    """Wave names broken after the year so they fit under the axis without tilting."""
-    return [str(w).replace("年", "年<br>", 1) for w in waves]
+    """Tick labels for waves: broken after the year for a few waves, short ('25Q2') when there are more than four."""
+    if len(waves) > SHORT_WAVES_AFTER:
+        return [short_wave_label(w) for w in waves]
+    return [label_escape(w).replace("年", "年<br>", 1) for w in waves]
+
+
+def rank_label_positions(ranks: list[float], published: list[float] | None = None) -> list[str]:
+    """Where each rank label sits so it is on neither the line nor a marker.
+
+    The axis is reversed (rank 1 on top), so a better neighbour lies up-screen. Centre positions would sit on the vertical
+    rank-set bar, so every label goes to a corner; the corner is the first of the four that the segment to the previous
+    or next wave does not pass through and the published diamond (one place up or down) does not cover.
+    """
+    published = published or [float("nan")] * len(ranks)
+    out = []
+    for i, rank in enumerate(ranks):
+        busy = set()
+        for j, side in ((i - 1, "left"), (i + 1, "right")):
+            if 0 <= j < len(ranks) and not pd.isna(ranks[j]) and ranks[j] != rank:
+                busy.add(("top" if ranks[j] < rank else "bottom") + " " + side)
+        pub = published[i]
+        if not pd.isna(pub) and abs(pub - rank) == 1:  # a diamond a place away would sit under a label on that side
+            busy |= {f"{'top' if pub < rank else 'bottom'} {side}" for side in ("left", "right")}
+        # The last wave's labels go left, away from the 争/保 line names in the right margin.
+        order = ["top right", "top left", "bottom right", "bottom left"]
+        if i == len(ranks) - 1 and len(ranks) > 1:
+            order = ["top left", "bottom left", "top right", "bottom right"]
+        out.append(next((p for p in order if p not in busy), order[0]))
+    return out
 
 
 def _wave_axis(fig: go.Figure, waves: pd.Series) -> None:
     # No axis title: the two-line wave labels speak for themselves and the legend sits where a title would.
     fig.update_xaxes(tickangle=0, tickmode="array", tickvals=list(waves), ticktext=wave_tick_labels(waves))
+
+
+def spread_label_positions(x, y, lengths: list[int], plot_px: tuple[float, float] = (330.0, 300.0),
+                           char_px: float = 13.0) -> list[str]:
+    """Text positions for point labels so no two overlap, judged on a phone-sized plot (the tightest it is drawn).
+
+    Greedy, points from the top: each label takes the first of above / below / right / left whose box (text width ×
+    one line, in pixels of a `plot_px` plot) meets neither a label already placed nor another point's marker.
+    """
+    x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
+    if len(x) == 0:
+        return []
+    span_x = max(float(np.nanmax(x) - np.nanmin(x)), 1e-9)
+    span_y = max(float(np.nanmax(y) - np.nanmin(y)), 1e-9)
+    px, py = (x - np.nanmin(x)) / span_x * plot_px[0], (np.nanmax(y) - y) / span_y * plot_px[1]  # screen y grows down
+    line, marker = char_px + 4, 8.0
+
+    def box(k: int, where: str) -> tuple[float, float, float, float]:
+        w = lengths[k] * char_px
+        if where == "top center":
+            return px[k] - w / 2, py[k] - marker - line, px[k] + w / 2, py[k] - marker
+        if where == "bottom center":
+            return px[k] - w / 2, py[k] + marker, px[k] + w / 2, py[k] + marker + line
+        if where == "middle right":
+            return px[k] + marker, py[k] - line / 2, px[k] + marker + w, py[k] + line / 2
+        return px[k] - marker - w, py[k] - line / 2, px[k] - marker, py[k] + line / 2
+
+    def meets(a, b) -> bool:
+        return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+    markers = [(px[k] - marker, py[k] - marker, px[k] + marker, py[k] + marker) for k in range(len(x))]
+    placed: list[tuple] = []
+    out = ["top center"] * len(x)
+    for k in np.argsort(py, kind="stable"):
+        for where in ("top center", "bottom center", "middle right", "middle left"):
+            b = box(k, where)
+            if not any(meets(b, p) for p in placed) and not any(meets(b, m) for j, m in enumerate(markers) if j != k):
+                out[k] = where
+                break
+        placed.append(box(k, out[k]))
+    return out
 
 
 def rank_trend_figure(trend: pd.DataFrame, n_counties: int, hold: int, strive: int) -> go.Figure:
@@ -40,9 +133,13 @@ def rank_trend_figure(trend: pd.DataFrame, n_counties: int, hold: int, strive: i
         fig.add_hline(y=y, line={"color": color, "dash": "dash"})
         # Labels sit in the right margin so they never cover the latest wave's marker.
         fig.add_annotation(x=1.01, xref="paper", y=y, text=label, showarrow=False, xanchor="left", font={"color": color})
+    ranks = [float(r) for r in trend["rank"]]
+    published = [float(r) if pd.notna(r) else np.nan for r in trend["published_rank"]] if "published_rank" in trend else None
+    many = len(trend) > SHORT_WAVES_AFTER  # on a phone, "第6名" under each of many waves runs together; the axis says 名次
     fig.add_trace(go.Scatter(
         x=trend["wave"], y=trend["rank"], mode="lines+markers+text", name="调查估计名次",
-        text=[f"第{int(r)}名" for r in trend["rank"]], textposition="top center",
+        text=[f"{int(r)}" if many else f"第{int(r)}名" for r in trend["rank"]],
+        textposition=rank_label_positions(ranks, published), textfont={"color": HOME_COLOR}, cliponaxis=False,
         line={"color": HOME_COLOR, "width": 3}, marker={"size": 9},
         error_y={"type": "data", "symmetric": False, "array": trend["cs_high"] - trend["rank"],
                  "arrayminus": trend["rank"] - trend["cs_low"], "color": "rgba(192,57,43,0.35)", "thickness": 2},
@@ -124,8 +221,10 @@ def funnel_figure(points: pd.DataFrame, curves: pd.DataFrame, target: float, hom
         fig.add_trace(go.Scatter(x=curves["precision"], y=curves[lo], mode="lines", showlegend=False, line={"color": OTHER_COLOR, "dash": dash}))
     fig.add_hline(y=target, line={"color": "#2C3E50"}, annotation_text=f"全市平均 {target:.2f}")
     colors = [HOME_COLOR if c == home else "#2980B9" for c in points["county"]]
+    precision = (1 / points["se"]).to_numpy(dtype="float64")
     fig.add_trace(go.Scatter(x=1 / points["se"], y=points["score"], mode="markers+text", text=points["county"],
-                             textposition="top center", marker={"size": 11, "color": colors}, name="县区",
+                             textposition=spread_label_positions(precision, points["score"].to_numpy(dtype="float64"),
+                                                                 [len(str(c)) for c in points["county"]]), marker={"size": 11, "color": colors}, name="县区",
                              hovertemplate="%{text}<br>得分 %{y:.2f}<br>精度 1/SE = %{x:.2f}<extra></extra>"))
     fig.update_xaxes(title="精度（1/标准误，样本越大越靠右）")
     fig.update_yaxes(title="满意度得分（分）")

@@ -8,12 +8,14 @@ import plotly.graph_objects as go
 
 from analysis.formatting import label_escape
 
-from analysis.charts import HOME_COLOR, OTHER_COLOR, STRIVE_COLOR, base_layout
+from analysis.charts import HOME_COLOR, OTHER_COLOR, STRIVE_COLOR, base_layout, spread_label_positions
+from analysis.drivers import QUADRANT_FOCUS, QUADRANT_IMPROVE, QUADRANT_RED_LINE, QUADRANT_STEADY, QUADRANT_STRENGTH
 
 MUTED_COLOR = "#C8CDD2"
 CITY_COLOR = "#2C3E50"
 GOOD_COLOR = "#2980B9"
-QUADRANT_COLORS = {"重点改进": HOME_COLOR, "继续保持": STRIVE_COLOR, "低优先": OTHER_COLOR, "过度投入": "#E67E22"}
+QUADRANT_COLORS = {QUADRANT_FOCUS: HOME_COLOR, QUADRANT_STRENGTH: STRIVE_COLOR, QUADRANT_IMPROVE: "#E67E22",
+                   QUADRANT_STEADY: OTHER_COLOR, QUADRANT_RED_LINE: "#8E44AD"}
 
 
 def panel_grid(rows: int, cols: int, titles: list[str], h_gap: float = 0.08, v_gap: float = 0.16,
@@ -99,18 +101,25 @@ def ipa_figure(table: pd.DataFrame) -> go.Figure:
     imp, perf = table["rescaled"] * 100, table["score"]
     imp_mean, perf_mean = float(imp.mean()), float(perf.mean())
     fig = go.Figure()
+    positions = pd.Series(spread_label_positions(imp.to_numpy(), perf.to_numpy(), [len(str(i)) for i in table["item"]]),
+                          index=table.index)
     for quadrant, color in QUADRANT_COLORS.items():
         part = table[table["quadrant"] == quadrant]
+        if part.empty:
+            continue
+        # 政策底线 items keep their place on the chart but are named for what they are, not for a quadrant.
+        name = f"{quadrant}（大班额、有偿补课等，不论统计结果）" if quadrant == QUADRANT_RED_LINE else quadrant
         fig.add_trace(go.Scatter(x=part["rescaled"] * 100, y=part["score"], mode="markers+text", text=part["item"],
-                                 textposition="top center", name=quadrant, marker={"size": 13, "color": color},
+                                 textposition=positions[part.index].tolist(), name=name,
+                                 marker={"size": 13, "color": color, "symbol": "diamond" if quadrant == QUADRANT_RED_LINE else "circle"},
                                  hovertemplate="%{text}<br>重要性 %{x:.1f}%<br>得分 %{y:.2f} 分<extra>" + quadrant + "</extra>"))
     fig.add_vline(x=imp_mean, line={"color": OTHER_COLOR, "dash": "dash"})
     fig.add_hline(y=perf_mean, line={"color": OTHER_COLOR, "dash": "dash"})
     # Padding keeps the corner labels clear of the items nearest the corners.
     x_lo, x_hi = -float(imp.max()) * 0.08, float(imp.max()) * 1.25
     y_lo, y_hi = float(perf.min()) - 4, float(perf.max()) + 4
-    corners = {"重点改进": (x_hi, y_lo, "right", "bottom"), "继续保持": (x_hi, y_hi, "right", "top"),
-               "低优先": (x_lo, y_lo, "left", "bottom"), "过度投入": (x_lo, y_hi, "left", "top")}
+    corners = {QUADRANT_FOCUS: (x_hi, y_lo, "right", "bottom"), QUADRANT_STRENGTH: (x_hi, y_hi, "right", "top"),
+               QUADRANT_IMPROVE: (x_lo, y_lo, "left", "bottom"), QUADRANT_STEADY: (x_lo, y_hi, "left", "top")}
     for quadrant, (x, y, xa, ya) in corners.items():
         fig.add_annotation(x=x, y=y, text=f"<b>{quadrant}</b>", showarrow=False, xanchor=xa, yanchor=ya, opacity=0.8,
                            font={"color": QUADRANT_COLORS[quadrant], "size": 13})
@@ -152,7 +161,7 @@ def township_score_figure(table: pd.DataFrame, county_score: float, min_n: int, 
     fig = go.Figure(go.Scatter(x=table["score"], y=labels, mode="markers+text", marker={"size": 12, "color": colors},
                                error_x=_errors(table), text=[f"{s:.1f}" for s in table["score"]], textposition="top center",
                                hovertemplate="%{y}<br>%{x:.2f} 分<extra></extra>", showlegend=False))
-    fig.add_vline(x=county_score, line={"color": CITY_COLOR, "dash": "dash"}, annotation_text=f"全范围 {county_score:.1f}",
+    fig.add_vline(x=county_score, line={"color": CITY_COLOR, "dash": "dash"}, annotation_text=f"全县 {county_score:.1f}",
                   annotation_position="top")
     low = float(np.nanmin(table["ci_low"])) if len(table) else 0.0
     high = float(np.nanmax(table["ci_high"])) if len(table) else 100.0

@@ -337,6 +337,22 @@ def move_argument(move: Move, group_labels: dict[str, str] | None = None) -> str
     return f"{move.item}:{group}:{move.from_answer}:{move.to_answer}:{move.share!r}"
 
 
+NO_PULL = "拉动不明显"  # an item whose coefficient is zero or negative: raising it is not expected to lift the overall score
+NOT_ALONE = "单靠此项不够"
+
+
+def pull_text(beta: float) -> str:
+    """How an item pulls the overall score, in words: 拉动不明显 for a zero or negative coefficient, else ''."""
+    return NO_PULL if not beta > 0 else ""
+
+
+def plan_need_text(plan: ItemPlan, beta: float, value: str) -> str:
+    """A cell of the 'what it takes' table: the value, or why there is none (never a negative gain or "做不到")."""
+    if plan.people is not None:
+        return value
+    return pull_text(beta) or NOT_ALONE
+
+
 def inverse_sentence(needed: float, k: int, target_p: float, plans: list[ItemPlan]) -> str:
     """One Chinese sentence answering 'what does it take', in points and 满意率 percentage points (not people)."""
     goal = f"进入前{k}名的概率达到 {target_p * 100:.0f}%"

@@ -188,3 +188,32 @@ def basis_and_table(survey: pd.DataFrame, published: pd.DataFrame, wave: str, ci
     if not basis.ok:
         return basis, survey.assign(source="survey")
     return basis, basis_table(survey, published, basis)
+
+
+def trend_row(table: pd.DataFrame, wave: str, basis_kind: str, home: str, strive: int, hold: int,
+              published: pd.DataFrame) -> dict | None:
+    """One wave of the home county's trend: rank with its set, score with CI, city mean, the strive score, the
+    city's published rank and score; None when the home county has no respondents that wave."""
+    if home not in set(table.loc[table["source"] == "survey", "county"]):
+        return None
+    row = table.loc[table["county"] == home].iloc[0]
+    ordered = table["score"].sort_values(ascending=False).to_numpy()
+    pub = published[(published["wave"] == wave) & (published["county"] == home)]
+    number = lambda v: float(v) if pd.notna(v) else np.nan  # noqa: E731
+    return {
+        "wave": wave, "rank": int(row["rank"]), "cs_low": number(row["cs_marginal_low"]), "cs_high": number(row["cs_marginal_high"]),
+        "score": row["score"], "se": row["se"], "ci_low": row["ci_low"], "ci_high": row["ci_high"], "n": int(row["n"]),
+        f"p_rank_le_{strive}": row[f"p_rank_le_{strive}"], f"p_rank_le_{hold}": row[f"p_rank_le_{hold}"],
+        "city_mean": float(table["score"].mean()),
+        "strive_score": float(ordered[strive - 1]) if len(ordered) >= strive else float("nan"),
+        "published_rank": int(pub["rank"].iloc[0]) if len(pub) else pd.NA,
+        "published_score": float(pub["score"].iloc[0]) if len(pub) else float("nan"),
+        "basis": basis_kind,
+    }
+
+
+def home_trend(rankings: list[tuple[str, str, pd.DataFrame]], home: str, strive: int, hold: int,
+               published: pd.DataFrame) -> pd.DataFrame:
+    """The home county's trend over ranked waves given as (wave, basis kind, ranked table), oldest first."""
+    rows = [trend_row(table, wave, kind, home, strive, hold, published) for wave, kind, table in rankings]
+    return pd.DataFrame([r for r in rows if r is not None])

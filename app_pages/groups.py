@@ -65,7 +65,7 @@ c1, c2, c3 = st.columns(3)
 if len(big_towns):
     worst = big_towns.sort_values("score").iloc[0]
     # ASCII sign: st.metric reads the arrow's direction from a leading "-".
-    c1.metric(f"得分最低的乡镇（样本≥{cfg.min_group_n}）", str(worst["group"]), delta=f"{worst['gap_county']:+.2f} 分（较全范围）",
+    c1.metric(f"得分最低的乡镇（样本≥{cfg.min_group_n}）", str(worst["group"]), delta=f"{worst['gap_county']:+.2f} 分（较全县）",
               border=True)
 else:
     c1.metric(f"得分最低的乡镇（样本≥{cfg.min_group_n}）", "—", border=True)
@@ -79,12 +79,12 @@ def townships_section() -> None:
         st.info("问卷中没有乡镇（街道）信息。", icon=":material/info:")
     else:
         st.plotly_chart(insights.chart("groups_townships", key, lambda: township_score_figure(
-            towns, county_score, cfg.min_group_n, f"各乡镇{measure_label}得分（横线为95%置信区间；红色低于全范围，灰色样本不足{cfg.min_group_n}份）")),
+            towns, county_score, cfg.min_group_n, f"各乡镇{measure_label}得分（横线为95%置信区间；红色低于全县，灰色样本不足{cfg.min_group_n}份）")),
             width="stretch")
         if len(big_towns):
             best, worst_t = big_towns.sort_values("score").iloc[-1], big_towns.sort_values("score").iloc[0]
             takeaway(f"样本充足的乡镇中，{best['group']}最高（{best['score']:.1f} 分），{worst_t['group']}最低（{worst_t['score']:.1f} 分）；"
-                     f"红色为低于全范围得分的乡镇。某乡镇是否显著低于其他乡镇，以“分组明细”中的检验结论为准。")
+                     f"红色为低于全县得分的乡镇。某乡镇是否显著低于其他乡镇，以“分组明细”中的检验结论为准。")
         else:
             takeaway(f"所有乡镇样本都不足{cfg.min_group_n}份，只能看大致方向。")
 
@@ -94,7 +94,7 @@ def groups_section() -> None:
     others = table[table["dimension"] != "township"]
     labels = {d: label for d, label in GROUP_DIMENSIONS.items() if d != "township"}
     st.plotly_chart(insights.chart("groups_panels", key, lambda: group_panels_figure(
-        others, labels, county_score, cfg.min_group_n, f"各人群{measure_label}得分（点为得分，横线为95%置信区间，虚线为全范围得分）")),
+        others, labels, county_score, cfg.min_group_n, f"各人群{measure_label}得分（点为得分，横线为95%置信区间，虚线为全县得分）")),
         width="stretch")
     flagged = low[low["dimension"] != "township"]
     high = table[(table["verdict"] == "显著偏高") & (table["dimension"] != "township")]
@@ -119,7 +119,7 @@ def detail_section() -> None:
         "标准误": table["se"].round(2),
         "95%置信区间": [f"{lo:.2f}–{hi:.2f}" if pd.notna(lo) else "—" for lo, hi in zip(table["ci_low"], table["ci_high"])],
         "不了解占比": [fmt_pct(v) for v in table["unknown_share"]],
-        "较全范围": table["gap_county"].round(2),
+        "较全县": table["gap_county"].round(2),
         "较其余受访者": table["diff_rest"].round(2),
         "较上期": table["score_change"].round(2),
         "较上期标准误": table["se_change"].round(2),
@@ -132,7 +132,7 @@ def detail_section() -> None:
     })
     small = table["small"].to_numpy(dtype=bool)
     styled = detail.style.apply(lambda frame: pd.DataFrame(np.where(np.repeat(small[:, None], frame.shape[1], axis=1), GREY, ""), index=frame.index, columns=frame.columns),
-                                axis=None).format({"得分": "{:.2f}", "标准误": "{:.2f}", "较全范围": "{:+.2f}", "较其余受访者": "{:+.2f}",
+                                axis=None).format({"得分": "{:.2f}", "标准误": "{:.2f}", "较全县": "{:+.2f}", "较其余受访者": "{:+.2f}",
                                                    "较上期": "{:+.2f}", "较上期标准误": "{:.2f}", "较上期p值": "{:.4f}", "有效样本量": "{:.1f}",
                                                    "设计效应": "{:.3f}", "p值": "{:.4f}", "Holm校正p值": "{:.4f}"}, na_rep="—")
     st.dataframe(styled, hide_index=True, width="stretch")

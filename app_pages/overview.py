@@ -83,7 +83,7 @@ with st.expander("方法说明（分析员）", icon=":material/science:"):
         "所以差 g 分约合 g/(满意分 − 一般分) 的受访者、即 2.5·g 个百分点（默认计分 100/60）。",
     ])))
 
-rank_figure, score_figure = trend_figures(ctx.version, cfg)
+rank_figure, score_figure = trend_figures(ctx.version, ctx.home, cfg)
 left, right = st.columns(2)
 with left:
     st.plotly_chart(rank_figure, width="stretch")

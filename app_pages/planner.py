@@ -6,7 +6,7 @@ import streamlit as st
 from analysis import store
 from analysis.formatting import fmt_rank, fmt_score
 from analysis.itemmodel import MISSING_NOTE
-from analysis.planner import inverse_sentence
+from analysis.planner import inverse_sentence, plan_need_text, pull_text
 from analysis.ranking import probability_method
 from analysis.scenarios import delete_scenario, load_scenarios, save_scenario
 from analysis.wording import chance_words, planned_rank_text, probability_note
@@ -23,13 +23,14 @@ basis_note(ranking)
 
 relation = planning.relation(ctx.version, ctx.wave, ctx.home)
 st.caption(plain(f"{ctx.wave} · {ctx.home} · 推演以本县本期问卷为基础；{probability_method(ranking.basis, cfg.draws)}。"))
-with st.expander(f"推演依据：总体满意度与各分项的关系（加权回归，R² = {relation.r2:.2f}，样本 {relation.n} 人）", expanded=False):
+with st.expander(f"推演依据：总体满意度与各分项的关系（加权回归，R² = {relation.r2:.2f}，计分 {relation.n} 份）", expanded=False):
     st.markdown("某分项得分每提高 1 分，总体满意度得分预计提高的分数（系数）。系数越大，该分项越“牵动”总体评价。"
                 "这是根据本期问卷估计的相关关系，不等于因果；系数为负或接近 0 的分项，提升它对总体得分帮助不大。"
                 "推演时每位受访者的总体得分最高为 100 分：总体已答“满意”的人不会再加分。")
     st.caption(f"{MISSING_NOTE}本期：用到 {relation.n} 人（总体满意度计分者），其中 {relation.n_partial} 人有分项未计分、"
                f"其已答分项照常计入，填补 0 人；{relation.n_complete} 人全部分项都已计分。")
     coef = relation.coefficients.rename_axis("分项").rename("系数").reset_index().round(3)
+    coef["对总体的拉动"] = [pull_text(b) or "正向" for b in relation.coefficients]
     st.dataframe(coef, hide_index=True, width="stretch")
     download_table(coef, "分项与总体关系", "relation")
 
@@ -135,16 +136,25 @@ left, right = st.columns(2)
 k = left.selectbox("目标名次", [cfg.strive, cfg.hold], format_func=lambda v: f"前{v}名", key="inverse_k")
 target_p = right.slider("目标概率", 0.5, 0.95, 0.8, 0.05, format="%.2f", key="inverse_p")
 needed, plans = planning.inverse(ctx.version, ctx.wave, ctx.home, k, target_p, with_trend)
+
+
+def beta(item: str) -> float:
+    """The item's coefficient in the shared item → overall model."""
+    return float(relation.coefficients.get(item, 0.0))
+
+
 st.markdown(f"**{inverse_sentence(needed, k, target_p, plans)}**")
 if with_trend:
     st.caption("反推同样假设各县区（含本县）按近 3 期趋势外推一期。")
 view = pd.DataFrame({
     "分项": [p.item for p in plans],
     "系数": [round(float(relation.coefficients[p.item]), 3) for p in plans],
-    "该分项满意率需提高（百分点）": ["做不到" if p.people is None else f"{p.satisfied_pp:+.1f}" for p in plans],
+    "该分项满意率需提高（百分点）": [plan_need_text(p, beta(p.item), f"{p.satisfied_pp:+.1f}" if p.people is not None else "")
+                          for p in plans],
     "达到后总体得分": ["—" if p.score is None else f"{p.score:.2f}" for p in plans],
     f"达到后进入前{k}名概率": ["—" if p.p is None else f"{p.p * 100:.0f}%" for p in plans],
-    "需上调一档的受访者占全部受访者": ["做不到" if p.share is None else f"{p.share * 100:.1f}%" for p in plans],
+    "需上调一档的受访者占全部受访者": [plan_need_text(p, beta(p.item), f"{p.share * 100:.1f}%" if p.share is not None else "")
+                          for p in plans],
     "（分析员）本期样本中的人数": ["—" if p.people is None else f"{p.people} / {p.n_all}" for p in plans],
 })
 st.dataframe(view, hide_index=True, width="stretch")

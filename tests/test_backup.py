@@ -43,7 +43,7 @@ def test_backup_damage_restore_finds_every_wave_and_the_audit_log(any_db, settin
     engine.dispose()
 
     assert cli.main(["restore", str(out), "--yes", "--db", any_db, "--user", "管理员"]) == 0
-    assert capsys.readouterr().out.startswith(f"已从备份“backup.bin”恢复 {backup.shown(store.db_url(any_db))}：使用中的导入 2 个，操作日志 6 条，数据库结构版本 0001。")
+    assert capsys.readouterr().out.startswith(f"已从备份“backup.bin”恢复 {backup.shown(store.db_url(any_db))}：使用中的导入 2 个，操作日志 6 条，数据库结构版本 {store.head_revision()}。")
     engine = store.connect(any_db)
     after = db_state(any_db)
     assert after["history"] == before["history"]

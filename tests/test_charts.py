@@ -50,3 +50,91 @@ def test_funnel_plots_precision():
     points = TABLE.assign(se=[1.0, 0.5, 1.0, 1.0, 1.0, 2.0])
     fig = funnel_figure(points, curves, 85.0, "D")
     assert list(fig.data[-1].x) == pytest.approx([1.0, 2.0, 1.0, 1.0, 1.0, 0.5])
+
+
+# --- readable at 1400 px and 390 px (issue 18) ---------------------------------------------------------------------
+
+from analysis.charts import (MODEBAR_PX, rank_label_positions, short_wave_label,  # noqa: E402
+                             spread_label_positions, wave_tick_labels)
+
+
+@pytest.mark.parametrize("ranks, published, expected", [
+    # 7 → 5 with published 6, 5: the first label would meet the rising line (top right) and the diamond one place up
+    # (top left), so it goes below; the last goes left (the margin holds the 争/保 names) and up, off the falling line.
+    ([7, 5], [6, 5], ["bottom right", "top left"]),
+    ([6, 6, 6], None, ["top right", "top right", "top left"]),  # flat line: nothing in the corners
+    ([5, 7, 5], None, ["top right", "bottom right", "top left"]),  # a dip: both segments rise from the middle point
+    ([7, 5, 7], None, ["top left", "top right", "bottom left"]),  # a peak: above it; the first wave has room on its left
+    ([6], [5], ["bottom right"]),  # a single wave with the published diamond just above
+])
+def test_rank_labels_avoid_the_line_and_the_published_diamond(ranks, published, expected):
+    assert rank_label_positions(ranks, published) == expected
+
+
+def test_rank_trend_uses_those_positions():
+    fig = rank_trend_figure(TREND, 11, hold=6, strive=5)
+    assert list(fig.data[0].textposition) == ["bottom right", "top left"]
+    assert list(fig.data[0].text) == ["第7名", "第5名"]
+
+
+def eight_waves() -> pd.DataFrame:
+    waves = [f"{y}年第{q}季度" for y in (2025, 2026) for q in (1, 2, 3, 4)]
+    return pd.DataFrame({"wave": waves, "rank": [7, 6, 6, 5, 6, 5, 6, 6], "cs_low": [4] * 8, "cs_high": [9] * 8,
+                         "score": [85.0] * 8, "ci_low": [84.0] * 8, "ci_high": [86.0] * 8, "city_mean": [85.0] * 8})
+
+
+def test_many_waves_get_short_tick_labels_and_rank_numbers():
+    fig = rank_trend_figure(eight_waves(), 11, hold=6, strive=5)
+    assert list(fig.layout.xaxis.ticktext) == ["25Q1", "25Q2", "25Q3", "25Q4", "26Q1", "26Q2", "26Q3", "26Q4"]
+    assert list(fig.data[0].text) == ["7", "6", "6", "5", "6", "5", "6", "6"]
+    assert list(score_trend_figure(eight_waves()).layout.xaxis.ticktext)[0] == "25Q1"
+
+
+@pytest.mark.parametrize("label, short", [("2025年第2季度", "25Q2"), ("2026年三季度", "26Q3"), ("2026Q4", "26Q4"),
+                                          ("2026年上半年", "26H1"), ("2026年下半年", "26H2"), ("2026年度", "26年"),
+                                          ("专项<测评>", "专项&lt;测评&gt;")])
+def test_short_wave_label(label, short):
+    assert short_wave_label(label) == short
+
+
+def test_four_waves_keep_two_line_labels():
+    assert wave_tick_labels(pd.Series(["2025年第1季度"] * 4)) == ["2025年<br>第1季度"] * 4
+
+
+@pytest.mark.parametrize("builder", [lambda: rank_trend_figure(TREND, 11, 6, 5), lambda: score_trend_figure(TREND),
+                                     lambda: caterpillar_figure(TABLE, "D", strive=5, hold=6)])
+def test_title_starts_below_the_mode_bar(builder):
+    fig = builder()
+    title = fig.layout.title
+    assert title.yref == "container" and title.yanchor == "top"
+    assert (1 - title.y) * fig.layout.height >= MODEBAR_PX  # the title's top edge, in pixels from the chart's top
+    assert fig.layout.margin.t >= MODEBAR_PX + 60
+
+
+def test_close_labels_are_spread_and_far_ones_stay_on_top():
+    x, y = [0.0, 100.0, 50.0, 51.0], [0.0, 0.0, 10.0, 10.0]
+    positions = spread_label_positions(x, y, [4, 4, 4, 4])
+    assert positions[0] == positions[1] == "top center"
+    assert positions[2] != positions[3]
+
+
+def test_funnel_labels_of_neighbours_do_not_share_a_position():
+    curves = pd.DataFrame({"precision": [0.4, 2.2], "lo95": [80, 82], "hi95": [90, 88], "lo998": [78, 81], "hi998": [92, 89]})
+    points = TABLE.assign(se=[1.0, 0.99, 0.5, 1.0, 2.0, 2.5], score=[85.0, 85.1, 86.0, 84.0, 83.0, 87.0])
+    fig = funnel_figure(points, curves, 85.0, "D")
+    assert fig.data[-1].textposition[0] != fig.data[-1].textposition[1]  # A and B sit almost on one point
+
+
+def test_quadrant_names_are_fit_for_a_meeting_and_red_lines_are_marked():
+    from analysis.drivers import importance_performance
+    from analysis.insight_charts import ipa_figure
+
+    table = importance_performance(pd.DataFrame({"item": ["办学条件", "校园安全", "大班额治理", "教育公平"],
+                                                 "rescaled": [0.4, 0.3, 0.2, 0.1], "score": [80.0, 90.0, 76.7, 92.0]}))
+    fig = ipa_figure(table)
+    spec = fig.to_json()
+    assert "低优先" not in spec and "过度投入" not in spec
+    assert [a.text for a in fig.layout.annotations if a.text.startswith("<b>")] == \
+        ["<b>重点攻坚</b>", "<b>优势巩固</b>", "<b>持续改进</b>", "<b>保持稳定</b>"]
+    red = next(t for t in fig.data if t.name.startswith("政策底线"))
+    assert list(red.text) == ["大班额治理"]

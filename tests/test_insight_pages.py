@@ -63,7 +63,7 @@ def chart_titles(at: AppTest) -> list[str]:
 
 @pytest.mark.parametrize(("page", "expected"), [
     ("app_pages/items.py", ["分项指标", "建议先改", "有偿补课治理", "与全市平均比较", "争5对照县"]),
-    ("app_pages/groups.py", ["群体与乡镇", "样本充足的乡镇中", "得分最低的乡镇", "样本不足30份"]),
+    ("app_pages/groups.py", ["群体乡镇", "样本充足的乡镇中", "得分最低的乡镇", "样本不足30份"]),
     ("app_pages/metrics.py", ["办学指标", "大班额占比", "超大班额", "城关镇", "问题最重"]),
 ])
 def test_page_runs_and_tells_its_story(page, expected, insight_db, monkeypatch) -> None:

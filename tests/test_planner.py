@@ -301,3 +301,17 @@ def test_trend_moves_every_county_and_is_apart_from_the_plan(wave, settings):
     home_slope = float(trend.set_index("county").loc[home, "slope"])
     assert result.trend_effect["score"] == pytest.approx(home_slope)
     assert result.baseline["se"] > result.current["se"]
+
+
+@pytest.mark.parametrize("beta, people, value, expected", [
+    (0.3, 12, "+4.0", "+4.0"),          # reachable: the number itself
+    (0.3, None, "", "单靠此项不够"),     # a positive pull that one item alone cannot make reach the target
+    (-0.08, None, "", "拉动不明显"),     # issue 18: never a negative gain or "做不到"
+    (0.0, None, "", "拉动不明显"),
+])
+def test_what_it_takes_cells_never_show_negative_gains(beta, people, value, expected):
+    from analysis.planner import ItemPlan, plan_need_text, pull_text
+
+    plan = ItemPlan("校园安全", people, None, None, 433, 100, None, None, None, ())
+    assert plan_need_text(plan, beta, value) == expected
+    assert pull_text(beta) == ("" if beta > 0 else "拉动不明显")

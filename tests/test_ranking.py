@@ -112,3 +112,25 @@ def test_a_wave_with_fewer_counties_than_the_targets(counties):
     ranked = ranking_with_uncertainty(table, (5, 6), draws=2000, seed=1, coverage=0.95)
     assert (ranked["p_rank_le_6"] == 1.0).all() and ranked["could_top_6"].all()
     assert np.allclose(ranked["p_rank_le_5"], 1.0) == (counties <= 5)
+
+
+def test_home_trend_rows_from_ranked_waves():
+    """Two waves by hand: the home's rank, the strive (5th) score, the city mean and the published rank line up by wave."""
+    from analysis.ranking import home_trend
+
+    def ranked(scores, home_source="survey"):
+        table = pd.DataFrame({"county": list("ABCDEFH"), "score": scores, "se": [1.0] * 7,
+                              "source": ["published"] * 6 + [home_source], "n": [None] * 6 + [400], "n_excluded": 0,
+                              "ci_low": np.nan, "ci_high": np.nan})
+        return ranking_with_uncertainty(table.assign(ci_low=table["score"] - 2, ci_high=table["score"] + 2), (5, 6),
+                                        draws=500, seed=1, coverage=0.95)
+
+    waves = [("W1", "mixed", ranked([90, 89, 88, 87, 86, 85, 84.5])), ("W2", "mixed", ranked([90, 89, 88, 87, 86, 85, 85.5])),
+             ("W3", "mixed", ranked([90, 89, 88, 87, 86, 85, 86.5], home_source="published"))]
+    published = pd.DataFrame({"wave": ["W2"], "county": ["H"], "score": [85.4], "rank": [6]})
+    trend = home_trend(waves, "H", 5, 6, published)
+    assert trend["wave"].tolist() == ["W1", "W2"]  # W3 has no respondents for H: not a point of its trend
+    assert trend["rank"].tolist() == [7, 6]
+    assert trend["strive_score"].tolist() == [86.0, 86.0]
+    assert trend["city_mean"].tolist() == pytest.approx([(90 + 89 + 88 + 87 + 86 + 85 + 84.5) / 7, (90 + 89 + 88 + 87 + 86 + 85 + 85.5) / 7])
+    assert trend["published_rank"].tolist()[1] == 6 and pd.isna(trend["published_rank"].tolist()[0])

@@ -4,6 +4,7 @@ import json
 
 import plotly.graph_objects as go
 import plotly.io as pio
+import pytest
 
 from ui.widgets import cached_figure
 
@@ -35,3 +36,15 @@ def test_a_failed_warm_start_does_not_stop_the_server(monkeypatch, capsys):
     monkeypatch.setattr(data, "settings", broken)
     assert warmup.warm_start() is None
     assert "预热未完成（不影响使用" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("waves, wave, home, expected", [
+    (["W1", "W2"], "W1", "乙县", ("W1", "乙县")),          # both exist: kept
+    (["W1", "W2"], "W9", "乙县", ("W2", "乙县")),          # a wave that is gone: the latest
+    (["W1", "W2"], None, "丁县", ("W2", "甲县")),          # a county not in the city: the bureau's own
+    ([], "W1", None, (None, "甲县")),                       # no survey yet
+])
+def test_resolve_selection(waves, wave, home, expected):
+    from ui.state import resolve_selection
+
+    assert resolve_selection(waves, ("甲县", "乙县", "丙县"), "甲县", wave, home) == expected

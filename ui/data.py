@@ -12,6 +12,7 @@ from analysis import store
 from analysis.basis import Basis
 from analysis.contract import file_kind, responses_kind
 from analysis.ranking import basis_and_table, pairwise_table, ranked_wave
+from analysis.ranking import home_trend as home_trend_rows
 from analysis.raked_scores import RAKED_COLUMNS, raked_county_scores, with_raked_scores
 from analysis.scoring import county_scores_from_counts, robustness_table
 from analysis.settings import Settings, load_settings, settings_path
@@ -184,29 +185,9 @@ def wave_ranking(data_version: str, wave: str) -> WaveRanking:
 def home_trend(data_version: str, home: str) -> pd.DataFrame:
     """Per wave: home rank with its marginal rank set, score with CI, city mean, the 5th score, published results."""
     cfg = settings()
-    published = metrics_table(data_version, "published")
-    rows = []
-    for wave in waves(data_version):
-        result = wave_ranking(data_version, wave)
-        table = result.table
-        if not result.ok or home not in set(table.loc[table["source"] == "survey", "county"]):
-            continue
-        row = table.loc[table["county"] == home].iloc[0]
-        ordered = table["score"].sort_values(ascending=False).to_numpy()
-        pub = published[(published["wave"] == wave) & (published["county"] == home)]
-        rows.append({
-            "wave": wave, "rank": int(row["rank"]),
-            "cs_low": float(row["cs_marginal_low"]) if pd.notna(row["cs_marginal_low"]) else np.nan,
-            "cs_high": float(row["cs_marginal_high"]) if pd.notna(row["cs_marginal_high"]) else np.nan,
-            "score": row["score"], "se": row["se"], "ci_low": row["ci_low"], "ci_high": row["ci_high"], "n": int(row["n"]),
-            f"p_rank_le_{cfg.strive}": row[f"p_rank_le_{cfg.strive}"], f"p_rank_le_{cfg.hold}": row[f"p_rank_le_{cfg.hold}"],
-            "city_mean": float(table["score"].mean()),
-            "strive_score": float(ordered[cfg.strive - 1]) if len(ordered) >= cfg.strive else float("nan"),
-            "published_rank": int(pub["rank"].iloc[0]) if len(pub) else pd.NA,
-            "published_score": float(pub["score"].iloc[0]) if len(pub) else float("nan"),
-            "basis": result.basis.kind,
-        })
-    return pd.DataFrame(rows)
+    results = [(w, wave_ranking(data_version, w)) for w in waves(data_version)]
+    return home_trend_rows([(w, r.basis.kind, r.table) for w, r in results if r.ok], home, cfg.strive, cfg.hold,
+                           metrics_table(data_version, "published"))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

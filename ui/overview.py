@@ -33,9 +33,8 @@ def fix_first_item(version: str, wave: str, home: str) -> str | None:
     return None if view.fix is None or view.fix.empty else str(view.fix["item"].iloc[0])
 
 
-def trend_figures(version: str, settings: Settings) -> tuple[go.Figure, go.Figure]:
-    """Rank trend (with rank sets and the 保六/争五 lines) and score trend of the home county, cached per data version."""
-    home = settings.home_county
+def trend_figures(version: str, home: str, settings: Settings) -> tuple[go.Figure, go.Figure]:
+    """Rank trend (with rank sets and the 保六/争五 lines) and score trend of one county, cached per data version."""
     trend = data.home_trend(version, home)
     ranks = cached_figure("rank_trend", (version, home, len(settings.counties), settings.hold, settings.strive),
                           lambda: rank_trend_figure(trend, len(settings.counties), settings.hold, settings.strive))

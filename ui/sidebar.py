@@ -16,14 +16,14 @@ def render() -> None:
         if state.NEXT_WAVE in st.session_state:
             # A widget's key cannot change after the widget is drawn, so a page asks for the next run instead.
             st.session_state[state.WAVE] = st.session_state.pop(state.NEXT_WAVE)
+        wave, home = state.resolve_selection(waves, cfg.counties, cfg.home_county,
+                                             st.session_state.get(state.WAVE), st.session_state.get(state.HOME))
         if waves:
-            if st.session_state.get(state.WAVE) not in waves:
-                st.session_state[state.WAVE] = waves[-1]
+            st.session_state[state.WAVE] = wave
             st.selectbox("测评批次", waves, key=state.WAVE, help="默认显示最近一次测评")
         else:
             st.caption("尚无问卷数据")
-        if st.session_state.get(state.HOME) not in cfg.counties:
-            st.session_state[state.HOME] = cfg.home_county
+        st.session_state[state.HOME] = home
         st.selectbox("本县", list(cfg.counties), key=state.HOME, help="在设置文件 settings.toml 中修改默认值")
         st.caption(f"目标：保{cfg.hold}争{cfg.strive}（第{cfg.hold}名保底，力争第{cfg.strive}名）")
         auth.login_box()

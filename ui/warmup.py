@@ -45,7 +45,7 @@ def _warm() -> float:
     version = data.version()
     waves = data.waves(version)
     if waves:
-        trend_figures(version, cfg)  # the home trend ranks every wave on the way; building loads plotly's validators
+        trend_figures(version, cfg.home_county, cfg)  # the home trend ranks every wave on the way; building loads plotly's validators
     seconds = time.perf_counter() - start
     print(f"预热完成：导入页面模块并计算 {len(waves)} 个批次的名次，用时 {seconds:.1f} 秒", file=sys.stderr, flush=True)
     return seconds

@@ -16,29 +16,24 @@ from ui import data, state
 
 @dataclass(frozen=True)
 class PageContext:
-    """What every page needs: settings with the chosen home county, the data version and the chosen wave."""
+    """What every page needs. `settings` are the bureau's own (its home county is the bureau's county); `home` is the
+    county chosen in the sidebar, which is what the page shows."""
 
     settings: Settings
+    home: str
     version: str
     wave: str | None
     waves: list[str]
 
-    @property
-    def home(self) -> str:
-        """The home county chosen in the sidebar."""
-        return self.settings.home_county
-
 
 def page_context() -> PageContext:
-    """Settings, data version and the sidebar's wave and home county."""
+    """Settings, data version and the sidebar's wave and home county (resolved as the sidebar resolves them)."""
     cfg = data.settings()
-    home = st.session_state.get(state.HOME, cfg.home_county)
     version = data.version()
     waves = data.waves(version)
-    wave = st.session_state.get(state.WAVE)
-    if wave not in waves:
-        wave = waves[-1] if waves else None
-    return PageContext(cfg.with_home(home) if home in cfg.counties else cfg, version, wave, waves)
+    wave, home = state.resolve_selection(waves, cfg.counties, cfg.home_county,
+                                         st.session_state.get(state.WAVE), st.session_state.get(state.HOME))
+    return PageContext(cfg, home, version, wave, waves)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
