@@ -1,5 +1,5 @@
 """Command line: python -m analysis mock|rank|import|waves|init-db."""
 
-from analysis.cli import main
+from analysis.cli.main import main
 
 raise SystemExit(main())

@@ -9,17 +9,15 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from analysis import action, ledger, store
-from analysis.action_charts import coverage_figure, item_trend_figure, orders_by_month_figure
-from analysis.contract import LEDGER, LEDGER_SOURCES, LEDGER_STATES, OTHER_ITEM
-from analysis.formatting import fmt_pct
-from analysis.templates import template_csv
+from analysis.data import ledger, store
+from analysis.data.contract import LEDGER, LEDGER_SOURCES, LEDGER_STATES, OTHER_ITEM
+from analysis.data.templates import template_csv
+from analysis.formatting import fmt_pct, fmt_time
+from analysis.survey import action
 from ui import action as action_data
-from ui import auth, data
-from ui.widgets import cached_figure, download_table, lazy_tabs, page_context, plain, takeaway
+from ui import auth, data, state
+from ui.widgets import download_table, lazy_tabs, page_context, plain, takeaway
 
-FLASH = "action_flash"
-FLASH_ERROR = "action_flash_error"
 ORDER_HEADERS = {"month": "月份", "item": "分项", "township": "乡镇（街道）", "orders": "工单（件）", "closed": "已办结",
                  "closure_rate": "办结率", "followed": "已回访", "satisfied": "满意+基本满意", "follow_up_rate": "回访满意率",
                  "overdue": "超期未办结"}
@@ -44,18 +42,18 @@ def errors_text(checked) -> str:
 def add_rows(rows: list[dict]) -> None:
     """Store new ledger problems (a button callback; the role is checked when it runs, not when it was drawn)."""
     if not auth.can_change_data():
-        st.session_state[FLASH_ERROR] = auth.access_notice()
+        st.session_state[state.ACTION_FLASH_ERROR] = auth.access_notice()
         return
     try:
         checked, ids = ledger.add_problems(data.engine(), pd.DataFrame(rows, index=range(1, len(rows) + 1)),
                                            data.settings(), auth.current_user())
     except store.StoreError as exc:
-        st.session_state[FLASH_ERROR] = str(exc)
+        st.session_state[state.ACTION_FLASH_ERROR] = str(exc)
         return
     if not checked.ok:
-        st.session_state[FLASH_ERROR] = f"未保存：{errors_text(checked)}"
+        st.session_state[state.ACTION_FLASH_ERROR] = f"未保存：{errors_text(checked)}"
         return
-    st.session_state[FLASH] = f"已新增台账问题 {'、'.join(ids)}。"
+    st.session_state[state.ACTION_FLASH] = f"已新增台账问题 {'、'.join(ids)}。"
 
 
 def edit_keys(ledger_id: str) -> dict[str, str]:
@@ -66,7 +64,7 @@ def edit_keys(ledger_id: str) -> dict[str, str]:
 def save_edit(ledger_id: str) -> None:
     """Store the edit form's changes to one problem (callback; role checked at the moment of the action)."""
     if not auth.can_change_data():
-        st.session_state[FLASH_ERROR] = auth.access_notice()
+        st.session_state[state.ACTION_FLASH_ERROR] = auth.access_notice()
         return
     s = st.session_state
     key = edit_keys(ledger_id)
@@ -76,14 +74,14 @@ def save_edit(ledger_id: str) -> None:
     try:
         checked, changed = ledger.update_problem(data.engine(), ledger_id, changes, data.settings(), auth.current_user())
     except store.StoreError as exc:
-        s[FLASH_ERROR] = str(exc)
+        s[state.ACTION_FLASH_ERROR] = str(exc)
         return
     if not checked.ok:
-        s[FLASH_ERROR] = f"未保存：{errors_text(checked)}"
+        s[state.ACTION_FLASH_ERROR] = f"未保存：{errors_text(checked)}"
     elif not changed:
-        s[FLASH] = f"{ledger_id} 没有任何修改。"
+        s[state.ACTION_FLASH] = f"{ledger_id} 没有任何修改。"
     else:
-        s[FLASH] = f"已保存 {ledger_id}：" + "、".join(LEDGER.header_of(k) for k in changed) + "。"
+        s[state.ACTION_FLASH] = f"已保存 {ledger_id}：" + "、".join(LEDGER.header_of(k) for k in changed) + "。"
 
 
 def manual_row() -> None:
@@ -98,18 +96,18 @@ def manual_row() -> None:
 def upload_ledger(upload) -> None:
     """A ledger file added through the upload pipeline (callback)."""
     if not auth.can_change_data():
-        st.session_state[FLASH_ERROR] = auth.access_notice()
+        st.session_state[state.ACTION_FLASH_ERROR] = auth.access_notice()
         return
     try:
         checked, ids = ledger.import_ledger(data.engine(), upload.getvalue(), upload.name, data.settings(), auth.current_user())
     except (store.StoreError, ValueError) as exc:
-        st.session_state[FLASH_ERROR] = f"“{upload.name}”未导入：{exc}"
+        st.session_state[state.ACTION_FLASH_ERROR] = f"“{upload.name}”未导入：{exc}"
         return
     if not checked.ok:
         lines = [f"第 {r.行号} 行“{r.列}”：{r.问题}" for r in checked.errors.head(10).itertuples()]
-        st.session_state[FLASH_ERROR] = f"“{upload.name}”有 {len(checked.errors)} 处错误，未导入：" + "；".join(lines)
+        st.session_state[state.ACTION_FLASH_ERROR] = f"“{upload.name}”有 {len(checked.errors)} 处错误，未导入：" + "；".join(lines)
         return
-    st.session_state[FLASH] = f"已从“{upload.name}”新增台账问题 {len(ids)} 项。"
+    st.session_state[state.ACTION_FLASH] = f"已从“{upload.name}”新增台账问题 {len(ids)} 项。"
 
 
 def orders_section() -> None:
@@ -125,8 +123,7 @@ def orders_section() -> None:
     cols[1].metric("办结率", fmt_pct(whole["closure_rate"]))
     cols[2].metric("回访满意率", fmt_pct(whole["follow_up_rate"]), help="（满意+基本满意）÷ 已回访；未回访不计入")
     cols[3].metric(f"超过 {rules.order_due_days} 天未办结", f"{int(whole['overdue'])} 件")
-    monthly = orders.groupby(["month", "item"]).size().rename("orders").reset_index().sort_values(["month", "item"])
-    st.plotly_chart(cached_figure("action_orders", (ctx.version,), lambda: orders_by_month_figure(monthly)), width="stretch")
+    st.plotly_chart(action_data.orders_chart(ctx.version), width="stretch")
     latest = str(orders["month"].max())
     top = orders[orders["month"] == latest]["item"].value_counts()
     takeaway(plain(f"{latest} 共 {int(top.sum())} 件工单，最多的是“{top.index[0]}”（{int(top.iloc[0])} 件）。"))
@@ -173,8 +170,10 @@ def ledger_section() -> None:
         takeaway(f"逾期问题以红色标出：{summary['overdue']} 项；已销号 {summary['closed']} 项，共 {summary['problems']} 项。")
         download_table(export, "问题台账", "action_ledger")
         with st.expander("修改记录（每次新增、修改、销号）"):
-            events = action_data.history(ctx.version).rename(columns={"ledger_id": "台账编号", "at": "时间", "user": "操作人",
-                                                                       "action": "操作", "fields_json": "修改内容"})
+            events = action_data.history(ctx.version)
+            events = events.assign(at=events["at"].map(fmt_time), action=events["action"].map(lambda a: EVENT_LABELS.get(a, a)))
+            events = events.rename(columns={"ledger_id": "台账编号", "at": "时间", "user": "操作人", "action": "操作",
+                                            "fields_json": "修改内容"})
             st.dataframe(events.drop(columns="id"), hide_index=True, width="stretch")
             download_table(events, "台账修改记录", "action_history")
     if not allowed:
@@ -224,14 +223,8 @@ def items_section() -> None:
     counts = closed["item"].value_counts() if not closed.empty else pd.Series(dtype=int)
     items = sorted(cfg.items, key=lambda i: -int(counts.get(i, 0)))  # items with closed problems first
     item = st.selectbox("分项", items, key="action_item")
-    scores = action.item_wave_scores(responses, item, cfg.points)
-    mine = closed[closed["item"] == item] if not closed.empty else closed
-    waves = scores["wave"].tolist()
-    marks = pd.DataFrame({"wave": [action.wave_of_date(d, waves) for d in mine["closed"]],
-                          "label": [f"{i} 销号 {d}" for i, d in zip(mine["ledger_id"], mine["closed"])]}).dropna() if not mine.empty \
-        else pd.DataFrame(columns=["wave", "label"])
-    st.plotly_chart(cached_figure("action_item", (ctx.version, ctx.home, item), lambda: item_trend_figure(scores, item, marks)),
-                    width="stretch")
+    scores, mine, _ = action_data.item_history(ctx.version, ctx.home, item)
+    st.plotly_chart(action_data.item_chart(ctx.version, ctx.home, item), width="stretch")
     rows = []
     for r in mine.itertuples():
         change = action.before_after(scores, r.closed, cfg.coverage)
@@ -261,16 +254,12 @@ def visits_section() -> None:
     years = sorted(visits["year"].unique())
     year = st.selectbox("年度", years, index=len(years) - 1, key="action_visit_year")
     part = visits[visits["year"] == year]
-    towns = action.coverage_by(part, ["township"])
-    responses = data.home_responses(ctx.version, ctx.home)
+    towns = action_data.visit_towns(ctx.version, ctx.home, year, ctx.wave)
     wave = ctx.wave
-    if not responses.empty and wave is not None:
-        parents = action.parent_scores(responses[responses["wave"] == wave], cfg.points)
-        towns = towns.merge(parents[["township", "score", "ci_low", "n"]], on="township", how="left")
+    if "score" in towns.columns and wave is not None:
         linked = towns.dropna(subset=["score"])
         if len(linked) >= 3:
-            st.plotly_chart(cached_figure("action_visits", (ctx.version, ctx.home, year, wave), lambda: coverage_figure(linked)),
-                            width="stretch")
+            st.plotly_chart(action_data.visits_chart(ctx.version, ctx.home, year, wave), width="stretch")
             rho = action.spearman(linked["coverage"], linked["score"])
             direction = "越高" if rho["rho"] > 0 else "越低"
             verdict = "统计上显著" if rho["p"] < 0.05 else "统计上不显著"
@@ -307,15 +296,18 @@ def attention_section() -> None:
     download_table(view, "约谈名单", "action_attention")
 
 
+# What each ledger event did, in Chinese (a close is an update that sets 已销号).
+EVENT_LABELS = {"create": "新增", "update": "修改"}
+
 ctx = page_context()
 cfg = ctx.settings
 st.title("整改跟踪")
 st.caption(plain(f"{ctx.home}：民意诉求、问题台账、整改前后的分项得分、教师全员大家访与约谈名单。"))
 allowed = auth.can_change_data()
-if FLASH in st.session_state:
-    st.success(plain(st.session_state.pop(FLASH)), icon=":material/check_circle:")
-if FLASH_ERROR in st.session_state:
-    st.error(plain(st.session_state.pop(FLASH_ERROR)), icon=":material/error:")
+if state.ACTION_FLASH in st.session_state:
+    st.success(plain(st.session_state.pop(state.ACTION_FLASH)), icon=":material/check_circle:")
+if state.ACTION_FLASH_ERROR in st.session_state:
+    st.error(plain(st.session_state.pop(state.ACTION_FLASH_ERROR)), icon=":material/error:")
 as_of = st.date_input("统计截止日期（逾期按此计算）", value=dt.date.today(), key="action_as_of")
 lazy_tabs({"民意诉求": orders_section, "问题台账": ledger_section, "整改前后": items_section, "大家访": visits_section,
            "约谈名单": attention_section}, key="action_tabs")

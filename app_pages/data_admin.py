@@ -3,13 +3,14 @@
 import pandas as pd
 import streamlit as st
 
-from analysis import store
-from analysis.contract import KIND_KEYS, file_kind
+from analysis.data import store
+from analysis.data.contract import KIND_KEYS, file_kind
+from analysis.data.importing import (commit_import, file_sha256, prepare_import, same_file_text, summary_line,
+                                     workbook_sheets)
+from analysis.data.readers import ReadError
+from analysis.data.templates import template_csv, template_frame
+from analysis.data.waves import sort_waves
 from analysis.formatting import escape_markdown, fmt_rank_of, fmt_time, xlsx_bytes
-from analysis.importing import commit_import, file_sha256, prepare_import, same_file_text, summary_line, xlsx_limits
-from analysis.readers import ReadError, xlsx_sheet_names
-from analysis.templates import template_csv, template_frame
-from analysis.waves import sort_waves
 from ui import auth, data, state
 from ui.widgets import download_table, page_context
 
@@ -17,17 +18,12 @@ KIND_LABELS = {key: file_kind(key, ()).label for key in KIND_KEYS}
 STATUS_LABELS = {"active": "使用中", "replaced": "已被替换", "deleted": "已删除", "purged": "已彻底删除"}
 LOG_KIND_LABELS = KIND_LABELS | {"scenario": "推演方案", "database": "整个数据库", "": ""}
 ERROR_ROWS_SHOWN = 1000
-ACCEPTED_TYPES = ["csv", "txt", "xlsx"]  # what analysis.readers reads (a .txt is tab- or comma-separated text)
+ACCEPTED_TYPES = ["csv", "txt", "xlsx"]  # what analysis.data.readers reads (a .txt is tab- or comma-separated text)
 # Where an import shows up: the page to open next, per kind of file.
 NEXT_PAGE = {"responses": ("app_pages/overview.py", "查看总览 →"), "published": ("app_pages/ranking.py", "查看排名 →"),
              "preschool": ("app_pages/metrics.py", "查看办学指标 →"), "compulsory": ("app_pages/metrics.py", "查看办学指标 →"),
              "classes": ("app_pages/metrics.py", "查看办学指标 →"), "petitions": ("app_pages/action.py", "查看整改跟踪 →"),
              "home_visits": ("app_pages/action.py", "查看整改跟踪 →")}
-FLASH = "data_admin_flash"  # the last import's summary, shown once after the page reloads
-FLASH_ERROR = "data_admin_flash_error"  # why the last confirmed import was refused
-FLASH_DONE = "data_admin_flash_done"  # (kind, waves) of the last import: says where to look next
-DIGESTS = "data_admin_upload_digest"  # upload file_id → SHA-256
-SHEETS = "data_admin_sheet_names"  # (SHA-256, sheet names) of the current workbook
 
 
 def plain(text: str) -> str:
@@ -43,12 +39,12 @@ def upload_limit_mb() -> int:
 def confirm_import(plan, replace: bool) -> None:
     """Store the checked plan (a button callback, so its outcome shows on the run it triggers, without st.rerun)."""
     if not auth.can_change_data():  # checked again: the callback runs on the next request, not when the button was drawn
-        st.session_state[FLASH_ERROR] = auth.access_notice()
+        st.session_state[state.UPLOAD_FLASH_ERROR] = auth.access_notice()
         return
     try:
         records = commit_import(data.engine(), plan, auth.current_user(), replace=replace)
     except store.StoreError as exc:
-        st.session_state[FLASH_ERROR] = str(exc)
+        st.session_state[state.UPLOAD_FLASH_ERROR] = str(exc)
         return
     st.session_state.pop(state.PLAN, None)
     # A fresh uploader key empties the uploader, so the imported file is not offered for a second import.
@@ -56,8 +52,8 @@ def confirm_import(plan, replace: bool) -> None:
     periods = sort_waves(r["period"] for r in records)
     if plan.kind.key == "responses":
         st.session_state[state.NEXT_WAVE] = periods[-1]  # the latest by time; the sidebar selects it before drawing
-    st.session_state[FLASH] = summary_line(plan, records)
-    st.session_state[FLASH_DONE] = (plan.kind.key, periods)
+    st.session_state[state.UPLOAD_FLASH] = summary_line(plan, records)
+    st.session_state[state.UPLOAD_FLASH_DONE] = (plan.kind.key, periods)
 
 
 def where_to_look(kind_key: str, periods: list[str], ctx) -> None:
@@ -79,7 +75,7 @@ def where_to_look(kind_key: str, periods: list[str], ctx) -> None:
 
 def upload_digest(upload) -> str:
     """SHA-256 of the uploaded bytes, computed once per upload (hashing 200 MB on every rerun costs ~0.3 s)."""
-    digests = st.session_state.setdefault(DIGESTS, {})
+    digests = st.session_state.setdefault(state.UPLOAD_DIGESTS, {})
     if upload.file_id not in digests:
         digests.clear()  # only the current upload's digest is worth keeping
         digests[upload.file_id] = file_sha256(upload.getvalue())
@@ -87,11 +83,11 @@ def upload_digest(upload) -> str:
 
 
 def sheet_names(raw: bytes, sha: str, cfg) -> list[str]:
-    """The workbook's sheet names, opened once per file (by SHA-256), not on every rerun."""
-    cached = st.session_state.get(SHEETS)
+    """The workbook's sheet names ([] when not a workbook), opened once per file (by SHA-256), not on every rerun."""
+    cached = st.session_state.get(state.UPLOAD_SHEETS)
     if not cached or cached[0] != sha:
-        cached = (sha, xlsx_sheet_names(raw, xlsx_limits(cfg)))
-        st.session_state[SHEETS] = cached
+        cached = (sha, workbook_sheets(raw, cfg))
+        st.session_state[state.UPLOAD_SHEETS] = cached
     return cached[1]
 
 
@@ -105,13 +101,13 @@ engine = data.engine()
 st.title("数据管理")
 allowed = auth.can_change_data()
 (st.success if allowed else st.warning)(auth.access_notice(), icon=":material/lock_open:" if allowed else ":material/lock:")
-if FLASH in st.session_state:
+if state.UPLOAD_FLASH in st.session_state:
     with st.container(border=True):
-        st.success(plain(st.session_state.pop(FLASH)), icon=":material/check_circle:")
-        if FLASH_DONE in st.session_state:
-            where_to_look(*st.session_state.pop(FLASH_DONE), ctx)
-if FLASH_ERROR in st.session_state:
-    st.error(plain(st.session_state.pop(FLASH_ERROR)), icon=":material/error:")
+        st.success(plain(st.session_state.pop(state.UPLOAD_FLASH)), icon=":material/check_circle:")
+        if state.UPLOAD_FLASH_DONE in st.session_state:
+            where_to_look(*st.session_state.pop(state.UPLOAD_FLASH_DONE), ctx)
+if state.UPLOAD_FLASH_ERROR in st.session_state:
+    st.error(plain(st.session_state.pop(state.UPLOAD_FLASH_ERROR)), icon=":material/error:")
 
 if allowed:
     st.subheader("上传文件")
@@ -126,13 +122,8 @@ if allowed:
     if upload is not None:
         raw = upload.getvalue()
         sha = upload_digest(upload)
-        sheet = None
-        if raw[:4] == b"PK\x03\x04":  # by content, not name: an .xlsx renamed .csv still gets its sheet choice
-            try:
-                sheets = sheet_names(raw, sha, cfg)
-                sheet = st.selectbox("工作表", sheets, key="upload_sheet") if len(sheets) > 1 else sheets[0]
-            except ReadError:
-                sheet = None  # prepare_import below explains what is wrong with the file
+        sheets = sheet_names(raw, sha, cfg)
+        sheet = (st.selectbox("工作表", sheets, key="upload_sheet") if len(sheets) > 1 else sheets[0]) if sheets else None
         plan_key = (sha, kind_key, sheet, ctx.version)
         cached = st.session_state.get(state.PLAN)
         try:
@@ -140,7 +131,8 @@ if allowed:
                 plan = cached[1]
             else:
                 with st.spinner("正在读取并检查文件…"):
-                    plan = prepare_import(raw, upload.name, kind_key, cfg, engine, sheet=sheet, max_bytes=limit_mb * 2**20)
+                    plan = prepare_import(raw, upload.name, kind_key, cfg, engine, sheet=sheet, max_bytes=limit_mb * 2**20,
+                                          sha256=sha)
                 st.session_state[state.PLAN] = (plan_key, plan)
         except ReadError as exc:
             st.error(plain(f"无法读取“{upload.name}”：{exc}"), icon=":material/error:")
@@ -235,7 +227,7 @@ else:
                     except store.StoreError as exc:
                         st.error(plain(str(exc)), icon=":material/error:")
                         st.stop()
-                    st.session_state[FLASH] = f"已彻底删除导入记录 #{int(target)}，并已压缩数据库文件。"
+                    st.session_state[state.UPLOAD_FLASH] = f"已彻底删除导入记录 #{int(target)}，并已压缩数据库文件。"
                     st.rerun()
 
 st.subheader("操作日志")
@@ -259,7 +251,7 @@ if allowed:
         if not auth.can_change_data():  # checked again at the moment of the action
             st.error("只有分析员可以下载数据库备份。")
         else:
-            from analysis.backup import backup_bytes
+            from analysis.data.backup import backup_bytes
 
             backup_name, backup_data = backup_bytes(None)
             st.download_button("下载备份", backup_data, file_name=backup_name, key="dl_backup", icon=":material/download:")

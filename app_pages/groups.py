@@ -4,10 +4,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from analysis.data.waves import previous_wave
 from analysis.formatting import escape_markdown, fmt_pct
-from analysis.groups import GROUP_DIMENSIONS
-from analysis.insight_charts import group_panels_figure, township_score_figure
-from ui import insights
+from analysis.survey.groups import GROUP_DIMENSIONS
+from ui import insight_figures as figures
+from ui import insights, state
 from ui.widgets import download_table, lazy_tabs, page_context, plain, require_survey_wave, takeaway
 
 GREY = "color: #9AA0A6"
@@ -19,12 +20,12 @@ require_survey_wave(ctx)
 
 left, right = st.columns([3, 2])
 with left:
-    townships = insights.township_filter(insights.GROUPS_TOWNSHIPS, insights.home_townships(ctx.version, ctx.home))
+    townships = insights.township_filter(state.GROUPS_TOWNSHIPS, insights.home_townships(ctx.version, ctx.home))
 with right:
     measures = ["overall", *cfg.items]
-    measure = st.selectbox("看哪一题的得分", measures, key=insights.GROUPS_MEASURE,
+    measure = st.selectbox("看哪一题的得分", measures, key=state.GROUPS_MEASURE,
                            format_func=lambda m: insights.OVERALL_LABEL if m == "overall" else f"分项：{m}")
-measure_label = insights.OVERALL_LABEL if measure == "overall" else measure
+measure_label = figures.measure_label(measure)
 scope = insights.scope_label(ctx.home, townships)
 view = insights.group_view(ctx.version, ctx.wave, ctx.home, townships, measure)
 table = view.table
@@ -32,8 +33,7 @@ if table.empty or int(table.loc[table["dimension"] == table["dimension"].iloc[0]
     st.warning(plain(f"{ctx.wave} 没有{scope}的“{measure_label}”答卷。请换一个批次、乡镇或题目。"))
     st.stop()
 
-before = insights.previous_wave(ctx.waves, ctx.wave)
-key = (ctx.version, ctx.wave, ctx.home, townships, measure)  # everything this page's charts depend on
+before = previous_wave(ctx.waves, ctx.wave)
 county_score = float(table["county_score"].iloc[0])
 st.caption(plain(f"{ctx.wave} · {scope} · {measure_label} · 全县得分 {county_score:.2f} · "
                  + (f"较上期 = 与{before}相比" if before else "首个批次，无“较上期”") + f" · 样本不足{cfg.min_group_n}份的群体以灰色显示，不作检验"))
@@ -78,9 +78,7 @@ def townships_section() -> None:
     if towns.empty:
         st.info("问卷中没有乡镇（街道）信息。", icon=":material/info:")
     else:
-        st.plotly_chart(insights.chart("groups_townships", key, lambda: township_score_figure(
-            towns, county_score, cfg.min_group_n, f"各乡镇{measure_label}得分（横线为95%置信区间；红色低于全县，灰色样本不足{cfg.min_group_n}份）")),
-            width="stretch")
+        st.plotly_chart(figures.township_scores(ctx.version, ctx.wave, ctx.home, townships, measure), width="stretch")
         if len(big_towns):
             best, worst_t = big_towns.sort_values("score").iloc[-1], big_towns.sort_values("score").iloc[0]
             takeaway(f"样本充足的乡镇中，{best['group']}最高（{best['score']:.1f} 分），{worst_t['group']}最低（{worst_t['score']:.1f} 分）；"
@@ -92,10 +90,7 @@ def townships_section() -> None:
 def groups_section() -> None:
     """Scores by respondent group, with the Holm-tested verdicts."""
     others = table[table["dimension"] != "township"]
-    labels = {d: label for d, label in GROUP_DIMENSIONS.items() if d != "township"}
-    st.plotly_chart(insights.chart("groups_panels", key, lambda: group_panels_figure(
-        others, labels, county_score, cfg.min_group_n, f"各人群{measure_label}得分（点为得分，横线为95%置信区间，虚线为全县得分）")),
-        width="stretch")
+    st.plotly_chart(figures.group_panels(ctx.version, ctx.wave, ctx.home, townships, measure), width="stretch")
     flagged = low[low["dimension"] != "township"]
     high = table[(table["verdict"] == "显著偏高") & (table["dimension"] != "township")]
     takeaway(("显著偏低：" + "、".join(f"{GROUP_DIMENSIONS[d]}·{g}" for d, g in zip(flagged["dimension"], flagged["group"])) + "。"
@@ -166,4 +161,4 @@ def detail_section() -> None:
 
 # Only the open tab runs (lazy tabs), so changing the item or the townships redraws one chart, not all of them.
 lazy_tabs({"各乡镇（街道）得分": townships_section, "不同人群的得分": groups_section, "分组明细": detail_section},
-          insights.GROUPS_TAB)
+          state.GROUPS_TAB)

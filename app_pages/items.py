@@ -3,12 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from analysis.comments import topic_samples
-from analysis.drivers import QUADRANT_FOCUS, QUADRANT_RED_LINE
 from analysis.formatting import escape_markdown, fmt_pct, fmt_signed
-from analysis.insight_charts import fix_first_figure, importance_figure, ipa_figure, item_benchmark_figure, topic_count_figure
-from analysis.itemmodel import MISSING_NOTE
-from ui import insights
+from analysis.stats.drivers import QUADRANT_FOCUS, QUADRANT_RED_LINE
+from analysis.survey.comments import topic_samples
+from analysis.survey.itemmodel import MISSING_NOTE
+from ui import insight_figures as figures
+from ui import insights, state
 from ui.widgets import detail_expander, download_table, lazy_tabs, page_context, plain, require_survey_wave, takeaway
 
 ctx = page_context()
@@ -16,7 +16,7 @@ cfg = ctx.settings
 st.title(plain(f"{ctx.home}分项指标"))  # short enough for one line on a 390-px phone
 require_survey_wave(ctx)
 
-townships = insights.township_filter(insights.ITEMS_TOWNSHIPS, insights.home_townships(ctx.version, ctx.home))
+townships = insights.township_filter(state.ITEMS_TOWNSHIPS, insights.home_townships(ctx.version, ctx.home))
 view = insights.item_view(ctx.version, ctx.wave, ctx.home, townships)
 scope = insights.scope_label(ctx.home, townships)
 if view.n == 0 or view.benchmarks["score"].notna().sum() == 0:
@@ -24,7 +24,6 @@ if view.n == 0 or view.benchmarks["score"].notna().sum() == 0:
     st.stop()
 
 bench = view.benchmarks
-key = (ctx.version, ctx.wave, ctx.home, townships)  # everything this page's charts depend on
 strive_name = view.strive_county or "—"
 st.caption(f"{escape_markdown(ctx.wave)} · {escape_markdown(scope)} · 样本 {view.n} 份，计分 {view.n_scored} 份 · 争{cfg.strive}对照县：{strive_name}"
            f"（除本县外得分第{cfg.strive}高的县区，即本县要超过的对象）· 全市平均为各县区得分的简单平均")
@@ -54,7 +53,7 @@ else:
 @st.fragment
 def topic_comments(long: pd.DataFrame, topics: list[str]) -> None:
     """One topic's verbatim comments; choosing another topic reruns only this fragment, not the page."""
-    topic = st.selectbox("查看某一主题的意见原文", topics, key=insights.ITEMS_TOPIC)
+    topic = st.selectbox("查看某一主题的意见原文", topics, key=state.ITEMS_TOPIC)
     samples = topic_samples(long, topic)
     st.dataframe(samples.rename(columns={"comment": "意见原文", "times": "条数"}), hide_index=True, width="stretch")
     st.caption("意见原文按纯文本显示；同样的意见合并计数，最多显示 10 条。")
@@ -62,7 +61,7 @@ def topic_comments(long: pd.DataFrame, topics: list[str]) -> None:
 
 def scores_section() -> None:
     """Each item against the city mean and the strive county, with CIs."""
-    st.plotly_chart(insights.chart("items_benchmark", key, lambda: item_benchmark_figure(bench, cfg.strive)), width="stretch")
+    st.plotly_chart(figures.item_benchmark(ctx.version, ctx.wave, ctx.home, townships), width="stretch")
     takeaway((f"与{strive_name}差距最大的是“{worst['item']}”（{fmt_signed(worst['gap_strive'])} 分）；" if has_benchmark
               else f"得分最低的是“{worst['item']}”（{worst['score']:.2f} 分）；")
              + ("显著低于全市平均：" + "、".join(below_city) + "。" if below_city else "没有分项显著低于全市平均。"))
@@ -99,14 +98,14 @@ def importance_section() -> None:
         st.warning(f"所选范围只有 {view.n} 份问卷，重要性估计波动较大，仅供参考。", icon=":material/warning:")
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(insights.chart("items_importance", key, lambda: importance_figure(drivers)), width="stretch")
+        st.plotly_chart(figures.item_importance(ctx.version, ctx.wave, ctx.home, townships), width="stretch")
         top = drivers.sort_values("rescaled", ascending=False).iloc[0]
         moved = drivers[drivers["rank_weight"] != drivers["rank_corr"]]
         takeaway(f"“{top['item']}”对总体满意度影响最大（相对权重 {fmt_pct(top['rescaled'])}）；"
                  f"各分项共同解释了总体满意度差异的 {fmt_pct(top['r2'])}。"
                  + (f"有 {len(moved)} 个分项按相对权重和按相关系数的排序不同：相关系数会把分项之间的重叠重复计算。" if len(moved) else ""))
     with right:
-        st.plotly_chart(insights.chart("items_ipa", key, lambda: ipa_figure(fix)), width="stretch")
+        st.plotly_chart(figures.item_quadrants(ctx.version, ctx.wave, ctx.home, townships), width="stretch")
         key_items = fix.loc[fix["quadrant"] == QUADRANT_FOCUS, "item"].tolist()
         red = fix.loc[fix["quadrant"] == QUADRANT_RED_LINE, "item"].tolist()
         takeaway((f"{QUADRANT_FOCUS}（重要但得分偏低）：" + "、".join(key_items) + "。" if key_items
@@ -136,7 +135,7 @@ def fix_first_section() -> None:
                 "按“目标推演”页的同一模型（各分项对总体满意度的回归系数，每人总体得分最高 100 分）推算的总体得分变化。"
                 "用于排先后，不是预测；本县已领先的分项记为 0。")
     if (fix["expected_gain"] > 0).any():
-        st.plotly_chart(insights.chart("items_fix", key, lambda: fix_first_figure(fix, cfg.strive)), width="stretch")
+        st.plotly_chart(figures.item_fix_first(ctx.version, ctx.wave, ctx.home, townships), width="stretch")
         gains = fix.loc[fix["expected_gain"] > 0]
         top3 = gains.head(3)
         first = top3.iloc[0]
@@ -182,7 +181,7 @@ def comments_section() -> None:
         counts = comments.counts
         left, right = st.columns([2, 3])
         with left:
-            st.plotly_chart(insights.chart("items_topics", key, lambda: topic_count_figure(counts)), width="stretch")
+            st.plotly_chart(figures.comment_topics(ctx.version, ctx.wave, ctx.home, townships), width="stretch")
             busiest = counts.sort_values("comments", ascending=False).iloc[0]
             takeaway(f"共 {comments.n_comments} 条意见；提到最多的是“{busiest['topic']}”（{int(busiest['comments'])} 条，"
                      f"占 {fmt_pct(busiest['share'])}）。分类按设置文件中的关键词规则。")
@@ -193,7 +192,7 @@ def comments_section() -> None:
                                     "占全部意见": [fmt_pct(v) for v in counts["share"]]})
         download_table(counts_view, f"意见主题统计_{ctx.wave}", "items_comment_counts")
         all_comments = comments.long.rename(columns={"topic": "主题", "comment": "意见原文", "township": "乡镇（街道）"})
-        with detail_expander("全部意见（按主题）", insights.ITEMS_ALL_COMMENTS) as box:
+        with detail_expander("全部意见（按主题）", state.ITEMS_ALL_COMMENTS) as box:
             if box.open:
                 st.dataframe(all_comments, hide_index=True, width="stretch")
                 download_table(all_comments, f"意见建议_{ctx.wave}", "items_comments_all")
@@ -201,4 +200,4 @@ def comments_section() -> None:
 
 # Only the open tab runs (lazy tabs): together the sections hold five charts and six tables.
 lazy_tabs({"各分项得分对比": scores_section, "哪些分项影响最大": importance_section, "先改哪一项": fix_first_section,
-           "群众意见建议": comments_section}, insights.ITEMS_TAB)
+           "群众意见建议": comments_section}, state.ITEMS_TAB)

@@ -4,15 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from analysis.formatting import escape_markdown, fmt_pct
-from analysis.insight_charts import (
-    class_size_histogram,
-    class_trend_figure,
-    link_figure,
-    rate_trend_figure,
-    township_rate_figure,
-)
-from analysis.metrics import FEW_POINTS, SIZE_BIN_LABELS, association_sentence
-from ui import insights
+from analysis.survey.school_metrics import FEW_POINTS, SIZE_BIN_LABELS, association_sentence
+from ui import insight_figures as figures
+from ui import insights, state
 from ui.widgets import detail_expander, download_table, lazy_tabs, page_context, takeaway
 
 ctx = page_context()
@@ -33,7 +27,7 @@ if not options:
 
 left, right = st.columns([3, 2])
 with left:
-    townships = insights.township_filter(insights.METRICS_TOWNSHIPS, options)
+    townships = insights.township_filter(state.METRICS_TOWNSHIPS, options)
 view = insights.metrics_view(ctx.version, townships)
 years = sorted(set(view.preschool.get("year", pd.Series(dtype="str"))) | set(view.compulsory.get("year", pd.Series(dtype="str")))
                | set(view.flags.get("year", pd.Series(dtype="str"))))
@@ -41,11 +35,10 @@ if not years:
     st.warning("所选乡镇没有办学指标数据，请换一个乡镇。")
     st.stop()
 with right:
-    if st.session_state.get(insights.METRICS_YEAR) not in years:
-        st.session_state[insights.METRICS_YEAR] = years[-1]
-    year = st.selectbox("学年（明细表和乡镇图）", years, key=insights.METRICS_YEAR)
+    if st.session_state.get(state.METRICS_YEAR) not in years:
+        st.session_state[state.METRICS_YEAR] = years[-1]
+    year = st.selectbox("学年（明细表和乡镇图）", years, key=state.METRICS_YEAR)
 scope = insights.scope_label(county, townships)
-key = (ctx.version, county, townships, year)  # everything the metrics charts depend on
 st.caption(escape_markdown(f"{scope} · 共 {len(years)} 个学年（{years[0]}至{years[-1]}）· 走势图看全部学年，乡镇图与明细表看 {year} · 目标值来自设置文件"))
 
 
@@ -74,7 +67,7 @@ def yes_no(series: pd.Series) -> list[str]:
     return ["达标" if v else "未达标" for v in series]
 
 
-# The sections below read the page's filters set above (ctx, view, year, townships, key) and run only in their open tab.
+# The sections below read the page's filters set above (ctx, view, year, townships) and run only in their open tab.
 
 
 def class_section() -> None:
@@ -98,8 +91,7 @@ def class_section() -> None:
         c4.metric("起始年级超额班级", f"{int(row['initial_over_cap'])} 个班", border=True,
                   help=f"一年级超过 {th.class_cap_primary} 人、七年级超过 {th.class_cap_junior} 人的班级")
         c4.caption(f"占起始年级班级 {fmt_pct(row['initial_over_cap_share'])}")
-    st.plotly_chart(insights.chart("metrics_class_trend", key, lambda: class_trend_figure(totals, th.large_class_share_max)),
-                    width="stretch")
+    st.plotly_chart(figures.class_trend(ctx.version, townships), width="stretch")
     first, last = totals.iloc[0], totals.iloc[-1]
     takeaway(f"大班额占比由{first['year']}的 {fmt_pct(first['large_share'])} 变为{last['year']}的 {fmt_pct(last['large_share'])}，"
              f"超大班额由 {int(first['very_large'])} 个变为 {int(last['very_large'])} 个。")
@@ -134,15 +126,12 @@ def class_distribution_section() -> None:
     year_towns = towns[(towns["year"] == year) & ~towns["is_total"]]
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(insights.chart("metrics_large_share", key, lambda: township_rate_figure(
-            year_towns, "large_share", "大班额占比", th.large_class_share_max, higher_is_better=False)), width="stretch")
+        st.plotly_chart(figures.large_class_share(ctx.version, townships, year), width="stretch")
         over = year_towns.loc[year_towns["large_share"] > th.large_class_share_max, "township"].tolist()
         takeaway(f"{year}大班额占比超过 {fmt_pct(th.large_class_share_max, 0)} 的乡镇：{'、'.join(over) if over else '无'}。")
     with right:
         year_flags = view.flags[view.flags["year"] == year]
-        st.plotly_chart(insights.chart("metrics_histogram", key, lambda: class_size_histogram(
-            year_flags, {"小学": th.class_cap_primary, "初中": th.class_cap_junior}, th.large_class_min, th.very_large_class_min)),
-            width="stretch")
+        st.plotly_chart(figures.class_sizes(ctx.version, townships, year), width="stretch")
         takeaway(f"{year}共 {len(year_flags)} 个班，平均班额 {year_flags['students'].mean():.1f} 人，最大 {int(year_flags['students'].max())} 人。")
 
     town_view = pd.DataFrame({
@@ -153,24 +142,23 @@ def class_distribution_section() -> None:
         **pct_cols(towns, {"initial_over_cap_share": "起始年级超额占比"}),
         "是否达标": yes_no(towns["meets_target"]),
     })
-    detail_table("各乡镇班额明细（全部学年）", insights.METRICS_TOWNSHIP_DETAIL, town_view, "乡镇班额", "metrics_townships")
+    detail_table("各乡镇班额明细（全部学年）", state.METRICS_TOWNSHIP_DETAIL, town_view, "乡镇班额", "metrics_townships")
     dist = view.distribution
     dist_view = pd.DataFrame({"学年": dist["year"], "学段": dist["stage"], "班额区间": dist["size_band"], "班级数": dist["classes"],
                               "占该学段班级": [fmt_pct(v) for v in dist["share"]]})
     dist_view = dist_view.assign(_o=dist_view["班额区间"].map({b: k for k, b in enumerate(SIZE_BIN_LABELS)})).sort_values(
         ["学年", "学段", "_o"]).drop(columns="_o")
-    detail_table("班额分布表（全部学年）", insights.METRICS_DISTRIBUTION_DETAIL, dist_view, "班额分布", "metrics_distribution")
+    detail_table("班额分布表（全部学年）", state.METRICS_DISTRIBUTION_DETAIL, dist_view, "班额分布", "metrics_distribution")
 
 
 @st.fragment
 def preschool_by_township(year_rows: pd.DataFrame, pre_series: dict[str, tuple[str, float]]) -> None:
     """One preschool rate by township; switching the rate reruns only this fragment, not the page."""
     # One indicator at a time keeps the chart readable; the detail table has all three.
-    column = st.radio("按乡镇查看", list(pre_series), key=insights.METRICS_INDICATOR, horizontal=True,
+    column = st.radio("按乡镇查看", list(pre_series), key=state.METRICS_INDICATOR, horizontal=True,
                       format_func=lambda c: pre_series[c][0])
     label, target = pre_series[column]
-    st.plotly_chart(insights.chart(f"metrics_preschool_{column}", key, lambda: township_rate_figure(
-        year_rows, column, label, target)), width="stretch")
+    st.plotly_chart(figures.preschool_by_township(ctx.version, townships, year, column), width="stretch")
     short = year_rows.loc[year_rows[column] < target, "township"].tolist()
     takeaway(f"{year}有 {len(short)} 个乡镇{label}低于 {fmt_pct(target, 0)}" + (f"：{'、'.join(short)}。" if short else "。"))
 
@@ -182,11 +170,8 @@ def preschool_section() -> None:
         missing_upload("尚未上传学前教育数据。")
         return
     totals = pre[pre["is_total"]].sort_values("year")
-    pre_series = {"gross_enrollment": ("学前教育毛入园率", th.preschool_gross_enrollment_min),
-                  "inclusive_coverage": ("普惠性幼儿园覆盖率", th.inclusive_coverage_min),
-                  "public_share": ("公办园在园幼儿占比", th.public_share_min)}
-    st.plotly_chart(insights.chart("metrics_preschool_trend", key, lambda: rate_trend_figure(
-        totals, pre_series, f"{scope}学前教育三项指标逐年变化（虚线为目标）")), width="stretch")
+    pre_series = insights.preschool_series()
+    st.plotly_chart(figures.preschool_trend(ctx.version, townships), width="stretch")
     last = totals.iloc[-1]
     missed = [label for column, (label, target) in pre_series.items() if last[column] < target]
     takeaway(f"{last['year']}：毛入园率 {fmt_pct(last['gross_enrollment'])}，普惠覆盖率 {fmt_pct(last['inclusive_coverage'])}，"
@@ -199,7 +184,7 @@ def preschool_section() -> None:
         "毛入园率达标": yes_no(pre["gross_enrollment_ok"]), "普惠覆盖率达标": yes_no(pre["inclusive_coverage_ok"]),
         "公办占比达标": yes_no(pre["public_share_ok"]),
     })
-    detail_table("学前教育明细（全部学年）", insights.METRICS_PRESCHOOL_DETAIL, pre_view, "学前教育指标", "metrics_preschool")
+    detail_table("学前教育明细（全部学年）", state.METRICS_PRESCHOOL_DETAIL, pre_view, "学前教育指标", "metrics_preschool")
 
 
 def compulsory_section() -> None:
@@ -209,15 +194,12 @@ def compulsory_section() -> None:
         missing_upload("尚未上传义务教育与特殊教育数据。")
         return
     totals = comp[comp["is_total"]].sort_values("year")
-    comp_series = {"gross_enrollment": ("义务教育毛入学率", None), "disabled_enrollment": ("适龄残疾儿童入学率", None)}
-    st.plotly_chart(insights.chart("metrics_compulsory_trend", key, lambda: rate_trend_figure(
-        totals, comp_series, f"{scope}义务教育毛入学率与适龄残疾儿童入学率逐年变化")), width="stretch")
+    st.plotly_chart(figures.compulsory_trend(ctx.version, townships), width="stretch")
     last = totals.iloc[-1]
     takeaway(f"{last['year']}：义务教育毛入学率 {fmt_pct(last['gross_enrollment'])}（城区学校吸纳农村学生时可超过100%），"
              f"适龄残疾儿童入学率 {fmt_pct(last['disabled_enrollment'])}（含随班就读、特教学校、送教上门）。设置文件暂无这两项的目标值。")
     year_rows = comp[(comp["year"] == year) & ~comp["is_total"]]
-    st.plotly_chart(insights.chart("metrics_disabled", key, lambda: township_rate_figure(
-        year_rows, "disabled_enrollment", "适龄残疾儿童入学率", None)), width="stretch")
+    st.plotly_chart(figures.disabled_enrollment(ctx.version, townships, year), width="stretch")
     lowest = year_rows.sort_values("disabled_enrollment").iloc[0] if len(year_rows) else None
     if lowest is not None:
         takeaway(f"{year}适龄残疾儿童入学率最低的是{lowest['township']}（{fmt_pct(lowest['disabled_enrollment'])}，"
@@ -227,7 +209,7 @@ def compulsory_section() -> None:
         "义务教育在校生数": comp["enrolled"], "适龄残疾儿童数": comp["disabled_children"], "残疾儿童入学数": comp["disabled_enrolled"],
         **pct_cols(comp, {"gross_enrollment": "义务教育毛入学率", "disabled_enrollment": "适龄残疾儿童入学率"}),
     })
-    detail_table("义务教育与特殊教育明细（全部学年）", insights.METRICS_COMPULSORY_DETAIL, comp_view, "义务教育与特殊教育指标", "metrics_compulsory")
+    detail_table("义务教育与特殊教育明细（全部学年）", state.METRICS_COMPULSORY_DETAIL, comp_view, "义务教育与特殊教育指标", "metrics_compulsory")
 
 
 @st.fragment
@@ -238,9 +220,9 @@ def link_section() -> None:
         st.info("尚未上传问卷数据，无法与满意度关联。", icon=":material/info:")
         return
     link_measures = ["overall", *[i for i in ("大班额治理", "入园难入园贵") if i in cfg.items]]
-    measure = st.selectbox("满意度指标", link_measures, key=insights.METRICS_MEASURE,
+    measure = st.selectbox("满意度指标", link_measures, key=state.METRICS_MEASURE,
                            format_func=lambda m: insights.OVERALL_LABEL if m == "overall" else f"分项：{m}")
-    measure_label = insights.OVERALL_LABEL if measure == "overall" else measure
+    measure_label = figures.measure_label(measure)
     link = insights.link_view(ctx.version, ctx.wave, county, townships, measure)
     st.info(f"满意度取 {escape_markdown(ctx.wave)} 的问卷，办学指标取最近学年 {escape_markdown(link.year or '—')}：两者时间不完全对应，"
             "测评反映的是受访者对近期情况的感受。", icon=":material/event:")
@@ -248,8 +230,7 @@ def link_section() -> None:
     if usable.empty:
         st.warning(f"{escape_markdown(ctx.wave)} 的问卷中没有所选乡镇的答卷，无法关联。")
         return
-    st.plotly_chart(insights.chart("metrics_link", (*key, ctx.wave, measure), lambda: link_figure(usable, cfg.min_group_n, measure_label)),
-                    width="stretch")
+    st.plotly_chart(figures.satisfaction_link(ctx.version, ctx.wave, county, townships, measure), width="stretch")
     takeaway(association_sentence(link.crowding, "大班额占比", measure_label))
     takeaway(association_sentence(link.coverage, "普惠性幼儿园覆盖率", measure_label))
     few = "点数很少，" if link.crowding["n"] < FEW_POINTS else ""
@@ -266,4 +247,4 @@ def link_section() -> None:
 # Only the open tab runs (lazy tabs): the sections together hold more charts than a page should draw at once.
 SECTIONS = {"班额": class_section, "班额分布（乡镇与班级）": class_distribution_section, "学前教育": preschool_section,
             "义务教育与特殊教育": compulsory_section, "与满意度的关联": link_section}
-lazy_tabs(SECTIONS, insights.METRICS_TAB)
+lazy_tabs(SECTIONS, state.METRICS_TAB)

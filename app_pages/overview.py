@@ -3,19 +3,17 @@
 import pandas as pd
 import streamlit as st
 
-from analysis.basis import BASIS_LABELS
 from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_set, fmt_score
-from analysis.headline import chance_short, rank_change_words
-from analysis.margins import margin_sentence
-from analysis.ranking import home_margin, probability_method
-from analysis.wording import probability_note
+from analysis.report.headline import chance_short, rank_change_words
+from analysis.report.wording import probability_note
+from analysis.survey.basis import BASIS_LABELS
+from analysis.survey.margins import margin_sentence
+from analysis.survey.ranking import home_margin, probability_method
 from ui import data, overview, state
-from ui.overview import trend_figures
+from ui.overview import rank_trend, score_trend
 from ui.widgets import (basis_note, detail_expander, download_table, page_context, plain, plain_lines, require_ranked_home,
                         require_survey_wave, takeaway)
 
-BRIEF_READY = "brief_ready_for"
-TREND_TABLE_OPEN = "overview_trend_table_open"
 CARD_WIDTH = 170  # two cards side by side on a 390-px phone, four in a row on a desktop
 
 ctx = page_context()
@@ -83,7 +81,7 @@ with st.expander("方法说明（分析员）", icon=":material/science:"):
         "所以差 g 分约合 g/(满意分 − 一般分) 的受访者、即 2.5·g 个百分点（默认计分 100/60）。",
     ])))
 
-rank_figure, score_figure = trend_figures(ctx.version, ctx.home, cfg)
+rank_figure, score_figure = rank_trend(ctx.version, ctx.home), score_trend(ctx.version, ctx.home)
 left, right = st.columns(2)
 with left:
     st.plotly_chart(rank_figure, width="stretch")
@@ -93,7 +91,7 @@ with right:
     st.plotly_chart(score_figure, width="stretch")
     takeaway(f"本县得分由 {fmt_score(first['score'])} 变为 {fmt_score(last['score'])}，全市平均 {fmt_score(last['city_mean'])}。")
 
-with detail_expander("走势数据表", TREND_TABLE_OPEN) as box:
+with detail_expander("走势数据表", state.TREND_TABLE_OPEN) as box:
     if box.open:
         table = trend.rename(columns={
             "wave": "测评批次", "rank": "名次", "cs_low": "名次置信集下限", "cs_high": "名次置信集上限", "score": "得分",
@@ -107,8 +105,8 @@ with detail_expander("走势数据表", TREND_TABLE_OPEN) as box:
 st.subheader("汇报材料")
 st.caption("Word 汇报稿含排名、得分、保六/争五概率、走势与排名图、最弱的分项和乡镇，以及“目标推演”页当前选定的方案。")
 if st.button("生成汇报材料", icon=":material/description:", key="make_brief"):
-    st.session_state[BRIEF_READY] = (ctx.version, ctx.wave, ctx.home)
-if st.session_state.get(BRIEF_READY) == (ctx.version, ctx.wave, ctx.home):
+    st.session_state[state.BRIEF_READY] = (ctx.version, ctx.wave, ctx.home)
+if st.session_state.get(state.BRIEF_READY) == (ctx.version, ctx.wave, ctx.home):
     from ui import reporting  # Word, kaleido and the insight modules load only when a brief is asked for
 
     moves = tuple(st.session_state.get(state.SCENARIO, []))

@@ -3,13 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-from analysis import store
+from analysis.data import store
 from analysis.formatting import fmt_rank, fmt_score
-from analysis.itemmodel import MISSING_NOTE
-from analysis.planner import inverse_sentence, plan_need_text, pull_text
-from analysis.ranking import probability_method
-from analysis.scenarios import delete_scenario, load_scenarios, save_scenario
-from analysis.wording import chance_words, planned_rank_text, probability_note
+from analysis.report.wording import chance_words, planned_rank_text, probability_note
+from analysis.survey.itemmodel import MISSING_NOTE
+from analysis.survey.planner import inverse_sentence, moves_from_rows, plan_need_text, pull_text
+from analysis.survey.ranking import probability_method
+from analysis.survey.scenarios import delete_scenario, load_scenarios, save_scenario
 from ui import auth, data, planning, state
 from ui.widgets import basis_note, download_table, page_context, plain, require_ranked_home, require_survey_wave, takeaway
 
@@ -48,7 +48,7 @@ edited = st.data_editor(
         "到": st.column_config.SelectboxColumn("到", options=answers, required=True),
         "比例%": st.column_config.NumberColumn("比例%", min_value=0.0, max_value=100.0, step=1.0, format="%.0f%%", required=True),
     })
-moves = planning.moves_from_editor(edited, groups, cfg.points)
+moves = moves_from_rows(edited, groups, cfg.points)
 with_trend = st.toggle("假设各县区（含本县）按近 3 期趋势再变化一期", key="planner_trend",
                        help="关闭时按本期得分推演；打开时每个县区都按自己近 3 期的趋势外推一期，趋势的抽样误差计入概率。")
 

@@ -3,15 +3,15 @@
 import pandas as pd
 import streamlit as st
 
-from analysis.charts import caterpillar_figure, funnel_figure, place_heatmap_figure
-from analysis.basis import SOURCE_LABELS
 from analysis.formatting import fmt_p, fmt_pct, fmt_rank, fmt_rank_set, fmt_score
-from analysis.headline import chance_short, rank_change_words
-from analysis.raked_scores import ranking_weight_notes
-from analysis.ranking import probability_method
-from analysis.scoring import scores_with_change
+from analysis.report.headline import chance_short, rank_change_words
+from analysis.survey.basis import SOURCE_LABELS
+from analysis.survey.raked_scores import ranking_weight_notes
+from analysis.survey.ranking import probability_method
+from analysis.survey.scoring import scores_with_change
 from ui import data, state
-from ui.widgets import (basis_note, cached_figure, download_table, lazy_tabs, method_note, page_context, plain, require_ranked_home,
+from ui import ranking as figures
+from ui.widgets import (basis_note, download_table, lazy_tabs, method_note, page_context, plain, require_ranked_home,
                         require_survey_wave, takeaway)
 
 ctx = page_context()
@@ -25,7 +25,6 @@ ranking = result.table
 surveyed = data.surveyed_counties(ranking)
 change = scores_with_change(data.scores(ctx.version), ctx.wave, ctx.waves)[["county", "score_change", "rank_change"]]
 table = ranking.merge(change, on="county", how="left")
-key = (ctx.version, ctx.wave, ctx.home, cfg.strive, cfg.hold)
 st.caption(plain(f"{ctx.wave} · 红色/★为本县"))
 basis_note(result)
 # Issue 17: which counties were raked to population margins, and what the weights cost the home county in precision.
@@ -55,7 +54,7 @@ st.dataframe(league, hide_index=True, width="stretch", height="content",
              column_config={"得分": st.column_config.NumberColumn(format="%.2f"), "较上期得分": st.column_config.NumberColumn(format="%+.2f")})
 download_table(league, f"排名表_{ctx.wave}", "league")
 
-st.plotly_chart(cached_figure("caterpillar", key, lambda: caterpillar_figure(table, ctx.home, cfg.strive, cfg.hold)), width="stretch")
+st.plotly_chart(figures.caterpillar(ctx.version, ctx.wave, ctx.home), width="stretch")
 # Which neighbours the home county cannot be told apart from comes from the pairwise test, not from overlapping bars.
 pairs = data.pairwise(ctx.version, ctx.wave, ctx.home)
 level = pairs.loc[pairs["verdict"] == "差异不显著", "county"].tolist()
@@ -72,7 +71,7 @@ def probability_section() -> None:
     if ctx.home not in result.places.index:
         st.info("本县本期计分答案少于 2 份，没有名次概率。")
         return
-    st.plotly_chart(cached_figure("heatmap", key, lambda: place_heatmap_figure(result.places, ctx.home)), width="stretch")
+    st.plotly_chart(figures.place_heatmap(ctx.version, ctx.wave, ctx.home), width="stretch")
     home_row = table.loc[table["county"] == ctx.home].iloc[0]
     # The same two numbers the overview leads with, not the single most likely place (which can read as a contradiction).
     takeaway(f"每一行是一个县区落在各名次的可能性。本县保{cfg.hold}把握{chance_short(home_row[f'p_rank_le_{cfg.hold}'])}"
@@ -123,7 +122,7 @@ def funnel_section() -> None:
         st.info("漏斗图需要至少 3 个县区的问卷数据（公布得分没有抽样误差）。本期只有本县问卷，请看“与各县区的差异检验”。")
         return
     funnel = data.funnel(ctx.version, ctx.wave)
-    st.plotly_chart(cached_figure("funnel", key, lambda: funnel_figure(surveyed, funnel.curves, funnel.target, ctx.home)), width="stretch")
+    st.plotly_chart(figures.funnel(ctx.version, ctx.wave, ctx.home), width="stretch")
     outside = funnel.points[(funnel.points["score"] > funnel.points["hi95"]) | (funnel.points["score"] < funnel.points["lo95"])]["county"].tolist()
     takeaway(plain(f"点落在虚线外的县区与全市平均的差距超出正常波动：{'、'.join(outside) if outside else '没有'}。"))
     method_note([f"Spiegelhalter（2005）漏斗图：95% 与 99.8% 控制限；县区间过度离散 τ² = {funnel.tau2:.2f}（z 分数 10%/90% 缩尾估计）。"])

@@ -25,8 +25,8 @@ sys.path.insert(0, {root!r})
 from tests import hostile_xlsx
 data = getattr(hostile_xlsx, sys.argv[1])(*json.loads(sys.argv[2]))
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-from analysis.contract import responses_kind
-from analysis.readers import ReadError, read_upload
+from analysis.data.contract import responses_kind
+from analysis.data.readers import ReadError, read_upload
 start = time.perf_counter()
 try:
     read_upload(data, "x.xlsx", responses_kind(("办学条件",)))

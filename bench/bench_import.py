@@ -38,8 +38,8 @@ print(json.dumps({"seconds": seconds, "rows": table.num_rows, "cpu": usage.ru_ut
 IMPORT_CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-from analysis import store
-from analysis.importing import commit_import, prepare_import
+from analysis.data import store
+from analysis.data.importing import commit_import, prepare_import
 from analysis.settings import load_settings
 settings = load_settings()
 engine = store.connect(sys.argv[2])
@@ -64,8 +64,8 @@ def ensure_data(path: Path = DATA) -> Path:
     if path.exists():
         return path
     sys.path.insert(0, str(ROOT))
-    from analysis.contract import responses_kind
-    from analysis.mock import mock_responses, to_contract_headers
+    from analysis.data.contract import responses_kind
+    from analysis.data.mock import mock_responses, to_contract_headers
     from analysis.settings import load_settings
 
     settings = load_settings()
@@ -101,7 +101,24 @@ def measure(path: Path) -> tuple[dict, dict]:
     return best_of(parses), best_of(imports)
 
 
-def report(path: Path, parse: dict, full: dict) -> str:
+def measure_postgres(path: Path) -> tuple[dict | None, str]:
+    """The same import into a throwaway local PostgreSQL cluster (COPY), best of REPEAT; None and why when absent."""
+    sys.path.insert(0, str(ROOT))
+    from tests.postgres_support import create_database, pg_bin_dir, start_cluster
+
+    bindir = pg_bin_dir()
+    if bindir is None:
+        return None, "本机没有 PostgreSQL（/usr/lib/postgresql/*/bin），未测"
+    cluster = start_cluster(bindir)
+    try:
+        runs = [run_child(IMPORT_CHILD, str(path), create_database(cluster.url)) for _ in range(REPEAT)]
+        version = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True).stdout.split()[2]
+        return best_of(runs), f"PostgreSQL {version}，本机临时集群（fsync 关闭）"
+    finally:
+        cluster.stop()
+
+
+def report(path: Path, parse: dict, full: dict, pg: dict | None = None, pg_note: str = "") -> str:
     """The results as a markdown table with the verdict against the targets."""
     size_mb = path.stat().st_size / 2**20
     ratio = full["seconds"] / parse["seconds"]
@@ -122,6 +139,9 @@ def report(path: Path, parse: dict, full: dict) -> str:
         f"| commit_import（写入 SQLite） | {full['commit']:.2f} | — | — | 一个事务，每批 20,000 行 executemany |",
         f"| **导入合计** | **{full['seconds']:.2f}** | {full['cpu']:.2f} | **{full['peak_mb']:.0f}** | "
         f"目标 ≤ {TARGET_SECONDS:.0f} 秒（{ok_time}），≤ {TARGET_MB:.0f} MB（{ok_mem}） |",
+        *([f"| commit_import（写入 PostgreSQL，COPY） | {pg['commit']:.2f} | — | — | {pg_note} |",
+           f"| **导入合计（PostgreSQL）** | **{pg['seconds']:.2f}** | {pg['cpu']:.2f} | **{pg['peak_mb']:.0f}** | "
+           f"同一文件，同样的读取与检查 |"] if pg else [f"| PostgreSQL | — | — | — | {pg_note} |"]),
         "",
         f"导入合计是原始解析的 {ratio:.1f} 倍（墙钟），{full['cpu'] / parse['cpu']:.1f} 倍（CPU 秒）；"
         "峰值内存是整个进程的 ru_maxrss（含 Python 与各库本身约 150 MB）。",
@@ -135,7 +155,8 @@ def main() -> None:
     """Generate the data if needed, measure, print the table and write bench/results_import.md."""
     path = ensure_data()
     parse, full = measure(path)
-    text = report(path, parse, full)
+    pg, pg_note = measure_postgres(path)
+    text = report(path, parse, full, pg, pg_note)
     print(text)
     RESULTS.write_text(text, encoding="utf-8")
     print(f"已写入 {RESULTS.relative_to(ROOT)}")

@@ -104,7 +104,7 @@ def mock_dir(scale: int, settings) -> Path:
     """Mock CSVs at a scale: the bundled ones at 1×, generated into data/bench/scaleN/ otherwise."""
     if scale == 1:
         return bs.MOCK_DIR
-    from analysis.mock import write_mock
+    from analysis.data.mock import write_mock
 
     out = BENCH_DIR / f"scale{scale}"
     done = out / ".complete"
@@ -130,8 +130,8 @@ def base_database(scale: int, settings) -> Path:
         bs.build_database(path, source, settings)
         done.write_text("ok\n")
         print(f"  建库用时 {time.perf_counter() - start:.0f} s", flush=True)
-    from analysis import store
-    from analysis.contract import responses_kind
+    from analysis.data import store
+    from analysis.data.contract import responses_kind
 
     engine = store.connect(path)
     try:  # a database kept from an earlier run gains the indexes the current schema has (as an import would add them)
@@ -154,8 +154,8 @@ def working_copy(base: Path) -> Path:
 def new_wave_file(scale: int, settings, variant: str = "A") -> Path:
     """One more wave at the scale: the mock generator's latest wave, relabelled, as a GBK CSV like a vendor's.
     Variants differ in their respondent ids, so each is a different file (another SHA-256) with the same size."""
-    from analysis.contract import responses_kind
-    from analysis.mock import WAVES, to_contract_headers, wave_responses
+    from analysis.data.contract import responses_kind
+    from analysis.data.mock import WAVES, to_contract_headers, wave_responses
 
     path = BENCH_DIR / f"new_wave_scale{scale}_{variant}.csv"
     if not path.exists():
@@ -289,7 +289,7 @@ class VersionBumper:
     amount of data each time (two files of the same size, alternating)."""
 
     def __init__(self, db: Path, scale: int, settings):
-        from analysis import store
+        from analysis.data import store
 
         self.engine = store.connect(db)
         self.settings = settings
@@ -300,7 +300,7 @@ class VersionBumper:
         self.import_seconds = time.perf_counter() - start
 
     def bump(self) -> None:
-        from analysis.importing import import_path
+        from analysis.data.importing import import_path
 
         plan, _records = import_path(self.files[self.count % 2], "responses", self.settings, self.engine, user="基准测试",
                                      replace=True)
@@ -596,7 +596,7 @@ def report(machine: str, sizes: dict, cold: dict, pages: dict, imports: dict, no
                 f"{ok(row['cached'], TARGET_CACHED)} | {fmt_ms(row['local'])} | {ok(row['local'], TARGET_CACHED)} | "
                 f"{fmt_s(row['uncached'])}（{fmt_s(row['uncached_script'])}） | {ok(row['uncached'], TARGET_UNCACHED) if scale == 10 else '—'} |")
     if imports:
-        lines += ["", "新批次导入（`analysis.importing.import_path`，GBK CSV，读取+校验+写库，不在上表计时内）：" + "；".join(
+        lines += ["", "新批次导入（`analysis.data.importing.import_path`，GBK CSV，读取+校验+写库，不在上表计时内）：" + "；".join(
             f"{scale}× {sec:.1f} s" for scale, sec in imports.items()) + "。"]
     if notes:
         lines += ["", "## 说明", ""] + [f"- {n}" for n in notes]
@@ -633,7 +633,7 @@ def main() -> None:
             started = time.perf_counter()
             base = base_database(scale, settings)
             db = working_copy(base)
-            from analysis import store
+            from analysis.data import store
 
             engine = store.connect(db)
             sizes[scale] = response_rows(engine)

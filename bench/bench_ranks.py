@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import ranks
-from analysis.scoring import county_scores
+from analysis.stats import rank_stats
+from analysis.survey.scoring import county_scores
 
 DRAWS = 20_000
 POINTS = {"满意": 100, "比较满意": 80, "一般": 60, "不太满意": 40, "不满意": 0}
@@ -33,10 +33,10 @@ def full_ranking(responses: pd.DataFrame) -> None:
     """Scores, place probabilities, marginal and simultaneous rank sets: what a page computes."""
     table = county_scores(responses, POINTS)
     score, se = table["score"].to_numpy(), table["se"].to_numpy()
-    probs = ranks.place_probabilities(score, se, draws=DRAWS, seed=1)
-    ranks.p_rank_le(probs, 5)
-    ranks.rank_sets_marginal(score, se, draws=DRAWS, seed=1)
-    ranks.rank_sets_simultaneous(score, se, draws=DRAWS, seed=1)
+    probs = rank_stats.place_probabilities(score, se, draws=DRAWS, seed=1)
+    rank_stats.p_rank_le(probs, 5)
+    rank_stats.rank_sets_marginal(score, se, draws=DRAWS, seed=1)
+    rank_stats.rank_sets_simultaneous(score, se, draws=DRAWS, seed=1)
 
 
 def naive_bootstrap(responses: pd.DataFrame, draws: int) -> np.ndarray:

@@ -96,9 +96,9 @@ def discover_pages(app: Path = APP) -> list[PageSpec]:
 
 def build_database(path: Path, mock_dir: Path = MOCK_DIR, settings=None) -> Path:
     """A fresh SQLite database loaded from mock CSVs through the analysts' import path."""
-    from analysis.importing import build_mock_database
+    from analysis.data.importing import build_mock_database
     from analysis.settings import load_settings
-    from analysis.store import connect
+    from analysis.data.store import connect
 
     engine = connect(path)
     try:

@@ -8,12 +8,31 @@ from pathlib import Path
 
 import pytest
 
-from analysis import store
-from analysis.importing import build_mock_database
+from analysis.data import store
+from analysis.data.importing import build_mock_database
 from analysis.settings import load_settings
 from tests.postgres_support import PG_URL_ENV, copy_database, create_database, drop_database, pg_bin_dir, start_cluster
+from tests.upload_support import make_base_db
 
 ROOT = Path(__file__).resolve().parents[1]
+# The pages that show survey analyses (the hostile-names and county-scenario tests open each one).
+SURVEY_PAGES = ["app_pages/overview.py", "app_pages/ranking.py", "app_pages/items.py", "app_pages/groups.py",
+                "app_pages/metrics.py", "app_pages/planner.py"]
+# Page elements whose text Streamlit renders as Markdown.
+MARKDOWN_KINDS = ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success")
+
+
+def markdown_texts(at) -> list[str]:
+    """Every string an AppTest page hands to Streamlit's Markdown renderer."""
+    return [str(e.value) for kind in MARKDOWN_KINDS for e in getattr(at, kind)]
+
+
+def page_text(at, tables: bool = True) -> str:
+    """Everything an AppTest page shows as one string: Markdown elements, metrics and (unless tables=False) tables."""
+    parts = markdown_texts(at) + [str(m.value) for m in at.metric] + [m.label for m in at.metric]
+    if tables:
+        parts += [df.value.to_string() if hasattr(df.value, "to_string") else str(df.value) for df in at.dataframe]
+    return "\n".join(parts)
 
 
 @pytest.fixture(scope="session")
@@ -114,3 +133,19 @@ def local_request(monkeypatch):
     from ui import auth
 
     monkeypatch.setattr(auth, "request_peer", lambda: ("127.0.0.1", {"host": "127.0.0.1:8501"}))
+
+
+@pytest.fixture
+def base_db(tmp_path, settings, monkeypatch) -> Path:
+    """A fresh base database for one test; SATISFACTION_DB points at it so nothing touches data/app.db."""
+    path = make_base_db(tmp_path / "app.db", settings)
+    monkeypatch.setenv(store.DB_ENV, str(path))
+    return path
+
+
+@pytest.fixture
+def any_db(empty_db, settings, monkeypatch) -> str:
+    """The base database on SQLite and on PostgreSQL (a path or a URL); SATISFACTION_DB points at it."""
+    make_base_db(empty_db, settings)
+    monkeypatch.setenv(store.DB_ENV, empty_db)
+    return empty_db

@@ -1,4 +1,4 @@
-"""整改跟踪 statistics (analysis/action.py) against values worked out by hand in the comments."""
+"""整改跟踪 statistics (analysis/survey/action.py) against values worked out by hand in the comments."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import action
 from analysis.settings import ActionRules
+from analysis.survey import action
 
 AS_OF = dt.date(2026, 3, 31)
 KEYWORDS = {"课业负担": ("作业", "考试"), "师德师风": ("老师",), "有偿补课治理": ("补课", "有偿")}
@@ -208,8 +208,8 @@ def test_ledger_export_layout():
 def test_mock_work_orders_follow_the_survey(settings):
     """Every mock order sorts back to the item its text was written for, and townships with more class-size orders
     per resident score lower on 大班额治理 (the item whose township differences the mock survey builds in)."""
-    from analysis.mock import HOME_TOWNSHIPS, PETITION_TEXTS
-    from analysis.scoring import answer_points
+    from analysis.data.mock import HOME_TOWNSHIPS, PETITION_TEXTS
+    from analysis.survey.scoring import answer_points
     from tests.conftest import ROOT
 
     orders = pd.read_csv(ROOT / "data" / "mock" / "petitions.csv", dtype=str, encoding="utf-8-sig")
@@ -230,7 +230,7 @@ def test_brief_paragraphs_summarise_orders_ledger_and_attention_list():
 
     import pandas as pd
 
-    from analysis.action import brief_paragraphs
+    from analysis.survey.action import brief_paragraphs
 
     orders = pd.DataFrame({
         "order_id": ["A", "B", "C", "D", "E"], "received": ["2026-07-02", "2026-08-10", "2026-09-30", "2026-09-01", "2026-05-01"],

@@ -10,10 +10,9 @@ import json
 import pandas as pd
 import pytest
 
-from analysis import ledger, store
-from analysis.importing import commit_import, prepare_import
-from tests.test_import_bad_files import raw_db_bytes, run_cli
-from tests.test_import_helpers import base_db, db_state  # noqa: F401
+from analysis.data import ledger, store
+from analysis.data.importing import commit_import, prepare_import
+from tests.upload_support import db_state, raw_db_bytes, run_cli
 
 PETITION_HEADER = "工单编号,受理日期,渠道,乡镇（街道）,学校,诉求内容,办理状态,办结日期,回访满意"
 GOOD_ORDER = "GD001,2026-03-05,12345,城关镇,城关镇中心小学,作业太多,已办结,2026-03-09,满意"

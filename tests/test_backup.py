@@ -10,12 +10,13 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from analysis import backup, cli, store
-from analysis.contract import responses_kind
-from analysis.importing import commit_import, prepare_import
-from analysis.planner import Move
-from analysis.scenarios import load_scenarios, save_scenario
-from tests.test_import_helpers import NEW_WAVE, STORED_WAVE, any_db, base_db, db_state, survey_csv  # noqa: F401
+from analysis.cli import main as cli
+from analysis.data import backup, store
+from analysis.data.contract import responses_kind
+from analysis.data.importing import commit_import, prepare_import
+from analysis.survey.planner import Move
+from analysis.survey.scenarios import load_scenarios, save_scenario
+from tests.upload_support import NEW_WAVE, STORED_WAVE, db_state, survey_csv
 
 
 def import_csv(engine, settings, text: str, user: str = "分析员") -> list[dict]:

@@ -1,7 +1,7 @@
 """Ranking on the data a bureau holds: survey, mixed (same-wave published table) and forecast bases.
 
 Expected values are computed here from the normal distribution by hand formulas or by a brute-force simulation
-written independently of analysis.ranks, never from the project's own output.
+written independently of analysis.stats.rank_stats, never from the project's own output.
 """
 
 import json
@@ -13,15 +13,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis import store
-from analysis.basis import FORECAST, MIXED, SURVEY, basis_table, choose_basis, coverage_warnings, drift_sd
-from analysis.importing import prepare_import
-from analysis.mock import write_mock
-from analysis.ranking import basis_and_table, home_rank_probabilities, ranking_with_uncertainty
-from analysis.ranks import place_probabilities
-from analysis.waves import sort_waves, wave_period
+from analysis.data import store
+from analysis.data.importing import prepare_import
+from analysis.data.mock import write_mock
+from analysis.data.waves import sort_waves, wave_period
+from analysis.stats.rank_stats import place_probabilities
+from analysis.survey.basis import FORECAST, MIXED, SURVEY, basis_table, choose_basis, coverage_warnings, drift_sd
+from analysis.survey.ranking import basis_and_table, home_rank_probabilities, ranking_with_uncertainty
 from tests.conftest import ROOT
-from tests.test_import_helpers import survey_csv
+from tests.upload_support import survey_csv
 
 def run_cli(*args):
     return subprocess.run([sys.executable, "-m", "analysis", *args], cwd=ROOT, capture_output=True, text=True, timeout=180)

@@ -9,10 +9,10 @@ import plotly.graph_objects as go
 import pytest
 from docx import Document
 
-from analysis import brief
-from analysis.brief import BriefInputs, brief_docx, charts_zip
 from analysis.formatting import xlsx_bytes
-from analysis.headline import Headline
+from analysis.report import brief
+from analysis.report.brief import BriefInputs, brief_docx, charts_zip
+from analysis.report.headline import Headline
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -88,8 +88,8 @@ def journey_server(tmp_path_factory, chromium):
 @pytest.fixture(scope="module")
 def new_wave_csv(tmp_path_factory):
     """The mock data's latest wave relabelled as a new wave, new respondent ids, Chinese headers, GBK-encoded."""
-    from analysis.contract import responses_kind
-    from analysis.mock import mock_responses, to_contract_headers
+    from analysis.data.contract import responses_kind
+    from analysis.data.mock import mock_responses, to_contract_headers
     from analysis.settings import load_settings
 
     settings = load_settings()
@@ -387,5 +387,58 @@ def test_page_on_a_phone(spec: bs.PageSpec, pages_server, chromium):
         assert not bs.problems(page), bs.problems(page)
         title = page.locator('[data-testid="stMain"] h1').first.bounding_box()
         assert title and title["height"] < 115, f"{spec.file}: the title wraps onto several lines on a phone ({title})"
+    finally:
+        context.close()
+
+
+# ---------------------------------------------------------------- 整改跟踪: the analyst closes a ledger problem, the leader cannot
+
+
+def _ledger_tab(page) -> None:
+    bs.go_to(page, "整改跟踪")
+    bs.rerun(page, lambda: page.get_by_role("tab", name="问题台账").click())
+
+
+def test_leader_reads_the_ledger_but_cannot_change_it(journey_server, chromium):
+    context = chromium.new_context(viewport={"width": 1400, "height": 1400}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        bs.open_page(page, journey_server.url("/"))
+        _log_in(page, LEADER, "局领导")
+        _ledger_tab(page)
+        main = page.get_by_test_id("stMain")
+        assert main.get_by_text("销号率").count() >= 1
+        assert main.get_by_role("button", name="保存修改").count() == 0
+        assert main.get_by_text("修改或销号").count() == 0
+        assert not bs.problems(page), bs.problems(page)
+    finally:
+        context.close()
+
+
+def test_analyst_closes_a_ledger_problem(journey_server, chromium):
+    from playwright.sync_api import expect
+
+    context = chromium.new_context(viewport={"width": 1400, "height": 1600}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        bs.open_page(page, journey_server.url("/"))
+        _log_in(page, ANALYST, "分析员")
+        _ledger_tab(page)
+        main = page.get_by_test_id("stMain")
+        picked = "TZ2026-001"  # 整改中 in the bundled ledger
+        bs.choose(page, "台账编号", picked, sidebar=False)
+        # Inside a form nothing reruns until it is submitted: choose 已销号, then save.
+        bs.selectbox(page, "整改状态", sidebar=False).click()
+        page.get_by_role("option", name="已销号", exact=True).click()
+        bs.rerun(page, lambda: main.get_by_role("button", name="保存修改").click())
+        assert not bs.problems(page), bs.problems(page)
+        main.get_by_text("修改记录（每次新增、修改、销号）").click()
+        history = main.get_by_test_id("stDataFrame").last
+        expect(history).to_contain_text(ANALYST[0], timeout=30_000)
+        expect(history).to_contain_text("销号")
+        _screenshots(page, "ledger-closed")
+    except Exception:
+        _screenshots(page, "ledger-failure")
+        raise
     finally:
         context.close()

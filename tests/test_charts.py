@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.charts import (caterpillar_figure, funnel_figure, place_heatmap_figure,
-                             rank_trend_figure, score_trend_figure)
+from analysis.report.ranking_charts import (caterpillar_figure, funnel_figure, place_heatmap_figure, rank_trend_figure,
+                                            score_trend_figure)
 
 TABLE = pd.DataFrame({"county": ["A", "B", "C", "D", "E", "F"], "score": [90.0, 88.0, 86.0, 85.0, 84.0, 80.0],
                       "ci_low": [88.0, 86.5, 84.0, 83.0, 82.0, 78.0], "ci_high": [92.0, 89.5, 88.0, 87.0, 86.0, 82.0],
@@ -54,8 +54,8 @@ def test_funnel_plots_precision():
 
 # --- readable at 1400 px and 390 px (issue 18) ---------------------------------------------------------------------
 
-from analysis.charts import (MODEBAR_PX, rank_label_positions, short_wave_label,  # noqa: E402
-                             spread_label_positions, wave_tick_labels)
+from analysis.report.ranking_charts import (MODEBAR_PX, rank_label_positions, short_wave_label, # noqa: E402
+                                            spread_label_positions, wave_tick_labels)
 
 
 @pytest.mark.parametrize("ranks, published, expected", [
@@ -126,8 +126,8 @@ def test_funnel_labels_of_neighbours_do_not_share_a_position():
 
 
 def test_quadrant_names_are_fit_for_a_meeting_and_red_lines_are_marked():
-    from analysis.drivers import importance_performance
-    from analysis.insight_charts import ipa_figure
+    from analysis.stats.drivers import importance_performance
+    from analysis.report.insight_charts import ipa_figure
 
     table = importance_performance(pd.DataFrame({"item": ["办学条件", "校园安全", "大班额治理", "教育公平"],
                                                  "rescaled": [0.4, 0.3, 0.2, 0.1], "score": [80.0, 90.0, 76.7, 92.0]}))

@@ -1,11 +1,11 @@
-"""Tests for analysis.comments: keyword topics, counts and samples on hand-made comments."""
+"""Tests for analysis.survey.comments: keyword topics, counts and samples on hand-made comments."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from analysis.comments import OTHER_TOPIC, comment_topics_long, topic_counts, topic_matrix, topic_samples
+from analysis.survey.comments import OTHER_TOPIC, comment_topics_long, topic_counts, topic_matrix, topic_samples
 
 KEYWORDS = {
     "课业负担": ("作业", "负担"),

@@ -4,14 +4,12 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from analysis import store
-from analysis.importing import build_mock_database
-from tests.conftest import ROOT
-from tests.test_pages import page_text
+from analysis.data import store
+from analysis.data.importing import build_mock_database
+from tests.conftest import ROOT, SURVEY_PAGES, page_text
+from tests.upload_support import city_wave_csv, mock_db_with
 from ui import state
 
-PAGES = ["app_pages/overview.py", "app_pages/ranking.py", "app_pages/items.py", "app_pages/groups.py",
-         "app_pages/metrics.py", "app_pages/planner.py"]
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +33,7 @@ def county_app(county_db, monkeypatch):
     ("2026年第3季度", "对照 2026年第2季度 市级公布结果"),
     ("2026年第2季度", "采用2026年第2季度市级公布得分"),
 ])
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", SURVEY_PAGES)
 def test_every_page_runs_on_the_county_scenario(county_app, page, wave, sentence):
     county_app.session_state[state.WAVE] = wave
     county_app.switch_page(page).run()
@@ -56,7 +54,7 @@ def test_the_ranking_table_names_the_source_of_each_score(county_app):
 def test_a_wave_that_cannot_be_ranked_says_what_to_upload(tmp_path, settings, monkeypatch):
     """Only the home county's respondents and no published table: no rank, the missing counties named."""
     path = tmp_path / "app.db"
-    from analysis.importing import import_path
+    from analysis.data.importing import import_path
 
     import_path(ROOT / "data" / "mock-county" / "responses.csv", "responses", settings, store.connect(path), user="测试")
     monkeypatch.setenv(store.DB_ENV, str(path))
@@ -90,35 +88,20 @@ def test_brief_and_workbook_name_the_basis(county_db, monkeypatch):
     assert set(sheets["排名表"]["source"]) == {"survey", "published"}
 
 
-def degenerate_wave_csv(settings) -> bytes:
-    """A wave for every county: 临江区 has one scored answer (+1 不了解), 东湖区 30 identical answers, the rest mixed."""
-    answers = ["满意", "比较满意", "一般", "不太满意", "不满意"]
-    lines = ["受访者编号,测评批次,县区,总体满意度,权重,乡镇（街道）,意见建议,办学条件"]
-    for c, county in enumerate(settings.counties):
-        if county == "临江区":
-            rows = ["满意", "不了解"]
-        elif county == "东湖区":
-            rows = ["满意"] * 30
-        else:
-            rows = [answers[(i + c) % 5] for i in range(40)]
-        lines += [f"D{c:02d}{i:03d},2026年第4季度,{county},{a},1,城关镇,,满意" for i, a in enumerate(rows)]
-    return ("\r\n".join(lines) + "\r\n").encode("gbk")
+def degenerate_answers(settings) -> dict[str, list[str]]:
+    """临江区 has one scored answer (+1 不了解), 东湖区 30 identical answers, the rest a mix."""
+    mix = ["满意", "比较满意", "一般", "不太满意", "不满意"]
+    special = {"临江区": ["满意", "不了解"], "东湖区": ["满意"] * 30}
+    return {c: special.get(c, [mix[(i + k) % 5] for i in range(40)]) for k, c in enumerate(settings.counties)}
 
 
 @pytest.fixture(scope="module")
 def degenerate_db(tmp_path_factory, settings):
-    from analysis.importing import commit_import, prepare_import
-
-    path = tmp_path_factory.mktemp("degenerate") / "app.db"
-    engine = store.connect(path)
-    build_mock_database(engine, settings, ROOT / "data" / "mock")
-    plan = prepare_import(degenerate_wave_csv(settings), "退化批次.csv", "responses", settings, engine)
-    assert plan.ok, plan.validation.errors
-    commit_import(engine, plan, "测试")
-    return path
+    data = city_wave_csv("2026年第4季度", degenerate_answers(settings), encoding="gbk")
+    return mock_db_with(tmp_path_factory.mktemp("degenerate") / "app.db", settings, data, "退化批次.csv")
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", SURVEY_PAGES)
 def test_pages_survive_a_county_with_one_answer_and_one_with_identical_answers(degenerate_db, page, monkeypatch):
     monkeypatch.setenv(store.DB_ENV, str(degenerate_db))
     st.cache_data.clear()

@@ -6,11 +6,11 @@ import pytest
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from analysis import store
 from analysis.accounts import hash_password
-from analysis.importing import commit_import, prepare_import
-from tests.conftest import ROOT
-from tests.test_import_helpers import BAD, NEW_WAVE, STORED_WAVE, base_db, db_state  # noqa: F401
+from analysis.data import store
+from analysis.data.importing import commit_import, prepare_import
+from tests.conftest import ROOT, page_text
+from tests.upload_support import BAD, NEW_WAVE, STORED_WAVE, db_state
 
 LEADER = {"王局长": {"password_hash": hash_password("leader-pass-1"), "role": "leader"},
           "小李": {"password_hash": hash_password("analyst-pass-1"), "role": "analyst"}}
@@ -44,12 +44,6 @@ def upload(at: AppTest, name: str, body: bytes | None = None) -> AppTest:
     return at
 
 
-def all_text(at: AppTest) -> str:
-    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success", "title", "subheader")
-             for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts)
-
-
 def test_analyst_on_loopback_without_accounts_sees_the_uploader(base_db, loopback):
     at = open_page()
     assert len(at.file_uploader) == 1
@@ -64,7 +58,8 @@ def test_leader_sees_no_uploader(base_db, loopback):
     assert len(at.file_uploader) == 0
     assert [w.value for w in at.warning] == ["局领导账号只能查看，上传和修改数据需要分析员账号。"]
     assert not [b for b in at.button if b.label in ("删除该批次", "恢复该批次")]
-    assert "已存数据" in all_text(at) and "操作日志" in all_text(at)  # leaders still see what is stored
+    text = page_text(at, tables=False)
+    assert "已存数据" in text and "操作日志" in text  # leaders still see what is stored
 
 
 def test_nobody_signed_in_sees_no_uploader(base_db, loopback):
@@ -72,7 +67,7 @@ def test_nobody_signed_in_sees_no_uploader(base_db, loopback):
     assert len(at.file_uploader) == 0
     # With accounts configured, a visitor who has not signed in sees only the sign-in form (issue 12).
     assert [i.value for i in at.info] == ["请在左侧边栏登录后查看。"]
-    assert "已存数据" not in all_text(at)
+    assert "已存数据" not in page_text(at, tables=False)
 
 
 def test_signed_in_analyst_sees_the_uploader(base_db, loopback):
@@ -88,7 +83,7 @@ def test_upload_check_and_confirm(base_db, loopback):
     preview, counts = at.dataframe[0].value, at.dataframe[1].value
     assert preview["意见建议"].tolist()[:2] == ['=HYPERLINK("http://example.invalid","点我")', "+1+1"]  # shown as text cells
     assert counts.values.tolist() == [[NEW_WAVE, "云溪县", 6]]
-    assert "<script>" not in all_text(at)  # never rendered through markdown
+    assert "<script>" not in page_text(at, tables=False)  # never rendered through markdown
     before = db_state(base_db)
     assert before["version"] == 1  # nothing written by checking
     at.button(key="confirm_import").click()
@@ -176,7 +171,7 @@ def test_delete_and_restore_need_confirmation(base_db, loopback):
 def every_county_csv(settings, home_first: bool = True) -> bytes:
     """A new wave with 3 questionnaires per county: the home county answers 满意/比较满意/一般 (80 分), the others one
     step lower (60 分), so the home county is first of all counties."""
-    from tests.test_import_helpers import survey_csv
+    from tests.upload_support import survey_csv
 
     parts = [survey_csv(3, NEW_WAVE, county, prefix=f"C{k}", start=5 if county == settings.home_county else 1)
              for k, county in enumerate(settings.counties)]
@@ -207,7 +202,7 @@ def test_unrankable_import_says_what_is_missing(base_db, loopback):
 
 
 def test_a_relabelled_copy_of_a_stored_wave_needs_a_second_look(base_db, loopback):
-    from tests.test_import_helpers import survey_csv
+    from tests.upload_support import survey_csv
 
     at = upload(open_page(), "第三季度.csv", survey_csv(35, NEW_WAVE).encode("utf-8-sig"))
     warning = next(w.value.replace("\\", "") for w in at.warning if "重复" in w.value)
@@ -231,4 +226,5 @@ def test_preview_hides_internal_columns_and_times_are_local_minutes(base_db, loo
     audit = next(d.value for d in at.dataframe if "时间" in d.value.columns and "操作" in d.value.columns)
     for stamp in [*history["导入时间"], *audit["时间"]]:
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", stamp), stamp
-    assert "data/README.md" not in all_text(at) and "secrets.toml" not in all_text(at)
+    text = page_text(at, tables=False)
+    assert "data/README.md" not in text and "secrets.toml" not in text

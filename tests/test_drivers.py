@@ -1,4 +1,4 @@
-"""Tests for analysis.drivers against published examples and synthetic data."""
+"""Tests for analysis.stats.drivers against published examples and synthetic data."""
 
 from __future__ import annotations
 
@@ -9,14 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.drivers import (
-    importance_performance,
-    item_importance,
-    relative_weights,
-    shapley_lmg,
-    subset_r2,
-    weighted_corr,
-)
+from analysis.stats.drivers import (importance_performance, item_importance, relative_weights, shapley_lmg, subset_r2,
+                                    weighted_corr,)
 
 # Four predictors, outcome last.
 R = np.array(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis import cli
-from analysis.duplicates import DuplicateWave, duplicate_waves, wave_fingerprints
-from analysis.importing import prepare_import
-from tests.test_import_helpers import NEW_WAVE, STORED_WAVE, base_db, db_state, survey_csv  # noqa: F401
+from analysis.cli import main as cli
+from analysis.data.duplicates import DuplicateWave, duplicate_waves, wave_fingerprints
+from analysis.data.importing import prepare_import
+from tests.upload_support import NEW_WAVE, STORED_WAVE, survey_csv
 
 ANSWERS = ["满意", "比较满意", "一般", "不太满意", "不满意"]
 
@@ -67,7 +67,7 @@ def test_warning_text_names_the_earlier_wave():
 
 
 def test_prepare_import_flags_a_relabelled_copy(base_db, settings):
-    from analysis import store
+    from analysis.data import store
 
     engine = store.connect(base_db)
     copy = prepare_import(survey_csv(35, NEW_WAVE).encode("utf-8-sig"), "新批次.csv", "responses", settings, engine)

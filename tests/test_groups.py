@@ -1,4 +1,4 @@
-"""Tests for analysis.groups on small hand-made frames; expected values are worked out by hand in the comments."""
+"""Tests for analysis.survey.groups on small hand-made frames; expected values are worked out by hand in the comments."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from analysis.groups import group_scores, group_table, with_change
+from analysis.survey.groups import group_scores, group_table, with_change
 
 POINTS = {"满意": 100.0, "比较满意": 80.0, "一般": 60.0, "不太满意": 40.0, "不满意": 0.0}
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.cli import main
+from analysis.cli.main import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WAVE = "2026年第3季度"

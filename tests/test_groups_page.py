@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import store
-from analysis.importing import import_path
+from analysis.data import store
+from analysis.data.importing import import_path
 from analysis.settings import load_settings
-from analysis.weighting import parse_raking
-from ui import insights
+from analysis.stats.weighting import parse_raking
+from ui import insights, state
 
 ROOT = Path(__file__).resolve().parents[1]
 AGES = {"18-29岁": 0.2, "30-39岁": 0.25, "40-49岁": 0.25, "50-59岁": 0.15, "60岁及以上": 0.15}
@@ -32,7 +32,7 @@ def run_groups(db: Path, monkeypatch, raking: dict) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
     at.switch_page("app_pages/groups.py")
-    at.session_state[insights.GROUPS_TAB] = "分组明细"
+    at.session_state[state.GROUPS_TAB] = "分组明细"
     at.run()
     assert not at.exception, at.exception
     return at

@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from analysis.headline import change_words, director_headline, gap_line, neighbour, rank_change_words, rate_points
+from analysis.report.headline import (change_words, director_headline, gap_line, neighbour, rank_change_words,
+                                      rate_points)
 
 POINTS = {"满意": 100, "比较满意": 80, "一般": 60, "不太满意": 40, "不满意": 0}
 # Home H is 6th by score: 北塘 (5th) is 0.16 ahead, 白河 (7th) 0.99 behind.

@@ -21,12 +21,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import cli, store
+from analysis.data import store
+from analysis.data.importing import commit_import, import_path, prepare_import, upload_limit_bytes
+from analysis.data.readers import ReadError
 from analysis.formatting import csv_bytes
-from analysis.importing import commit_import, import_path, prepare_import, upload_limit_bytes
-from analysis.readers import ReadError
 from tests.conftest import ROOT
-from tests.test_import_helpers import BAD, NEW_WAVE, STORED_WAVE, any_db, base_db, db_state, survey_csv  # noqa: F401
+from tests.upload_support import BAD, NEW_WAVE, STORED_WAVE, db_state, raw_db_bytes, run_cli, survey_csv
 
 RESAVE = "请在 Excel 中“另存为”“CSV UTF-8（逗号分隔）”或 .xlsx 后再上传。"
 REQUIRED = "必填列为：受访者编号、测评批次、县区、总体满意度。"
@@ -77,18 +77,6 @@ BAD_CELLS = [
 
 def fixture_bytes(name: str) -> bytes:
     return (BAD / name).read_bytes()
-
-
-def raw_db_bytes(path: Path) -> bytes:
-    """The database file and its write-ahead log as bytes, to search for anything stored in clear."""
-    return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
-
-
-def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
-    """The command line in-process: exit code, stdout, stderr."""
-    code = cli.main(argv)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_corpus_is_complete_and_generated_by_the_script():
@@ -314,8 +302,8 @@ def test_200k_rows_with_one_bad_row_at_the_end(base_db, settings, tmp_path):
 INTERRUPTED = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from analysis import store
-    from analysis.importing import import_path
+    from analysis.data import store
+    from analysis.data.importing import import_path
     from analysis.settings import load_settings
 
     store.INSERT_CHUNK_ROWS = 10

@@ -11,10 +11,11 @@ import sys
 
 import openpyxl
 
-from analysis import cli, store
 from analysis.accounts import verify_password
+from analysis.cli import main as cli
+from analysis.data import store
 from tests.conftest import ROOT
-from tests.test_import_helpers import BAD, NEW_WAVE, STORED_WAVE, base_db, db_state, survey_csv  # noqa: F401
+from tests.upload_support import BAD, NEW_WAVE, STORED_WAVE, db_state, survey_csv
 
 
 def run(argv: list[str], capsys) -> tuple[int, str, str]:

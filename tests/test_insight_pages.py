@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import store
-from analysis.importing import build_mock_database, import_path
+from analysis.data import store
+from analysis.data.importing import build_mock_database, import_path
 from analysis.settings import load_settings
-from ui import insights
+from ui import state
+from tests.conftest import page_text
 
 ROOT = Path(__file__).resolve().parents[1]
 HOME = "云溪县"
@@ -45,15 +46,6 @@ def open_page(page: str, db: Path, monkeypatch) -> AppTest:
     at.run()
     assert not at.exception, at.exception
     return at
-
-
-def page_text(at: AppTest) -> str:
-    """Every visible text of a page, as one string."""
-    parts = [e.value for e in at.title] + [e.value for e in at.header] + [e.value for e in at.subheader]
-    parts += [e.value for e in at.markdown] + [e.value for e in at.caption] + [e.value for e in at.info] + [e.value for e in at.warning]
-    parts += [str(m.value) for m in at.metric] + [m.label for m in at.metric]
-    parts += [df.value.to_string() if hasattr(df.value, "to_string") else str(df.value) for df in at.dataframe]
-    return "\n".join(str(p) for p in parts)
 
 
 def chart_titles(at: AppTest) -> list[str]:
@@ -89,7 +81,7 @@ def test_page_runs_and_tells_its_story(page, expected, insight_db, monkeypatch) 
 def test_tabs_run_only_when_open(page, tab, expected, insight_db, monkeypatch) -> None:
     at = open_page(f"app_pages/{page}.py", insight_db, monkeypatch)
     assert not [snippet for snippet in expected if snippet in page_text(at)]  # closed tabs do not run
-    at.session_state[{"items": insights.ITEMS_TAB, "metrics": insights.METRICS_TAB}[page]] = tab
+    at.session_state[{"items": state.ITEMS_TAB, "metrics": state.METRICS_TAB}[page]] = tab
     at.run()
     assert not at.exception, at.exception
     text = page_text(at)
@@ -100,12 +92,12 @@ def test_tabs_run_only_when_open(page, tab, expected, insight_db, monkeypatch) -
 
 def test_choosing_a_comment_topic_shows_its_comments(insight_db, monkeypatch) -> None:
     at = open_page("app_pages/items.py", insight_db, monkeypatch)
-    at.session_state[insights.ITEMS_TAB] = "群众意见建议"
+    at.session_state[state.ITEMS_TAB] = "群众意见建议"
     at.run()
-    box = at.selectbox(key=insights.ITEMS_TOPIC)
+    box = at.selectbox(key=state.ITEMS_TOPIC)
     shown = {}
     for topic in box.options[:2]:
-        at.selectbox(key=insights.ITEMS_TOPIC).set_value(topic).run()
+        at.selectbox(key=state.ITEMS_TOPIC).set_value(topic).run()
         assert not at.exception, at.exception
         shown[topic] = at.dataframe[0].value["意见原文"].tolist()
     assert len(shown) == 2 and all(shown.values())
@@ -115,16 +107,16 @@ def test_choosing_a_comment_topic_shows_its_comments(insight_db, monkeypatch) ->
 @pytest.mark.parametrize("indicator, title", [("inclusive_coverage", "普惠性幼儿园覆盖率"), ("public_share", "公办园在园幼儿占比")])
 def test_preschool_rate_by_township_follows_the_choice(indicator, title, insight_db, monkeypatch) -> None:
     at = open_page("app_pages/metrics.py", insight_db, monkeypatch)
-    at.session_state[insights.METRICS_TAB] = "学前教育"
+    at.session_state[state.METRICS_TAB] = "学前教育"
     at.run()
-    at.radio(key=insights.METRICS_INDICATOR).set_value(indicator).run()
+    at.radio(key=state.METRICS_INDICATOR).set_value(indicator).run()
     assert not at.exception, at.exception
     assert chart_titles(at)[1].startswith(f"各乡镇{title}"), chart_titles(at)
 
 
 def test_items_follow_the_township_filter(insight_db, monkeypatch) -> None:
     at = open_page("app_pages/items.py", insight_db, monkeypatch)
-    at.multiselect(key=insights.ITEMS_TOWNSHIPS).set_value(["城关镇"])
+    at.multiselect(key=state.ITEMS_TOWNSHIPS).set_value(["城关镇"])
     at.run()
     assert not at.exception, at.exception
     assert f"{HOME}·城关镇" in page_text(at)
@@ -137,7 +129,7 @@ def test_items_follow_the_township_filter(insight_db, monkeypatch) -> None:
 ])
 def test_groups_tabs_draw_one_section(tab, chart_prefix, tables, insight_db, monkeypatch) -> None:
     at = open_page("app_pages/groups.py", insight_db, monkeypatch)
-    at.session_state[insights.GROUPS_TAB] = tab
+    at.session_state[state.GROUPS_TAB] = tab
     at.run()
     assert not at.exception, at.exception
     titles = chart_titles(at)
@@ -149,8 +141,8 @@ def test_groups_tabs_draw_one_section(tab, chart_prefix, tables, insight_db, mon
 
 def test_groups_on_an_item_and_a_township(insight_db, monkeypatch) -> None:
     at = open_page("app_pages/groups.py", insight_db, monkeypatch)
-    at.selectbox(key=insights.GROUPS_MEASURE).set_value("大班额治理")
-    at.multiselect(key=insights.GROUPS_TOWNSHIPS).set_value(["城关镇", "东坝镇"])
+    at.selectbox(key=state.GROUPS_MEASURE).set_value("大班额治理")
+    at.multiselect(key=state.GROUPS_TOWNSHIPS).set_value(["城关镇", "东坝镇"])
     at.run()
     assert not at.exception, at.exception
     text = page_text(at)
@@ -159,15 +151,15 @@ def test_groups_on_an_item_and_a_township(insight_db, monkeypatch) -> None:
 
 def test_metrics_follow_year_and_township(insight_db, monkeypatch) -> None:
     at = open_page("app_pages/metrics.py", insight_db, monkeypatch)
-    at.selectbox(key=insights.METRICS_YEAR).set_value("2023-2024学年")
-    at.multiselect(key=insights.METRICS_TOWNSHIPS).set_value(["城关镇", "青龙乡"])
-    at.session_state[insights.METRICS_TAB] = "班额分布（乡镇与班级）"
-    at.session_state[insights.METRICS_TOWNSHIP_DETAIL] = True
+    at.selectbox(key=state.METRICS_YEAR).set_value("2023-2024学年")
+    at.multiselect(key=state.METRICS_TOWNSHIPS).set_value(["城关镇", "青龙乡"])
+    at.session_state[state.METRICS_TAB] = "班额分布（乡镇与班级）"
+    at.session_state[state.METRICS_TOWNSHIP_DETAIL] = True
     at.run()
     assert not at.exception, at.exception
     text = page_text(at)
     assert "所选乡镇合计" in text and "2023-2024学年" in text
-    at.session_state[insights.METRICS_TAB] = "与满意度的关联"
+    at.session_state[state.METRICS_TAB] = "与满意度的关联"
     at.run()
     assert not at.exception, at.exception
     # The few-points caveat: 青龙乡 (24 respondents) is drawn but left out of the correlation.
@@ -208,7 +200,7 @@ def test_metrics_stay_with_the_bureau_county_when_the_sidebar_shows_another(insi
 
 
 def test_panel_grid_domains_stay_inside_the_figure() -> None:
-    from analysis.insight_charts import panel_grid
+    from analysis.report.insight_charts import panel_grid
 
     fig, axes = panel_grid(2, 3, ["甲", "乙", "丙", "丁", "戊"], h_gap=0.12, v_gap=0.2, share_y=True)
     assert axes == [("x", "y"), ("x2", "y2"), ("x3", "y3"), ("x4", "y4"), ("x5", "y5"), ("x6", "y6")]
@@ -226,11 +218,11 @@ def test_panel_grid_domains_stay_inside_the_figure() -> None:
 
 def test_detail_tables_open_with_their_downloads(insight_db, monkeypatch) -> None:
     at = open_page("app_pages/metrics.py", insight_db, monkeypatch)
-    at.session_state[insights.METRICS_TAB] = "班额分布（乡镇与班级）"
+    at.session_state[state.METRICS_TAB] = "班额分布（乡镇与班级）"
     at.run()
     closed = len(at.get("download_button"))
-    at.session_state[insights.METRICS_TOWNSHIP_DETAIL] = True
-    at.session_state[insights.METRICS_DISTRIBUTION_DETAIL] = True
+    at.session_state[state.METRICS_TOWNSHIP_DETAIL] = True
+    at.session_state[state.METRICS_DISTRIBUTION_DETAIL] = True
     at.run()
     assert not at.exception, at.exception
     # Each opened table brings its CSV and Excel buttons.

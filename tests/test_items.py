@@ -1,4 +1,4 @@
-"""Tests for analysis.items on small hand-made frames; expected values are worked out by hand in the comments."""
+"""Tests for analysis.survey.items on small hand-made frames; expected values are worked out by hand in the comments."""
 
 from __future__ import annotations
 
@@ -8,16 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.items import (
-    benchmark_county,
-    city_mean_gap,
-    fix_first,
-    fix_first_stability,
-    item_benchmarks,
-    item_drivers,
-    item_scores,
-    strive_gap,
-)
+from analysis.survey.items import (benchmark_county, city_mean_gap, fix_first, fix_first_stability, item_benchmarks,
+                                   item_drivers, item_scores, strive_gap,)
 
 POINTS = {"满意": 100.0, "比较满意": 80.0, "一般": 60.0, "不太满意": 40.0, "不满意": 0.0}
 
@@ -172,11 +164,11 @@ def test_fix_first_ahead_items_gain_nothing_and_quadrants() -> None:
 
 
 def test_fix_first_agrees_with_the_planner_forward_model(settings) -> None:
-    from analysis.planner import apply_moves, item_to_overall, one_step_moves
+    from analysis.survey.planner import apply_moves, item_to_overall, one_step_moves
     from tests.conftest import ROOT
 
     raw = pd.read_csv(ROOT / "data" / "mock" / "responses.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    from analysis.contract import responses_kind
+    from analysis.data.contract import responses_kind
     kind = responses_kind(settings.items)
     frame = raw.rename(columns={c.header: c.name for c in kind.columns}).assign(weight=lambda f: f["weight"].astype(float))
     home = frame[(frame["wave"] == "2026年第3季度") & (frame["county"] == settings.home_county)].reset_index(drop=True)
@@ -215,10 +207,10 @@ def test_fix_first_stability_dominant_item_is_always_first() -> None:
 
 def test_item_scores_from_database_counts_equal_respondent_level(tmp_path):
     """The 分项指标 page scores other counties from per-answer sums; they must equal item_scores on the rows."""
-    from analysis import store
-    from analysis.contract import responses_kind
-    from analysis.importing import build_mock_database
-    from analysis.items import item_scores_from_counts
+    from analysis.data import store
+    from analysis.data.contract import responses_kind
+    from analysis.data.importing import build_mock_database
+    from analysis.survey.items import item_scores_from_counts
     from analysis.settings import load_settings
     from tests.conftest import ROOT
 

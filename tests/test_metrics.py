@@ -1,4 +1,4 @@
-"""Tests for analysis.metrics on small hand-made frames; expected values are worked out by hand in the comments."""
+"""Tests for analysis.survey.school_metrics on small hand-made frames; expected values are worked out by hand in the comments."""
 
 from __future__ import annotations
 
@@ -8,20 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.metrics import (
-    TOTAL_LABEL,
-    class_flags,
-    class_size_distribution,
-    class_summary,
-    compulsory_rates,
-    latest_year,
-    preschool_rates,
-    school_class_summary,
-    spearman_summary,
-    township_class_summary,
-    township_link,
-)
 from analysis.settings import Thresholds
+from analysis.survey.school_metrics import (TOTAL_LABEL, class_flags, class_size_distribution, class_summary,
+                                            compulsory_rates, latest_year, preschool_rates, school_class_summary,
+                                            spearman_summary, township_class_summary, township_link,)
 
 TH = Thresholds()
 

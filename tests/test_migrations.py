@@ -12,10 +12,11 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from analysis import cli, store
-from analysis.scenarios import load_scenarios
+from analysis.cli import main as cli
+from analysis.data import store
+from analysis.survey.scenarios import load_scenarios
 from tests.conftest import ROOT
-from tests.test_import_helpers import NEW_WAVE, any_db, survey_csv  # noqa: F401
+from tests.upload_support import survey_csv
 
 PREVIOUS = ROOT / "tests" / "fixtures" / "previous_release.db"
 
@@ -85,6 +86,6 @@ def test_init_db_upgrades_a_database_without_a_revision_on_either_backend(any_db
 
 
 def test_a_password_in_the_url_is_never_printed(monkeypatch, capsys):
-    from analysis.backup import shown
+    from analysis.data.backup import shown
 
     assert shown("postgresql+psycopg://app:s3cret@db.example:5432/satisfaction") == "postgresql+psycopg://app:***@db.example:5432/satisfaction"

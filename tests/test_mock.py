@@ -5,8 +5,8 @@ import filecmp
 import pandas as pd
 import pytest
 
-from analysis.mock import WAVES, write_mock
-from analysis.scoring import county_scores
+from analysis.data.mock import WAVES, write_mock
+from analysis.survey.scoring import county_scores
 from tests.conftest import ROOT
 
 
@@ -48,7 +48,7 @@ def test_sample_sizes_and_unknown_share(mock_frames, settings):
 
 @pytest.fixture(scope="module")
 def english(mock_frames, settings):
-    from analysis.contract import responses_kind
+    from analysis.data.contract import responses_kind
     kind = responses_kind(settings.items)
     return mock_frames["responses"].rename(columns={c.header: c.name for c in kind.columns}).assign(
         weight=lambda f: f["weight"].astype(float))

@@ -3,15 +3,8 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, page_text
 from ui import state
-
-
-def page_text(at: AppTest) -> str:
-    parts = [e.value for e in at.title] + [e.value for e in at.subheader] + [e.value for e in at.markdown] + [e.value for e in at.caption]
-    parts += [str(m.value) for m in at.metric] + [m.label for m in at.metric]
-    parts += [df.value.to_string() for df in at.dataframe]
-    return "\n".join(str(p) for p in parts)
 
 
 @pytest.fixture

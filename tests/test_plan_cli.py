@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from analysis.cli import main
+from analysis.cli.main import main
 from tests.conftest import ROOT
 
 WAVE = "2026年第3季度"

@@ -5,14 +5,14 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from analysis import ranks
-from analysis.drivers import weighted_cov
-from analysis.itemmodel import capped_full_gain
-from analysis.planner import (Move, apply_moves, evaluate, forward, item_headroom, item_to_overall, move_argument,
-                              moved_people, moves_from_json, moves_to_json, planned_home_row, project, required_shift,
-                              scenario_table, solve_item, trend_projection)
-from analysis.scoring import answer_points, rank_within
-from analysis.stats import grouped_score_table
+from analysis.stats import rank_stats
+from analysis.stats.drivers import weighted_cov
+from analysis.stats.estimates import grouped_score_table
+from analysis.survey.itemmodel import capped_full_gain
+from analysis.survey.planner import (Move, apply_moves, evaluate, forward, item_headroom, item_to_overall,
+                                     move_argument, moved_people, moves_from_json, moves_to_json, planned_home_row,
+                                     project, required_shift, scenario_table, solve_item, trend_projection)
+from analysis.survey.scoring import answer_points, rank_within
 
 POINTS = {"满意": 100, "比较满意": 80, "一般": 60, "不太满意": 40, "不满意": 0}
 LABEL = {v: k for k, v in POINTS.items()}
@@ -142,7 +142,7 @@ def test_scenario_json_round_trip():
 
 @pytest.fixture(scope="module")
 def wave(settings):
-    from analysis.contract import responses_kind
+    from analysis.data.contract import responses_kind
     from tests.conftest import ROOT
     raw = pd.read_csv(ROOT / "data" / "mock" / "responses.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     kind = responses_kind(settings.items)
@@ -206,10 +206,10 @@ def test_planner_equals_ranking_functions_on_modified_data(wave, settings):
     direct = grouped_score_table(modified, ["county"], "points", "weight")
     direct = direct.assign(rank=rank_within(direct, by=None))
     j = int(np.flatnonzero(direct["county"] == home)[0])
-    probs = ranks.place_probabilities(direct["score"].to_numpy(), direct["se"].to_numpy(), draws=20000, seed=7)
+    probs = rank_stats.place_probabilities(direct["score"].to_numpy(), direct["se"].to_numpy(), draws=20000, seed=7)
     assert planned["score"] == pytest.approx(direct.loc[j, "score"], abs=1e-9)
     assert planned["rank"] == direct.loc[j, "rank"]
-    assert planned["p_rank_le_5"] == pytest.approx(ranks.p_rank_le(probs, 5)[j], abs=1e-12)
+    assert planned["p_rank_le_5"] == pytest.approx(rank_stats.p_rank_le(probs, 5)[j], abs=1e-12)
     assert planned["score"] > table.loc[table["county"] == home, "score"].iloc[0]
 
 
@@ -310,7 +310,7 @@ def test_trend_moves_every_county_and_is_apart_from_the_plan(wave, settings):
     (0.0, None, "", "拉动不明显"),
 ])
 def test_what_it_takes_cells_never_show_negative_gains(beta, people, value, expected):
-    from analysis.planner import ItemPlan, plan_need_text, pull_text
+    from analysis.survey.planner import ItemPlan, plan_need_text, pull_text
 
     plan = ItemPlan("校园安全", people, None, None, 433, 100, None, None, None, ())
     assert plan_need_text(plan, beta, value) == expected

@@ -2,8 +2,7 @@
 
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
-from tests.test_pages import page_text
+from tests.conftest import ROOT, page_text
 
 
 def test_planner_page_words_and_trend(app_db):

@@ -1,4 +1,4 @@
-"""Raked county scores for the ranking (analysis.raked_scores): R rake + svymean on the toy, an independent IPF and
+"""Raked county scores for the ranking (analysis.survey.raked_scores): R rake + svymean on the toy, an independent IPF and
 least-squares computation with unscored answers, the county table with raked rows, and the 排名 page's notes."""
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.raked_scores import ranking_weight_notes, raked_county_score, raked_county_scores, with_raked_scores
-from analysis.scoring import county_scores
-from analysis.weighting import parse_raking
+from analysis.stats.weighting import parse_raking
+from analysis.survey.raked_scores import (ranking_weight_notes, raked_county_score, raked_county_scores,
+                                          with_raked_scores)
+from analysis.survey.scoring import county_scores
 
 FIXTURES = Path(__file__).parent / "fixtures"
 POINTS = {"满意": 100.0, "比较满意": 80.0, "一般": 60.0, "不太满意": 40.0, "不满意": 0.0}
@@ -161,9 +162,9 @@ PAGE_MARGINS = {"城乡": {"城镇": 0.45, "农村": 0.55}, "性别": {"男": 0.
 def test_ranking_page_uses_and_names_the_raked_county(tmp_path, monkeypatch) -> None:
     from streamlit.testing.v1 import AppTest
 
-    from analysis import store
-    from analysis.importing import import_path
-    from analysis.raked_scores import margins_by_column
+    from analysis.data import store
+    from analysis.data.importing import import_path
+    from analysis.survey.raked_scores import margins_by_column
     from analysis.settings import load_settings
     from ui import data
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.ranking import home_margin, ranking_with_uncertainty
+from analysis.survey.ranking import home_margin, ranking_with_uncertainty
 from tests.conftest import ROOT
 
 POINTS = {"满意": 100, "比较满意": 80, "一般": 60, "不太满意": 40, "不满意": 0}
@@ -116,7 +116,7 @@ def test_a_wave_with_fewer_counties_than_the_targets(counties):
 
 def test_home_trend_rows_from_ranked_waves():
     """Two waves by hand: the home's rank, the strive (5th) score, the city mean and the published rank line up by wave."""
-    from analysis.ranking import home_trend
+    from analysis.survey.ranking import home_trend
 
     def ranked(scores, home_source="survey"):
         table = pd.DataFrame({"county": list("ABCDEFH"), "score": scores, "se": [1.0] * 7,

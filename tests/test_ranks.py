@@ -1,4 +1,4 @@
-"""Tests for analysis.ranks against published values (csranks 1.2.3 PISA 2018 output and closed forms)."""
+"""Tests for analysis.stats.rank_stats against published values (csranks 1.2.3 PISA 2018 output and closed forms)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,8 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from analysis.ranks import (
-    could_be_top,
-    draw_scores,
-    expected_rank_exact,
-    p_rank_le,
-    place_probabilities,
-    rank_descending,
-    rank_sets_marginal,
-    rank_sets_simultaneous,
-)
+from analysis.stats.rank_stats import (could_be_top, draw_scores, expected_rank_exact, p_rank_le, place_probabilities,
+                                       rank_descending, rank_sets_marginal, rank_sets_simultaneous,)
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"

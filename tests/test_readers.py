@@ -7,9 +7,9 @@ import io
 import openpyxl
 import pytest
 
-from analysis.contract import PRESCHOOL, responses_kind
-from analysis.readers import (ReadError, declared_encoding, excel_column_letter, looks_like_mojibake, normalise_header,
-                              read_upload, xlsx_sheet_names)
+from analysis.data.contract import PRESCHOOL, responses_kind
+from analysis.data.readers import (ReadError, declared_encoding, excel_column_letter, looks_like_mojibake,
+                                   normalise_header, read_upload, xlsx_sheet_names)
 
 ITEMS = ("办学条件", "师德师风")
 KIND = responses_kind(ITEMS)

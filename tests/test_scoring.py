@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.scoring import (LINEAR_POINTS, answer_points, county_scores, rank_within, robustness_table,
-                              scores_with_change)
+from analysis.survey.scoring import answer_points, county_scores, rank_within, robustness_table, scores_with_change
 
 POINTS = {"满意": 100, "比较满意": 80, "一般": 60, "不太满意": 40, "不满意": 0}
 
@@ -74,10 +73,6 @@ def test_robustness_rules_can_reorder():
     assert table.loc["C", "rank_spread"] == 1
 
 
-def test_linear_rule_is_the_published_one():
-    assert list(LINEAR_POINTS.values()) == [100, 75, 50, 25, 0]
-
-
 def test_empty_responses_give_empty_table():
     assert county_scores(responses([]), POINTS).empty
 
@@ -97,9 +92,9 @@ def test_weighted_se_matches_r_survey_fixture(settings):
 
 def test_scores_from_database_counts_equal_respondent_level_scores(mock_db, settings):
     """The pages score from per-answer sums the database computes; they must equal the respondent-level pipeline."""
-    from analysis import store
-    from analysis.contract import responses_kind
-    from analysis.scoring import county_scores_from_counts
+    from analysis.data import store
+    from analysis.data.contract import responses_kind
+    from analysis.survey.scoring import county_scores_from_counts
 
     engine = store.connect(mock_db)
     kind = responses_kind(settings.items)
@@ -109,7 +104,7 @@ def test_scores_from_database_counts_equal_respondent_level_scores(mock_db, sett
 
 
 def test_scores_from_counts_on_the_r_survey_fixture():
-    from analysis.scoring import county_scores_from_counts
+    from analysis.survey.scoring import county_scores_from_counts
     from tests.conftest import ROOT
 
     toy = pd.read_csv(ROOT / "tests" / "fixtures" / "weighted_survey_toy.csv")

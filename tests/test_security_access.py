@@ -13,14 +13,14 @@ import sqlalchemy as sa
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from analysis import store
 from analysis.accounts import (ITERATIONS, LoginThrottle, check_sign_in, hash_password, local_request,
                                may_change_without_accounts, verify_password)
-from analysis.importing import commit_import, prepare_import
-from analysis.planner import Move
-from analysis.scenarios import delete_scenario, load_scenarios, save_scenario
-from tests.conftest import ROOT
-from tests.test_import_helpers import NEW_WAVE, base_db, survey_csv  # noqa: F401
+from analysis.data import store
+from analysis.data.importing import commit_import, prepare_import
+from analysis.survey.planner import Move
+from analysis.survey.scenarios import delete_scenario, load_scenarios, save_scenario
+from tests.conftest import ROOT, page_text
+from tests.upload_support import NEW_WAVE, survey_csv
 
 BROWSER = {"host": "127.0.0.1:8501", "user-agent": "Mozilla/5.0", "origin": "http://127.0.0.1:8501"}
 
@@ -147,18 +147,13 @@ def open_app(accounts: dict | None, session: dict | None = None, page: str | Non
     return at
 
 
-def everything(at: AppTest) -> str:
-    kinds = ("markdown", "caption", "info", "warning", "error", "success", "title", "subheader", "metric", "dataframe")
-    return "\n".join(str(getattr(e, "value", e)) for kind in kinds for e in getattr(at, kind))
-
-
 @pytest.mark.parametrize("page", [None, "app_pages/ranking.py", "app_pages/data_admin.py", "app_pages/items.py"])
 def test_with_accounts_an_anonymous_visitor_sees_only_the_sign_in_form(base_db, page):
     at = open_app(HASHES, page=page)
     assert [i.value for i in at.info] == ["请在左侧边栏登录后查看。"]
     assert not at.dataframe and not at.metric and not at.get("plotly_chart") and not at.get("download_button")
     assert [t.label for t in at.sidebar.text_input] == ["用户名", "密码"]
-    assert "云溪县" not in everything(at) and NEW_WAVE not in everything(at)
+    assert "云溪县" not in page_text(at) and NEW_WAVE not in page_text(at)
 
 
 def test_after_sign_in_the_pages_render(base_db):

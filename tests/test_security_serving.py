@@ -14,7 +14,7 @@ import time
 import pytest
 
 from tests.conftest import ROOT
-from tests.test_import_helpers import base_db  # noqa: F401
+
 
 PROBE = """
 import streamlit as st

@@ -12,14 +12,14 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analysis import store
-from analysis.contract import responses_kind
+from analysis.data import store
+from analysis.data.contract import responses_kind
+from analysis.data.importing import commit_import, prepare_import
+from analysis.data.readers import ReadError, XlsxLimits, read_upload
+from analysis.data.validate import mask_text
 from analysis.formatting import csv_bytes, neutralise_cell, safe_sheet_name, xlsx_bytes
-from analysis.importing import commit_import, prepare_import
-from analysis.readers import ReadError, XlsxLimits, read_upload
-from analysis.validate import mask_text
 from tests import hostile_xlsx
-from tests.test_import_helpers import HEADER, NEW_WAVE, base_db, db_state  # noqa: F401
+from tests.upload_support import HEADER, NEW_WAVE, db_state
 
 KIND = responses_kind(("办学条件",))
 
@@ -172,7 +172,7 @@ def test_an_active_import_cannot_be_purged(base_db):
 
 
 def test_purge_from_the_command_line(base_db, capsys):
-    from analysis.cli import main
+    from analysis.cli.main import main
     engine = store.connect(base_db)
     import_id = int(store.import_history(engine)["id"].iloc[0])
     store.set_status(engine, import_id, "deleted", "测试")

@@ -1,4 +1,4 @@
-"""Tests for analysis.stats against published R survey values and hand arithmetic."""
+"""Tests for analysis.stats.estimates against published R survey values and hand arithmetic."""
 
 from __future__ import annotations
 
@@ -9,21 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.stats import (
-    Z95,
-    Z998,
-    funnel_curves,
-    funnel_limits,
-    funnel_target,
-    grouped_score_table,
-    holm_adjust,
-    kish_deff,
-    kish_n_eff,
-    overdispersion_tau2,
-    pairwise_vs_home,
-    rake_weights,
-    weighted_mean_se,
-)
+from analysis.stats.estimates import (Z95, Z998, funnel_curves, funnel_limits, funnel_target, grouped_score_table,
+                                      holm_adjust, kish_deff, kish_n_eff, overdispersion_tau2, pairwise_vs_home,
+                                      rake_weights, weighted_mean_se,)
 
 FIXTURE = Path(__file__).parent / "fixtures" / "weighted_survey_toy.csv"
 MARGINS = {

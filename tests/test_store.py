@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from analysis import store
-from analysis.contract import responses_kind
-from analysis.importing import commit_import, prepare_import
+from analysis.data import store
+from analysis.data.contract import responses_kind
+from analysis.data.importing import commit_import, prepare_import
 from tests.conftest import ROOT
-from tests.test_import_helpers import NEW_WAVE, STORED_WAVE, any_db, base_db, db_state, survey_csv  # noqa: F401
+from tests.upload_support import NEW_WAVE, STORED_WAVE, db_state, survey_csv
 
 
 def test_database_location(tmp_path, monkeypatch):
@@ -143,7 +143,7 @@ def test_mock_data_go_through_the_same_import_path(mock_any):
     engine = store.connect(mock_any)
     audit = store.audit_entries(engine)
     assert set(audit["user"]) == {"系统（示例数据）"}
-    audit = audit[audit["kind"] != "ledger"]  # the sample 问题台账 is entered as ledger events (analysis/ledger.py)
+    audit = audit[audit["kind"] != "ledger"]  # the sample 问题台账 is entered as ledger events (analysis/data/ledger.py)
     assert set(audit["action"]) == {"import"}
     # One import per wave or school year: 6 survey waves, 6 published waves, 3 years for each metrics file (the
     # kinds added since, 民意诉求 and the like, are checked by their own tests).

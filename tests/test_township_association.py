@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from analysis.metrics import association_sentence, township_association
+from analysis.survey.school_metrics import association_sentence, township_association
 
 LINK = pd.DataFrame({"township": list("甲乙丙丁戊己"), "n": [80, 60, 45, 31, 12, 8],
                      "score": [90.0, 85.0, 88.0, 80.0, 70.0, 95.0], "large_share": [0.0, 0.1, 0.2, 0.3, 0.0, 0.9]})

@@ -3,10 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from analysis import store
-from analysis.contract import responses_kind
-from analysis.importing import commit_import, prepare_import
-from tests.test_import_helpers import NEW_WAVE, base_db, survey_csv  # noqa: F401
+from analysis.data import store
+from analysis.data.contract import responses_kind
+from analysis.data.importing import commit_import, prepare_import
+from tests.upload_support import NEW_WAVE, survey_csv
 from ui import data
 
 

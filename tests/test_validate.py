@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.contract import CLASSES, responses_kind
-from analysis.validate import (county_hint, hide_personal_ids, mask_text, normalise_answers, numeric_column,
-                               validate_frame)
+from analysis.data.contract import CLASSES, responses_kind
+from analysis.data.validate import (county_hint, hide_personal_ids, mask_text, normalise_answers, numeric_column,
+                                    validate_frame)
 
 
 def frame(rows: list[dict], start: int = 2) -> pd.DataFrame:
@@ -134,3 +134,20 @@ def test_same_id_in_two_waves_is_fine(settings):
 def test_error_values_mask_personal_numbers(settings):
     result = validate_frame(frame([response(1, overall="13812345678")]), responses_kind(settings.items), settings)
     assert result.errors["值"].tolist() == ["138****5678"]
+
+
+def test_a_new_column_is_one_line_of_the_contract(settings):
+    """A kind declared with rules on its columns is checked with their Chinese messages; nothing else to edit."""
+    import pandas as pd
+
+    from analysis.data.contract import Column, FileKind
+    from analysis.data.validate import validate_frame
+
+    kind = FileKind("demo", "演示", (Column("k", "类别", True, rule="choice", choices=("甲", "乙")),
+                                     Column("n", "数量", dtype="int"), Column("c", "县区", rule="county")))
+    frame = pd.DataFrame({"k": ["甲", "丙"], "n": ["3", "-1"], "c": ["云溪县", "云西县"]}, index=[2, 3])
+    errors = validate_frame(frame, kind, settings).errors
+    reasons = dict(zip(errors["列"], errors["问题"]))
+    assert reasons["类别"] == "“类别”应为 甲/乙，现为“丙”"
+    assert reasons["数量"] == "“数量”不能为负数，现为 -1"
+    assert reasons["县区"].startswith("县区“云西县”不在本市县区列表中，是否为“云溪县”？")

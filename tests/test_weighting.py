@@ -1,4 +1,4 @@
-"""analysis.weighting against R survey 4.1-1 (tests/fixtures/groups_toy_expected_R.csv) and hand or brute-force values."""
+"""analysis.stats.weighting against R survey 4.1-1 (tests/fixtures/groups_toy_expected_R.csv) and hand or brute-force values."""
 
 from __future__ import annotations
 
@@ -9,17 +9,10 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from analysis.contract import RESPONSE_COLUMNS
-from analysis.groups import dimension_tests, group_scores, group_table
-from analysis.weighting import (
-    calibration_residuals,
-    design_mean,
-    domain_means,
-    load_raking,
-    parse_raking,
-    rake,
-    rao_scott,
-)
+from analysis.data.contract import RESPONSE_COLUMNS
+from analysis.stats.weighting import (calibration_residuals, design_mean, domain_means, load_raking, parse_raking,
+                                      rake, rao_scott,)
+from analysis.survey.groups import dimension_tests, group_scores, group_table
 
 FIXTURES = Path(__file__).parent / "fixtures"
 POINTS = {"满意": 100.0, "比较满意": 80.0, "一般": 60.0, "不太满意": 40.0, "不满意": 0.0}

@@ -6,24 +6,36 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from ui.widgets import cached_figure
+from ui.widgets import figure_view
 
 
-def test_cached_figure_is_built_once_and_comes_back_unchanged():
+def bar(version: str) -> go.Figure:
+    fig = go.Figure(go.Bar(x=["甲", "乙"], y=[1.5, 2.5], marker_color=["#c0392b", "#7f8c9a"]))
+    return fig.update_layout(title=f"得分 {version}", template="plotly_white",
+                             shapes=[{"type": "line", "x0": 0, "x1": 1, "y0": 2, "y1": 2}])
+
+
+def test_figure_view_is_built_once_per_argument_and_comes_back_unchanged():
     calls = []
 
-    def build() -> go.Figure:
-        calls.append(1)
-        fig = go.Figure(go.Bar(x=["甲", "乙"], y=[1.5, 2.5], marker_color=["#c0392b", "#7f8c9a"]))
-        return fig.update_layout(title="得分", template="plotly_white", shapes=[{"type": "line", "x0": 0, "x1": 1, "y0": 2, "y1": 2}])
+    @figure_view
+    def scores(version: str) -> go.Figure:
+        calls.append(version)
+        return bar(version)
 
-    first = cached_figure("test_bar", ("v1",), build)
-    again = cached_figure("test_bar", ("v1",), build)
-    assert len(calls) == 1
-    assert json.loads(pio.to_json(again, validate=False)) == json.loads(pio.to_json(build(), validate=False))
+    @figure_view
+    def other(version: str) -> go.Figure:  # the same signature: must not share the cache with `scores`
+        calls.append("other")
+        return go.Figure()
+
+    scores.clear()
+    first = scores("v1")
+    again = scores("v1")
+    assert calls == ["v1"]
+    assert json.loads(pio.to_json(again, validate=False)) == json.loads(pio.to_json(bar("v1"), validate=False))
     assert again is not first  # each rerun gets its own copy, so a page that edits it cannot change the cache
-    cached_figure("test_bar", ("v2",), build)
-    assert len(calls) == 3  # the build() above, and the new key
+    assert scores("v2").layout.title.text == "得分 v2"  # the argument is the key: a new version is a new figure
+    assert other("v1").data == () and calls == ["v1", "v2", "other"]
 
 
 def test_a_failed_warm_start_does_not_stop_the_server(monkeypatch, capsys):

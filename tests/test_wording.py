@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from analysis import ranks
-from analysis.margins import margin_people, margin_sentence
-from analysis.stats import pairwise_vs_home
-from analysis.wording import (chance_words, monte_carlo_se, overlap_sentence, p_rank_le_quadrature, planned_rank_text,
-                              probability_sentence, probability_spread, rank_change_label)
+from analysis.report.wording import (chance_words, monte_carlo_se, overlap_sentence, p_rank_le_quadrature,
+                                     planned_rank_text, probability_sentence, probability_spread, rank_change_label)
+from analysis.stats import rank_stats
+from analysis.stats.estimates import pairwise_vs_home
+from analysis.survey.margins import margin_people, margin_sentence
 
 POINTS = {"满意": 100, "比较满意": 80, "一般": 60, "不太满意": 40, "不满意": 0}
 
@@ -39,9 +39,9 @@ def test_quadrature_two_counties_closed_form():
 def test_quadrature_matches_a_large_simulation():
     score = np.array([90.6, 89.1, 87.1, 86.0, 85.9, 85.8, 84.8, 84.3])
     se = np.array([0.78, 0.64, 1.02, 0.99, 0.73, 0.91, 0.80, 0.73])
-    probs = ranks.place_probabilities(score, se, draws=200000, seed=1)
+    probs = rank_stats.place_probabilities(score, se, draws=200000, seed=1)
     for k in (5, 6):
-        sim = ranks.p_rank_le(probs, k)[5]
+        sim = rank_stats.p_rank_le(probs, k)[5]
         assert p_rank_le_quadrature(score, se, 5, k)[0] == pytest.approx(sim, abs=4 * math.sqrt(sim * (1 - sim) / 200000))
 
 

@@ -6,11 +6,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
-from analysis import action, ledger, store
-from analysis.contract import HOME_VISITS, PETITIONS
+from analysis.data import ledger, store
+from analysis.data.contract import HOME_VISITS, PETITIONS
+from analysis.report.action_charts import coverage_figure, item_trend_figure, orders_by_month_figure
+from analysis.survey import action
 from ui import data
+from ui.widgets import figure_view
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -53,3 +57,41 @@ def brief_section(data_version: str, wave: str, home: str, as_of: dt.date) -> li
     """The brief's paragraphs on work orders, the ledger and the 约谈名单 (empty when none of them is stored)."""
     return action.brief_paragraphs(orders(data_version), problems(data_version), attention(data_version, home, as_of), wave,
                                    as_of, data.settings().action.order_due_days)
+
+
+@figure_view
+def orders_chart(data_version: str) -> go.Figure:
+    """Work orders per month, stacked by item."""
+    return orders_by_month_figure(action.monthly_item_orders(orders(data_version)))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def item_history(data_version: str, home: str, item: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One item's score by wave, the item's closed ledger problems, and their marks on the wave axis."""
+    problems_now = problems(data_version)
+    closed = problems_now[problems_now["state"] == action.CLOSED_LEDGER] if not problems_now.empty else problems_now
+    mine = closed[closed["item"] == item] if not closed.empty else closed
+    scores = action.item_wave_scores(data.home_responses(data_version, home), item, data.settings().points)
+    return scores, mine, action.closure_marks(mine, scores["wave"].tolist())
+
+
+@figure_view
+def item_chart(data_version: str, home: str, item: str) -> go.Figure:
+    """An item's score by wave with its ledger closures marked."""
+    scores, _, marks = item_history(data_version, home, item)
+    return item_trend_figure(scores, item, marks)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def visit_towns(data_version: str, home: str, year: str, wave: str | None) -> pd.DataFrame:
+    """家访 coverage by township in one year, with the wave's parent satisfaction when there is a wave."""
+    part = visits(data_version)
+    responses = data.home_responses(data_version, home)
+    wave_rows = responses[responses["wave"] == wave] if wave is not None and not responses.empty else None
+    return action.visit_coverage_scores(part[part["year"] == year], wave_rows, data.settings().points)
+
+
+@figure_view
+def visits_chart(data_version: str, home: str, year: str, wave: str) -> go.Figure:
+    """Township coverage against parent satisfaction."""
+    return coverage_figure(visit_towns(data_version, home, year, wave).dropna(subset=["score"]))

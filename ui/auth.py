@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import store
 from analysis.accounts import (ROLES, LoginThrottle, account_fingerprint, check_sign_in, is_loopback_address,
                                may_change_without_accounts)
+from analysis.data import store
 from ui import data, state
 
-FINGERPRINT = "user_account_fingerprint"  # the account's hash and role at sign-in: a change signs the session out
-SIGNED_OUT = "user_signed_out_reason"
 NAME_IN_LOG = 64  # characters of a typed user name kept in the audit log
 
 
@@ -73,10 +71,10 @@ def local_writes_allowed() -> bool:
 
 
 def _sign_out(reason: str | None = None) -> None:
-    for key in (state.ROLE, state.USER, FINGERPRINT):
+    for key in (state.ROLE, state.USER, state.ACCOUNT_FINGERPRINT):
         st.session_state.pop(key, None)
     if reason:
-        st.session_state[SIGNED_OUT] = reason
+        st.session_state[state.SIGNED_OUT] = reason
 
 
 def _signed_in_entry() -> dict | None:
@@ -89,7 +87,7 @@ def _signed_in_entry() -> dict | None:
     if entry is None:
         _sign_out(f"账号“{name}”已不在账号配置中，已退出登录。")
         return None
-    fingerprint = st.session_state.get(FINGERPRINT)
+    fingerprint = st.session_state.get(state.ACCOUNT_FINGERPRINT)
     if fingerprint is not None and fingerprint != account_fingerprint(entry):
         _sign_out(f"账号“{name}”的密码或角色已更改，请重新登录。")
         return None
@@ -144,7 +142,7 @@ def access_notice() -> str:
             return f"已以分析员“{current_user()}”登录，可以上传、替换和删除数据。"
         if role == state.ROLE_LEADER:
             return "局领导账号只能查看，上传和修改数据需要分析员账号。"
-        return st.session_state.get(SIGNED_OUT) or "请在左侧边栏以分析员账号登录后再上传或修改数据。"
+        return st.session_state.get(state.SIGNED_OUT) or "请在左侧边栏以分析员账号登录后再上传或修改数据。"
     if local_writes_allowed():
         return "本机模式：未配置账号，应用只在本机（127.0.0.1）访问，因此允许修改数据。对单位网络开放前，请管理员先配置分析员与局领导账号。"
     if bound_to_loopback():
@@ -189,8 +187,8 @@ def sign_in(accounts: dict, name: str, password: str) -> str | None:
     st.session_state[state.USER] = name
     role = entry.get("role")
     st.session_state[state.ROLE] = role if role in ROLES else state.ROLE_LEADER
-    st.session_state[FINGERPRINT] = account_fingerprint(entry)
-    st.session_state.pop(SIGNED_OUT, None)
+    st.session_state[state.ACCOUNT_FINGERPRINT] = account_fingerprint(entry)
+    st.session_state.pop(state.SIGNED_OUT, None)
     return None
 
 
@@ -223,8 +221,8 @@ def sign_in_gate() -> None:
         st.error("账号配置文件 .streamlit/secrets.toml 无法读取（格式错误），为安全起见不显示任何数据。请管理员修正该文件后重启应用。",
                  icon=":material/lock:")
         st.stop()
-    if st.session_state.get(SIGNED_OUT):
-        st.warning(st.session_state[SIGNED_OUT], icon=":material/logout:")
+    if st.session_state.get(state.SIGNED_OUT):
+        st.warning(st.session_state[state.SIGNED_OUT], icon=":material/logout:")
     st.info("请在左侧边栏登录后查看。", icon=":material/lock:")
     with st.sidebar:
         login_box()

@@ -8,17 +8,17 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis import store
-from analysis.basis import Basis
-from analysis.contract import file_kind, responses_kind
-from analysis.ranking import basis_and_table, pairwise_table, ranked_wave
-from analysis.ranking import home_trend as home_trend_rows
-from analysis.raked_scores import RAKED_COLUMNS, raked_county_scores, with_raked_scores
-from analysis.scoring import county_scores_from_counts, robustness_table
+from analysis.data import store
+from analysis.data.contract import file_kind, responses_kind
+from analysis.data.waves import sort_waves
 from analysis.settings import Settings, load_settings, settings_path
-from analysis.stats import funnel_curves, funnel_limits
-from analysis.waves import sort_waves
-from analysis.weighting import RakingSettings, load_raking
+from analysis.stats.estimates import funnel_curves, funnel_limits
+from analysis.stats.weighting import RakingSettings, load_raking
+from analysis.survey.basis import Basis
+from analysis.survey.raked_scores import RAKED_COLUMNS, raked_county_scores, with_raked_scores
+from analysis.survey.ranking import basis_and_table, pairwise_table, ranked_wave
+from analysis.survey.ranking import home_trend as home_trend_rows
+from analysis.survey.scoring import county_scores_from_counts, robustness_table
 
 
 @st.cache_resource

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from analysis.charts import rank_trend_figure, score_trend_figure
-from analysis.headline import Headline, director_headline
-from analysis.settings import Settings
+from analysis.report.headline import Headline, director_headline
+from analysis.report.ranking_charts import rank_trend_figure, score_trend_figure
+from analysis.survey.ranking import trend_before
 from ui import data
-from ui.widgets import cached_figure
+from ui.widgets import figure_view
 
 
 def headline(version: str, wave: str, home: str) -> Headline:
@@ -16,12 +16,11 @@ def headline(version: str, wave: str, home: str) -> Headline:
     cfg = data.settings()
     result = data.wave_ranking(version, wave)
     trend = data.home_trend(version, home)
-    waves = data.waves(version)
-    previous = trend[trend["wave"].map(waves.index) < waves.index(wave)].tail(1)
+    previous = trend_before(trend, data.waves(version), wave)
     official = data.official_result(version, wave, home)
     return director_headline(result.table, home, cfg.hold, cfg.strive, cfg.points,
                              official_rank=official[0] if official else None, official_score=official[1] if official else None,
-                             previous=previous.iloc[0].to_dict() if len(previous) else None,
+                             previous=previous,
                              fix_item=fix_first_item(version, wave, home))
 
 
@@ -33,10 +32,14 @@ def fix_first_item(version: str, wave: str, home: str) -> str | None:
     return None if view.fix is None or view.fix.empty else str(view.fix["item"].iloc[0])
 
 
-def trend_figures(version: str, home: str, settings: Settings) -> tuple[go.Figure, go.Figure]:
-    """Rank trend (with rank sets and the 保六/争五 lines) and score trend of one county, cached per data version."""
-    trend = data.home_trend(version, home)
-    ranks = cached_figure("rank_trend", (version, home, len(settings.counties), settings.hold, settings.strive),
-                          lambda: rank_trend_figure(trend, len(settings.counties), settings.hold, settings.strive))
-    scores = cached_figure("score_trend", (version, home), lambda: score_trend_figure(trend))
-    return ranks, scores
+@figure_view
+def rank_trend(version: str, home: str) -> go.Figure:
+    """Rank trend of one county, with its rank sets and the 保六/争五 lines."""
+    cfg = data.settings()
+    return rank_trend_figure(data.home_trend(version, home), len(cfg.counties), cfg.hold, cfg.strive)
+
+
+@figure_view
+def score_trend(version: str, home: str) -> go.Figure:
+    """Score trend of one county against the city mean."""
+    return score_trend_figure(data.home_trend(version, home))

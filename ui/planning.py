@@ -5,13 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis.formatting import fmt_rank
-from analysis.planner import (Forward, ItemPlan, ItemRelation, Move, forward, item_to_overall, required_shift, solve_items,
-                              trend_projection)
-from analysis.wording import chance_words
+from analysis.report.wording import scenario_row
+from analysis.survey.planner import (Forward, ItemPlan, ItemRelation, Move, forward, group_options as plan_groups,
+                                     item_to_overall, required_shift, solve_items, trend_projection)
 from ui import data
-
-GROUP_COLUMNS = ("urban_rural", "respondent_type", "child_stage", "township")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -23,24 +20,7 @@ def relation(version: str, wave: str, home: str) -> ItemRelation:
 @st.cache_data(show_spinner=False, max_entries=16)
 def group_options(version: str, wave: str, home: str) -> dict[str, tuple[str, str]]:
     """Label → (column, value) for every respondent group the planner can target."""
-    frame = data.home_wave_responses(version, wave, home)
-    options = {"全体受访者": ("", "")}
-    for column in GROUP_COLUMNS:
-        if column in frame.columns:
-            for value in sorted(frame[column].dropna().unique()):
-                options.setdefault(str(value), (column, str(value)))
-    return options
-
-
-def moves_from_editor(edited: pd.DataFrame, groups: dict[str, tuple[str, str]], points: dict[str, float]) -> list[Move]:
-    """Complete rows of the editor as moves (incomplete rows are ignored until filled)."""
-    moves = []
-    for row in edited.dropna().itertuples(index=False):
-        item, group, src, dst, pct = row
-        if group in groups and src in points and dst in points and pct > 0:
-            column, value = groups[group]
-            moves.append(Move(item, src, dst, float(pct) / 100, column, value))
-    return moves
+    return plan_groups(data.home_wave_responses(version, wave, home))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -75,13 +55,8 @@ def compare(version: str, wave: str, home: str, moves: tuple[Move, ...], with_tr
 def compare_saved(version: str, wave: str, home: str, scenarios: tuple, with_trend: bool) -> pd.DataFrame:
     """One row per saved scenario: score, rank (with its probability) and the rounded probabilities after its moves."""
     cfg = data.settings()
-    rows = []
-    for name, moves in scenarios:
-        planned = run(version, wave, home, tuple(moves), with_trend).planned
-        rows.append({"方案": name, "调整": "；".join(m.label() for m in moves), "得分": round(planned["score"], 2),
-                     "名次（按估计值）": fmt_rank(planned["rank"]),
-                     f"保{cfg.hold}把握": f"{chance_words(planned[f'p_rank_le_{cfg.hold}'])}（{planned[f'p_rank_le_{cfg.hold}'] * 100:.0f}%）",
-                     f"争{cfg.strive}把握": f"{chance_words(planned[f'p_rank_le_{cfg.strive}'])}（{planned[f'p_rank_le_{cfg.strive}'] * 100:.0f}%）"})
+    rows = [scenario_row(name, [m.label() for m in moves], run(version, wave, home, tuple(moves), with_trend).planned,
+                         cfg.hold, cfg.strive) for name, moves in scenarios]
     return pd.DataFrame(rows)
 
 

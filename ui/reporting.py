@@ -8,12 +8,12 @@ import kaleido
 import pandas as pd
 import streamlit as st
 
-from analysis.brief import BriefInputs, brief_docx, charts_zip, chromium_available
-from analysis.charts import caterpillar_figure, place_heatmap_figure, rank_trend_figure, score_trend_figure
 from analysis.formatting import fmt_score, today_text, xlsx_bytes
-from analysis.groups import group_scores
-from analysis.items import item_scores
-from analysis.planner import Move
+from analysis.report.brief import BriefInputs, brief_docx, charts_zip, chromium_available
+from analysis.report.ranking_charts import (caterpillar_figure, place_heatmap_figure, rank_trend_figure,
+                                            score_trend_figure)
+from analysis.survey.items import weakest
+from analysis.survey.planner import Move
 from ui import action as action_data
 from ui import data, overview, planning
 
@@ -51,11 +51,7 @@ def _figures(version: str, wave: str, home: str) -> tuple[dict, dict[str, str]]:
 
 def _weakest(version: str, wave: str, home: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     cfg = data.settings()
-    frame = data.home_wave_responses(version, wave, home)
-    items = item_scores(frame, cfg.items, cfg.points).sort_values("score")[["item", "score", "n"]]
-    towns = group_scores(frame, ("township",), cfg.points, cfg.min_group_n)
-    towns = towns[~towns["small"]].sort_values("score").rename(columns={"group": "township"})[["township", "score", "n"]]
-    return items.reset_index(drop=True), towns.reset_index(drop=True)
+    return weakest(data.home_wave_responses(version, wave, home), cfg.items, cfg.points, cfg.min_group_n)
 
 
 @st.cache_data(show_spinner="正在生成汇报材料（含图表）…", max_entries=8)

@@ -10,6 +10,40 @@ UPLOAD_ROUND = "upload_round"  # bumped by each successful import: a new uploade
 SCENARIO = "planner_scenario"
 RANKING_TAB = "ranking_section_tab"
 
+# 分项指标, 群体与乡镇, 办学指标: filters, tabs and selectors.
+ITEMS_TOWNSHIPS = "items_township_filter"
+ITEMS_TOPIC = "items_comment_topic"
+GROUPS_TOWNSHIPS = "groups_township_filter"
+GROUPS_MEASURE = "groups_measure"
+METRICS_TOWNSHIPS = "metrics_township_filter"
+METRICS_YEAR = "metrics_year"
+METRICS_TAB = "metrics_section_tab"
+ITEMS_TAB = "items_section_tab"
+GROUPS_TAB = "groups_section_tab"
+METRICS_INDICATOR = "metrics_preschool_indicator"
+METRICS_MEASURE = "metrics_link_measure"
+# Their detail expanders: the table and downloads run only while open.
+ITEMS_ALL_COMMENTS = "items_all_comments_open"
+METRICS_PRESCHOOL_DETAIL = "metrics_preschool_detail_open"
+METRICS_COMPULSORY_DETAIL = "metrics_compulsory_detail_open"
+METRICS_TOWNSHIP_DETAIL = "metrics_township_detail_open"
+METRICS_DISTRIBUTION_DETAIL = "metrics_distribution_detail_open"
+# 总览
+BRIEF_READY = "brief_ready_for"
+TREND_TABLE_OPEN = "overview_trend_table_open"
+# 数据管理
+UPLOAD_FLASH = "data_admin_flash"  # the last import's summary, shown once after the page reloads
+UPLOAD_FLASH_ERROR = "data_admin_flash_error"  # why the last confirmed import was refused
+UPLOAD_FLASH_DONE = "data_admin_flash_done"  # (kind, waves) of the last import: says where to look next
+UPLOAD_DIGESTS = "data_admin_upload_digest"  # upload file_id → SHA-256
+UPLOAD_SHEETS = "data_admin_sheet_names"  # (SHA-256, sheet names) of the current workbook
+# 整改跟踪
+ACTION_FLASH = "action_flash"
+ACTION_FLASH_ERROR = "action_flash_error"
+# Sign-in
+ACCOUNT_FINGERPRINT = "user_account_fingerprint"  # the account's hash and role at sign-in: a change signs the session out
+SIGNED_OUT = "user_signed_out_reason"
+
 ROLE_ANALYST = "analyst"
 ROLE_LEADER = "leader"
 ROLE_LABELS = {ROLE_ANALYST: "分析员", ROLE_LEADER: "局领导"}

@@ -9,9 +9,10 @@ import time
 
 # What the pages import (the brief's Word and kaleido modules stay lazy: they load only when a brief is asked for).
 PAGE_MODULES = (
-    "analysis.charts", "analysis.insight_charts", "analysis.formatting", "analysis.importing", "analysis.readers",
-    "analysis.templates", "analysis.planner", "analysis.scenarios", "analysis.metrics", "analysis.groups",
-    "analysis.comments", "ui.widgets", "ui.sidebar", "ui.auth", "ui.insights", "ui.planning", "pyarrow",
+    "analysis.report.ranking_charts", "analysis.report.insight_charts", "analysis.formatting",
+    "analysis.data.importing", "analysis.data.readers", "analysis.data.templates", "analysis.survey.planner",
+    "analysis.survey.scenarios", "analysis.survey.school_metrics", "analysis.survey.groups", "analysis.survey.comments",
+    "ui.widgets", "ui.sidebar", "ui.auth", "ui.insights", "ui.planning", "pyarrow",
 )
 
 
@@ -39,13 +40,14 @@ def _warm() -> float:
     for name in PAGE_MODULES:
         importlib.import_module(name)
     from ui import data
-    from ui.overview import trend_figures
+    from ui.overview import rank_trend, score_trend
 
     cfg = data.settings()
     version = data.version()
     waves = data.waves(version)
     if waves:
-        trend_figures(version, cfg.home_county, cfg)  # the home trend ranks every wave on the way; building loads plotly's validators
+        # The home trend ranks every wave on the way; building the figures loads plotly's validators.
+        rank_trend(version, cfg.home_county), score_trend(version, cfg.home_county)
     seconds = time.perf_counter() - start
     print(f"预热完成：导入页面模块并计算 {len(waves)} 个批次的名次，用时 {seconds:.1f} 秒", file=sys.stderr, flush=True)
     return seconds

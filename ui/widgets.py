@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -36,18 +37,26 @@ def page_context() -> PageContext:
     return PageContext(cfg, home, version, wave, waves)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def _figure_spec(name: str, key: tuple, _build: Callable[[], go.Figure]) -> dict:
-    return _build().to_dict()
-
-
-def cached_figure(name: str, key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
-    """The figure `build` makes, cached per (name, key); `key` must name every input (data version, wave, county…).
+def figure_view(build: Callable[..., go.Figure]) -> Callable[..., go.Figure]:
+    """A figure view: `build(version, wave, …)` reads its data and draws; the figure is cached on exactly those arguments,
+    so no input can be left out of the key.
 
     The cache holds the figure's plain dict: unpickling a go.Figure re-validates every property (~9 ms a chart), while
     a dict unpickles in well under a millisecond. The spec was validated when first built, so it is not checked again.
     """
-    return go.Figure(_figure_spec(name, key, build), _validate=False)
+    def spec(*args) -> dict:
+        return build(*args).to_dict()
+
+    # st.cache_data tells functions apart by module and qualified name: give each view its own.
+    spec.__module__, spec.__qualname__, spec.__name__ = build.__module__, build.__qualname__, build.__name__
+    cached = st.cache_data(max_entries=64, show_spinner=False)(spec)
+
+    @functools.wraps(build)
+    def figure(*args) -> go.Figure:
+        return go.Figure(cached(*args), _validate=False)
+
+    figure.clear = cached.clear  # type: ignore[attr-defined]
+    return figure
 
 
 def download_table(frame: pd.DataFrame, name: str, key: str) -> None:

@@ -1,0 +1,1 @@
+"""`python -m analysis …`: the command line over the other layers."""

@@ -1,0 +1,1 @@
+"""Pure statistics over arrays: rank uncertainty, survey estimates, design-based weighting, key drivers."""

@@ -1,0 +1,1 @@
+"""The domain over survey frames: scoring, ranking bases, items, groups, the planner, school indicators, actions."""
