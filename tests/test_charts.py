@@ -138,3 +138,17 @@ def test_quadrant_names_are_fit_for_a_meeting_and_red_lines_are_marked():
         ["<b>重点攻坚</b>", "<b>优势巩固</b>", "<b>持续改进</b>", "<b>保持稳定</b>"]
     red = next(t for t in fig.data if t.name.startswith("政策底线"))
     assert list(red.text) == ["大班额治理"]
+
+
+def test_township_names_from_a_file_are_escaped_in_chart_labels():
+    """Plotly renders <b>, <a href> and <br> in labels: a township named like markup shows as text."""
+    import pandas as pd
+
+    from analysis.report.insight_charts import township_rate_figure, township_score_figure
+
+    table = pd.DataFrame({"group": ['<a href="http://evil.example">点我</a>', "城关镇"], "n": [40, 50], "score": [80.0, 85.0],
+                          "ci_low": [78.0, 83.0], "ci_high": [82.0, 87.0], "se": [1.0, 1.0]})
+    labels = list(township_score_figure(table, 84.0, 30, "各乡镇").data[0].y)
+    assert labels[0] == '&lt;a href=&quot;http://evil.example&quot;&gt;点我&lt;/a&gt;（n=40）' and "<a" not in "".join(labels)
+    rates = pd.DataFrame({"township": ["<b>粗</b>镇", "城关镇"], "rate": [0.9, 0.8], "is_total": [False, False]})
+    assert list(township_rate_figure(rates, "rate", "覆盖率", 0.85).data[0].x)[0] == "&lt;b&gt;粗&lt;/b&gt;镇"

@@ -29,7 +29,10 @@ def fix_first_item(version: str, wave: str, home: str) -> str | None:
     from ui import insights  # the item analysis loads only when the overview asks for it
 
     view = insights.item_view(version, wave, home, ())
-    return None if view.fix is None or view.fix.empty else str(view.fix["item"].iloc[0])
+    # The same rule as 分项指标's headline: only an item with a positive expected gain is one to fix first.
+    if view.fix is None or view.fix.empty or not (view.fix["expected_gain"] > 0).any():
+        return None
+    return str(view.fix["item"].iloc[0])
 
 
 @figure_view
