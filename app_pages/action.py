@@ -126,7 +126,7 @@ def orders_section() -> None:
     st.plotly_chart(action_data.orders_chart(ctx.version), width="stretch")
     latest = str(orders["month"].max())
     top = orders[orders["month"] == latest]["item"].value_counts()
-    takeaway(plain(f"{latest} 共 {int(top.sum())} 件工单，最多的是“{top.index[0]}”（{int(top.iloc[0])} 件）。"))
+    takeaway(f"{latest} 共 {int(top.sum())} 件工单，最多的是“{top.index[0]}”（{int(top.iloc[0])} 件）。")
     by_item = action.order_summary(orders, ["item", "township"], as_of, rules.order_due_days)
     view = pct_text(by_item, ["closure_rate", "follow_up_rate"]).rename(columns=ORDER_HEADERS)
     st.markdown("**各分项、各乡镇的工单与办理情况**")
@@ -234,12 +234,12 @@ def items_section() -> None:
                          "变化": round(change["change"], 2), "95%置信区间": f"{change['ci_low']:.2f} ~ {change['ci_high']:.2f}",
                          "p 值": round(change["p"], 4)})
     if not rows:
-        takeaway(plain(f"“{item}”没有前后都有测评批次的销号问题，无法比较整改前后。"))
+        takeaway(f"“{item}”没有前后都有测评批次的销号问题，无法比较整改前后。")
         return
     table = pd.DataFrame(rows)
     first = rows[0]
-    takeaway(plain(f"{first['台账编号']} 销号前后，“{item}”得分由 {first['之前得分']:.1f} 变为 {first['之后得分']:.1f}"
-                   f"（{first['变化']:+.1f} 分，95%置信区间 {first['95%置信区间']}）。"))
+    takeaway(f"{first['台账编号']} 销号前后，“{item}”得分由 {first['之前得分']:.1f} 变为 {first['之后得分']:.1f}"
+                   f"（{first['变化']:+.1f} 分，95%置信区间 {first['95%置信区间']}）。")
     st.caption(action.ASSOCIATION_NOTE)
     st.dataframe(table, hide_index=True, width="stretch")
     download_table(table, f"{item}整改前后", "action_before_after")
@@ -263,8 +263,8 @@ def visits_section() -> None:
             rho = action.spearman(linked["coverage"], linked["score"])
             direction = "越高" if rho["rho"] > 0 else "越低"
             verdict = "统计上显著" if rho["p"] < 0.05 else "统计上不显著"
-            takeaway(plain(f"{year}家访覆盖率越高的乡镇，{wave}家长满意度{direction}（Spearman ρ = {rho['rho']:.2f}，"
-                           f"p = {rho['p']:.3f}，{rho['n']} 个乡镇，{verdict}；只是关联）。"))
+            takeaway(f"{year}家访覆盖率越高的乡镇，{wave}家长满意度{direction}（Spearman ρ = {rho['rho']:.2f}，"
+                           f"p = {rho['p']:.3f}，{rho['n']} 个乡镇，{verdict}；只是关联）。")
         else:
             st.info("有家长问卷的乡镇不足 3 个，无法计算相关。", icon=":material/info:")
     view = pct_text(towns, ["coverage"]).rename(columns={"township": "乡镇（街道）", "enrolled": "在校学生数", "visited": "已家访学生数",
@@ -291,7 +291,7 @@ def attention_section() -> None:
         st.success("按现行规则，没有需要约谈的乡镇或学校。", icon=":material/check_circle:")
         return
     view = table.rename(columns={"type": "类型", "unit": "单位", "reasons": "列入原因", "n_reasons": "原因数"})
-    takeaway(plain(f"共 {len(view)} 个单位列入约谈名单，原因最多的是“{view['单位'].iloc[0]}”（{view['原因数'].iloc[0]} 条）。"))
+    takeaway(f"共 {len(view)} 个单位列入约谈名单，原因最多的是“{view['单位'].iloc[0]}”（{view['原因数'].iloc[0]} 条）。")
     st.dataframe(view, hide_index=True, width="stretch")
     download_table(view, "约谈名单", "action_attention")
 

@@ -58,8 +58,8 @@ st.plotly_chart(figures.caterpillar(ctx.version, ctx.wave, ctx.home), width="str
 # Which neighbours the home county cannot be told apart from comes from the pairwise test, not from overlapping bars.
 pairs = data.pairwise(ctx.version, ctx.wave, ctx.home)
 level = pairs.loc[pairs["verdict"] == "差异不显著", "county"].tolist()
-takeaway(plain(("与本县的差距在抽样误差之内（经检验）：" + "、".join(level) if level else "每个县区与本县的差距都超出了抽样误差。")
-               + ("；空心菱形为市级公布得分。" if published.any() else "。")))
+takeaway(("与本县的差距在抽样误差之内（经检验）：" + "、".join(level) if level else "每个县区与本县的差距都超出了抽样误差。")
+               + ("；空心菱形为市级公布得分。" if published.any() else "。"))
 method_note([
     f"名次概率：{probability_method(result.basis, cfg.draws)}（种子 {cfg.seed}）。",
     "竖线为95%置信区间（调查加权均值 ± 1.96 × 线性化标准误）；“在抽样误差之内”依据两样本 z 检验，Holm 校正，5%水平。",
@@ -110,7 +110,7 @@ def pairwise_section() -> None:
     st.dataframe(pairs_view, hide_index=True, width="stretch", height="content",
                  column_order=["县区", "对方得分", "本县减对方", "结论"])
     ahead = pairs[pairs["verdict"] == "显著落后"]["county"].tolist()
-    takeaway(plain(("确实领先本县的县区：" + "、".join(ahead)) if ahead else "没有县区确实领先本县（差距都在抽样误差之内）。"))
+    takeaway(("确实领先本县的县区：" + "、".join(ahead)) if ahead else "没有县区确实领先本县（差距都在抽样误差之内）。")
     download_table(pairs_view, f"差异检验_{ctx.wave}", "pairs")
     method_note(["两样本 z 检验（各县区样本相互独立；公布得分视为确定值），Holm 法校正多重比较，5%水平；"
                  "下载的表格含差值标准误、p值与校正后p值（小于 0.0001 记为 <0.0001）。"])
@@ -124,7 +124,7 @@ def funnel_section() -> None:
     funnel = data.funnel(ctx.version, ctx.wave)
     st.plotly_chart(figures.funnel(ctx.version, ctx.wave, ctx.home), width="stretch")
     outside = funnel.points[(funnel.points["score"] > funnel.points["hi95"]) | (funnel.points["score"] < funnel.points["lo95"])]["county"].tolist()
-    takeaway(plain(f"点落在虚线外的县区与全市平均的差距超出正常波动：{'、'.join(outside) if outside else '没有'}。"))
+    takeaway(f"点落在虚线外的县区与全市平均的差距超出正常波动：{'、'.join(outside) if outside else '没有'}。")
     method_note([f"Spiegelhalter（2005）漏斗图：95% 与 99.8% 控制限；县区间过度离散 τ² = {funnel.tau2:.2f}（z 分数 10%/90% 缩尾估计）。"])
 
 

@@ -143,14 +143,14 @@ def rank_trend_figure(trend: pd.DataFrame, n_counties: int, hold: int, strive: i
         line={"color": HOME_COLOR, "width": 3}, marker={"size": 9},
         error_y={"type": "data", "symmetric": False, "array": trend["cs_high"] - trend["rank"],
                  "arrayminus": trend["rank"] - trend["cs_low"], "color": "rgba(192,57,43,0.35)", "thickness": 2},
-        hovertemplate="%{x}<br>第%{y}名<extra>调查估计（竖线：95%名次置信集）</extra>"))
+        hovertemplate="%{x}<br>第%{y}名<extra>调查估计（竖线：名次范围）</extra>"))
     if "published_rank" in trend and trend["published_rank"].notna().any():
         fig.add_trace(go.Scatter(x=trend["wave"], y=trend["published_rank"], mode="markers", name="市级公布名次",
                                  marker={"symbol": "diamond", "size": 11, "color": "#2C3E50"},
                                  hovertemplate="%{x}<br>市级公布：第%{y}名<extra></extra>"))
     fig.update_yaxes(autorange=False, range=[n_counties + 0.5, 0.5], dtick=1, title="名次（越靠上越好）")
     _wave_axis(fig, trend["wave"])
-    fig = base_layout(fig, "名次走势（绿色区域为保六目标区，竖线为95%名次置信集）")
+    fig = base_layout(fig, "名次走势（绿色区域为保六目标区，竖线为名次范围，菱形为市级通报）")
     return fig.update_layout(margin={"r": 60})
 
 
