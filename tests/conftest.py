@@ -149,3 +149,19 @@ def any_db(empty_db, settings, monkeypatch) -> str:
     make_base_db(empty_db, settings)
     monkeypatch.setenv(store.DB_ENV, empty_db)
     return empty_db
+
+
+def run_page(db, page: str, monkeypatch, wave: str | None = None):
+    """A fresh AppTest of app.py on database `db`, switched to `page` (and `wave`), after one run; caches cleared."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from analysis.data import store
+    from ui import state
+
+    monkeypatch.setenv(store.DB_ENV, str(db))
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    if wave:
+        at.session_state[state.WAVE] = wave
+    return at.switch_page(page).run()

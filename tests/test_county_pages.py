@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from analysis.data import store
 from analysis.data.importing import build_mock_database
-from tests.conftest import ROOT, SURVEY_PAGES, page_text
+from tests.conftest import ROOT, SURVEY_PAGES, page_text, run_page
 from tests.upload_support import city_wave_csv, mock_db_with
 from ui import state
 
@@ -103,11 +103,7 @@ def degenerate_db(tmp_path_factory, settings):
 
 @pytest.mark.parametrize("page", SURVEY_PAGES)
 def test_pages_survive_a_county_with_one_answer_and_one_with_identical_answers(degenerate_db, page, monkeypatch):
-    monkeypatch.setenv(store.DB_ENV, str(degenerate_db))
-    st.cache_data.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    at.session_state[state.WAVE] = "2026年第4季度"
-    at.switch_page(page).run()
+    at = run_page(degenerate_db, page, monkeypatch, wave="2026年第4季度")
     assert not at.exception, at.exception
     if page == "app_pages/ranking.py":
         league = at.dataframe[0].value.set_index("县区")

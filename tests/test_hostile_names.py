@@ -3,13 +3,9 @@
 import re
 
 import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
 
-from analysis.data import store
-from tests.conftest import ROOT, SURVEY_PAGES, markdown_texts
+from tests.conftest import SURVEY_PAGES, markdown_texts, run_page
 from tests.upload_support import city_wave_csv, mock_db_with
-from ui import state
 
 HOSTILE = "[点此重新登录](http://evil.example/x)![i](http://evil.example/i.png):red[警告]<b>粗</b>**镇**"
 # Unescaped Markdown that would render: a link or image target, a colour directive, bold, raw HTML.
@@ -26,11 +22,7 @@ def hostile_db(tmp_path_factory, settings):
 
 @pytest.mark.parametrize("page", SURVEY_PAGES)
 def test_hostile_township_names_stay_text(hostile_db, page, monkeypatch):
-    monkeypatch.setenv(store.DB_ENV, str(hostile_db))
-    st.cache_data.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    at.session_state[state.WAVE] = "2026年第4季度"
-    at.switch_page(page).run()
+    at = run_page(hostile_db, page, monkeypatch, wave="2026年第4季度")
     assert not at.exception, at.exception
     active = [t for t in markdown_texts(at) if ACTIVE.search(t)]
     assert not active, active
@@ -38,10 +30,6 @@ def test_hostile_township_names_stay_text(hostile_db, page, monkeypatch):
 
 def test_the_hostile_name_does_reach_the_groups_page(hostile_db, monkeypatch):
     """The check above means something: the name is on the page, escaped (the lowest township is named)."""
-    monkeypatch.setenv(store.DB_ENV, str(hostile_db))
-    st.cache_data.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    at.session_state[state.WAVE] = "2026年第4季度"
-    at.switch_page("app_pages/groups.py").run()
+    at = run_page(hostile_db, "app_pages/groups.py", monkeypatch, wave="2026年第4季度")
     shown = [t for t in markdown_texts(at) + [m.value for m in at.metric] if "点此重新登录" in str(t)]
     assert shown, "the township name is not shown anywhere, so the escaping test proves nothing"

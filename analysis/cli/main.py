@@ -124,16 +124,21 @@ def cmd_hash_password(args, settings) -> None:
     print(hash_password(read_new_password()))
 
 
+def read_file(path_text: str, kind):
+    """A file read against the contract; a Chinese CliError when it is missing or cannot be read."""
+    try:
+        return read_upload(Path(path_text).read_bytes(), Path(path_text).name, kind)
+    except FileNotFoundError as exc:
+        raise CliError(f"找不到文件：{path_text}") from exc
+    except ReadError as exc:
+        raise CliError(str(exc)) from exc
+
+
 def responses_for_rank(args, settings) -> pd.DataFrame:
     """Responses from FILE (checked against the contract) or from the database."""
     if args.file:
         kind = responses_kind(settings.items)
-        try:
-            read = read_upload(Path(args.file).read_bytes(), Path(args.file).name, kind)
-        except FileNotFoundError as exc:
-            raise CliError(f"找不到文件：{args.file}") from exc
-        except ReadError as exc:
-            raise CliError(str(exc)) from exc
+        read = read_file(args.file, kind)
         # Any counties the file holds are ranked, so the city list does not constrain this check.
         lenient = replace(settings, counties=tuple(sorted(set(read.frame["county"].dropna()))) or settings.counties)
         validation = validate_frame(read.frame, kind, lenient)
@@ -148,12 +153,7 @@ def published_for_rank(args, settings) -> pd.DataFrame:
     """The city's published table from --published FILE, else from the database (empty when there is none)."""
     kind = file_kind("published", settings.items)
     if args.published:
-        try:
-            read = read_upload(Path(args.published).read_bytes(), Path(args.published).name, kind)
-        except FileNotFoundError as exc:
-            raise CliError(f"找不到文件：{args.published}") from exc
-        except ReadError as exc:
-            raise CliError(str(exc)) from exc
+        read = read_file(args.published, kind)
         validation = validate_frame(read.frame, kind, settings)
         if not validation.ok:
             raise CliError(f"市级测评结果文件有 {len(validation.errors)} 处错误，请先修正后再排名。")
