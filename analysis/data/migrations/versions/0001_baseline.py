@@ -85,5 +85,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """There is nothing before the first revision to go back to."""
-    raise NotImplementedError("0001 is the first revision")
+    """Back to an empty schema: the fixed tables are dropped (their rows with them), the data tables lose the indexes."""
+    bind = op.get_bind()
+    inspector = sa.inspect(bind)
+    have = set(inspector.get_table_names())
+    for name in sorted(t for t in have if t.startswith("data_")):
+        indexes = {ix["name"] for ix in inspector.get_indexes(name)}
+        for suffix in DATA_INDEXES:
+            if f"ix_{name}_{suffix}" in indexes:
+                op.drop_index(f"ix_{name}_{suffix}", table_name=name)
+    for table in reversed(tables()):
+        if table.name in have:
+            table.drop(bind)
