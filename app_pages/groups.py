@@ -89,7 +89,6 @@ def townships_section() -> None:
 
 def groups_section() -> None:
     """Scores by respondent group, with the Holm-tested verdicts."""
-    others = table[table["dimension"] != "township"]
     st.plotly_chart(figures.group_panels(ctx.version, ctx.wave, ctx.home, townships, measure), width="stretch")
     flagged = low[low["dimension"] != "township"]
     high = table[(table["verdict"] == "显著偏高") & (table["dimension"] != "township")]

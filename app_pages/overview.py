@@ -1,6 +1,5 @@
 """总览: where the county stands, how likely it holds 6th and reaches 5th, and the trend."""
 
-import pandas as pd
 import streamlit as st
 
 from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_set, fmt_score

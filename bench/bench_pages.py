@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import cProfile
 import dataclasses
-import io
 import os
 import platform
 import pstats

@@ -165,3 +165,30 @@ def run_page(db, page: str, monkeypatch, wave: str | None = None):
     if wave:
         at.session_state[state.WAVE] = wave
     return at.switch_page(page).run()
+
+
+def staff_accounts() -> dict:
+    """A leader and an analyst as .streamlit/secrets.toml's [accounts] would hold them."""
+    from analysis.accounts import hash_password
+
+    return {"王局长": {"password_hash": hash_password("leader-pass-1"), "role": "leader"},
+            "小李": {"password_hash": hash_password("analyst-pass-1"), "role": "analyst"}}
+
+
+def run_script(script: str, accounts: dict | None = None, session: dict | None = None):
+    """An AppTest of a small script with these accounts in its secrets and this session state, after one clean run."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_string(script, default_timeout=30)
+    if accounts:
+        at.secrets["accounts"] = accounts
+    for key, value in (session or {}).items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def text_values(at) -> list[str]:
+    """The st.text outputs of a run."""
+    return [t.value for t in at.text]

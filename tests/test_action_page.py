@@ -9,8 +9,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analysis.data import ledger, store
-from tests.conftest import ROOT, page_text
-from tests.test_data_admin_page import LEADER
+from tests.conftest import ROOT, page_text, staff_accounts
+
+LEADER = staff_accounts()
 
 TABS = {
     "民意诉求": ["工单总数", "办结率", "回访满意率", "各分项、各乡镇的工单与办理情况"],

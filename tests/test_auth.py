@@ -8,10 +8,9 @@ import pytest
 import streamlit
 from streamlit import config
 from streamlit.runtime.secrets import Secrets
-from streamlit.testing.v1 import AppTest
 
 from analysis.accounts import hash_password, verify_password
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_script, text_values
 
 SCRIPT = """
 import streamlit as st
@@ -33,21 +32,6 @@ def address(local_request):
     saved = config.get_option("server.address")
     yield lambda value: config.set_option("server.address", value)
     config.set_option("server.address", saved)
-
-
-def run_script(accounts: dict | None = None, session: dict | None = None) -> AppTest:
-    at = AppTest.from_string(SCRIPT, default_timeout=30)
-    if accounts:
-        at.secrets["accounts"] = accounts
-    for key, value in (session or {}).items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def texts(at: AppTest) -> list[str]:
-    return [t.value for t in at.text]
 
 
 def test_password_hash_round_trip():
@@ -77,14 +61,14 @@ def test_secrets_example_documents_both_roles_and_cannot_be_used_as_is():
 
 def test_no_accounts_on_loopback_may_change(address):
     address("127.0.0.1")
-    assert texts(run_script()) == ["can_change=True",
+    assert text_values(run_script(SCRIPT)) == ["can_change=True",
                                    "本机模式：未配置账号，应用只在本机（127.0.0.1）访问，因此允许修改数据。对单位网络开放前，请管理员先配置分析员与局领导账号。"]
 
 
 @pytest.mark.parametrize("value", ["0.0.0.0", "", "192.168.1.20"])
 def test_no_accounts_on_the_network_may_not_change(address, value):
     address(value)
-    assert texts(run_script()) == ["can_change=False",
+    assert text_values(run_script(SCRIPT)) == ["can_change=False",
                                    "未配置账号且应用对网络开放，为安全起见禁止修改数据。请管理员配置分析员账号。"]
 
 
@@ -96,8 +80,8 @@ def test_no_accounts_on_the_network_may_not_change(address, value):
 ])
 def test_roles_with_accounts(address, session, can, notice):
     address("127.0.0.1")  # loopback does not matter once accounts exist
-    at = run_script(secrets_for(ACCOUNTS), session)
-    assert texts(at) == [f"can_change={can}", notice]
+    at = run_script(SCRIPT, secrets_for(ACCOUNTS), session)
+    assert text_values(at) == [f"can_change={can}", notice]
 
 
 @pytest.mark.parametrize("name, password, role, can", [
@@ -107,26 +91,26 @@ def test_roles_with_accounts(address, session, can, notice):
 ])
 def test_login_form(address, name, password, role, can):
     address("127.0.0.1")
-    at = run_script(secrets_for(ACCOUNTS))
+    at = run_script(SCRIPT, secrets_for(ACCOUNTS))
     at.text_input(key="login_name").input(name)
     at.text_input(key="login_password").input(password)
     at.button[0].click()
     at.run()
     assert not at.exception
     assert at.session_state["user_role"] == role and at.session_state["user_name"] == name
-    assert texts(at)[0] == f"can_change={can}"
+    assert text_values(at)[0] == f"can_change={can}"
 
 
 def test_wrong_password(address):
     address("127.0.0.1")
-    at = run_script(secrets_for(ACCOUNTS))
+    at = run_script(SCRIPT, secrets_for(ACCOUNTS))
     at.text_input(key="login_name").input("小李")
     at.text_input(key="login_password").input("wrong")
     at.button[0].click()
     at.run()
     assert [e.value for e in at.error] == ["用户名或密码不正确。"]
     assert "user_role" not in at.session_state
-    assert texts(at)[0] == "can_change=False"
+    assert text_values(at)[0] == "can_change=False"
 
 
 def use_secrets_file(monkeypatch, path) -> None:
@@ -143,10 +127,10 @@ def test_accounts_from_a_secrets_file(address, monkeypatch, tmp_path):
     path.write_text(f'[accounts."小李"]\npassword_hash = "{hash_password("analyst-pass-1")}"\nrole = "analyst"\n', encoding="utf-8")
     saved = use_secrets_file(monkeypatch, path)
     try:
-        at = run_script(session={"user_name": "小李", "user_role": "analyst"})
-        assert texts(at)[0] == "can_change=True"
-        at = run_script()
-        assert texts(at) == ["can_change=False", "请在左侧边栏以分析员账号登录后再上传或修改数据。"]
+        at = run_script(SCRIPT, session={"user_name": "小李", "user_role": "analyst"})
+        assert text_values(at)[0] == "can_change=True"
+        at = run_script(SCRIPT)
+        assert text_values(at) == ["can_change=False", "请在左侧边栏以分析员账号登录后再上传或修改数据。"]
     finally:
         config.set_option("secrets.files", saved)
 
@@ -157,8 +141,8 @@ def test_a_broken_secrets_file_locks_changes_even_on_loopback(address, monkeypat
     path.write_text('[accounts.小李]\npassword_hash = "oops"\n', encoding="utf-8")  # a Chinese name needs quotes in TOML
     saved = use_secrets_file(monkeypatch, path)
     try:
-        at = run_script(session={"user_name": "小李", "user_role": "analyst"})
-        assert texts(at) == ["can_change=False",
+        at = run_script(SCRIPT, session={"user_name": "小李", "user_role": "analyst"})
+        assert text_values(at) == ["can_change=False",
                              "账号配置文件 .streamlit/secrets.toml 无法读取（格式错误），为安全起见禁止修改数据。请修正该文件后重启应用。"]
     finally:
         config.set_option("secrets.files", saved)

@@ -115,7 +115,7 @@ def test_restore_asks_first_and_changes_nothing_without_yes(any_db, tmp_path, ca
     monkeypatch.setattr("sys.stdin", io.StringIO("no\n"))
     assert cli.main(["restore", str(out), "--db", any_db]) == 1
     err = capsys.readouterr().err
-    assert f"将用备份“b.bin”" in err and "确认恢复请输入 yes：" in err and err.rstrip().endswith("错误：未确认，数据库没有任何改变。")
+    assert "将用备份“b.bin”" in err and "确认恢复请输入 yes：" in err and err.rstrip().endswith("错误：未确认，数据库没有任何改变。")
     assert db_state(any_db) == before
     monkeypatch.setattr("sys.stdin", io.StringIO("yes\n"))
     assert cli.main(["restore", str(out), "--db", any_db]) == 0

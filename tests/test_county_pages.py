@@ -107,7 +107,7 @@ def test_pages_survive_a_county_with_one_answer_and_one_with_identical_answers(d
     assert not at.exception, at.exception
     if page == "app_pages/ranking.py":
         league = at.dataframe[0].value.set_index("县区")
-        assert league.loc["临江区", "来源"] == "问卷推算（样本不足）" and league.loc["临江区", f"前5名概率"] == "—"
+        assert league.loc["临江区", "来源"] == "问卷推算（样本不足）" and league.loc["临江区", "前5名概率"] == "—"
         assert league.loc["东湖区", "95%置信区间"] == "100.00–100.00"
 
 

@@ -6,14 +6,12 @@ import pytest
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from analysis.accounts import hash_password
 from analysis.data import store
 from analysis.data.importing import commit_import, prepare_import
-from tests.conftest import ROOT, page_text
+from tests.conftest import ROOT, page_text, staff_accounts
 from tests.upload_support import BAD, NEW_WAVE, STORED_WAVE, db_state
 
-LEADER = {"王局长": {"password_hash": hash_password("leader-pass-1"), "role": "leader"},
-          "小李": {"password_hash": hash_password("analyst-pass-1"), "role": "analyst"}}
+LEADER = staff_accounts()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from analysis.data import store
 from analysis.data.importing import commit_import, prepare_import
 from analysis.survey.planner import Move
 from analysis.survey.scenarios import delete_scenario, load_scenarios, save_scenario
-from tests.conftest import ROOT, page_text
+from tests.conftest import ROOT, page_text, run_script, text_values
 from tests.upload_support import NEW_WAVE, survey_csv
 
 BROWSER = {"host": "127.0.0.1:8501", "user-agent": "Mozilla/5.0", "origin": "http://127.0.0.1:8501"}
@@ -75,18 +75,7 @@ def loopback_config():
 
 
 def run(script: str = SCRIPT, accounts: dict | None = None, session: dict | None = None) -> AppTest:
-    at = AppTest.from_string(script, default_timeout=30)
-    if accounts:
-        at.secrets["accounts"] = accounts
-    for key, value in (session or {}).items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def texts(at: AppTest) -> list[str]:
-    return [t.value for t in at.text]
+    return run_script(script, accounts, session)
 
 
 @pytest.mark.parametrize("peer, headers, can, user", [
@@ -98,14 +87,14 @@ def test_the_app_asks_where_the_request_comes_from(monkeypatch, loopback_config,
     from ui import auth
     monkeypatch.setattr(auth, "request_peer", lambda: (peer, headers))
     at = run()
-    assert texts(at)[0] == f"can_change={can}" and texts(at)[2] == f"user={user}"
+    assert text_values(at)[0] == f"can_change={can}" and text_values(at)[2] == f"user={user}"
     if not can:
-        assert texts(at)[1].startswith("未配置账号，且本次访问不是来自本机（或经过了代理）")
+        assert text_values(at)[1].startswith("未配置账号，且本次访问不是来自本机（或经过了代理）")
 
 
 def test_without_a_browser_connection_nobody_writes(loopback_config):
     """AppTest has no browser connection: st.context has no headers, so the request cannot be shown to be local."""
-    assert texts(run())[0] == "can_change=False"
+    assert text_values(run())[0] == "can_change=False"
 
 
 def test_request_peer_reads_st_context(monkeypatch):
@@ -216,11 +205,11 @@ def fresh_throttle(base_db):
 def test_a_demoted_or_changed_account_loses_its_rights_at_once(fresh_throttle, loopback_config, change, notice):
     accounts = {k: dict(v) for k, v in HASHES.items()}
     at = sign_in(run(accounts=accounts), "小李", "analyst-pass-1")
-    assert texts(at)[0] == "can_change=True"
+    assert text_values(at)[0] == "can_change=True"
     change(accounts)
     at.secrets["accounts"] = accounts
     at.run()
-    assert texts(at)[:2] == ["can_change=False", notice]
+    assert text_values(at)[:2] == ["can_change=False", notice]
 
 
 # ---------------------------------------------------------------- item 8: throttling, logging, timing, strength
@@ -246,7 +235,7 @@ def test_thirty_guesses_then_the_right_password_is_refused(fresh_throttle, loopb
         sign_in(at, "小李", f"guess-{k}")
     assert at.error[0].value.startswith("该用户名连续输错密码次数过多，已锁定")
     sign_in(at, "小李", "analyst-pass-1")
-    assert "user_role" not in at.session_state and texts(at)[0] == "can_change=False"
+    assert "user_role" not in at.session_state and text_values(at)[0] == "can_change=False"
     audit = store.audit_entries(store.connect(store.db_url()))
     failed = audit[audit["action"] == "login_failed"]
     assert len(failed) == 5 and set(failed["user"]) == {"小李"}

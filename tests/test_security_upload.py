@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import resource
 import sqlite3
-import zipfile
 
 import openpyxl
 import pandas as pd

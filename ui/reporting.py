@@ -85,7 +85,6 @@ def chart_archive(version: str, wave: str, home: str) -> tuple[bytes | None, str
 @st.cache_data(show_spinner="正在汇总数据表…", max_entries=8)
 def workbook(version: str, wave: str, home: str) -> bytes:
     """Every dashboard table for this wave and county in one Excel workbook."""
-    cfg = data.settings()
     result = data.wave_ranking(version, wave)
     items, towns = _weakest(version, wave, home)
     sheets = {

@@ -99,7 +99,7 @@ def director_headline(table: pd.DataFrame, home: str, hold: int, strive: int, po
                       fix_item: str | None) -> Headline:
     """The first screen of 总览 for one wave, from the ranked table (every county) and the home's context."""
     row = table.loc[table["county"] == home].iloc[0]
-    rank, total = int(row["rank"]), len(table)
+    rank = int(row["rank"])
     p_hold, p_strive = row.get(f"p_rank_le_{hold}"), row.get(f"p_rank_le_{strive}")
     estimate = f"本局调查推算：第{rank}名（{row['score']:.2f} 分）"
     official = None if official_rank is None else f"市级通报：第{official_rank}名（{official_score:.2f} 分）"
