@@ -25,7 +25,7 @@ if view.n == 0 or view.benchmarks["score"].notna().sum() == 0:
 
 bench = view.benchmarks
 strive_name = view.strive_county or "—"
-st.caption(f"{escape_markdown(ctx.wave)} · {escape_markdown(scope)} · 样本 {view.n} 份，计分 {view.n_scored} 份 · 争{cfg.strive}对照县：{strive_name}"
+st.caption(f"{escape_markdown(ctx.wave)} · {escape_markdown(scope)} · 样本 {view.n} 份，计分 {view.n_scored} 份 · 争{cfg.strive}对照县：{escape_markdown(strive_name)}"
            f"（除本县外得分第{cfg.strive}高的县区，即本县要超过的对象）· 全市平均为各县区得分的简单平均")
 if view.comparison_note:
     st.info(escape_markdown(view.comparison_note), icon=":material/info:")
@@ -37,7 +37,7 @@ below_city = bench.loc[bench["verdict_city"] == "显著偏低", "item"].tolist()
 c1, c2, c3 = st.columns(3)
 if has_benchmark:
     # ASCII signs: st.metric reads the arrow's direction from a leading "-".
-    c1.metric(f"与{strive_name}差距最大的分项", str(worst["item"]), delta=f"{worst['gap_strive']:+.2f} 分", border=True)
+    c1.metric(f"与{escape_markdown(strive_name)}差距最大的分项", str(worst["item"]), delta=f"{worst['gap_strive']:+.2f} 分", border=True)
 else:
     c1.metric("得分最低的分项", str(worst["item"]), delta=f"{worst['score']:.2f} 分", delta_color="off", border=True)
 c2.metric("显著低于全市平均的分项", f"{len(below_city)} 项", border=True,
@@ -85,7 +85,7 @@ def scores_section() -> None:
 def drivers_missing() -> bool:
     """Say why the item importances could not be computed (True), or nothing (False)."""
     if view.drivers is None:
-        st.info(f"无法计算分项重要性：{view.driver_error}。可尝试不筛选乡镇，或换一个样本更多的批次。", icon=":material/info:")
+        st.info(escape_markdown(f"无法计算分项重要性：{view.driver_error}。可尝试不筛选乡镇，或换一个样本更多的批次。"), icon=":material/info:")
     return view.drivers is None
 
 
@@ -131,7 +131,7 @@ def fix_first_section() -> None:
     if drivers_missing():
         return
     fix = view.fix
-    st.markdown(f"预计提升 = 把本县该分项提到**{strive_name}**的水平（该项答“满意”以下的受访者按同一比例各上调一档）后，"
+    st.markdown(f"预计提升 = 把本县该分项提到**{escape_markdown(strive_name)}**的水平（该项答“满意”以下的受访者按同一比例各上调一档）后，"
                 "按“目标推演”页的同一模型（各分项对总体满意度的回归系数，每人总体得分最高 100 分）推算的总体得分变化。"
                 "用于排先后，不是预测；本县已领先的分项记为 0。")
     if (fix["expected_gain"] > 0).any():

@@ -104,7 +104,7 @@ def class_section() -> None:
         takeaway(f"{len(crowded)} 所学校有大班额（共 {int(crowded['large_or_more'].sum())} 个班）；{worst['school']}问题最重："
                  f"{int(worst['very_large'])} 个超大班额、{int(worst['large'])} 个大班额，最大班额 {int(worst['max_size'])} 人。")
     else:
-        st.success(f"{year}没有学校存在大班额。", icon=":material/check_circle:")
+        st.success(escape_markdown(f"{year}没有学校存在大班额。"), icon=":material/check_circle:")
     school_view = pd.DataFrame({
         "学年": schools["year"], "学校": schools["school"], "乡镇（街道）": schools["township"], "学段": schools["stage"],
         "班级数": schools["classes"], "学生数": schools["students"].astype("int64"), "平均班额": schools["mean_size"].round(1),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from analysis.formatting import label_escape
 from analysis.report.insight_charts import (class_size_histogram, class_trend_figure, fix_first_figure,
                                             group_panels_figure, importance_figure, ipa_figure, item_benchmark_figure,
                                             link_figure, rate_trend_figure, topic_count_figure, township_rate_figure,
@@ -104,7 +105,7 @@ def preschool_trend(version: str, townships: tuple[str, ...]) -> go.Figure:
     pre = insights.metrics_view(version, townships).preschool
     scope = insights.scope_label(insights.metrics_county(), townships)
     return rate_trend_figure(pre[pre["is_total"]].sort_values("year"), insights.preschool_series(),
-                             f"{scope}学前教育三项指标逐年变化（虚线为目标）")
+                             f"{label_escape(scope)}学前教育三项指标逐年变化（虚线为目标）")
 
 
 @figure_view
@@ -121,7 +122,7 @@ def compulsory_trend(version: str, townships: tuple[str, ...]) -> go.Figure:
     comp = insights.metrics_view(version, townships).compulsory
     scope = insights.scope_label(insights.metrics_county(), townships)
     return rate_trend_figure(comp[comp["is_total"]].sort_values("year"), insights.COMPULSORY_SERIES,
-                             f"{scope}义务教育毛入学率与适龄残疾儿童入学率逐年变化")
+                             f"{label_escape(scope)}义务教育毛入学率与适龄残疾儿童入学率逐年变化")
 
 
 @figure_view

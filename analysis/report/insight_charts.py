@@ -68,9 +68,9 @@ def item_benchmark_figure(bench: pd.DataFrame, strive: int) -> go.Figure:
                              marker={"symbol": "line-ns-open", "size": 18, "color": CITY_COLOR, "line": {"width": 3}},
                              hovertemplate="%{y}<br>全市平均 %{x:.2f} 分<extra></extra>"))
     if strive_county is not None:
-        fig.add_trace(go.Scatter(x=table["strive_score"], y=table["item"], mode="markers", name=f"争{strive}对照：{strive_county}",
+        fig.add_trace(go.Scatter(x=table["strive_score"], y=table["item"], mode="markers", name=f"争{strive}对照：{label_escape(strive_county)}",
                                  marker={"symbol": "diamond", "size": 11, "color": STRIVE_COLOR},
-                                 hovertemplate="%{y}<br>" + f"{strive_county}" + " %{x:.2f} 分<extra></extra>"))
+                                 hovertemplate="%{y}<br>" + label_escape(strive_county) + " %{x:.2f} 分<extra></extra>"))
     fig.add_trace(go.Scatter(x=table["score"], y=table["item"], mode="markers", name="本县（横线为95%置信区间）",
                              marker={"size": 11, "color": HOME_COLOR}, error_x=_errors(table),
                              hovertemplate="%{y}<br>本县 %{x:.2f} 分<extra></extra>"))
