@@ -1,5 +1,7 @@
 """总览: where the county stands, how likely it holds 6th and reaches 5th, and the trend."""
 
+import datetime as dt
+
 import streamlit as st
 
 from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_set, fmt_score
@@ -109,7 +111,7 @@ if st.session_state.get(state.BRIEF_READY) == (ctx.version, ctx.wave, ctx.home):
     from ui import reporting  # Word, kaleido and the insight modules load only when a brief is asked for
 
     moves = tuple(st.session_state.get(state.SCENARIO, []))
-    docx, note = reporting.brief(ctx.version, ctx.wave, ctx.home, moves)
+    docx, note = reporting.brief(ctx.version, ctx.wave, ctx.home, moves, dt.date.today())
     if note:
         st.warning(note)
     b1, b2, b3 = st.columns(3)

@@ -55,8 +55,10 @@ def _weakest(version: str, wave: str, home: str) -> tuple[pd.DataFrame, pd.DataF
 
 
 @st.cache_data(show_spinner="正在生成汇报材料（含图表）…", max_entries=8)
-def brief(version: str, wave: str, home: str, moves: tuple[Move, ...]) -> tuple[bytes, str | None]:
+def brief(version: str, wave: str, home: str, moves: tuple[Move, ...], today: dt.date | None = None) -> tuple[bytes, str | None]:
     """The .docx brief and, if charts could not be drawn, why."""
+    # The date is part of the cache key (the caller passes today): a brief made after midnight gets the new date.
+    today = today or dt.date.today()
     cfg = data.settings()
     export_server()
     ranking = data.wave_ranking(version, wave)
@@ -67,12 +69,12 @@ def brief(version: str, wave: str, home: str, moves: tuple[Move, ...]) -> tuple[
     figures, notes = _figures(version, wave, home)
     head = overview.headline(version, wave, home)
     return brief_docx(BriefInputs(
-        city=cfg.city_name, bureau=cfg.bureau_name, date_text=today_text(), home=home, wave=wave, hold=cfg.hold,
+        city=cfg.city_name, bureau=cfg.bureau_name, date_text=today_text(today), home=home, wave=wave, hold=cfg.hold,
         strive=cfg.strive, headline=head, p_hold=float(row[f"p_rank_le_{cfg.hold}"]),
         p_strive=float(row[f"p_rank_le_{cfg.strive}"]), weakest_items=items, weakest_townships=towns,
         fix_item=overview.fix_first_item(version, wave, home), basis_sentence=ranking.basis.sentence(),
         scenario_lines=[m.label() for m in moves], scenario_result=result, figures=figures, figure_notes=notes,
-        extra_sections=[("整改工作进展", part)] if (part := action_data.brief_section(version, wave, home, dt.date.today())) else []))
+        extra_sections=[("整改工作进展", part)] if (part := action_data.brief_section(version, wave, home, today)) else []))
 
 
 @st.cache_data(show_spinner="正在导出图表…", max_entries=8)
