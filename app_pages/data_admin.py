@@ -174,7 +174,7 @@ if allowed:
                       on_click=confirm_import, args=(plan, replace))
 
 st.subheader("已存数据")
-history = store.import_history(engine)
+history = data.import_history(data.version())
 if history.empty:
     st.info("数据库中还没有数据。请在上方上传文件，或请管理员载入示例数据。")
 else:
@@ -200,6 +200,9 @@ else:
             elif st.button("恢复该批次", disabled=not confirm, key="restore_import",
                            help="恢复后，同一批次当前使用中的数据变为“已被替换”，也可再恢复。"):
                 action = "active"
+            if action and not auth.can_change_data():  # checked again at the moment of the write
+                st.error("只有分析员可以删除或恢复数据。", icon=":material/block:")
+                st.stop()
             if action:
                 try:
                     store.set_status(engine, int(choice), action, auth.current_user())
@@ -231,7 +234,7 @@ else:
                     st.rerun()
 
 st.subheader("操作日志")
-audit = store.audit_entries(engine)
+audit = data.audit_entries(data.log_version())
 if audit.empty:
     st.caption("暂无操作记录。")
 else:

@@ -9,7 +9,7 @@ from analysis.report.wording import chance_words, planned_rank_text, probability
 from analysis.survey.itemmodel import MISSING_NOTE
 from analysis.survey.planner import inverse_sentence, moves_from_rows, plan_need_text, pull_text
 from analysis.survey.ranking import probability_method
-from analysis.survey.scenarios import delete_scenario, load_scenarios, save_scenario
+from analysis.survey.scenarios import delete_scenario, save_scenario
 from ui import auth, data, planning, state
 from ui.widgets import basis_note, download_table, page_context, plain, require_ranked_home, require_survey_wave, takeaway
 
@@ -99,7 +99,7 @@ if chosen:
 
 st.subheader("保存与比较方案")
 engine = data.engine()
-saved = load_scenarios(engine)
+saved = data.saved_scenarios(data.log_version())
 if auth.can_change_data():
     name_col, button_col = st.columns([3, 1])
     name = name_col.text_input("方案名称", key="scenario_name", placeholder="例如：农村课后服务提升")
@@ -125,9 +125,15 @@ if saved:
     download_table(comparison, "方案比较", "scenarios")
     if auth.can_change_data():
         drop = st.selectbox("删除方案", ["（不删除）", *saved], key="drop_scenario")
-        if drop != "（不删除）" and st.button("删除", key="drop_scenario_button") and auth.can_change_data():
-            delete_scenario(engine, drop, auth.current_user())
-            st.rerun()
+        if drop != "（不删除）" and st.button("删除", key="drop_scenario_button"):
+            if not auth.can_change_data():  # checked again at the moment of the write
+                st.error("只有分析员可以删除方案。")
+            else:
+                try:
+                    delete_scenario(engine, drop, auth.current_user())
+                    st.rerun()
+                except store.StoreError as exc:
+                    st.error(plain(str(exc)))
 else:
     st.caption("还没有保存的方案。")
 

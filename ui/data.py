@@ -242,3 +242,28 @@ def robustness(data_version: str, wave: str) -> pd.DataFrame:
     """Ranks under the configured points, linear points and 满意率."""
     counts = answer_counts(data_version)
     return robustness_table(counts[counts["wave"] == wave], settings().points, scorer=county_scores_from_counts)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def import_history(data_version: str) -> pd.DataFrame:
+    """Every import with its status (数据管理), read once per data version."""
+    return store.import_history(engine())
+
+
+def log_version() -> str:
+    """The cache key of the audit log: it also moves on entries that change no data (scenarios, failed sign-ins)."""
+    return f"{store.db_url()}@{store.log_version(engine())}"
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def audit_entries(log_key: str) -> pd.DataFrame:
+    """The audit log (数据管理), read once per log version."""
+    return store.audit_entries(engine())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def saved_scenarios(log_key: str) -> dict:
+    """Saved planner scenarios by name, read once per log version (saving and deleting are logged)."""
+    from analysis.survey.scenarios import load_scenarios
+
+    return load_scenarios(engine())

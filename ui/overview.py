@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
+import streamlit as st
 
 from analysis.report.headline import Headline, director_headline
 from analysis.report.ranking_charts import rank_trend_figure, score_trend_figure
@@ -11,6 +12,7 @@ from ui import data
 from ui.widgets import figure_view
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
 def headline(version: str, wave: str, home: str) -> Headline:
     """The first screen's message for one wave and county, shared by 总览 and the Word brief so they say the same."""
     cfg = data.settings()

@@ -522,6 +522,12 @@ def audit_entries(engine: sa.Engine) -> pd.DataFrame:
         return pd.read_sql(sa.select(audit_log).order_by(audit_log.c.id.desc()), conn)
 
 
+def log_version(engine: sa.Engine) -> int:
+    """The newest audit entry of any kind (sign-in failures and scenarios included): the cache key of the log itself."""
+    with engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(audit_log.c.id), 0))).scalar_one())
+
+
 def data_version(engine: sa.Engine) -> int:
     """A number that changes with every stored change of data, used as the cache key."""
     with engine.connect() as conn:
