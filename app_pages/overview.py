@@ -6,7 +6,7 @@ import streamlit as st
 
 from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_set, fmt_score
 from analysis.report.headline import chance_short, rank_change_words
-from analysis.report.wording import probability_note
+from analysis.report.wording import probability_note, probability_sentence
 from analysis.survey.basis import BASIS_LABELS
 from analysis.survey.margins import margin_sentence
 from analysis.survey.ranking import home_margin, probability_method
@@ -78,6 +78,8 @@ with st.expander("方法说明（分析员）", icon=":material/science:"):
         *(f"对照第{k}名：{margin_sentence(home_margin(ranking, ctx.home, k), k, weights, cfg.points)}。"
           for k in (cfg.strive, cfg.hold)),
         probability_note(cfg.draws, float(p_hold)) if result.basis.kind != "mixed" else "",
+        *(probability_sentence(float(p), k, label, overview.probability_range(ctx.version, ctx.wave, ctx.home, k))
+          for p, k, label in ((p_hold, cfg.hold, f"保{cfg.hold}"), (p_strive, cfg.strive, f"争{cfg.strive}"))),
         "满意率百分点的换算：一名受访者由“一般”改为“满意”，得分变化 (满意分 − 一般分)/n，满意率变化 1/n；"
         "所以差 g 分约合 g/(满意分 − 一般分) 的受访者、即 2.5·g 个百分点（默认计分 100/60）。",
     ])))

@@ -7,7 +7,8 @@ import streamlit as st
 
 from analysis.report.headline import Headline, director_headline
 from analysis.report.ranking_charts import rank_trend_figure, score_trend_figure
-from analysis.survey.ranking import trend_before
+from analysis.report.wording import probability_spread
+from analysis.survey.ranking import trend_before, usable
 from ui import data
 from ui.widgets import figure_view
 
@@ -48,3 +49,14 @@ def rank_trend(version: str, home: str) -> go.Figure:
 def score_trend(version: str, home: str) -> go.Figure:
     """Score trend of one county against the city mean."""
     return score_trend_figure(data.home_trend(version, home))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def probability_range(version: str, wave: str, home: str, k: int) -> tuple[float, float] | None:
+    """The 90% range P(rank ≤ k) would take over surveys like this one (parametric bootstrap); None without a SE."""
+    table = data.wave_ranking(version, wave).table
+    part = table[usable(table)].reset_index(drop=True)
+    where = part.index[part["county"] == home]
+    if where.empty:
+        return None
+    return probability_spread(part["score"].to_numpy(float), part["se"].to_numpy(float), int(where[0]), k)

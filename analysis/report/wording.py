@@ -116,34 +116,6 @@ def change_test(diff: float, se_diff: float) -> float:
     return float(2.0 * ndtr(-abs(diff / se_diff)))
 
 
-def rank_change_label(previous_rank: int, rank: int, diff: float, se_diff: float) -> str:
-    """较上期 rank change with the score change's test: a rank move inside the sampling error is said to be one."""
-    if previous_rank == rank:
-        return "与上期持平"
-    p = change_test(diff, se_diff)
-    moved = f"{previous_rank - rank:+d} 名（较上期）"
-    if not math.isfinite(p):
-        return moved
-    if p >= 0.05:
-        return f"{moved}，得分变化 {diff:+.2f} 分不显著（p = {p:.2f}）"
-    return f"{moved}，得分变化 {diff:+.2f} 分显著（p = {p:.3f}）"
-
-
-def overlap_sentence(pairwise, home: str) -> str:
-    """Which counties the home county cannot be told apart from, by the Holm-adjusted pairwise test (not CI overlap)."""
-    same = pairwise.loc[pairwise["verdict"] == "差异不显著", "county"].tolist()
-    ahead = pairwise.loc[pairwise["verdict"] == "显著落后", "county"].tolist()
-    behind = pairwise.loc[pairwise["verdict"] == "显著领先", "county"].tolist()
-    parts = []
-    if same:
-        parts.append(f"{home}与{'、'.join(same)}的差异经检验不显著（Holm 校正），先后顺序在抽样误差之内")
-    if ahead:
-        parts.append(f"显著低于{'、'.join(ahead)}")
-    if behind:
-        parts.append(f"显著高于{'、'.join(behind)}")
-    return "；".join(parts) + "。置信区间是否重叠不能代替检验：区间重叠的两个县区也可能差异显著。" if parts else ""
-
-
 def planned_rank_text(rank: int, p: float, k: int) -> str:
     """A planned rank never alone: 第4名（按估计值；进入前5名的把握约七成）."""
     return f"第{rank}名（按估计值；进入前{k}名的把握{chance_words(p)}）"
