@@ -10,9 +10,9 @@ from analysis.data.importing import (commit_import, file_sha256, prepare_import,
 from analysis.data.readers import ReadError
 from analysis.data.templates import template_csv, template_frame
 from analysis.data.waves import sort_waves
-from analysis.formatting import escape_markdown, fmt_rank_of, fmt_time, xlsx_bytes
+from analysis.formatting import fmt_rank_of, fmt_time, xlsx_bytes
 from ui import auth, data, state
-from ui.widgets import download_table, page_context
+from ui.widgets import download_table, page_context, plain
 
 KIND_LABELS = {key: file_kind(key, ()).label for key in KIND_KEYS}
 STATUS_LABELS = {"active": "使用中", "replaced": "已被替换", "deleted": "已删除", "purged": "已彻底删除"}
@@ -24,11 +24,6 @@ NEXT_PAGE = {"responses": ("app_pages/overview.py", "查看总览 →"), "publis
              "preschool": ("app_pages/metrics.py", "查看办学指标 →"), "compulsory": ("app_pages/metrics.py", "查看办学指标 →"),
              "classes": ("app_pages/metrics.py", "查看办学指标 →"), "petitions": ("app_pages/action.py", "查看整改跟踪 →"),
              "home_visits": ("app_pages/action.py", "查看整改跟踪 →")}
-
-
-def plain(text: str) -> str:
-    """Text from a file (names, waves, values) escaped so Streamlit's markdown shows it literally, never as markup."""
-    return escape_markdown(text)
 
 
 def upload_limit_mb() -> int:

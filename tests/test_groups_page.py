@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from analysis.data import store
 from analysis.data.importing import import_path
 from analysis.settings import load_settings
 from analysis.stats.weighting import parse_raking
-from ui import insights, state
+from ui import data, state
 
 ROOT = Path(__file__).resolve().parents[1]
 AGES = {"18-29岁": 0.2, "30-39岁": 0.25, "40-49岁": 0.25, "50-59岁": 0.15, "60岁及以上": 0.15}
@@ -27,8 +28,8 @@ def survey_db(tmp_path_factory) -> Path:
 
 def run_groups(db: Path, monkeypatch, raking: dict) -> AppTest:
     monkeypatch.setenv(store.DB_ENV, str(db))
-    monkeypatch.setattr(insights, "raking_settings", lambda: parse_raking({"raking": raking}))
-    insights.group_view.clear()
+    monkeypatch.setattr(data, "raking_settings", lambda: parse_raking({"raking": raking}))
+    st.cache_data.clear()  # the raked county scores are cached too
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
     at.switch_page("app_pages/groups.py")

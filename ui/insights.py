@@ -6,8 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from analysis.data.waves import previous_wave
-from analysis.settings import settings_path
-from analysis.stats.weighting import RakingSettings, load_raking
 from analysis.survey.comments import CommentView, comment_view as build_comment_view
 from analysis.survey.groups import GroupView, group_view as build_group_view, in_townships
 from analysis.survey.items import (ItemView, comparison_items, fix_first_stability, item_scores_from_counts,
@@ -96,18 +94,12 @@ def comment_view(data_version: str, wave: str, home: str, townships: tuple[str, 
     return build_comment_view(frame, data.settings().comment_keywords)
 
 
-@st.cache_resource(show_spinner=False)
-def raking_settings() -> RakingSettings:
-    """The [raking] table of the settings file, read once per process like the rest of the settings."""
-    return load_raking(settings_path())
-
-
 @st.cache_data(show_spinner="正在按群体统计…", max_entries=32)
 def group_view(data_version: str, wave: str, home: str, townships: tuple[str, ...], column: str) -> GroupView:
     """Design-based group scores of the home county, raked to its margins when [raking] asks for it."""
     cfg = data.settings()
     try:
-        raking, error = raking_settings(), None
+        raking, error = data.raking_settings(), None
     except ValueError as exc:  # a wrong [raking] table: say which key, use the file's weights
         raking, error = None, str(exc)
     return build_group_view(data.home_responses(data_version, home), wave, previous_wave(data.waves(data_version), wave),
