@@ -5,6 +5,7 @@ import streamlit as st
 
 from analysis.data import store
 from analysis.formatting import fmt_rank, fmt_score
+from analysis.report.headline import rank_change_words
 from analysis.report.wording import chance_words, planned_rank_text, probability_note
 from analysis.survey.itemmodel import MISSING_NOTE
 from analysis.survey.planner import inverse_sentence, moves_from_rows, plan_need_text, pull_text
@@ -57,7 +58,8 @@ current, planned = result.current, result.planned
 hold_key, strive_key = f"p_rank_le_{cfg.hold}", f"p_rank_le_{cfg.strive}"
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("总体得分", fmt_score(planned["score"]), delta=f"{planned['score'] - current['score']:+.2f} 分", border=True)
-c2.metric("名次（按估计值）", fmt_rank(planned["rank"]), delta=f"{current['rank'] - planned['rank']:+d} 名", border=True,
+c2.metric("名次（按估计值）", fmt_rank(planned["rank"]), delta=rank_change_words(current['rank'] - planned['rank']), border=True,
+          delta_color="off" if current['rank'] - planned['rank'] == 0 else "normal", delta_arrow="off" if current['rank'] - planned['rank'] == 0 else "auto",
           help="按各县区得分的估计值排出的名次；真实名次有抽样误差，请同时看右边两个概率。")
 c2.caption(f"进入前{cfg.strive}名的把握{chance_words(planned[strive_key])}")
 c3.metric(f"保{cfg.hold}概率", f"{planned[hold_key] * 100:.0f}%",
