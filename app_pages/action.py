@@ -117,7 +117,7 @@ def orders_section() -> None:
         no_upload("民意诉求工单")
         return
     rules = cfg.action
-    whole = action.order_summary(orders, [], as_of, rules.order_due_days).iloc[0]
+    whole, by_item, clusters = action_data.order_tables(ctx.version, as_of)
     cols = st.columns(4)
     cols[0].metric("工单总数", f"{int(whole['orders']):,} 件")
     cols[1].metric("办结率", fmt_pct(whole["closure_rate"]))
@@ -127,12 +127,10 @@ def orders_section() -> None:
     latest = str(orders["month"].max())
     top = orders[orders["month"] == latest]["item"].value_counts()
     takeaway(f"{latest} 共 {int(top.sum())} 件工单，最多的是“{top.index[0]}”（{int(top.iloc[0])} 件）。")
-    by_item = action.order_summary(orders, ["item", "township"], as_of, rules.order_due_days)
     view = pct_text(by_item, ["closure_rate", "follow_up_rate"]).rename(columns=ORDER_HEADERS)
     st.markdown("**各分项、各乡镇的工单与办理情况**")
     st.dataframe(view, hide_index=True, width="stretch")
     download_table(view, "工单办理情况", "action_orders_table")
-    clusters = action.order_clusters(orders, action_data.problems(ctx.version), rules.cluster_min_orders)
     st.markdown(f"**工单聚集（同一乡镇、同一分项 ≥ {rules.cluster_min_orders} 件）**")
     if clusters.empty:
         st.caption("没有达到立账条件的工单聚集。")
@@ -158,12 +156,11 @@ def ledger_section() -> None:
     if problems.empty:
         st.info("问题台账还是空的。分析员可以在下方手工新增、从工单聚集新建，或上传已有台账（模板见下方）。", icon=":material/inventory:")
     else:
-        summary = action.ledger_summary(problems, as_of)
+        summary, export = action_data.ledger_tables(ctx.version, as_of)
         cols = st.columns(3)
         cols[0].metric("台账问题", f"{summary['problems']} 项")
         cols[1].metric("销号率", fmt_pct(summary["closure_rate"]), help="已销号 ÷ 全部问题")
         cols[2].metric("逾期未销号", f"{summary['overdue']} 项", help=f"截至 {as_of.isoformat()} 已过完成时限、尚未销号")
-        export = action.ledger_export(problems, as_of)
         overdue = export["是否逾期"] == "是"
         st.dataframe(export.style.apply(lambda r: ["background-color: #FADBD8" if overdue[r.name] else "" for _ in r], axis=1),
                      hide_index=True, width="stretch")

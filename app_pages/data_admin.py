@@ -1,22 +1,19 @@
 """数据管理: analysts upload, check, confirm, replace, delete and restore; everyone sees what is stored."""
 
-import pandas as pd
 import streamlit as st
 
 from analysis.data import store
-from analysis.data.contract import KIND_KEYS, file_kind
+from analysis.data.contract import KIND_KEYS
 from analysis.data.importing import (commit_import, file_sha256, prepare_import, same_file_text, summary_line,
                                      workbook_sheets)
 from analysis.data.readers import ReadError
 from analysis.data.templates import template_csv, template_frame
 from analysis.data.waves import sort_waves
-from analysis.formatting import fmt_rank_of, fmt_time, xlsx_bytes
-from ui import auth, data, state
+from analysis.formatting import fmt_rank_of, xlsx_bytes
+from ui import auth, data, records, state
+from ui.records import KIND_LABELS
 from ui.widgets import download_table, page_context, plain
 
-KIND_LABELS = {key: file_kind(key, ()).label for key in KIND_KEYS}
-STATUS_LABELS = {"active": "使用中", "replaced": "已被替换", "deleted": "已删除", "purged": "已彻底删除"}
-LOG_KIND_LABELS = KIND_LABELS | {"scenario": "推演方案", "database": "整个数据库", "": ""}
 ERROR_ROWS_SHOWN = 1000
 ACCEPTED_TYPES = ["csv", "txt", "xlsx"]  # what analysis.data.readers reads (a .txt is tab- or comma-separated text)
 # Where an import shows up: the page to open next, per kind of file.
@@ -85,10 +82,6 @@ def sheet_names(raw: bytes, sha: str, cfg) -> list[str]:
         st.session_state[state.UPLOAD_SHEETS] = cached
     return cached[1]
 
-
-def hash_last(frame: pd.DataFrame) -> pd.DataFrame:
-    """The long SHA-256 column last, so status and row counts stay on screen."""
-    return frame[[c for c in frame.columns if c != "SHA-256"] + ["SHA-256"]]
 
 ctx = page_context()
 cfg = ctx.settings
@@ -173,19 +166,14 @@ history = data.import_history(data.version())
 if history.empty:
     st.info("数据库中还没有数据。请在上方上传文件，或请管理员载入示例数据。")
 else:
-    view = history.assign(kind=history["kind"].map(KIND_LABELS), status=history["status"].map(STATUS_LABELS),
-                          imported_at=history["imported_at"].map(fmt_time)).rename(columns={
-        "id": "编号", "kind": "类型", "period": "批次/年度", "file_name": "文件名", "sha256": "SHA-256", "rows": "行数",
-        "status": "状态", "imported_at": "导入时间", "imported_by": "导入人"})
-    view = hash_last(view)
+    view = records.history_view(data.version())
     st.dataframe(view, hide_index=True, width="stretch")
     download_table(view, "导入记录", "history")
     if allowed:
         with st.expander("删除或恢复某个批次"):
             by_id = history.set_index("id")
-            choice = st.selectbox("选择导入记录", history["id"].tolist(), key="manage_import",
-                                  format_func=lambda i: f"#{i} {KIND_LABELS[by_id.at[i, 'kind']]} {by_id.at[i, 'period']}"
-                                                        f"（{STATUS_LABELS[by_id.at[i, 'status']]}）")
+            labels = records.import_labels(data.version())
+            choice = st.selectbox("选择导入记录", history["id"].tolist(), key="manage_import", format_func=labels.get)
             status = by_id.at[choice, "status"]
             confirm = st.checkbox("我确认此操作（删除为软删除，可恢复）", key="confirm_manage")
             action = None
@@ -211,9 +199,7 @@ else:
                 st.caption("从数据库文件中彻底清除一个已删除或已被替换的批次的全部行（含意见建议），并压缩数据库文件，"
                            "此后无法恢复，文件中也找不到这些内容。操作记入操作日志。")
                 gone = history[history["status"].isin(["deleted", "replaced"])].set_index("id")
-                target = st.selectbox("选择要彻底删除的导入记录", gone.index.tolist(), key="purge_import",
-                                      format_func=lambda i: f"#{i} {KIND_LABELS[gone.at[i, 'kind']]} {gone.at[i, 'period']}"
-                                                            f"（{STATUS_LABELS[gone.at[i, 'status']]}，{gone.at[i, 'rows']:,} 行）")
+                target = st.selectbox("选择要彻底删除的导入记录", gone.index.tolist(), key="purge_import", format_func=labels.get)
                 sure = st.checkbox("我确认彻底删除，且知道不可恢复", key="confirm_purge")
                 if st.button("彻底删除", type="primary", disabled=not sure, key="purge_button"):
                     if not auth.can_change_data():  # checked again on the request that acts
@@ -233,11 +219,7 @@ audit = data.audit_entries(data.log_version())
 if audit.empty:
     st.caption("暂无操作记录。")
 else:
-    audit_view = audit.assign(action=audit["action"].map(lambda a: store.ACTION_LABELS.get(a, a)),
-                              kind=audit["kind"].map(lambda k: LOG_KIND_LABELS.get(k, k)), at=audit["at"].map(fmt_time)).rename(columns={
-        "id": "编号", "at": "时间", "user": "操作人", "action": "操作", "kind": "类型", "period": "批次/年度", "file_name": "文件名",
-        "sha256": "SHA-256", "rows": "行数", "import_id": "导入编号"})
-    audit_view = hash_last(audit_view)
+    audit_view = records.audit_view(data.log_version())
     st.dataframe(audit_view, hide_index=True, width="stretch")
     download_table(audit_view, "操作日志", "audit")
 

@@ -3,14 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from analysis.formatting import fmt_p, fmt_pct, fmt_rank, fmt_rank_set, fmt_score
-from analysis.report.headline import chance_short, rank_change_words
-from analysis.survey.basis import SOURCE_LABELS
-from analysis.survey.raked_scores import ranking_weight_notes
+from analysis.formatting import fmt_p, fmt_pct, fmt_rank, fmt_rank_set
+from analysis.report.headline import chance_short
 from analysis.survey.ranking import probability_method
-from analysis.survey.scoring import scores_with_change
 from ui import data, state
-from ui import ranking as figures
+from ui import ranking as views
 from ui.widgets import (basis_note, download_table, lazy_tabs, method_note, page_context, plain, require_ranked_home,
                         require_survey_wave, takeaway)
 
@@ -23,29 +20,14 @@ result = data.wave_ranking(ctx.version, ctx.wave)
 require_ranked_home(ctx, result)
 ranking = result.table
 surveyed = data.surveyed_counties(ranking)
-change = scores_with_change(data.scores(ctx.version), ctx.wave, ctx.waves)[["county", "score_change", "rank_change"]]
-table = ranking.merge(change, on="county", how="left")
+table = views.ranked_with_change(ctx.version, ctx.wave)
 st.caption(plain(f"{ctx.wave} · 红色/★为本县"))
 basis_note(result)
 # Issue 17: which counties were raked to population margins, and what the weights cost the home county in precision.
-for weight_note in ranking_weight_notes(data.raked_scores(ctx.version), data.scores(ctx.version), ctx.wave, ctx.home):
+for weight_note in views.weight_notes(ctx.version, ctx.wave, ctx.home):
     st.caption(plain(weight_note))
 published = table["source"] == "published"
-
-league = pd.DataFrame({
-    "名次": [fmt_rank(r) for r in table["rank"]],
-    "县区": [f"★{c}" if c == ctx.home else c for c in table["county"]],
-    "来源": [SOURCE_LABELS[s] + ("（样本不足）" if bad else "") for s, bad in zip(table["source"], table["insufficient"])],
-    "得分": table["score"].round(2),
-    "95%置信区间": [f"{fmt_score(lo)}–{fmt_score(hi)}" if pd.notna(lo) else "—" for lo, hi in zip(table["ci_low"], table["ci_high"])],
-    "样本量": table["n"].where(~published, table["published_n"]).astype("Int64"),
-    "未计分": table["n_excluded"].astype("Int64"),
-    "较上期得分": table["score_change"].round(2),
-    "较上期名次": [rank_change_words(v) for v in table["rank_change"]],
-    "名次范围": [fmt_rank_set(lo, hi) for lo, hi in zip(table["cs_marginal_low"], table["cs_marginal_high"])],
-    f"前{cfg.strive}名概率": [fmt_pct(p) for p in table[f"p_rank_le_{cfg.strive}"]],
-    f"前{cfg.hold}名概率": [fmt_pct(p) for p in table[f"p_rank_le_{cfg.hold}"]],
-})
+league = views.league(ctx.version, ctx.wave, ctx.home)
 st.subheader("排名表")
 # Key columns first, so a phone shows rank, county, score and the two chances without scrolling sideways.
 st.dataframe(league, hide_index=True, width="stretch", height="content",
@@ -54,7 +36,7 @@ st.dataframe(league, hide_index=True, width="stretch", height="content",
              column_config={"得分": st.column_config.NumberColumn(format="%.2f"), "较上期得分": st.column_config.NumberColumn(format="%+.2f")})
 download_table(league, f"排名表_{ctx.wave}", "league")
 
-st.plotly_chart(figures.caterpillar(ctx.version, ctx.wave, ctx.home), width="stretch")
+st.plotly_chart(views.caterpillar(ctx.version, ctx.wave, ctx.home), width="stretch")
 # Which neighbours the home county cannot be told apart from comes from the pairwise test, not from overlapping bars.
 pairs = data.pairwise(ctx.version, ctx.wave, ctx.home)
 level = pairs.loc[pairs["verdict"] == "差异不显著", "county"].tolist()
@@ -71,7 +53,7 @@ def probability_section() -> None:
     if ctx.home not in result.places.index:
         st.info("本县本期计分答案少于 2 份，没有名次概率。")
         return
-    st.plotly_chart(figures.place_heatmap(ctx.version, ctx.wave, ctx.home), width="stretch")
+    st.plotly_chart(views.place_heatmap(ctx.version, ctx.wave, ctx.home), width="stretch")
     home_row = table.loc[table["county"] == ctx.home].iloc[0]
     # The same two numbers the overview leads with, not the single most likely place (which can read as a contradiction).
     takeaway(f"每一行是一个县区落在各名次的可能性。本县保{cfg.hold}把握{chance_short(home_row[f'p_rank_le_{cfg.hold}'])}"
@@ -122,7 +104,7 @@ def funnel_section() -> None:
         st.info("漏斗图需要至少 3 个县区的问卷数据（公布得分没有抽样误差）。本期只有本县问卷，请看“与各县区的差异检验”。")
         return
     funnel = data.funnel(ctx.version, ctx.wave)
-    st.plotly_chart(figures.funnel(ctx.version, ctx.wave, ctx.home), width="stretch")
+    st.plotly_chart(views.funnel(ctx.version, ctx.wave, ctx.home), width="stretch")
     outside = funnel.points[(funnel.points["score"] > funnel.points["hi95"]) | (funnel.points["score"] < funnel.points["lo95"])]["county"].tolist()
     takeaway(f"点落在虚线外的县区与全市平均的差距超出正常波动：{'、'.join(outside) if outside else '没有'}。")
     method_note([f"Spiegelhalter（2005）漏斗图：95% 与 99.8% 控制限；县区间过度离散 τ² = {funnel.tau2:.2f}（z 分数 10%/90% 缩尾估计）。"])

@@ -274,7 +274,9 @@ def open_page(page, url: str, *, expect_charts: bool = False, timeout: float = 6
 _WATCH_JS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (window.__stWatch) window.__stWatch.observer.disconnect();
-  const watch = {states: [], times: [], start: performance.now()};
+  // The state at the start counts: an action taken while a run is already going ends with that run's
+  // "notRunning" only, and would otherwise never count as a rerun.
+  const watch = {states: [app.getAttribute('data-test-script-state')], times: [performance.now()], start: performance.now()};
   watch.observer = new MutationObserver(() => {
     watch.states.push(app.getAttribute('data-test-script-state')); watch.times.push(performance.now()); });
   watch.observer.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});

@@ -404,7 +404,19 @@ def _ledger_tab(page) -> None:
     except PlaywrightTimeout:
         bs.wait_idle(page)
         bs.go_to(page, "整改跟踪")
-    bs.rerun(page, lambda: page.get_by_role("tab", name="问题台账").click())
+    # The tab's section runs only once the tab is open (lazy tabs): wait for what it draws, not for a rerun, and
+    # click once more if a click that landed during a run drew nothing within 20 s.
+    tab = page.get_by_role("tab", name="问题台账")
+    drawn = page.get_by_test_id("stMain").get_by_text("销号率").first
+    tab.click()
+    try:
+        drawn.wait_for(state="visible", timeout=20_000)
+    except PlaywrightTimeout:
+        bs.wait_idle(page)
+        if not drawn.is_visible():
+            tab.click()
+            drawn.wait_for(state="visible", timeout=60_000)
+    bs.wait_idle(page)
 
 
 def test_leader_reads_the_ledger_but_cannot_change_it(journey_server, chromium):

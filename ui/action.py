@@ -53,6 +53,24 @@ def attention(data_version: str, home: str, as_of: dt.date) -> pd.DataFrame:
     return action.attention_list(scores, waves, problems(data_version), orders(data_version), as_of, cfg.action, cfg.min_group_n)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def order_tables(data_version: str, as_of: dt.date) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """The 民意诉求 tab's numbers as of a date: the county-wide summary, the same by item and township, and the
+    clusters that suggest a ledger entry (cached: grouping every order again cost the tab ~30 ms a rerun)."""
+    rules = data.settings().action
+    frame = orders(data_version)
+    whole = action.order_summary(frame, [], as_of, rules.order_due_days).iloc[0].to_dict()
+    by_item = action.order_summary(frame, ["item", "township"], as_of, rules.order_due_days)
+    return whole, by_item, action.order_clusters(frame, problems(data_version), rules.cluster_min_orders)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def ledger_tables(data_version: str, as_of: dt.date) -> tuple[dict, pd.DataFrame]:
+    """The 问题台账 tab's summary (problems, 销号率, overdue) and its export layout, as of a date."""
+    current = problems(data_version)
+    return action.ledger_summary(current, as_of), action.ledger_export(current, as_of)
+
+
 def brief_section(data_version: str, wave: str, home: str, as_of: dt.date) -> list[str]:
     """The brief's paragraphs on work orders, the ledger and the 约谈名单 (empty when none of them is stored)."""
     return action.brief_paragraphs(orders(data_version), problems(data_version), attention(data_version, home, as_of), wave,

@@ -171,8 +171,11 @@ def wave_basis(data_version: str, wave: str) -> tuple[Basis, pd.DataFrame]:
     return basis_and_table(scores(data_version), metrics_table(data_version, "published"), wave, settings().counties)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
 def wave_ranking(data_version: str, wave: str) -> WaveRanking:
     """Rank probabilities, rank sets and P(rank ≤ target) for one wave, on the basis the stored data allow."""
+    # Cached on (version, wave) as well: every page reads it on every rerun, and hashing the county table to look up
+    # _ranking_of cost ~5 ms a run; the inner cache still keeps older waves' simulations across a new import.
     cfg = settings()
     basis, table = wave_basis(data_version, wave)
     if not basis.ok:

@@ -1,12 +1,53 @@
-"""The 排名 page's figures, each cached on the arguments it is drawn from."""
+"""The 排名 page's tables and figures, each cached on the arguments it is drawn from (a rerun only reads them)."""
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.graph_objects as go
+import streamlit as st
 
+from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_set, fmt_score
+from analysis.report.headline import rank_change_words
 from analysis.report.ranking_charts import caterpillar_figure, funnel_figure, place_heatmap_figure
+from analysis.survey.basis import SOURCE_LABELS
+from analysis.survey.raked_scores import ranking_weight_notes
+from analysis.survey.scoring import scores_with_change
 from ui import data
 from ui.widgets import figure_view
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def ranked_with_change(version: str, wave: str) -> pd.DataFrame:
+    """The wave's ranking with each county's score and rank change against the wave before it."""
+    change = scores_with_change(data.scores(version), wave, data.waves(version))[["county", "score_change", "rank_change"]]
+    return data.wave_ranking(version, wave).table.merge(change, on="county", how="left")
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def weight_notes(version: str, wave: str, home: str) -> list[str]:
+    """Which counties were raked this wave, and the home county's design effect (issue 17)."""
+    return ranking_weight_notes(data.raked_scores(version), data.scores(version), wave, home)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def league(version: str, wave: str, home: str) -> pd.DataFrame:
+    """排名表 as shown and downloaded: rank, county (★ home), source, score with CI, sample, change, chances."""
+    cfg, table = data.settings(), ranked_with_change(version, wave)
+    published = table["source"] == "published"
+    return pd.DataFrame({
+        "名次": [fmt_rank(r) for r in table["rank"]],
+        "县区": [f"★{c}" if c == home else c for c in table["county"]],
+        "来源": [SOURCE_LABELS[s] + ("（样本不足）" if bad else "") for s, bad in zip(table["source"], table["insufficient"])],
+        "得分": table["score"].round(2),
+        "95%置信区间": [f"{fmt_score(lo)}–{fmt_score(hi)}" if pd.notna(lo) else "—" for lo, hi in zip(table["ci_low"], table["ci_high"])],
+        "样本量": table["n"].where(~published, table["published_n"]).astype("Int64"),
+        "未计分": table["n_excluded"].astype("Int64"),
+        "较上期得分": table["score_change"].round(2),
+        "较上期名次": [rank_change_words(v) for v in table["rank_change"]],
+        "名次范围": [fmt_rank_set(lo, hi) for lo, hi in zip(table["cs_marginal_low"], table["cs_marginal_high"])],
+        f"前{cfg.strive}名概率": [fmt_pct(p) for p in table[f"p_rank_le_{cfg.strive}"]],
+        f"前{cfg.hold}名概率": [fmt_pct(p) for p in table[f"p_rank_le_{cfg.hold}"]],
+    })
 
 
 @figure_view
