@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from analysis.data import store
 from analysis.settings import SettingsError
 from ui import auth, data, sidebar
 
@@ -22,6 +23,12 @@ try:
     data.settings()
 except SettingsError as exc:
     st.error(f"设置文件有误，应用无法启动：{exc}")
+    st.stop()
+
+try:
+    data.version()
+except store.DatabaseUnavailable as exc:
+    st.error(str(exc), icon=":material/database_off:")
     st.stop()
 
 # With accounts configured, a visitor who has not signed in sees the sign-in form and nothing else (issue 12).

@@ -4,12 +4,10 @@ import datetime as dt
 
 import streamlit as st
 
-from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_set, fmt_score
+from analysis.formatting import fmt_pct, fmt_rank, fmt_score
 from analysis.report.headline import chance_short, rank_change_words
-from analysis.report.wording import probability_note, probability_sentence
 from analysis.survey.basis import BASIS_LABELS
-from analysis.survey.margins import margin_sentence
-from analysis.survey.ranking import home_margin, probability_method
+from analysis.survey.ranking import probability_method
 from ui import data, overview, state
 from ui.overview import rank_trend, score_trend
 from ui.widgets import (basis_note, detail_expander, download_table, page_context, plain, plain_lines, require_ranked_home,
@@ -68,21 +66,8 @@ with st.container(horizontal=True, gap="small"):
     st.metric(f"冲{cfg.strive}把握", chance_short(p_strive), border=True, width=CARD_WIDTH,
               help=f"{fmt_pct(p_strive, 0)}：本县真实名次在第{cfg.strive}名及以内的可能性")
 
-weights = data.scored_weights(ctx.version, ctx.wave, ctx.home)
 with st.expander("方法说明（分析员）", icon=":material/science:"):
-    st.markdown("\n".join(plain_lines([
-        f"得分 95%置信区间 {fmt_score(row['ci_low'])}–{fmt_score(row['ci_high'])}；名次的95%置信集 "
-        f"{fmt_rank_set(row['cs_marginal_low'], row['cs_marginal_high'])}（Mogstad、Romano、Shaikh、Wilhelm 2023 的逐步检验）。",
-        f"保{cfg.hold}概率 {fmt_pct(p_hold)}，争{cfg.strive}概率 {fmt_pct(p_strive)}：{probability_method(result.basis, cfg.draws)}"
-        f"（种子 {cfg.seed}）。页面按“成”表述，因为小数位没有意义。",
-        *(f"对照第{k}名：{margin_sentence(home_margin(ranking, ctx.home, k), k, weights, cfg.points)}。"
-          for k in (cfg.strive, cfg.hold)),
-        probability_note(cfg.draws, float(p_hold)) if result.basis.kind != "mixed" else "",
-        *(probability_sentence(float(p), k, label, overview.probability_range(ctx.version, ctx.wave, ctx.home, k))
-          for p, k, label in ((p_hold, cfg.hold, f"保{cfg.hold}"), (p_strive, cfg.strive, f"争{cfg.strive}"))),
-        "满意率百分点的换算：一名受访者由“一般”改为“满意”，得分变化 (满意分 − 一般分)/n，满意率变化 1/n；"
-        "所以差 g 分约合 g/(满意分 − 一般分) 的受访者、即 2.5·g 个百分点（默认计分 100/60）。",
-    ])))
+    st.markdown("\n".join(plain_lines(overview.method_lines(ctx.version, ctx.wave, ctx.home))))
 
 rank_figure, score_figure = rank_trend(ctx.version, ctx.home), score_trend(ctx.version, ctx.home)
 left, right = st.columns(2)

@@ -9,13 +9,15 @@ server's script_finished. Servers, in the same run:
     hello   `streamlit run bench/hello_page.py`: the smallest page, the reference for the targets
     app     `streamlit run serve.py`, as `make run` starts it (one process)
     serve   `make serve`: nginx and WORKERS processes (scripts/serve_workers.py)
+    serve:N `make serve` with N processes (by default also 2 × WORKERS: one process per core is held back by each
+            process's interpreter lock, see the README)
 
 Before the load, one session per process visits every page once (not counted), so the load measures cached reruns,
 as on a server that has been running. Memory is the peak of the summed resident memory of every process the server
 command started (make, the launcher, nginx and the workers), read from /proc every 0.2 s. Options (environment):
 
     BENCH_LOAD_SESSIONS=5,20,50   session counts
-    BENCH_LOAD_TARGETS=hello,app,serve
+    BENCH_LOAD_TARGETS=hello,app,serve,serve:<2 × cores>
     BENCH_LOAD_WORKERS=<cores>    processes for `make serve`
     BENCH_LOAD_RAMP=2             s over which the sessions start (uniformly)
     BENCH_LOAD_THINK=1            s between a session's runs (±20 %)
@@ -32,6 +34,7 @@ import os
 import platform
 import random
 import resource
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -59,6 +62,18 @@ TARGET_RATIO = 2.0       # p50 and p95 within this multiple of the hello page's
 TARGET_MEMORY_MB = 2048
 OPEN = "（打开）"
 LABELS = {"hello": "hello 页（单进程）", "app": "`streamlit run serve.py`（单进程）", "serve": "`make serve`（nginx + {w} 个进程）"}
+
+
+def serve_workers(target: str, default: int) -> int | None:
+    """Processes for a `make serve` target ("serve" = BENCH_LOAD_WORKERS, "serve:4" = 4); None for other targets."""
+    name, _, count = target.partition(":")
+    return None if name != "serve" else int(count) if count else default
+
+
+def label(target: str, default_workers: int) -> str:
+    """A target's name in the report."""
+    workers = serve_workers(target, default_workers)
+    return LABELS["serve"].format(w=workers) if workers else LABELS[target]
 
 
 # ---------------------------------------------------------------- processes and memory
@@ -268,17 +283,18 @@ async def prime(urls: list[str], page_paths: list[str]) -> None:
 def measure(target: str, sessions: int, db: Path, secrets: Path, logs: Path, workers: int, page_paths: list[str],
             titles: dict[str, str], ramp: float, think: float, warm: bool) -> Load:
     load = Load(target, sessions)
-    log = logs / f"{target}-{sessions}.log"
-    if target == "serve":
-        server = MakeServe(db, secrets, log, workers)
+    serving = serve_workers(target, workers)
+    log = logs / f"{target.replace(':', '-')}-{sessions}.log"
+    if serving:
+        server = MakeServe(db, secrets, log, serving)
     else:
         server = bs.StreamlitServer(db, secrets, log, script=HELLO if target == "hello" else bs.SERVE)
     started = time.perf_counter()
     try:
-        server.start(START_TIMEOUT) if target != "serve" else server.start()
+        server.start(START_TIMEOUT) if not serving else server.start()
     except Exception as exc:
         load.note = f"服务未能启动：{str(exc).splitlines()[0][:200]}"
-        if target == "serve":
+        if serving:
             server.stop()
         return load
     sampler = MemorySampler(server.process.pid)
@@ -286,7 +302,7 @@ def measure(target: str, sessions: int, db: Path, secrets: Path, logs: Path, wor
     try:
         print(f"    {target}：启动 {time.perf_counter() - started:.1f} s", flush=True)
         if warm:
-            urls = server.worker_urls() if target == "serve" else [server.base_url]
+            urls = server.worker_urls() if serving else [server.base_url]
             asyncio.run(prime(urls, page_paths if target != "hello" else []))
         load.records, load.wall = asyncio.run(drive(server.base_url, sessions, page_paths,
                                                     {} if target == "hello" else titles, ramp, think))
@@ -329,18 +345,18 @@ def summary_rows(loads: list[Load], workers: int) -> list[str]:
     rows = ["| 会话数 | 服务方式 | 运行次数 | runs/s | p50 | p95 | max | 错误 | 峰值内存 |", "|---|---|---|---|---|---|---|---|---|"]
     for load in loads:
         s = load.stat()
-        rows.append(f"| {load.sessions} | {LABELS[load.target].format(w=workers)} | {len(load.records)} | "
+        rows.append(f"| {load.sessions} | {label(load.target, workers)} | {len(load.records)} | "
                     f"{load.runs_per_s:.1f} | {fmt(s['p50'])} | {fmt(s['p95'])} | {fmt(s['max'])} | {len(load.errors)} | "
                     f"{load.peak_mb:,.0f} MB |")
     return rows
 
 
-def verdict(loads: list[Load]) -> list[str]:
+def verdict(loads: list[Load], workers: int) -> list[str]:
     """The issue's targets at the largest session count: zero errors, within 2× hello, p95 ≤ 3 s, memory < 2 GB."""
     top = max((l.sessions for l in loads), default=0)
     by = {l.target: l for l in loads if l.sessions == top}
     hello, lines = by.get("hello"), []
-    for target in ("serve", "app"):
+    for target in [t for t in by if t != "hello"]:
         load = by.get(target)
         if load is None or hello is None or not len(hello.times()):
             continue
@@ -354,7 +370,7 @@ def verdict(loads: list[Load]) -> list[str]:
             (f"每页 p95 ≤ {TARGET_P95:g} s", worst[0] <= TARGET_P95, f"最慢 {worst[1]} {fmt(worst[0])}"),
             ("内存 < 2 GB", load.peak_mb < TARGET_MEMORY_MB, f"{load.peak_mb:,.0f} MB"),
         ]
-        lines.append(f"- {top} 个会话，{LABELS[target].format(w='N')}：" + "；".join(
+        lines.append(f"- {top} 个会话，{label(target, workers)}：" + "；".join(
             f"{name} {'✅' if good else '❌'}（{detail}）" for name, good, detail in checks))
     return lines
 
@@ -364,11 +380,11 @@ def report(loads: list[Load], workers: int, machine: str, settings_text: str, cl
     lines = ["# 多人同时打开（websocket 负载，问题 15）", "", f"{date}；机器：{machine}。", "",
              "由 `make bench`（`.venv/bin/python -m bench bench_load`）生成。" + settings_text, "",
              "## 汇总", ""] + summary_rows(loads, workers)
-    lines += ["", "## 目标（最大会话数）", ""] + (verdict(loads) or ["- （缺 hello 或应用的结果，无法判断）"])
+    lines += ["", "## 目标（最大会话数）", ""] + (verdict(loads, workers) or ["- （缺 hello 或应用的结果，无法判断）"])
     for load in loads:
         if load.target == "hello":
             continue
-        lines += ["", f"## {load.sessions} 个会话，{LABELS[load.target].format(w=workers)}：各页", "",
+        lines += ["", f"## {load.sessions} 个会话，{label(load.target, workers)}：各页", "",
                   "| 页面 | 次数 | p50 | p95 | max |", "|---|---|---|---|---|"]
         for page in sorted({r.page for r in load.records}, key=lambda p: (p != OPEN, p)):
             s = load.stat(page)
@@ -394,15 +410,16 @@ def report(loads: list[Load], workers: int, machine: str, settings_text: str, cl
 
 def main() -> None:
     counts = [int(s) for s in os.environ.get("BENCH_LOAD_SESSIONS", "5,20,50").split(",") if s.strip()]
-    targets = [t.strip() for t in os.environ.get("BENCH_LOAD_TARGETS", "hello,app,serve").split(",") if t.strip()]
     workers = int(os.environ.get("BENCH_LOAD_WORKERS") or os.cpu_count() or 1)
+    default_targets = f"hello,app,serve,serve:{2 * workers}"
+    targets = [t.strip() for t in os.environ.get("BENCH_LOAD_TARGETS", default_targets).split(",") if t.strip()]
     ramp = float(os.environ.get("BENCH_LOAD_RAMP", "2"))
     think = float(os.environ.get("BENCH_LOAD_THINK", "1"))
     warm = os.environ.get("BENCH_LOAD_PRIME", "1") != "0"
-    if "serve" in targets and subprocess.run(["which", "nginx"], capture_output=True).returncode != 0 \
+    if any(serve_workers(t, workers) for t in targets) and not shutil.which("nginx") \
             and not os.access("/usr/sbin/nginx", os.X_OK):
         print("跳过 make serve：未安装 nginx（apt-get install -y nginx）")
-        targets.remove("serve")
+        targets = [t for t in targets if not serve_workers(t, workers)]
     specs = bs.discover_pages()
     page_paths = [spec.url_path.strip("/") for spec in specs]
     titles = {spec.url_path.strip("/"): spec.title for spec in specs}

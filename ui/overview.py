@@ -5,10 +5,12 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
+from analysis.formatting import fmt_pct, fmt_rank_set, fmt_score
 from analysis.report.headline import Headline, director_headline
 from analysis.report.ranking_charts import rank_trend_figure, score_trend_figure
-from analysis.report.wording import probability_spread
-from analysis.survey.ranking import trend_before, usable
+from analysis.report.wording import probability_note, probability_sentence, probability_spread
+from analysis.survey.margins import margin_sentence
+from analysis.survey.ranking import home_margin, probability_method, trend_before, usable
 from ui import data
 from ui.widgets import figure_view
 
@@ -60,3 +62,26 @@ def probability_range(version: str, wave: str, home: str, k: int) -> tuple[float
     if where.empty:
         return None
     return probability_spread(part["score"].to_numpy(float), part["se"].to_numpy(float), int(where[0]), k)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def method_lines(version: str, wave: str, home: str) -> list[str]:
+    """方法说明（分析员）: the CI and rank set, how the chances were computed, the margins to the neighbours in points and
+    满意率 percentage points, and each chance's sampling range (cached: the expander's body is drawn on every rerun)."""
+    cfg, result = data.settings(), data.wave_ranking(version, wave)
+    row = result.table.loc[result.table["county"] == home].iloc[0]
+    p_strive, p_hold = float(row[f"p_rank_le_{cfg.strive}"]), float(row[f"p_rank_le_{cfg.hold}"])
+    weights = data.scored_weights(version, wave, home)
+    return [
+        f"得分 95%置信区间 {fmt_score(row['ci_low'])}–{fmt_score(row['ci_high'])}；名次的95%置信集 "
+        f"{fmt_rank_set(row['cs_marginal_low'], row['cs_marginal_high'])}（Mogstad、Romano、Shaikh、Wilhelm 2023 的逐步检验）。",
+        f"保{cfg.hold}概率 {fmt_pct(p_hold)}，争{cfg.strive}概率 {fmt_pct(p_strive)}：{probability_method(result.basis, cfg.draws)}"
+        f"（种子 {cfg.seed}）。页面按“成”表述，因为小数位没有意义。",
+        *(f"对照第{k}名：{margin_sentence(home_margin(result.table, home, k), k, weights, cfg.points)}。"
+          for k in (cfg.strive, cfg.hold)),
+        probability_note(cfg.draws, p_hold) if result.basis.kind != "mixed" else "",
+        *(probability_sentence(p, k, label, probability_range(version, wave, home, k))
+          for p, k, label in ((p_hold, cfg.hold, f"保{cfg.hold}"), (p_strive, cfg.strive, f"争{cfg.strive}"))),
+        "满意率百分点的换算：一名受访者由“一般”改为“满意”，得分变化 (满意分 − 一般分)/n，满意率变化 1/n；"
+        "所以差 g 分约合 g/(满意分 − 一般分) 的受访者、即 2.5·g 个百分点（默认计分 100/60）。",
+    ]

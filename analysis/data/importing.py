@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -17,13 +16,11 @@ from analysis.data.duplicates import KEY_COLUMNS, DuplicateWave, duplicate_waves
 from analysis.data.readers import ZIP_MAGIC, ReadError, ReadResult, XlsxLimits, read_upload, xlsx_sheet_names
 from analysis.data.validate import Validation, validate_frame
 from analysis.formatting import fmt_time
-from analysis.settings import ROOT, Settings
+from analysis.settings import Settings
 from analysis.survey.basis import coverage_warnings
 
 
 LOG = logging.getLogger(__name__)
-STREAMLIT_CONFIG = ROOT / ".streamlit" / "config.toml"
-DEFAULT_UPLOAD_MB = 200
 
 
 @dataclass
@@ -69,15 +66,6 @@ class ImportPlan:
 def file_sha256(data: bytes) -> str:
     """SHA-256 of the uploaded bytes, to recognise the same file twice."""
     return hashlib.sha256(data).hexdigest()
-
-
-def upload_limit_bytes(config_path: Path = STREAMLIT_CONFIG) -> int:
-    """server.maxUploadSize from .streamlit/config.toml in bytes (Streamlit's default 200 MB when unset)."""
-    try:
-        config = tomllib.loads(Path(config_path).read_text(encoding="utf-8"))
-    except (FileNotFoundError, tomllib.TOMLDecodeError):
-        config = {}
-    return int(config.get("server", {}).get("maxUploadSize", DEFAULT_UPLOAD_MB)) * 2**20
 
 
 def xlsx_limits(settings: Settings) -> XlsxLimits:

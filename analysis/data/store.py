@@ -108,6 +108,10 @@ class StoreError(ValueError):
     """A change the database refuses; the message is in Chinese."""
 
 
+class DatabaseUnavailable(StoreError):
+    """The database does not answer (server down, wrong address or password); the message names no password."""
+
+
 def db_url(path: str | Path | None = None) -> str:
     """SQLAlchemy URL: an explicit path or URL, else $SATISFACTION_DB, else $SATISFACTION_DB_URL, else data/app.db."""
     target = str(path) if path else os.environ.get(DB_ENV) or os.environ.get(DB_URL_ENV) or str(DEFAULT_DB)
@@ -143,8 +147,17 @@ def connect(path: str | Path | None = None) -> sa.Engine:
         @event.listens_for(engine, "begin")
         def _begin(conn):
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("immediate") else "BEGIN")
-    _bring_to_head(engine)
+    try:
+        _bring_to_head(engine)
+    except sa.exc.OperationalError as exc:
+        raise unavailable(engine) from exc
     return engine
+
+
+def unavailable(engine: sa.Engine) -> DatabaseUnavailable:
+    """Why nothing can be shown: the database does not answer (its address without the password)."""
+    return DatabaseUnavailable(f"无法连接数据库 {engine.url.render_as_string(hide_password=True)}：请检查数据库服务是否在运行、"
+                               "地址与口令是否正确（设置 SATISFACTION_DB_URL），然后刷新页面。")
 
 
 def _bring_to_head(engine: sa.Engine) -> None:
@@ -530,9 +543,12 @@ def log_version(engine: sa.Engine) -> int:
 
 def data_version(engine: sa.Engine) -> int:
     """A number that changes with every stored change of data, used as the cache key."""
-    with engine.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(audit_log.c.id), 0))
-                                .where(audit_log.c.action.not_in(NO_DATA_ACTIONS))).scalar_one())
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(audit_log.c.id), 0))
+                                    .where(audit_log.c.action.not_in(NO_DATA_ACTIONS))).scalar_one())
+    except sa.exc.OperationalError as exc:  # every page asks this first, so it is where a dead database shows
+        raise unavailable(engine) from exc
 
 
 def log_event(engine: sa.Engine, action: str, user: str, detail: str = "", kind: str = "") -> None:
