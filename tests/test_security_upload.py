@@ -163,6 +163,53 @@ def test_purge_removes_the_rows_from_the_file(base_db, settings):
         store.set_status(engine, import_id, "active", "测试")
 
 
+def test_purge_on_postgresql_rewrites_the_table_files(pg_server, settings):
+    """On PostgreSQL the soft-deleted rows stay in the table's file as dead tuples; purging rewrites the table
+    (VACUUM FULL), so the number can no longer be read from the server's data files."""
+    import os
+
+    import sqlalchemy as sa
+
+    from tests.postgres_support import create_database, drop_database
+    from tests.upload_support import make_base_db
+
+    url = create_database(pg_server)
+    try:
+        make_base_db(url, settings)
+        engine = store.connect(url)
+        secret = "13700002222"
+        with store.write_transaction(engine) as conn:  # as the old masking left it, verbatim
+            conn.execute(sa.text("UPDATE data_responses SET comment = :c WHERE excel_row = 2"), {"c": f"电话 +86{secret}"})
+        import_id = int(store.import_history(engine)["id"].iloc[0])
+        store.set_status(engine, import_id, "deleted", "测试")
+
+        def table_bytes() -> bytes | None:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("CHECKPOINT")  # the table's pages on disk, as a copy of the data directory has them
+                base = conn.exec_driver_sql("SELECT current_setting('data_directory')").scalar_one()
+                relative = conn.exec_driver_sql("SELECT pg_relation_filepath('data_responses')").scalar_one()
+            path = os.path.join(base, relative)
+            return open(path, "rb").read() if os.access(path, os.R_OK) else None
+
+        before = table_bytes()
+        if before is None:
+            reason = "the PostgreSQL data files are not readable from this process (another host or user)"
+            if os.environ.get("CI"):
+                pytest.fail(f"CI runs the cluster locally as root: {reason}")
+            print(f"skipping: {reason}")
+            pytest.skip(reason)
+        assert secret.encode() in before  # the soft delete alone leaves the number in the file
+        store.purge_import(engine, import_id, "分析员甲")
+        assert secret.encode() not in table_bytes()
+        with engine.connect() as conn:
+            left = conn.execute(sa.text("SELECT count(*) FROM data_responses WHERE import_id = :i"), {"i": import_id})
+            assert left.scalar_one() == 0
+        assert store.import_history(engine).set_index("id").at[import_id, "status"] == "purged"
+        engine.dispose()
+    finally:
+        drop_database(pg_server, url)
+
+
 def test_an_active_import_cannot_be_purged(base_db):
     engine = store.connect(base_db)
     import_id = int(store.import_history(engine)["id"].iloc[0])

@@ -90,8 +90,11 @@ def home_responses(data_version: str, home: str) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else store.load_kind(engine(), responses_kind(items), where={"county": home})
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
 def home_wave_responses(data_version: str, wave: str, home: str) -> pd.DataFrame:
     """The home county's responses in one wave (from the cached per-county rows)."""
+    # Cached itself: a cache hit unpickles a copy, and copying every wave's rows to keep one was a fifth of a
+    # 目标推演 rerun.
     frame = home_responses(data_version, home)
     return frame[frame["wave"] == wave].reset_index(drop=True)
 

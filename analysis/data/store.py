@@ -580,15 +580,20 @@ def purge_import(engine: sa.Engine, import_id: int, user: str) -> dict:
         conn.execute(item_counts.delete().where(item_counts.c.import_id == import_id))
         conn.execute(imports.update().where(imports.c.id == import_id).values(status="purged"))
         _log(conn, "purge", user, record)
-    compact(engine)
+    compact(engine, [name, item_counts.name])
     return record
 
 
-def compact(engine: sa.Engine) -> None:
-    """Rewrite the database file without the freed pages, so deleted text cannot be read back from the file."""
-    # VACUUM only on SQLite: a deleted row's bytes stay in the file's free pages (and the WAL) until it is rewritten;
-    # a server database has no single file to hand over and reclaims space with its own maintenance (autovacuum).
+def compact(engine: sa.Engine, tables: list[str]) -> None:
+    """Rewrite the storage that held deleted rows, so their text cannot be read back from the database's files."""
+    # A deleted row's bytes stay on disk until the storage is rewritten: SQLite keeps them in the file's free pages
+    # (and the WAL), PostgreSQL in dead tuples that plain VACUUM or autovacuum only marks reusable. So SQLite rewrites
+    # the file (VACUUM) and PostgreSQL the purged tables (VACUUM FULL; outside a transaction, as it must be).
     if engine.dialect.name != "sqlite":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in tables:
+                if sa.inspect(conn).has_table(table):
+                    conn.exec_driver_sql(f"VACUUM FULL {_quote(table)}")
         return
     raw = engine.raw_connection()
     try:
