@@ -397,17 +397,25 @@ def test_page_on_a_phone(spec: bs.PageSpec, pages_server, chromium):
 def _ledger_tab(page) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    # Sign-in ends with a second run of its own; a navigation click that lands during it is dropped by the app, so a
-    # click that starts no run within 20 s is made once more (with the full timeout).
-    try:
-        bs.go_to(page, "整改跟踪", timeout=20_000)
-    except PlaywrightTimeout:
-        bs.wait_idle(page)
-        bs.go_to(page, "整改跟踪")
+    main = page.get_by_test_id("stMain")
+    # Sign-in ends with a second run of its own; a navigation click that lands during it can be lost, so the page
+    # title is what tells that 整改跟踪 is open, and the click is made once more if it is not.
+    title = main.get_by_role("heading", name="整改跟踪")
+    for _attempt in range(3):
+        try:
+            bs.go_to(page, "整改跟踪", timeout=20_000)
+        except PlaywrightTimeout:
+            bs.wait_idle(page)
+        try:
+            title.wait_for(state="visible", timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            bs.wait_idle(page)
+    title.wait_for(state="visible", timeout=30_000)
     # The tab's section runs only once the tab is open (lazy tabs): wait for what it draws, not for a rerun, and
     # click once more if a click that landed during a run drew nothing within 20 s.
     tab = page.get_by_role("tab", name="问题台账")
-    drawn = page.get_by_test_id("stMain").get_by_text("销号率").first
+    drawn = main.get_by_text("销号率").first
     tab.click()
     try:
         drawn.wait_for(state="visible", timeout=20_000)
