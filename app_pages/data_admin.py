@@ -162,18 +162,18 @@ if allowed:
                       on_click=confirm_import, args=(plan, replace))
 
 st.subheader("已存数据")
-history = data.import_history(data.version())
+history = data.import_history(ctx.version)
 if history.empty:
     st.info("数据库中还没有数据。请在上方上传文件，或请管理员载入示例数据。")
 else:
-    view = records.history_view(data.version())
+    view = records.history_view(ctx.version)
     st.dataframe(view, hide_index=True, width="stretch")
     download_table(view, "导入记录", "history")
     if allowed:
         with st.expander("删除或恢复某个批次"):
             by_id = history.set_index("id")
-            labels = records.import_labels(data.version())
-            choice = st.selectbox("选择导入记录", history["id"].tolist(), key="manage_import", format_func=labels.get)
+            labels = records.import_labels(ctx.version)
+            choice = st.selectbox("选择导入记录", history["id"].tolist(), key="manage_import", format_func=lambda i: labels.get(i, f"#{i}"))
             status = by_id.at[choice, "status"]
             confirm = st.checkbox("我确认此操作（删除为软删除，可恢复）", key="confirm_manage")
             action = None
@@ -199,7 +199,7 @@ else:
                 st.caption("从数据库文件中彻底清除一个已删除或已被替换的批次的全部行（含意见建议），并压缩数据库文件，"
                            "此后无法恢复，文件中也找不到这些内容。操作记入操作日志。")
                 gone = history[history["status"].isin(["deleted", "replaced"])].set_index("id")
-                target = st.selectbox("选择要彻底删除的导入记录", gone.index.tolist(), key="purge_import", format_func=labels.get)
+                target = st.selectbox("选择要彻底删除的导入记录", gone.index.tolist(), key="purge_import", format_func=lambda i: labels.get(i, f"#{i}"))
                 sure = st.checkbox("我确认彻底删除，且知道不可恢复", key="confirm_purge")
                 if st.button("彻底删除", type="primary", disabled=not sure, key="purge_button"):
                     if not auth.can_change_data():  # checked again on the request that acts

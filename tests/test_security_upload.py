@@ -210,6 +210,30 @@ def test_purge_on_postgresql_rewrites_the_table_files(pg_server, settings):
         drop_database(pg_server, url)
 
 
+def test_purge_whose_rewrite_fails_says_so_and_can_be_redone(base_db, monkeypatch):
+    """The rows go in one transaction; if the rewrite after it fails the analyst is told, and purging the same
+    import again only redoes the rewrite (no second delete, no second audit entry)."""
+    import sqlalchemy as sa
+
+    engine = store.connect(base_db)
+    import_id = int(store.import_history(engine)["id"].iloc[0])
+    store.set_status(engine, import_id, "deleted", "测试")
+
+    def busy(_engine, _tables):
+        raise sa.exc.OperationalError("VACUUM", {}, Exception("canceling statement due to lock timeout"))
+
+    monkeypatch.setattr(store, "compact", busy)
+    with pytest.raises(store.StoreError, match=rf"数据行已删除，但数据库存储未能改写.*python -m analysis purge {import_id}"):
+        store.purge_import(engine, import_id, "分析员甲")
+    assert store.import_history(engine).set_index("id").at[import_id, "status"] == "purged"
+    monkeypatch.undo()
+    done = []
+    monkeypatch.setattr(store, "compact", lambda e, tables: done.append(tables))
+    store.purge_import(engine, import_id, "分析员甲")
+    assert done and done[0][0] == "data_responses"
+    assert (store.audit_entries(engine)["action"] == "purge").sum() == 1
+
+
 def test_an_active_import_cannot_be_purged(base_db):
     engine = store.connect(base_db)
     import_id = int(store.import_history(engine)["id"].iloc[0])

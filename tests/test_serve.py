@@ -285,7 +285,16 @@ def test_deploy_units_and_site_start_and_serve(need_nginx, tmp_path):
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)  # each runs in its own session: the group is it and its children
+                proc.wait(timeout=10)
+        time.sleep(0.5)
+        left = [pid for proc in procs for pid in session_members(proc.pid)]
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        assert not left, f"processes left after SIGTERM: {left}"
 
 
 def test_deploy_units_pass_systemd_verify(tmp_path):

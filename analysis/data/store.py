@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import os
 import re
 import threading
@@ -104,6 +105,9 @@ ACTION_LABELS = {"import": "导入", "replace": "替换", "delete": "删除", "r
 NO_DATA_ACTIONS = ("login_failed", "login_locked", "scenario_save", "scenario_overwrite", "scenario_delete")
 
 
+LOG = logging.getLogger(__name__)
+
+
 class StoreError(ValueError):
     """A change the database refuses; the message is in Chinese."""
 
@@ -147,17 +151,27 @@ def connect(path: str | Path | None = None) -> sa.Engine:
         @event.listens_for(engine, "begin")
         def _begin(conn):
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("immediate") else "BEGIN")
-    try:
-        _bring_to_head(engine)
-    except sa.exc.OperationalError as exc:
-        raise unavailable(engine) from exc
+    with connection(engine):  # a database that does not answer says so before any migration is tried
+        pass
+    _bring_to_head(engine)
     return engine
 
 
-def unavailable(engine: sa.Engine) -> DatabaseUnavailable:
-    """Why nothing can be shown: the database does not answer (its address without the password)."""
-    return DatabaseUnavailable(f"无法连接数据库 {engine.url.render_as_string(hide_password=True)}：请检查数据库服务是否在运行、"
-                               "地址与口令是否正确（设置 SATISFACTION_DB_URL），然后刷新页面。")
+UNAVAILABLE = ("无法连接数据库：请检查数据库服务是否在运行、地址与口令是否正确（设置 SATISFACTION_DB_URL），然后刷新页面。"
+               "具体原因已写入服务器日志。")
+
+
+def connection(engine: sa.Engine) -> sa.Connection:
+    """engine.connect(); a failure to reach the database becomes DatabaseUnavailable, whose message names no address
+    (a URL can carry its password in places no renderer hides, and visitors who have not signed in see this message);
+    the server log gets the host, port, database and the driver's reason."""
+    try:
+        return engine.connect()
+    except sa.exc.OperationalError as exc:
+        url = engine.url
+        place = url.database if url.get_backend_name() == "sqlite" else f"{url.host}:{url.port or ''}/{url.database}"
+        LOG.error("database %s does not answer: %s", place, str(exc.orig).splitlines()[0] if exc.orig else exc)
+        raise DatabaseUnavailable(UNAVAILABLE) from exc
 
 
 def _bring_to_head(engine: sa.Engine) -> None:
@@ -543,12 +557,9 @@ def log_version(engine: sa.Engine) -> int:
 
 def data_version(engine: sa.Engine) -> int:
     """A number that changes with every stored change of data, used as the cache key."""
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(audit_log.c.id), 0))
-                                    .where(audit_log.c.action.not_in(NO_DATA_ACTIONS))).scalar_one())
-    except sa.exc.OperationalError as exc:  # every page asks this first, so it is where a dead database shows
-        raise unavailable(engine) from exc
+    with connection(engine) as conn:  # every page asks this first, so it is where a dead database shows
+        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(audit_log.c.id), 0))
+                                .where(audit_log.c.action.not_in(NO_DATA_ACTIONS))).scalar_one())
 
 
 def log_event(engine: sa.Engine, action: str, user: str, detail: str = "", kind: str = "") -> None:
@@ -572,15 +583,19 @@ def purge_import(engine: sa.Engine, import_id: int, user: str) -> dict:
         record = dict(row._mapping)
         if record["status"] == "active":
             raise StoreError(f"导入记录 #{import_id}（{record['period']}）正在使用中，请先删除（软删除）后再彻底删除。")
-        if record["status"] == "purged":
-            raise StoreError(f"导入记录 #{import_id}（{record['period']}）已彻底删除，未做任何修改。")
         name = data_table_name(record["kind"])
-        if sa.inspect(conn).has_table(name):
-            conn.execute(sa.text(f"DELETE FROM {_quote(name)} WHERE import_id = :i"), {"i": import_id})
-        conn.execute(item_counts.delete().where(item_counts.c.import_id == import_id))
-        conn.execute(imports.update().where(imports.c.id == import_id).values(status="purged"))
-        _log(conn, "purge", user, record)
-    compact(engine, [name, item_counts.name])
+        if record["status"] != "purged":  # purged already: only the rewrite below is done again
+            if sa.inspect(conn).has_table(name):
+                conn.execute(sa.text(f"DELETE FROM {_quote(name)} WHERE import_id = :i"), {"i": import_id})
+            conn.execute(item_counts.delete().where(item_counts.c.import_id == import_id))
+            conn.execute(imports.update().where(imports.c.id == import_id).values(status="purged"))
+            _log(conn, "purge", user, record)
+    try:
+        compact(engine, [name, item_counts.name])
+    except sa.exc.DBAPIError as exc:
+        LOG.error("rewrite after purging import %s failed: %s", import_id, exc)
+        raise StoreError(f"导入记录 #{import_id} 的数据行已删除，但数据库存储未能改写（数据库忙或空间不足），被删除的文字可能仍在数据库文件中。"
+                         f"请稍后在服务器上运行 python -m analysis purge {import_id} 重做改写（已删除的行不受影响）。") from exc
     return record
 
 
@@ -591,6 +606,9 @@ def compact(engine: sa.Engine, tables: list[str]) -> None:
     # the file (VACUUM) and PostgreSQL the purged tables (VACUUM FULL; outside a transaction, as it must be).
     if engine.dialect.name != "sqlite":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            # VACUUM FULL locks the table against every read: give up after 10 s rather than stall the pages behind a
+            # long import (the purge then says to try again).
+            conn.exec_driver_sql("SET lock_timeout = '10s'")
             for table in tables:
                 if sa.inspect(conn).has_table(table):
                     conn.exec_driver_sql(f"VACUUM FULL {_quote(table)}")
