@@ -152,3 +152,15 @@ def test_township_names_from_a_file_are_escaped_in_chart_labels():
     assert labels[0] == '&lt;a href=&quot;http://evil.example&quot;&gt;点我&lt;/a&gt;（n=40）' and "<a" not in "".join(labels)
     rates = pd.DataFrame({"township": ["<b>粗</b>镇", "城关镇"], "rate": [0.9, 0.8], "is_total": [False, False]})
     assert list(township_rate_figure(rates, "rate", "覆盖率", 0.85).data[0].x)[0] == "&lt;b&gt;粗&lt;/b&gt;镇"
+
+
+def test_county_names_are_escaped_in_ranking_charts():
+    """Counties come from the settings file and are validated on import, but a name like markup still shows as text."""
+    name, shown = '<a href="http://evil.example">县</a>', "&lt;a href=&quot;http://evil.example&quot;&gt;县&lt;/a&gt;"
+    table = TABLE.assign(county=[name, "B", "C", "D", "E", "F"], se=1.0)
+    caterpillar = caterpillar_figure(table, name, strive=5, hold=6)
+    assert caterpillar.data[0].x[0] == shown and caterpillar.layout.xaxis.categoryarray[0] == shown
+    probs = pd.DataFrame([[1.0]], index=[name], columns=["第1名"])
+    assert list(place_heatmap_figure(probs, name).data[0].y) == ["★" + shown]
+    curves = pd.DataFrame({"precision": [1.0], "lo95": [80], "hi95": [90], "lo998": [78], "hi998": [92]})
+    assert funnel_figure(table, curves, 85.0, name).data[-1].text[0] == shown

@@ -187,13 +187,13 @@ def caterpillar_figure(table: pd.DataFrame, home: str, strive: int, hold: int) -
         low, high = part["ci_low"].astype("float64"), part["ci_high"].astype("float64")
         colors = [HOME_COLOR if c == home else OTHER_COLOR for c in part["county"]]
         fig.add_trace(go.Scatter(
-            x=part["county"], y=part["score"], mode="markers", name=name, showlegend=source.nunique() > 1,
+            x=[label_escape(c) for c in part["county"]], y=part["score"], mode="markers", name=name, showlegend=source.nunique() > 1,
             marker={"size": 12, "color": colors, "symbol": symbol, "line": {"width": 2, "color": colors}},
             error_y={"type": "data", "symmetric": False, "array": (high - part["score"]).fillna(0),
                      "arrayminus": (part["score"] - low).fillna(0), "thickness": 2, "color": "#34495E"},
             customdata=np.column_stack([low, high]),
             hovertemplate="%{x}<br>%{y:.2f} 分（区间 %{customdata[0]:.2f}–%{customdata[1]:.2f}）<extra></extra>"))
-    fig.update_xaxes(categoryorder="array", categoryarray=list(table["county"]))
+    fig.update_xaxes(categoryorder="array", categoryarray=[label_escape(c) for c in table["county"]])
     for k, color, where in ((strive, STRIVE_COLOR, "top right"), (hold, HOLD_COLOR, "bottom right")):
         if k <= len(table):
             fig.add_hline(y=float(table.loc[k - 1, "score"]), line={"color": color, "dash": "dash"},
@@ -204,7 +204,7 @@ def caterpillar_figure(table: pd.DataFrame, home: str, strive: int, hold: int) -
 
 def place_heatmap_figure(probs: pd.DataFrame, home: str) -> go.Figure:
     """County × place probabilities as a heatmap, home row labelled."""
-    labels = [f"★{c}" if c == home else c for c in probs.index]
+    labels = [label_escape(f"★{c}" if c == home else c) for c in probs.index]
     text = np.where(probs.to_numpy() >= 0.005, (probs.to_numpy() * 100).round(0).astype(int).astype(str) + "%", "")
     fig = go.Figure(go.Heatmap(z=probs.to_numpy(), x=list(probs.columns), y=labels, colorscale="Reds", zmin=0, zmax=1,
                                text=text, texttemplate="%{text}", colorbar={"title": "概率", "tickformat": ".0%"},
@@ -222,7 +222,7 @@ def funnel_figure(points: pd.DataFrame, curves: pd.DataFrame, target: float, hom
     fig.add_hline(y=target, line={"color": "#2C3E50"}, annotation_text=f"全市平均 {target:.2f}")
     colors = [HOME_COLOR if c == home else "#2980B9" for c in points["county"]]
     precision = (1 / points["se"]).to_numpy(dtype="float64")
-    fig.add_trace(go.Scatter(x=1 / points["se"], y=points["score"], mode="markers+text", text=points["county"],
+    fig.add_trace(go.Scatter(x=1 / points["se"], y=points["score"], mode="markers+text", text=[label_escape(c) for c in points["county"]],
                              textposition=spread_label_positions(precision, points["score"].to_numpy(dtype="float64"),
                                                                  [len(str(c)) for c in points["county"]]), marker={"size": 11, "color": colors}, name="县区",
                              hovertemplate="%{text}<br>得分 %{y:.2f}<br>精度 1/SE = %{x:.2f}<extra></extra>"))
