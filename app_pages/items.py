@@ -130,7 +130,7 @@ def fix_first_section() -> None:
     """Which item to fix first: importance times the gap to the strive county."""
     if drivers_missing():
         return
-    fix = view.fix
+    fix = view.fix.assign(joint_gain=insights.fix_joint_gains(ctx.version, ctx.wave, ctx.home, townships))
     st.markdown(f"预计提升 = 把本县该分项提到**{escape_markdown(strive_name)}**的水平（该项答“满意”以下的受访者按同一比例各上调一档）后，"
                 "按“目标推演”页的同一模型（各分项对总体满意度的回归系数，每人总体得分最高 100 分）推算的总体得分变化。"
                 "用于排先后，不是预测；本县已领先的分项记为 0。")

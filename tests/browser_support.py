@@ -310,6 +310,7 @@ def script_seconds(page) -> float:
 
 def rerun(page, action, timeout: float = 60_000) -> None:
     """Do `action()` (a click, an upload…) and wait for the rerun it triggers to finish."""
+    wait_idle(page, timeout)  # act on an idle page, so the run that ends the wait is the one the action started
     watch_reruns(page)
     action()
     wait_rerun(page, timeout)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis.survey.items import (benchmark_county, city_mean_gap, fix_first, fix_first_stability, item_benchmarks,
-                                   item_drivers, item_scores, strive_gap,)
+                                   item_drivers, item_scores, joint_gains, strive_gap,)
 
 POINTS = {"满意": 100.0, "比较满意": 80.0, "一般": 60.0, "不太满意": 40.0, "不满意": 0.0}
 
@@ -148,7 +148,7 @@ def test_fix_first_gains_through_the_planner_model_with_the_ceiling() -> None:
     np.testing.assert_allclose(table["expected_gain"], [2.0, 1.5])
     # Both together, expected per row: 64; row 1 .51·80 + .34·90 + .09·100 + .06·min(110, 100) = 86.4; 100; 63.
     # Mean 78.35 against 75: +3.35, less than 2.0 + 1.5 because of the ceiling.
-    np.testing.assert_allclose(table["joint_gain"], [2.0, 3.35])
+    np.testing.assert_allclose(joint_gains(table, FIX_FRAME, POINTS, _relation(甲=0.5, 乙=1.0)), [2.0, 3.35])
     assert table["priority"].tolist() == [1, 2]
 
 

@@ -8,7 +8,8 @@ import streamlit as st
 from analysis.data.waves import previous_wave
 from analysis.survey.comments import CommentView, comment_view as build_comment_view
 from analysis.survey.groups import GroupView, group_view as build_group_view, in_townships
-from analysis.survey.items import (ItemView, comparison_items, fix_first_stability, item_scores_from_counts,
+from analysis.survey.itemmodel import item_to_overall
+from analysis.survey.items import (ItemView, comparison_items, fix_first_stability, item_scores_from_counts, joint_gains,
                                    item_view as build_item_view)
 from analysis.survey.school_metrics import (LinkView, MetricsView, link_view as build_link_view,
                                             metrics_view as build_metrics_view)
@@ -73,6 +74,15 @@ def item_view(data_version: str, wave: str, home: str, townships: tuple[str, ...
     overall = ranking.table.set_index("county")["score"] if ranking.ok else pd.Series(dtype="float64")
     home_frame = subset(data.home_wave_responses(data_version, wave, home), townships)
     return build_item_view(home_frame, county_items, overall, home, cfg, note)
+
+
+@st.cache_data(show_spinner="正在推算同时补齐几项的效果…", max_entries=16)
+def fix_joint_gains(data_version: str, wave: str, home: str, townships: tuple[str, ...]) -> pd.Series:
+    """The fix-first list's joint gains (closing the first j gaps together), only for the tab that shows them."""
+    cfg = data.settings()
+    view = item_view(data_version, wave, home, townships)
+    home_frame = subset(data.home_wave_responses(data_version, wave, home), townships)
+    return joint_gains(view.fix, home_frame, cfg.points, item_to_overall(home_frame, cfg.items, cfg.points))
 
 
 @st.cache_data(show_spinner="正在检验排序的稳定性（自助法重抽样）…", max_entries=16)

@@ -177,8 +177,8 @@ def fix_first(benchmarks: pd.DataFrame, drivers: pd.DataFrame, responses: pd.Dat
 
     Closing an item's gap = moving the same share t of its answers below 满意 one step up, t = gap / (the item-score
     rise if all of them moved), at most 1. The overall gain is then t × the capped full gain (β and the 100-point
-    ceiling of analysis.survey.itemmodel). `joint_gain` closes the first j gaps together through planner.apply_moves. These
-    order the work; summed over items they are not a forecast of the overall gap.
+    ceiling of analysis.survey.itemmodel). These order the work; summed over items they are not a forecast of the
+    overall gap (joint_gains gives the gain of closing several together).
     """
     table = benchmarks.merge(drivers[["item", "rescaled", "corr", "rank_weight"]], on="item", how="inner")
     table = importance_performance(table, importance="rescaled", performance="score")
@@ -191,17 +191,23 @@ def fix_first(benchmarks: pd.DataFrame, drivers: pd.DataFrame, responses: pd.Dat
     table = table.assign(shortfall=shortfall, beta=beta, share_needed=share, closes_gap=full_item * 1.0 >= shortfall,
                          expected_gain=gain)
     table = table.sort_values(["expected_gain", "rescaled"], ascending=[False, False]).reset_index(drop=True)
+    return table.assign(priority=np.arange(1, len(table) + 1))
+
+
+def joint_gains(fix: pd.DataFrame, responses: pd.DataFrame, points: dict[str, float], relation: ItemRelation) -> pd.Series:
+    """Per row of the fix-first list: the overall gain of closing its gap and every gap above it together, through
+    planner.apply_moves (kept apart from fix_first: a dozen exact runs of the planner, needed only where shown)."""
     overall = answer_points(responses["overall"], points)
     scored = overall.notna()
     w = _weights(responses)[scored]
     base = float(np.average(overall[scored], weights=w)) if scored.any() else float("nan")
     joint, moves = [], []
-    for row in table.itertuples():
+    for row in fix.itertuples():
         if row.expected_gain > 0:
             moves += one_step_moves(responses, row.item, points, row.share_needed)
         planned = apply_moves(responses, moves, relation, points)["points"][scored]
         joint.append(float(np.average(planned, weights=w)) - base if scored.any() else float("nan"))
-    return table.assign(priority=np.arange(1, len(table) + 1), joint_gain=joint)
+    return pd.Series(joint, index=fix.index, name="joint_gain")
 
 
 def fix_first_stability(responses: pd.DataFrame, items: tuple[str, ...], points: dict[str, float], strive: pd.DataFrame,

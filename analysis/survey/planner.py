@@ -13,7 +13,6 @@ The inverse solver bisects on the share through this same function, so its answe
 
 from __future__ import annotations
 
-import itertools
 import json
 from dataclasses import asdict, dataclass
 
@@ -71,23 +70,27 @@ def moved_people(responses: pd.DataFrame, moves: list[Move]) -> float:
     return float(np.sum(1.0 - stay))
 
 
-def _options(pattern: tuple[int, ...], moves: list[Move], gains: np.ndarray) -> list[tuple[float, float]]:
-    """(probability, total gain) of every outcome for a respondent eligible for the moves in `pattern`.
+def _options(pattern: tuple[int, ...], moves: list[Move], gains: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities, total gains) of every outcome for a respondent eligible for the moves in `pattern`.
 
     Moves on different items are independent; on one item a respondent holds one answer, so the moves are tried in
-    table order and the first that fires takes it (never two gains on one item).
+    table order and the first that fires takes it (never two gains on one item). The outcomes of the items are
+    combined as outer products (all combinations, as itertools.product would list them), not tuple by tuple: with a
+    dozen items a pattern has thousands of combinations.
     """
     per_item: dict[str, list[tuple[float, float]]] = {}
     for m in pattern:
         per_item.setdefault(moves[m].item, []).append((moves[m].share, float(gains[m])))
-    slots = []
+    probs, totals = np.ones(1), np.zeros(1)
     for tries in per_item.values():
         outcomes, stay = [], 1.0
         for share, gain in tries:
             outcomes.append((stay * share, gain))
             stay *= 1.0 - share
-        slots.append([*outcomes, (stay, 0.0)])
-    return [(float(np.prod([p for p, _ in combo])), float(sum(g for _, g in combo))) for combo in itertools.product(*slots)]
+        outcomes.append((stay, 0.0))
+        p, g = np.array(outcomes).T
+        probs, totals = np.multiply.outer(probs, p).ravel(), np.add.outer(totals, g).ravel()
+    return probs, totals
 
 
 def apply_moves(responses: pd.DataFrame, moves: list[Move], relation: ItemRelation, points: dict[str, float]) -> pd.DataFrame:
@@ -105,8 +108,10 @@ def apply_moves(responses: pd.DataFrame, moves: list[Move], relation: ItemRelati
         pattern = tuple(np.flatnonzero(flags[np.argmax(rows)]))
         if not pattern:
             continue
-        o = overall[rows]
-        planned[rows] = sum(p * np.clip(o + g, 0.0, 100.0) for p, g in _options(pattern, moves, gains))
+        probs, totals = _options(pattern, moves, gains)
+        # Respondents of one pattern share the outcomes; their overall answers take a handful of values.
+        levels, where = np.unique(overall[rows], return_inverse=True)
+        planned[rows] = (np.clip(levels[:, None] + totals[None, :], 0.0, 100.0) @ probs)[where]
     # Respondents with an unscored overall answer stay unscored (NaN + anything is NaN).
     return responses.assign(points=planned)
 
