@@ -39,15 +39,20 @@ def _warm() -> float:
     start = time.perf_counter()
     for name in PAGE_MODULES:
         importlib.import_module(name)
-    from ui import data
-    from ui.overview import rank_trend, score_trend
+    from ui import data, overview, state
 
     cfg = data.settings()
     version = data.version()
     waves = data.waves(version)
     if waves:
         # The home trend ranks every wave on the way; building the figures loads plotly's validators.
-        rank_trend(version, cfg.home_county), score_trend(version, cfg.home_county)
+        overview.rank_trend(version, cfg.home_county), overview.score_trend(version, cfg.home_county)
+        # The first screen as a new visitor gets it (the sidebar's defaults): its headline names the item to fix
+        # first, which runs the item analysis, and the analyst note computes each chance's sampling range.
+        wave, home = state.resolve_selection(waves, cfg.counties, cfg.home_county, None, None)
+        table = data.wave_ranking(version, wave).table
+        if ((table["county"] == home) & (table["source"] == "survey")).any():  # what the overview needs to draw
+            overview.headline(version, wave, home), overview.method_lines(version, wave, home)
     seconds = time.perf_counter() - start
     print(f"预热完成：导入页面模块并计算 {len(waves)} 个批次的名次，用时 {seconds:.1f} 秒", file=sys.stderr, flush=True)
     return seconds
