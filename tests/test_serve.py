@@ -88,6 +88,18 @@ def wait_health(url: str, proc: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"no health answer through nginx within {START_TIMEOUT} s\n{log.read_text(errors='replace')[-3000:]}")
 
 
+def kill_leftovers(procs: list[subprocess.Popen]) -> list[int]:
+    """The processes still alive in these processes' sessions half a second after they stopped, killed; their pids."""
+    time.sleep(0.5)
+    left = [pid for proc in procs for pid in session_members(proc.pid)]
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return left
+
+
 def test_make_serve_two_workers_share_the_database(need_nginx, tmp_path):
     db = bs.build_database(tmp_path / "app.db")
     secrets = bs.write_secrets(tmp_path / "secrets.toml")  # no accounts: loopback mode, as `make run`
@@ -145,13 +157,7 @@ def test_make_serve_two_workers_share_the_database(need_nginx, tmp_path):
                 proc.wait(timeout=40)
             except subprocess.TimeoutExpired:
                 pass
-        time.sleep(0.5)
-        left = session_members(proc.pid)
-        for pid in left:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        left = kill_leftovers([proc])
     assert not left, f"processes left after SIGTERM: {left}\n{log.read_text(errors='replace')[-2000:]}"
     assert "已停止 nginx 与全部进程" in log.read_text(errors="replace")
 
@@ -287,13 +293,7 @@ def test_deploy_units_and_site_start_and_serve(need_nginx, tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)  # each runs in its own session: the group is it and its children
                 proc.wait(timeout=10)
-        time.sleep(0.5)
-        left = [pid for proc in procs for pid in session_members(proc.pid)]
-        for pid in left:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        left = kill_leftovers(procs)
         assert not left, f"processes left after SIGTERM: {left}"
 
 
