@@ -4,7 +4,7 @@ import streamlit as st
 
 from analysis.data import store
 from analysis.settings import SettingsError
-from ui import auth, data, sidebar
+from ui import auth, data, sidebar, state
 
 st.set_page_config(page_title="群众满意度排名看板", page_icon=":material/leaderboard:", layout="wide")
 
@@ -26,7 +26,8 @@ except SettingsError as exc:
     st.stop()
 
 try:
-    data.version()
+    # Once a run: the sidebar and the page use this value, so all of one run sees one version of the data.
+    version = st.session_state[state.DATA_VERSION] = data.version()
 except store.DatabaseUnavailable as exc:
     st.error(str(exc), icon=":material/database_off:")
     st.stop()
@@ -36,7 +37,7 @@ gated = not auth.may_read()
 navigation = st.navigation(PAGES, position="hidden" if gated else "sidebar")
 if gated:
     auth.sign_in_gate()  # stops the run
-sidebar.render()
+sidebar.render(version)
 try:
     navigation.run()
 except Exception:

@@ -87,7 +87,7 @@ if with_trend:
 else:
     takeaway(f"当前：{now}；按上表调整后：{after}。")
 if moves:
-    n_all = len(data.home_wave_responses(ctx.version, ctx.wave, ctx.home))
+    n_all = data.home_wave_respondents(ctx.version, ctx.wave, ctx.home)
     st.caption(f"（分析员参考）按上表调整，本期样本中预计约 {result.moved_people:.0f} 名受访者（共 {n_all} 份问卷）改变某一分项的评价。")
 if not moves:
     st.caption("在上表中添加调整（例如“农村 的 课后服务 一般→满意 10%”），结果会立即更新。")

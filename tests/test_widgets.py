@@ -32,10 +32,13 @@ def test_figure_view_is_built_once_per_argument_and_comes_back_unchanged():
     first = scores("v1")
     again = scores("v1")
     assert calls == ["v1"]
+    # What st.plotly_chart sends is the builder's figure, unchanged.
     assert json.loads(pio.to_json(again, validate=False)) == json.loads(pio.to_json(bar("v1"), validate=False))
-    assert again is not first  # each rerun gets its own copy, so a page that edits it cannot change the cache
-    assert scores("v2").layout.title.text == "得分 v2"  # the argument is the key: a new version is a new figure
-    assert other("v1").data == () and calls == ["v1", "v2", "other"]
+    assert again.spec() is not first.spec()  # each rerun gets its own copy, so a page that edits it cannot change the cache
+    assert scores("v2").spec()["layout"]["title"]["text"] == "得分 v2"  # the argument is the key: a new version is a new figure
+    assert other("v1").spec()["data"] == [] and calls == ["v1", "v2", "other"]
+    with pytest.raises(AttributeError, match="st.plotly_chart"):
+        again.layout  # editing a cached view's figure is a mistake: the builder is the place
 
 
 def test_a_failed_warm_start_does_not_stop_the_server(monkeypatch, capsys):

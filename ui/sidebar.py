@@ -7,10 +7,10 @@ import streamlit as st
 from ui import auth, data, state
 
 
-def render() -> None:
-    """Draw the sidebar and keep the chosen wave and home county in session state."""
+def render(version: str) -> None:
+    """Draw the sidebar for the data at `version` and keep the chosen wave and home county in session state."""
     cfg = data.settings()
-    waves = data.waves(data.version())
+    waves = data.waves(version)
     with st.sidebar:
         st.markdown(f"### {cfg.city_name} 群众满意度")
         if state.NEXT_WAVE in st.session_state:

@@ -30,14 +30,37 @@ class PageContext:
 def page_context() -> PageContext:
     """Settings, data version and the sidebar's wave and home county (resolved as the sidebar resolves them)."""
     cfg = data.settings()
-    version = data.version()
+    version = st.session_state[state.DATA_VERSION]  # read from the database once a run, by app.py
     waves = data.waves(version)
     wave, home = state.resolve_selection(waves, cfg.counties, cfg.home_county,
                                          st.session_state.get(state.WAVE), st.session_state.get(state.HOME))
     return PageContext(cfg, home, version, wave, waves)
 
 
-def figure_view(build: Callable[..., go.Figure]) -> Callable[..., go.Figure]:
+class SentFigure(go.Figure):
+    """A figure view's figure: the cached, already validated spec, handed to st.plotly_chart as it is sent.
+
+    st.plotly_chart asks a figure for `to_dict()`, a deep copy of every trace (~0.7 ms a chart), and building a
+    go.Figure from the cached dict costs as much again: on a cached rerun that was a tenth of a page's server time.
+    This figure skips both. It is for st.plotly_chart only: to change a chart, change its builder.
+    """
+
+    def __init__(self, spec: dict) -> None:  # BaseFigure.__init__ is skipped on purpose: it is the cost avoided
+        object.__setattr__(self, "_sent_spec", spec)
+
+    def to_dict(self) -> dict:
+        """The spec itself: cache_data already gave this run its own copy."""
+        return self._sent_spec
+
+    def __getattr__(self, name: str):
+        raise AttributeError(f"{name}: a figure view's figure only goes to st.plotly_chart; read spec() or its builder")
+
+    def spec(self) -> dict:
+        """The figure's plain dict (data, layout), as st.plotly_chart sends it."""
+        return self._sent_spec
+
+
+def figure_view(build: Callable[..., go.Figure]) -> Callable[..., SentFigure]:
     """A figure view: `build(version, wave, …)` reads its data and draws; the figure is cached on exactly those arguments,
     so no input can be left out of the key.
 
@@ -52,8 +75,8 @@ def figure_view(build: Callable[..., go.Figure]) -> Callable[..., go.Figure]:
     cached = st.cache_data(max_entries=64, show_spinner=False)(spec)
 
     @functools.wraps(build)
-    def figure(*args) -> go.Figure:
-        return go.Figure(cached(*args), _validate=False)
+    def figure(*args) -> SentFigure:
+        return SentFigure(cached(*args))
 
     figure.clear = cached.clear  # type: ignore[attr-defined]
     return figure
@@ -81,17 +104,17 @@ def require_survey_wave(ctx: PageContext) -> None:
         st.stop()
 
 
-def require_ranked_home(ctx: PageContext, result: data.WaveRanking) -> pd.Series:
+def require_ranked_home(ctx: PageContext, result: data.WaveRanking) -> dict:
     """The home county's row of a rankable wave; otherwise stop the page saying what is missing and what to upload."""
     if not result.ok:
         st.warning(plain(result.basis.missing_sentence()), icon=":material/rule:")
         st.page_link("app_pages/data_admin.py", label="前往数据管理上传", icon=":material/upload_file:")
         st.stop()
-    home = result.table[result.table["county"] == ctx.home]
-    if home.empty or home["source"].iloc[0] != "survey":
+    home = data.county_row(ctx.version, ctx.wave, ctx.home)
+    if home is None or home["source"] != "survey":
         st.warning(plain(f"{ctx.wave} 没有 {ctx.home} 的问卷数据，无法推算本县得分与名次概率。请选择其他批次，或在“数据管理”页上传本县问卷。"))
         st.stop()
-    return home.iloc[0]
+    return home
 
 
 def basis_note(result: data.WaveRanking) -> None:
