@@ -18,16 +18,6 @@ from ui import action as action_data
 from ui import auth, data, state
 from ui.widgets import download_table, lazy_tabs, page_context, plain, takeaway
 
-ORDER_HEADERS = {"month": "月份", "item": "分项", "township": "乡镇（街道）", "orders": "工单（件）", "closed": "已办结",
-                 "closure_rate": "办结率", "followed": "已回访", "satisfied": "满意+基本满意", "follow_up_rate": "回访满意率",
-                 "overdue": "超期未办结"}
-
-
-def pct_text(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Shares shown as '85.0%' in tables and downloads."""
-    return frame.assign(**{c: frame[c].map(fmt_pct) for c in columns if c in frame.columns})
-
-
 def no_upload(label: str) -> None:
     """Chinese empty state: what is missing and where to upload it."""
     st.info(f"尚未上传{label}。请分析员在“数据管理”页选择“{label}”上传（空白模板也在该页）。", icon=":material/upload_file:")
@@ -112,33 +102,29 @@ def upload_ledger(upload) -> None:
 
 def orders_section() -> None:
     """Work orders by item, township and month; 办结率, 回访满意率; clusters that suggest a ledger entry."""
-    orders = action_data.orders(ctx.version)
-    if orders.empty:
+    tab = action_data.orders_tab(ctx.version, as_of)
+    if tab is None:
         no_upload("民意诉求工单")
         return
     rules = cfg.action
-    whole, by_item, clusters = action_data.order_tables(ctx.version, as_of)
-    cols = st.columns(4)
-    cols[0].metric("工单总数", f"{int(whole['orders']):,} 件")
-    cols[1].metric("办结率", fmt_pct(whole["closure_rate"]))
-    cols[2].metric("回访满意率", fmt_pct(whole["follow_up_rate"]), help="（满意+基本满意）÷ 已回访；未回访不计入")
-    cols[3].metric(f"超过 {rules.order_due_days} 天未办结", f"{int(whole['overdue'])} 件")
+    whole = tab.whole
+    with st.container(horizontal=True, gap="small"):  # wraps two by two on a phone; fewer elements than columns
+        st.metric("工单总数", f"{int(whole['orders']):,} 件")
+        st.metric("办结率", fmt_pct(whole["closure_rate"]))
+        st.metric("回访满意率", fmt_pct(whole["follow_up_rate"]), help="（满意+基本满意）÷ 已回访；未回访不计入")
+        st.metric(f"超过 {rules.order_due_days} 天未办结", f"{int(whole['overdue'])} 件")
     st.plotly_chart(action_data.orders_chart(ctx.version), width="stretch")
-    latest = str(orders["month"].max())
-    top = orders[orders["month"] == latest]["item"].value_counts()
-    takeaway(f"{latest} 共 {int(top.sum())} 件工单，最多的是“{top.index[0]}”（{int(top.iloc[0])} 件）。")
-    view = pct_text(by_item, ["closure_rate", "follow_up_rate"]).rename(columns=ORDER_HEADERS)
+    takeaway(tab.latest)
     st.markdown("**各分项、各乡镇的工单与办理情况**")
-    st.dataframe(view, hide_index=True, width="stretch")
-    download_table(view, "工单办理情况", "action_orders_table")
+    st.dataframe(tab.by_item, hide_index=True, width="stretch")
+    download_table(tab.by_item, "工单办理情况", "action_orders_table")
     st.markdown(f"**工单聚集（同一乡镇、同一分项 ≥ {rules.cluster_min_orders} 件）**")
+    clusters = tab.clusters
     if clusters.empty:
         st.caption("没有达到立账条件的工单聚集。")
         return
-    shown = clusters.assign(in_ledger=clusters["in_ledger"].map({True: "已有未销号问题", False: "未立账"})).rename(
-        columns={"item": "分项", "township": "乡镇（街道）", "orders": "工单（件）", "order_ids": "工单编号", "in_ledger": "台账"})
-    st.dataframe(shown, hide_index=True, width="stretch")
-    download_table(shown, "工单聚集", "action_clusters")
+    st.dataframe(tab.clusters_shown, hide_index=True, width="stretch")
+    download_table(tab.clusters_shown, "工单聚集", "action_clusters")
     if allowed:
         fresh = clusters[~clusters["in_ledger"]]
         if not fresh.empty:
@@ -157,10 +143,10 @@ def ledger_section() -> None:
         st.info("问题台账还是空的。分析员可以在下方手工新增、从工单聚集新建，或上传已有台账（模板见下方）。", icon=":material/inventory:")
     else:
         summary, export = action_data.ledger_tables(ctx.version, as_of)
-        cols = st.columns(3)
-        cols[0].metric("台账问题", f"{summary['problems']} 项")
-        cols[1].metric("销号率", fmt_pct(summary["closure_rate"]), help="已销号 ÷ 全部问题")
-        cols[2].metric("逾期未销号", f"{summary['overdue']} 项", help=f"截至 {as_of.isoformat()} 已过完成时限、尚未销号")
+        with st.container(horizontal=True, gap="small"):
+            st.metric("台账问题", f"{summary['problems']} 项")
+            st.metric("销号率", fmt_pct(summary["closure_rate"]), help="已销号 ÷ 全部问题")
+            st.metric("逾期未销号", f"{summary['overdue']} 项", help=f"截至 {as_of.isoformat()} 已过完成时限、尚未销号")
         overdue = export["是否逾期"] == "是"
         st.dataframe(export.style.apply(lambda r: ["background-color: #FADBD8" if overdue[r.name] else "" for _ in r], axis=1),
                      hide_index=True, width="stretch")
@@ -264,13 +250,13 @@ def visits_section() -> None:
                            f"p = {rho['p']:.3f}，{rho['n']} 个乡镇，{verdict}；只是关联）。")
         else:
             st.info("有家长问卷的乡镇不足 3 个，无法计算相关。", icon=":material/info:")
-    view = pct_text(towns, ["coverage"]).rename(columns={"township": "乡镇（街道）", "enrolled": "在校学生数", "visited": "已家访学生数",
+    view = action_data.pct_text(towns, ["coverage"]).rename(columns={"township": "乡镇（街道）", "enrolled": "在校学生数", "visited": "已家访学生数",
                                                          "coverage": "家访覆盖率", "score": "家长满意度", "ci_low": "置信下限",
                                                          "n": "家长样本"})
     st.markdown("**各乡镇家访覆盖率**")
     st.dataframe(view, hide_index=True, width="stretch")
     download_table(view, "乡镇家访覆盖率", "action_visit_towns")
-    schools = pct_text(action.coverage_by(part, ["township", "school"]).sort_values("coverage"), ["coverage"]).rename(
+    schools = action_data.pct_text(action.coverage_by(part, ["township", "school"]).sort_values("coverage"), ["coverage"]).rename(
         columns={"township": "乡镇（街道）", "school": "学校", "enrolled": "在校学生数", "visited": "已家访学生数", "coverage": "家访覆盖率"})
     st.markdown("**各学校家访覆盖率（由低到高）**")
     st.dataframe(schools, hide_index=True, width="stretch")

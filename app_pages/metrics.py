@@ -29,8 +29,7 @@ left, right = st.columns([3, 2])
 with left:
     townships = insights.township_filter(state.METRICS_TOWNSHIPS, options)
 view = insights.metrics_view(ctx.version, townships)
-years = sorted(set(view.preschool.get("year", pd.Series(dtype="str"))) | set(view.compulsory.get("year", pd.Series(dtype="str")))
-               | set(view.flags.get("year", pd.Series(dtype="str"))))
+years = list(view.years)
 if not years:
     st.warning("所选乡镇没有办学指标数据，请换一个乡镇。")
     st.stop()

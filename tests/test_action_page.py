@@ -89,3 +89,18 @@ def test_empty_database_says_what_to_upload(tmp_path, monkeypatch):
                          ("整改前后", "尚未上传本县问卷")):
         at = open_tab(tab, {}, accounts=None)
         assert message in " ".join(i.value for i in at.info), tab
+
+
+def test_orders_tab_names_the_latest_month_and_its_count(own_db):
+    """The sentence under the chart, counted from the bundled CSV itself: the latest 受理 month and its orders."""
+    import re
+
+    import pandas as pd
+
+    raw = pd.read_csv(ROOT / "data" / "mock" / "petitions.csv", encoding="utf-8-sig", dtype=str)
+    month = raw["受理日期"].str[:7].max()
+    expected = int((raw["受理日期"].str[:7] == month).sum())
+    text = page_text(open_tab("民意诉求", {"user_name": "王局长", "user_role": "leader"}))
+    found = re.search(r"(\d{4})\\?-(\d{2}) 共 (\d+) 件工单，最多的是“[^”]+”（(\d+) 件）", text)  # "-" escaped for Markdown
+    assert found and f"{found.group(1)}-{found.group(2)}" == month and int(found.group(3)) == expected and int(found.group(4)) <= expected
+    assert re.search(r"\d+\.\d%", text)  # shares in the table read like 85.0%

@@ -226,3 +226,17 @@ def test_preview_hides_internal_columns_and_times_are_local_minutes(base_db, loo
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", stamp), stamp
     text = page_text(at, tables=False)
     assert "data/README.md" not in text and "secrets.toml" not in text
+
+
+def test_blank_templates_come_one_kind_at_a_time(base_db, loopback):
+    from analysis.data.contract import KIND_KEYS
+    from ui.records import KIND_LABELS
+
+    at = open_page()
+    chooser = at.selectbox(key="data_admin_template_kind")
+    assert chooser.label == "模板类型" and chooser.options == [KIND_LABELS[k] for k in KIND_KEYS]  # every upload kind
+    assert [b.proto.label for b in at.get("download_button") if b.proto.id.endswith(("tpl_csv", "tpl_xlsx"))] == \
+        ["CSV 模板", "Excel 模板"]
+    chooser.set_value(KIND_KEYS[-1]).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="data_admin_template_kind").value == KIND_KEYS[-1]

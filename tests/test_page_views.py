@@ -186,6 +186,10 @@ def test_metrics_view_labels_the_filtered_total() -> None:
     assert set(latest.index) == {"甲镇", FILTERED_LABEL}
     assert latest.loc[FILTERED_LABEL, "gross_enrollment"] == pytest.approx(0.9)
     assert len(part.flags) == 2
+    # The year selector's choices: every school year in any table, oldest first (preschool has both, classes one).
+    assert whole.years == ("2024-2025学年", "2025-2026学年")
+    only_classes = metrics_view(pd.DataFrame(), pd.DataFrame(), _classes(), Thresholds(), ())
+    assert only_classes.years == ("2025-2026学年",)
 
 
 def test_link_view_pairs_the_latest_year() -> None:

@@ -4,6 +4,7 @@ version (every import and every ledger change is an audit entry, so it bumps the
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -12,6 +13,7 @@ import streamlit as st
 from analysis.data import ledger, store
 from analysis.data.contract import HOME_VISITS, PETITIONS
 from analysis.report.action_charts import coverage_figure, item_trend_figure, orders_by_month_figure
+from analysis.formatting import fmt_pct
 from analysis.survey import action
 from ui import data
 from ui.widgets import figure_view
@@ -53,15 +55,47 @@ def attention(data_version: str, home: str, as_of: dt.date) -> pd.DataFrame:
     return action.attention_list(scores, waves, problems(data_version), orders(data_version), as_of, cfg.action, cfg.min_group_n)
 
 
+ORDER_HEADERS = {"month": "月份", "item": "分项", "township": "乡镇（街道）", "orders": "工单（件）", "closed": "已办结",
+                 "closure_rate": "办结率", "followed": "已回访", "satisfied": "满意+基本满意", "follow_up_rate": "回访满意率",
+                 "overdue": "超期未办结"}
+
+
+def pct_text(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Shares shown as '85.0%' in tables and downloads."""
+    return frame.assign(**{c: frame[c].map(fmt_pct) for c in columns if c in frame.columns})
+
+
+@dataclass(frozen=True)
+class OrdersTab:
+    """The 民意诉求 tab as it is shown: the county-wide summary, the latest month's sentence, the table by item and
+    township, and the clusters that suggest a ledger entry (raw, for drafting; and as shown)."""
+
+    whole: dict
+    latest: str
+    by_item: pd.DataFrame
+    clusters: pd.DataFrame
+    clusters_shown: pd.DataFrame
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
-def order_tables(data_version: str, as_of: dt.date) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
-    """The 民意诉求 tab's numbers as of a date: the county-wide summary, the same by item and township, and the
-    clusters that suggest a ledger entry (cached: grouping every order again cost the tab ~30 ms a rerun)."""
+def orders_tab(data_version: str, as_of: dt.date) -> OrdersTab | None:
+    """The 民意诉求 tab's numbers and tables as of a date, formatted once (None when no work orders are stored).
+
+    Cached whole, formatting included: grouping every order cost the tab ~30 ms a rerun, and formatting the tables
+    on every rerun was still a fifth of the page's server time under load (issue 15)."""
     rules = data.settings().action
     frame = orders(data_version)
+    if frame.empty:
+        return None
     whole = action.order_summary(frame, [], as_of, rules.order_due_days).iloc[0].to_dict()
     by_item = action.order_summary(frame, ["item", "township"], as_of, rules.order_due_days)
-    return whole, by_item, action.order_clusters(frame, problems(data_version), rules.cluster_min_orders)
+    clusters = action.order_clusters(frame, problems(data_version), rules.cluster_min_orders)
+    month = str(frame["month"].max())
+    top = frame.loc[frame["month"] == month, "item"].value_counts()
+    shown = clusters.assign(in_ledger=clusters["in_ledger"].map({True: "已有未销号问题", False: "未立账"})).rename(
+        columns={"item": "分项", "township": "乡镇（街道）", "orders": "工单（件）", "order_ids": "工单编号", "in_ledger": "台账"})
+    return OrdersTab(whole, f"{month} 共 {int(top.sum())} 件工单，最多的是“{top.index[0]}”（{int(top.iloc[0])} 件）。",
+                     pct_text(by_item, ["closure_rate", "follow_up_rate"]).rename(columns=ORDER_HEADERS), clusters, shown)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

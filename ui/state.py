@@ -37,6 +37,7 @@ UPLOAD_FLASH = "data_admin_flash"  # the last import's summary, shown once after
 UPLOAD_FLASH_ERROR = "data_admin_flash_error"  # why the last confirmed import was refused
 UPLOAD_FLASH_DONE = "data_admin_flash_done"  # (kind, waves) of the last import: says where to look next
 UPLOAD_DIGESTS = "data_admin_upload_digest"  # upload file_id → SHA-256
+TEMPLATE_KIND = "data_admin_template_kind"  # which blank template the two download buttons give
 UPLOAD_SHEETS = "data_admin_sheet_names"  # (SHA-256, sheet names) of the current workbook
 # 整改跟踪
 ACTION_FLASH = "action_flash"

@@ -84,10 +84,11 @@ def figure_view(build: Callable[..., go.Figure]) -> Callable[..., SentFigure]:
 
 def download_table(frame: pd.DataFrame, name: str, key: str) -> None:
     """CSV and Excel download buttons for one table (formula-safe cells), built only when clicked."""
-    left, right, _ = st.columns([1, 1, 4])
-    left.download_button("下载 CSV", lambda: csv_bytes(frame), file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv",
+    # One horizontal row (3 messages a run) rather than three columns (6): every page draws a few of these.
+    row = st.container(horizontal=True, gap="small")
+    row.download_button("下载 CSV", lambda: csv_bytes(frame), file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv",
                          icon=":material/download:")
-    right.download_button("下载 Excel", lambda: xlsx_bytes({name: frame}), file_name=f"{name}.xlsx", key=f"{key}_xlsx",
+    row.download_button("下载 Excel", lambda: xlsx_bytes({name: frame}), file_name=f"{name}.xlsx", key=f"{key}_xlsx",
                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", icon=":material/download:")
 
 

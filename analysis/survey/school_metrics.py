@@ -181,6 +181,7 @@ class MetricsView:
     townships: pd.DataFrame
     schools: pd.DataFrame
     distribution: pd.DataFrame
+    years: tuple[str, ...] = ()  # school years in any of the three tables, oldest first
 
 
 def metrics_view(preschool: pd.DataFrame, compulsory: pd.DataFrame, classes: pd.DataFrame, thresholds: Thresholds,
@@ -196,6 +197,7 @@ def metrics_view(preschool: pd.DataFrame, compulsory: pd.DataFrame, classes: pd.
         townships=township_class_summary(flags, thresholds, label) if len(flags) else pd.DataFrame(),
         schools=school_class_summary(flags, thresholds) if len(flags) else pd.DataFrame(),
         distribution=class_size_distribution(flags) if len(flags) else pd.DataFrame(),
+        years=tuple(sorted({str(y) for frame in (preschool, compulsory, flags) if "year" in frame for y in frame["year"].unique()})),
     )
 
 
