@@ -12,7 +12,7 @@ from analysis.survey.planner import inverse_sentence, moves_from_rows, plan_need
 from analysis.survey.ranking import probability_method
 from analysis.survey.scenarios import delete_scenario, save_scenario
 from ui import auth, data, planning, state
-from ui.widgets import basis_note, download_table, page_context, plain, require_ranked_home, require_survey_wave, takeaway
+from ui.widgets import basis_note, detail_expander, download_table, page_context, plain, require_ranked_home, require_survey_wave, takeaway
 
 ctx = page_context()
 cfg = ctx.settings
@@ -24,16 +24,19 @@ basis_note(ranking)
 
 relation = planning.relation(ctx.version, ctx.wave, ctx.home)
 st.caption(plain(f"{ctx.wave} · {ctx.home} · 推演以本县本期问卷为基础；{probability_method(ranking.basis, cfg.draws)}。"))
-with st.expander(f"推演依据：总体满意度与各分项的关系（加权回归，R² = {relation.r2:.2f}，计分 {relation.n} 份）", expanded=False):
-    st.markdown("某分项得分每提高 1 分，总体满意度得分预计提高的分数（系数）。系数越大，该分项越“牵动”总体评价。"
-                "这是根据本期问卷估计的相关关系，不等于因果；系数为负或接近 0 的分项，提升它对总体得分帮助不大。"
-                "推演时每位受访者的总体得分最高为 100 分：总体已答“满意”的人不会再加分。")
-    st.caption(f"{MISSING_NOTE}本期：用到 {relation.n} 人（总体满意度计分者），其中 {relation.n_partial} 人有分项未计分、"
-               f"其已答分项照常计入，填补 0 人；{relation.n_complete} 人全部分项都已计分。")
-    coef = relation.coefficients.rename_axis("分项").rename("系数").reset_index().round(3)
-    coef["对总体的拉动"] = [pull_text(b) or "正向" for b in relation.coefficients]
-    st.dataframe(coef, hide_index=True, width="stretch")
-    download_table(coef, "分项与总体关系", "relation")
+# Lazy: its table and downloads are built only while it is open (most visits never open it).
+with detail_expander("推演依据：总体满意度与各分项的关系", state.PLANNER_RELATION_OPEN) as box:
+    if box.open:
+        st.markdown(f"加权回归，R² = {relation.r2:.2f}，计分 {relation.n} 份。"
+                    "某分项得分每提高 1 分，总体满意度得分预计提高的分数（系数）。系数越大，该分项越“牵动”总体评价。"
+                    "这是根据本期问卷估计的相关关系，不等于因果；系数为负或接近 0 的分项，提升它对总体得分帮助不大。"
+                    "推演时每位受访者的总体得分最高为 100 分：总体已答“满意”的人不会再加分。")
+        st.caption(f"{MISSING_NOTE}本期：用到 {relation.n} 人（总体满意度计分者），其中 {relation.n_partial} 人有分项未计分、"
+                   f"其已答分项照常计入，填补 0 人；{relation.n_complete} 人全部分项都已计分。")
+        coef = relation.coefficients.rename_axis("分项").rename("系数").reset_index().round(3)
+        coef["对总体的拉动"] = [pull_text(b) or "正向" for b in relation.coefficients]
+        st.dataframe(coef, hide_index=True, width="stretch")
+        download_table(coef, "分项与总体关系", "relation")
 
 st.subheader("调整方案")
 groups = planning.group_options(ctx.version, ctx.wave, ctx.home)

@@ -12,8 +12,12 @@ def test_planner_page_words_and_trend(app_db):
     assert not at.exception, at.exception
     text = page_text(at)
     assert "名次（按估计值）" in text and "进入前5名的把握约" in text
-    assert "100 次" not in text and "填补 0 人" in text
-    assert "少一人就达不到" in text and "满意率提高约" in text
+    assert "100 次" not in text and "少一人就达不到" in text and "满意率提高约" in text
+    assert "填补 0 人" not in text  # the model note is built only while its expander is open
+    at.session_state["planner_relation_open"] = True
+    at.run()
+    assert not at.exception, at.exception
+    assert "填补 0 人" in page_text(at) and "R² = " in page_text(at)
     at.toggle(key="planner_trend").set_value(True).run()
     assert not at.exception, at.exception
     text = page_text(at)
