@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -249,6 +250,16 @@ def missing_browser_reason() -> str | None:
 def launch_chromium(playwright):
     """The system Chromium through Playwright."""
     return playwright.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS)
+
+
+@contextmanager
+def browser_page(chromium, viewport: dict):
+    """A page in a fresh browser context (its own cookies, so its own Streamlit session), closed afterwards."""
+    context = chromium.new_context(viewport=viewport, locale="zh-CN")
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def wait_idle(page, timeout: float = 60_000) -> None:

@@ -175,18 +175,16 @@ def test_deep_link_is_the_first_request(tmp_path_factory, chromium):
     """
     spec = next(p for p in PAGES if not p.default and p.draws_charts)
     server = _server(tmp_path_factory, "deeplink")
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-    page = context.new_page()
     try:
-        bs.open_page(page, server.url(spec.url_path), expect_charts=True, timeout=FIRST_CHART_TIMEOUT)
-        links = [t.strip().splitlines()[-1] for t in page.get_by_test_id("stSidebarNavLink").all_inner_texts()]  # after the icon
-        assert links == [p.title for p in PAGES], f"first request to {spec.url_path}: navigation shows {links}"
-        current = page.locator('[data-testid="stSidebarNavLink"][aria-current="page"]').inner_text()
-        assert spec.title in current
-        assert bs.selectbox(page, "本县").count() == 1, f"first request to {spec.url_path}: no shared sidebar"
-        assert not bs.problems(page), bs.problems(page)
+        with bs.browser_page(chromium, {"width": 1400, "height": 1000}) as page:
+            bs.open_page(page, server.url(spec.url_path), expect_charts=True, timeout=FIRST_CHART_TIMEOUT)
+            links = [t.strip().splitlines()[-1] for t in page.get_by_test_id("stSidebarNavLink").all_inner_texts()]  # after the icon
+            assert links == [p.title for p in PAGES], f"first request to {spec.url_path}: navigation shows {links}"
+            current = page.locator('[data-testid="stSidebarNavLink"][aria-current="page"]').inner_text()
+            assert spec.title in current
+            assert bs.selectbox(page, "本县").count() == 1, f"first request to {spec.url_path}: no shared sidebar"
+            assert not bs.problems(page), bs.problems(page)
     finally:
-        context.close()
         server.stop()
 
 
@@ -197,22 +195,20 @@ def test_make_run_entry_warms_then_serves_the_app(tmp_path_factory, chromium):
     log.unlink(missing_ok=True)
     server = bs.StreamlitServer(bs.build_database(tmp / "app.db"), bs.write_secrets(tmp / "secrets.toml"), log,
                                 script=bs.SERVE).start()
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-    page = context.new_page()
     try:
-        warmed = re.compile(r"预热完成：导入页面模块并计算 6 个批次的名次")
-        deadline = time.monotonic() + 60
-        while not warmed.search(log.read_text(encoding="utf-8", errors="replace")) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert warmed.search(log.read_text(encoding="utf-8", errors="replace")), server.log_tail()
-        bs.open_page(page, server.url("/"), expect_charts=True, timeout=FIRST_CHART_TIMEOUT)
-        links = [t.strip().splitlines()[-1] for t in page.get_by_test_id("stSidebarNavLink").all_inner_texts()]
-        assert links == [p.title for p in PAGES]
-        assert _home_rank(page) == "第6名"
-        assert not bs.problems(page), bs.problems(page)
-        assert "Traceback" not in log.read_text(encoding="utf-8", errors="replace"), server.log_tail()
+        with bs.browser_page(chromium, {"width": 1400, "height": 1000}) as page:
+            warmed = re.compile(r"预热完成：导入页面模块并计算 6 个批次的名次")
+            deadline = time.monotonic() + 60
+            while not warmed.search(log.read_text(encoding="utf-8", errors="replace")) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert warmed.search(log.read_text(encoding="utf-8", errors="replace")), server.log_tail()
+            bs.open_page(page, server.url("/"), expect_charts=True, timeout=FIRST_CHART_TIMEOUT)
+            links = [t.strip().splitlines()[-1] for t in page.get_by_test_id("stSidebarNavLink").all_inner_texts()]
+            assert links == [p.title for p in PAGES]
+            assert _home_rank(page) == "第6名"
+            assert not bs.problems(page), bs.problems(page)
+            assert "Traceback" not in log.read_text(encoding="utf-8", errors="replace"), server.log_tail()
     finally:
-        context.close()
         server.stop()
 
 
@@ -241,80 +237,74 @@ def test_analyst_uploads_a_new_wave(journey_server, chromium, new_wave_csv):
     """Sign in as analyst, upload a GBK CSV of a new wave on 数据管理, confirm, and see it ranked on 总览."""
     from playwright.sync_api import expect
 
-    context = chromium.new_context(viewport={"width": 1400, "height": 1400}, locale="zh-CN")
-    page = context.new_page()
-    try:
-        # With accounts configured nothing but the sign-in form shows until sign-in.
-        bs.open_page(page, journey_server.url("/"), timeout=FIRST_CHART_TIMEOUT)
-        expect(page.get_by_test_id("stMain").get_by_text("请在左侧边栏登录后查看")).to_be_visible()
-        _log_in(page, ANALYST, "分析员")
-        bs.wait_first_chart(page, FIRST_CHART_TIMEOUT)
-        latest_rank = _home_rank(page)
+    with bs.browser_page(chromium, {"width": 1400, "height": 1400}) as page:
+        try:
+            # With accounts configured nothing but the sign-in form shows until sign-in.
+            bs.open_page(page, journey_server.url("/"), timeout=FIRST_CHART_TIMEOUT)
+            expect(page.get_by_test_id("stMain").get_by_text("请在左侧边栏登录后查看")).to_be_visible()
+            _log_in(page, ANALYST, "分析员")
+            bs.wait_first_chart(page, FIRST_CHART_TIMEOUT)
+            latest_rank = _home_rank(page)
 
-        bs.go_to(page, "数据管理")
-        main = page.get_by_test_id("stMain")
-        expect(main.get_by_text(f"已以分析员“{ANALYST[0]}”登录", exact=False)).to_be_visible()
-        kind = main.get_by_role("radio", name="调查问卷")
-        if not kind.is_checked():
-            bs.rerun(page, lambda: main.get_by_text("调查问卷", exact=True).click())
-        expect(kind).to_be_checked()
+            bs.go_to(page, "数据管理")
+            main = page.get_by_test_id("stMain")
+            expect(main.get_by_text(f"已以分析员“{ANALYST[0]}”登录", exact=False)).to_be_visible()
+            kind = main.get_by_role("radio", name="调查问卷")
+            if not kind.is_checked():
+                bs.rerun(page, lambda: main.get_by_text("调查问卷", exact=True).click())
+            expect(kind).to_be_checked()
 
-        bs.rerun(page, lambda: page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(new_wave_csv)))
-        expect(main.get_by_text(new_wave_csv.name)).to_be_visible()
-        expect(main.get_by_text(re.compile(r"文件编码：(GBK|GB18030)"))).to_be_visible(timeout=60_000)
-        expect(main.get_by_text("预览（前 10 行）")).to_be_visible()
-        assert not bs.problems(page), bs.problems(page)
-        _screenshots(page, "journey-preview")
+            bs.rerun(page, lambda: page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(new_wave_csv)))
+            expect(main.get_by_text(new_wave_csv.name)).to_be_visible()
+            expect(main.get_by_text(re.compile(r"文件编码：(GBK|GB18030)"))).to_be_visible(timeout=60_000)
+            expect(main.get_by_text("预览（前 10 行）")).to_be_visible()
+            assert not bs.problems(page), bs.problems(page)
+            _screenshots(page, "journey-preview")
 
-        bs.rerun(page, lambda: main.get_by_role("button", name="确认导入").click())
-        found = bs.problems(page)
-        assert not found, "确认导入 ends in an error:\n" + "\n".join(found)
-        # The import's summary line (a toast or a message on the page) and the new wave chosen in the sidebar.
-        expect(page.get_by_text(re.compile(rf"已导入调查问卷 [\d,]+ 行：{NEW_WAVE}")).first).to_be_visible(timeout=30_000)
-        wave_box = bs.selectbox(page, "测评批次").get_by_role("combobox")
-        expect(wave_box).to_have_value(NEW_WAVE, timeout=30_000)
-        assert not bs.problems(page), bs.problems(page)
+            bs.rerun(page, lambda: main.get_by_role("button", name="确认导入").click())
+            found = bs.problems(page)
+            assert not found, "确认导入 ends in an error:\n" + "\n".join(found)
+            # The import's summary line (a toast or a message on the page) and the new wave chosen in the sidebar.
+            expect(page.get_by_text(re.compile(rf"已导入调查问卷 [\d,]+ 行：{NEW_WAVE}")).first).to_be_visible(timeout=30_000)
+            wave_box = bs.selectbox(page, "测评批次").get_by_role("combobox")
+            expect(wave_box).to_have_value(NEW_WAVE, timeout=30_000)
+            assert not bs.problems(page), bs.problems(page)
 
-        bs.go_to(page, "总览")
-        bs.wait_first_chart(page)
-        expect(wave_box).to_have_value(NEW_WAVE)
-        expect(page.get_by_test_id("stMain").get_by_text(re.compile(f"^{NEW_WAVE} · "))).to_be_visible()
-        # The new wave repeats the latest wave's answers, so the home county's rank is the same.
-        assert _home_rank(page) == latest_rank
-        assert not bs.problems(page), bs.problems(page)
-        _screenshots(page, "journey-overview")
-    except Exception:
-        _screenshots(page, "journey-failure")
-        raise
-    finally:
-        context.close()
+            bs.go_to(page, "总览")
+            bs.wait_first_chart(page)
+            expect(wave_box).to_have_value(NEW_WAVE)
+            expect(page.get_by_test_id("stMain").get_by_text(re.compile(f"^{NEW_WAVE} · "))).to_be_visible()
+            # The new wave repeats the latest wave's answers, so the home county's rank is the same.
+            assert _home_rank(page) == latest_rank
+            assert not bs.problems(page), bs.problems(page)
+            _screenshots(page, "journey-overview")
+        except Exception:
+            _screenshots(page, "journey-failure")
+            raise
 
 
 def test_leader_cannot_upload(journey_server, chromium):
     """Without a sign-in and with a leadership account, 数据管理 shows no upload controls."""
     from playwright.sync_api import expect
 
-    context = chromium.new_context(viewport={"width": 1400, "height": 1400}, locale="zh-CN")
-    page = context.new_page()
-    try:
-        bs.open_page(page, journey_server.url("/data_admin"))
-        main = page.get_by_test_id("stMain")
-        expect(main.get_by_text("请在左侧边栏登录后查看")).to_be_visible()
-        assert page.get_by_test_id("stFileUploaderDropzoneInput").count() == 0
-        assert main.get_by_role("heading", name="已存数据").count() == 0  # anonymous visitors read nothing
+    with bs.browser_page(chromium, {"width": 1400, "height": 1400}) as page:
+        try:
+            bs.open_page(page, journey_server.url("/data_admin"))
+            main = page.get_by_test_id("stMain")
+            expect(main.get_by_text("请在左侧边栏登录后查看")).to_be_visible()
+            assert page.get_by_test_id("stFileUploaderDropzoneInput").count() == 0
+            assert main.get_by_role("heading", name="已存数据").count() == 0  # anonymous visitors read nothing
 
-        _log_in(page, LEADER, "局领导")
-        expect(main.get_by_text("局领导账号只能查看")).to_be_visible()
-        expect(main.get_by_role("heading", name="已存数据")).to_be_visible()
-        assert page.get_by_test_id("stFileUploaderDropzoneInput").count() == 0
-        assert main.get_by_role("button", name="确认导入").count() == 0
-        assert main.get_by_role("button", name="删除该批次").count() == 0
-        assert not bs.problems(page), bs.problems(page)
-    except Exception:
-        _screenshots(page, "leader-failure")
-        raise
-    finally:
-        context.close()
+            _log_in(page, LEADER, "局领导")
+            expect(main.get_by_text("局领导账号只能查看")).to_be_visible()
+            expect(main.get_by_role("heading", name="已存数据")).to_be_visible()
+            assert page.get_by_test_id("stFileUploaderDropzoneInput").count() == 0
+            assert main.get_by_role("button", name="确认导入").count() == 0
+            assert main.get_by_role("button", name="删除该批次").count() == 0
+            assert not bs.problems(page), bs.problems(page)
+        except Exception:
+            _screenshots(page, "leader-failure")
+            raise
 
 
 # ---------------------------------------------------------------- the county scenario (own survey + published table)
@@ -355,9 +345,7 @@ def test_county_scenario_pages_name_their_basis(path, stem, county_server, pages
 @pytest.mark.parametrize("width, height", [(1400, 900), (390, 844)])
 def test_first_screen_leads_with_the_official_rank_and_one_conclusion(width, height, pages_server, chromium):
     """Without scrolling: the city's published rank, the one-sentence conclusion with the fix-first item."""
-    context = chromium.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
-    page = context.new_page()
-    try:
+    with bs.browser_page(chromium, {"width": width, "height": height}) as page:
         bs.open_page(page, pages_server.url("/"), expect_charts=True, timeout=FIRST_CHART_TIMEOUT)
         page.screenshot(path=str(bs.SCREENSHOTS / f"overview-first-screen-{width}.png"))
         main = page.get_by_test_id("stMain")
@@ -370,16 +358,12 @@ def test_first_screen_leads_with_the_official_rank_and_one_conclusion(width, hei
             hold, strive = cards.filter(has_text="保6把握").bounding_box(), cards.filter(has_text="冲5把握").bounding_box()
             assert abs(hold["y"] - strive["y"]) < 5, (hold, strive)
         assert not bs.problems(page), bs.problems(page)
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("spec", PAGES, ids=[p.stem for p in PAGES])
 def test_page_on_a_phone(spec: bs.PageSpec, pages_server, chromium):
     """Every page at 390×844: no error, and a screenshot in test-artifacts/screenshots/<stem>-phone.png."""
-    context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
-    page = context.new_page()
-    try:
+    with bs.browser_page(chromium, {"width": 390, "height": 844}) as page:
         bs.open_page(page, pages_server.url(spec.url_path), expect_charts=spec.draws_charts and spec.stem not in CHARTS_AFTER_INPUT,
                      timeout=FIRST_CHART_TIMEOUT)
         bs.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -387,8 +371,6 @@ def test_page_on_a_phone(spec: bs.PageSpec, pages_server, chromium):
         assert not bs.problems(page), bs.problems(page)
         title = page.locator('[data-testid="stMain"] h1').first.bounding_box()
         assert title and title["height"] < 115, f"{spec.file}: the title wraps onto several lines on a phone ({title})"
-    finally:
-        context.close()
 
 
 # ---------------------------------------------------------------- 整改跟踪: the analyst closes a ledger problem, the leader cannot
@@ -428,9 +410,7 @@ def _ledger_tab(page) -> None:
 
 
 def test_leader_reads_the_ledger_but_cannot_change_it(journey_server, chromium):
-    context = chromium.new_context(viewport={"width": 1400, "height": 1400}, locale="zh-CN")
-    page = context.new_page()
-    try:
+    with bs.browser_page(chromium, {"width": 1400, "height": 1400}) as page:
         bs.open_page(page, journey_server.url("/"))
         _log_in(page, LEADER, "局领导")
         _ledger_tab(page)
@@ -439,34 +419,29 @@ def test_leader_reads_the_ledger_but_cannot_change_it(journey_server, chromium):
         assert main.get_by_role("button", name="保存修改").count() == 0
         assert main.get_by_text("修改或销号").count() == 0
         assert not bs.problems(page), bs.problems(page)
-    finally:
-        context.close()
 
 
 def test_analyst_closes_a_ledger_problem(journey_server, chromium):
     from playwright.sync_api import expect
 
-    context = chromium.new_context(viewport={"width": 1400, "height": 1600}, locale="zh-CN")
-    page = context.new_page()
-    try:
-        bs.open_page(page, journey_server.url("/"))
-        _log_in(page, ANALYST, "分析员")
-        _ledger_tab(page)
-        main = page.get_by_test_id("stMain")
-        picked = "TZ2026-001"  # 整改中 in the bundled ledger
-        bs.choose(page, "台账编号", picked, sidebar=False)
-        # Inside a form nothing reruns until it is submitted: choose 已销号, then save.
-        bs.selectbox(page, "整改状态", sidebar=False).click()
-        page.get_by_role("option", name="已销号", exact=True).click()
-        bs.rerun(page, lambda: main.get_by_role("button", name="保存修改").click())
-        assert not bs.problems(page), bs.problems(page)
-        main.get_by_text("修改记录（每次新增、修改、销号）").click()
-        history = main.get_by_test_id("stDataFrame").last
-        expect(history).to_contain_text(ANALYST[0], timeout=30_000)
-        expect(history).to_contain_text("销号")
-        _screenshots(page, "ledger-closed")
-    except Exception:
-        _screenshots(page, "ledger-failure")
-        raise
-    finally:
-        context.close()
+    with bs.browser_page(chromium, {"width": 1400, "height": 1600}) as page:
+        try:
+            bs.open_page(page, journey_server.url("/"))
+            _log_in(page, ANALYST, "分析员")
+            _ledger_tab(page)
+            main = page.get_by_test_id("stMain")
+            picked = "TZ2026-001"  # 整改中 in the bundled ledger
+            bs.choose(page, "台账编号", picked, sidebar=False)
+            # Inside a form nothing reruns until it is submitted: choose 已销号, then save.
+            bs.selectbox(page, "整改状态", sidebar=False).click()
+            page.get_by_role("option", name="已销号", exact=True).click()
+            bs.rerun(page, lambda: main.get_by_role("button", name="保存修改").click())
+            assert not bs.problems(page), bs.problems(page)
+            main.get_by_text("修改记录（每次新增、修改、销号）").click()
+            history = main.get_by_test_id("stDataFrame").last
+            expect(history).to_contain_text(ANALYST[0], timeout=30_000)
+            expect(history).to_contain_text("销号")
+            _screenshots(page, "ledger-closed")
+        except Exception:
+            _screenshots(page, "ledger-failure")
+            raise
