@@ -96,14 +96,15 @@ def session_members(sid: int) -> list[int]:
 
 
 def cpu_seconds(sid: int) -> float:
-    """CPU time (user + system) used so far by the processes of session `sid` that are still running."""
+    """CPU time (user + system) used so far by the running processes of session `sid` and their ended children."""
     total = 0
     for pid in session_members(sid):
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+        # utime, stime, and cutime, cstime: the CPU of children that ended and were waited for is kept too.
+        total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
     return total / os.sysconf("SC_CLK_TCK")
 
 
@@ -345,6 +346,10 @@ def fmt(seconds: float) -> str:
     return "—" if seconds != seconds else f"{seconds:.3f} s" if seconds < 0.1 else f"{seconds:.2f} s"
 
 
+def fmt_ms(ms: float) -> str:
+    return "—" if ms != ms else f"{ms:.1f} ms"
+
+
 def machine_line() -> str:
     cpu = platform.machine()
     try:
@@ -369,7 +374,7 @@ def summary_rows(loads: list[Load], workers: int) -> list[str]:
         s = load.stat()
         rows.append(f"| {load.sessions} | {label(load.target, workers)} | {len(load.records)} | "
                     f"{load.runs_per_s:.1f} | {fmt(s['p50'])} | {fmt(s['p95'])} | {fmt(s['max'])} | {len(load.errors)} | "
-                    f"{load.cpu_ms_per_run:.1f} ms | {load.peak_mb:,.0f} MB |")
+                    f"{fmt_ms(load.cpu_ms_per_run)} | {load.peak_mb:,.0f} MB |")
     return rows
 
 
@@ -462,7 +467,7 @@ def main() -> None:
                 load = measure(target, count, db, secrets, LOGS, workers, page_paths, titles, ramp, think, warm)
                 s = load.stat()
                 print(f"    {target}：{len(load.records)} 次，{load.runs_per_s:.1f} runs/s，p50 {fmt(s['p50'])}，"
-                      f"p95 {fmt(s['p95'])}，max {fmt(s['max'])}，错误 {len(load.errors)}，服务 CPU {load.cpu_ms_per_run:.1f} ms/次，峰值内存 {load.peak_mb:,.0f} MB"
+                      f"p95 {fmt(s['p95'])}，max {fmt(s['max'])}，错误 {len(load.errors)}，服务 CPU {fmt_ms(load.cpu_ms_per_run)}/次，峰值内存 {load.peak_mb:,.0f} MB"
                       + (f"；{load.note}" if load.note else ""), flush=True)
                 loads.append(load)
     usage1 = resource.getrusage(resource.RUSAGE_SELF)

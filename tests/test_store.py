@@ -248,3 +248,22 @@ def test_a_writer_waiting_longer_than_the_lock_timeout_is_refused_and_nothing_is
         with pytest.raises(store.StoreError, match=r"^数据库正忙（另一个(导入|导入或修改)仍在进行，已等待 1 秒），"):
             commit_import(waiter, plan, "测试")
     assert db_state(any_db) == before
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("postgres://u@db.example/sat", "postgresql+psycopg://u@db.example/sat"),      # the driver that is installed
+    ("postgresql://u@db.example/sat", "postgresql+psycopg://u@db.example/sat"),
+    ("sqlite:///elsewhere.db", "sqlite:///elsewhere.db"),                        # a URL is kept as given
+])
+def test_db_url_of_a_url(target, expected, monkeypatch):
+    monkeypatch.setenv(store.DB_ENV, target)
+    assert store.db_url() == expected
+
+
+def test_db_url_resolves_a_relative_path_in_the_current_directory(tmp_path, monkeypatch):
+    """The URL is cached per target, but a relative path still follows the working directory it is resolved in."""
+    monkeypatch.setenv(store.DB_ENV, "data/app.db")
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        monkeypatch.chdir(tmp_path / name)
+        assert store.db_url() == f"sqlite:///{(tmp_path / name).resolve()}/data/app.db"

@@ -1,6 +1,8 @@
 """The page helpers in ui.widgets that do not need a running app."""
 
+import copy
 import json
+import pickle
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -39,6 +41,8 @@ def test_figure_view_is_built_once_per_argument_and_comes_back_unchanged():
     assert other("v1").spec()["data"] == [] and calls == ["v1", "v2", "other"]
     with pytest.raises(AttributeError, match="st.plotly_chart"):
         again.layout  # editing a cached view's figure is a mistake: the builder is the place
+    for twin in (pickle.loads(pickle.dumps(again)), copy.copy(again), copy.deepcopy(again)):  # e.g. kept in session state
+        assert twin.spec() == again.spec()
 
 
 def test_a_failed_warm_start_does_not_stop_the_server(monkeypatch, capsys):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,11 +43,21 @@ class SentFigure(go.Figure):
 
     st.plotly_chart asks a figure for `to_dict()`, a deep copy of every trace (~0.7 ms a chart), and building a
     go.Figure from the cached dict costs as much again: on a cached rerun that was a tenth of a page's server time.
-    This figure skips both. It is for st.plotly_chart only: to change a chart, change its builder.
+    This figure skips both. It is for st.plotly_chart only (st.write would not recognise it as a chart): to change a
+    chart, change its builder.
     """
 
     def __init__(self, spec: dict) -> None:  # BaseFigure.__init__ is skipped on purpose: it is the cost avoided
         object.__setattr__(self, "_sent_spec", spec)
+
+    def __reduce__(self):
+        return SentFigure, (self._sent_spec,)  # pickling and copying go through the spec, not BaseFigure's state
+
+    def __copy__(self) -> "SentFigure":
+        return SentFigure(self._sent_spec)
+
+    def __deepcopy__(self, memo: dict) -> "SentFigure":
+        return SentFigure(copy.deepcopy(self._sent_spec, memo))
 
     def to_dict(self) -> dict:
         """The spec itself: cache_data already gave this run its own copy."""

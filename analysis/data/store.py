@@ -119,13 +119,15 @@ class DatabaseUnavailable(StoreError):
 def db_url(path: str | Path | None = None) -> str:
     """SQLAlchemy URL: an explicit path or URL, else $SATISFACTION_DB, else $SATISFACTION_DB_URL, else data/app.db."""
     target = str(path) if path else os.environ.get(DB_ENV) or os.environ.get(DB_URL_ENV) or str(DEFAULT_DB)
-    return _url_for(target, os.getcwd())
+    relative = "://" not in target and not Path(target).is_absolute()
+    return _url_for(target, os.getcwd() if relative else "")
 
 
 @functools.lru_cache(maxsize=64)
 def _url_for(target: str, cwd: str) -> str:
-    # Cached on the target and the directory a relative path is resolved in: every page asks for the URL a few times
-    # a rerun, and resolving the file path (a filesystem call per path part) was ~0.4 ms of each cached rerun.
+    # Cached on the target and, for a relative path, the directory it is resolved in: every page asks for the URL a
+    # few times a rerun, and resolving the file path (a filesystem call per path part) was ~0.4 ms of each cached
+    # rerun. A symlink on the path is resolved once per process: repointing it needs a restart.
     if "://" not in target:
         return f"sqlite:///{(Path(cwd) / target).resolve()}"
     # psycopg 3 is the driver installed; a bare postgresql:// URL would make SQLAlchemy look for psycopg2.
