@@ -164,3 +164,14 @@ def test_county_names_are_escaped_in_ranking_charts():
     assert list(place_heatmap_figure(probs, name).data[0].y) == ["★" + shown]
     curves = pd.DataFrame({"precision": [1.0], "lo95": [80], "hi95": [90], "lo998": [78], "hi998": [92]})
     assert funnel_figure(table, curves, 85.0, name).data[-1].text[0] == shown
+
+
+def test_work_order_months_run_in_time_order_whatever_item_comes_first():
+    from analysis.report.action_charts import orders_by_month_figure
+
+    # The first item has no orders in 2026-03; plotly alone would put that month after 2026-04.
+    counts = pd.DataFrame({"month": ["2026-02", "2026-04", "2026-03", "2026-04"], "item": ["甲", "甲", "乙", "乙"],
+                           "orders": [1, 2, 3, 4]})
+    fig = orders_by_month_figure(counts)
+    assert list(fig.layout.xaxis.categoryarray) == ["2026-02", "2026-03", "2026-04"]
+    assert fig.layout.xaxis.categoryorder == "array"

@@ -16,7 +16,9 @@ def orders_by_month_figure(counts: pd.DataFrame) -> go.Figure:
         fig.add_bar(x=part["month"], y=part["orders"], name=label_escape(item))
     fig.update_layout(barmode="stack")
     fig.update_yaxes(title="工单（件）")
-    fig.update_xaxes(type="category")
+    # A category axis orders months as the traces first meet them: a month that the first item lacks would land at the
+    # end. Months are YYYY-MM text, so sorting the text is sorting by time.
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=sorted(counts["month"].astype(str).unique()))
     return base_layout(fig, "每月民意诉求工单（按分项）")
 
 
