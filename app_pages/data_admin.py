@@ -55,9 +55,9 @@ def where_to_look(kind_key: str, periods: list[str], ctx) -> None:
     text = f"已导入 {names}"
     if kind_key == "responses":
         result = data.wave_ranking(ctx.version, periods[-1])
-        home = result.table[(result.table["county"] == ctx.home) & (result.table["source"] == "survey")] if result.ok else None
-        if home is not None and len(home):
-            text += f"；{ctx.home}（本局调查推算）{fmt_rank_of(home['rank'].iloc[0], len(result.table))}"
+        home = data.county_row(ctx.version, periods[-1], ctx.home)
+        if home is not None and home["source"] == "survey":
+            text += f"；{ctx.home}（本局调查推算）{fmt_rank_of(home['rank'], len(result.table))}"
         elif not result.ok:
             text += f"；{result.basis.missing_sentence()}"
     st.markdown(plain(text + "。"))
@@ -173,7 +173,11 @@ else:
         with st.expander("删除或恢复某个批次"):
             by_id = history.set_index("id")
             labels = records.import_labels(ctx.version)
-            choice = st.selectbox("选择导入记录", history["id"].tolist(), key="manage_import", format_func=lambda i: labels.get(i, f"#{i}"))
+
+            def label_of(import_id: int) -> str:
+                return labels.get(import_id, f"#{import_id}")  # never a KeyError inside the widget
+
+            choice = st.selectbox("选择导入记录", history["id"].tolist(), key="manage_import", format_func=label_of)
             status = by_id.at[choice, "status"]
             confirm = st.checkbox("我确认此操作（删除为软删除，可恢复）", key="confirm_manage")
             action = None
@@ -199,7 +203,7 @@ else:
                 st.caption("从数据库文件中彻底清除一个已删除或已被替换的批次的全部行（含意见建议），并压缩数据库文件，"
                            "此后无法恢复，文件中也找不到这些内容。操作记入操作日志。")
                 gone = history[history["status"].isin(["deleted", "replaced"])].set_index("id")
-                target = st.selectbox("选择要彻底删除的导入记录", gone.index.tolist(), key="purge_import", format_func=lambda i: labels.get(i, f"#{i}"))
+                target = st.selectbox("选择要彻底删除的导入记录", gone.index.tolist(), key="purge_import", format_func=label_of)
                 sure = st.checkbox("我确认彻底删除，且知道不可恢复", key="confirm_purge")
                 if st.button("彻底删除", type="primary", disabled=not sure, key="purge_button"):
                     if not auth.can_change_data():  # checked again on the request that acts

@@ -17,7 +17,7 @@ st.title("各县区排名")
 require_survey_wave(ctx)
 
 result = data.wave_ranking(ctx.version, ctx.wave)
-require_ranked_home(ctx, result)
+home_row = require_ranked_home(ctx, result)
 ranking = result.table
 surveyed = data.surveyed_counties(ranking)
 table = views.ranked_with_change(ctx.version, ctx.wave)
@@ -54,7 +54,6 @@ def probability_section() -> None:
         st.info("本县本期计分答案少于 2 份，没有名次概率。")
         return
     st.plotly_chart(views.place_heatmap(ctx.version, ctx.wave, ctx.home), width="stretch")
-    home_row = table.loc[table["county"] == ctx.home].iloc[0]
     # The same two numbers the overview leads with, not the single most likely place (which can read as a contradiction).
     takeaway(f"每一行是一个县区落在各名次的可能性。本县保{cfg.hold}把握{chance_short(home_row[f'p_rank_le_{cfg.hold}'])}"
              f"（{fmt_pct(home_row[f'p_rank_le_{cfg.hold}'], 0)}），冲{cfg.strive}把握{chance_short(home_row[f'p_rank_le_{cfg.strive}'])}"

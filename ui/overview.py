@@ -69,7 +69,7 @@ def method_lines(version: str, wave: str, home: str) -> list[str]:
     """方法说明（分析员）: the CI and rank set, how the chances were computed, the margins to the neighbours in points and
     满意率 percentage points, and each chance's sampling range (cached: the expander's body is drawn on every rerun)."""
     cfg, result = data.settings(), data.wave_ranking(version, wave)
-    row = result.table.loc[result.table["county"] == home].iloc[0]
+    row = data.county_row(version, wave, home)
     p_strive, p_hold = float(row[f"p_rank_le_{cfg.strive}"]), float(row[f"p_rank_le_{cfg.hold}"])
     weights = data.scored_weights(version, wave, home)
     return [

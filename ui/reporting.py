@@ -62,8 +62,7 @@ def brief(version: str, wave: str, home: str, moves: tuple[Move, ...], today: dt
     cfg = data.settings()
     export_server()
     ranking = data.wave_ranking(version, wave)
-    table = ranking.table
-    row = table.loc[table["county"] == home].iloc[0]
+    row = data.county_row(version, wave, home)
     items, towns = _weakest(version, wave, home)
     result = planning.compare(version, wave, home, moves, False)[1] if moves else None
     figures, notes = _figures(version, wave, home)

@@ -50,8 +50,8 @@ def _warm() -> float:
         # The first screen as a new visitor gets it (the sidebar's defaults): its headline names the item to fix
         # first, which runs the item analysis, and the analyst note computes each chance's sampling range.
         wave, home = state.resolve_selection(waves, cfg.counties, cfg.home_county, None, None)
-        table = data.wave_ranking(version, wave).table
-        if ((table["county"] == home) & (table["source"] == "survey")).any():  # what the overview needs to draw
+        row = data.county_row(version, wave, home)
+        if row is not None and row["source"] == "survey":  # what the overview needs to draw (require_ranked_home)
             overview.headline(version, wave, home), overview.method_lines(version, wave, home)
     seconds = time.perf_counter() - start
     print(f"预热完成：导入页面模块并计算 {len(waves)} 个批次的名次，用时 {seconds:.1f} 秒", file=sys.stderr, flush=True)
