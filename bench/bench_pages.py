@@ -419,6 +419,8 @@ def profile_page(spec: bs.PageSpec, db: Path, cached: bool, limit: int = 12) -> 
     from streamlit.testing.v1 import AppTest
     from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
+    from ui.caching import clear_views
+
     os.environ["SATISFACTION_DB"] = str(db)
     holder: dict = {}
     original = LocalScriptRunner._run_script_thread
@@ -429,20 +431,19 @@ def profile_page(spec: bs.PageSpec, db: Path, cached: bool, limit: int = 12) -> 
 
     LocalScriptRunner._run_script_thread = profiled
     try:
-        st.cache_data.clear()
-        st.cache_resource.clear()
+        st.cache_resource.clear()  # views and engines
         at = AppTest.from_file(str(bs.APP), default_timeout=TIMEOUT / 1000)
         at.run()
         if not spec.default:
             at.switch_page(spec.file)
             at.run()
         if not cached:
-            st.cache_data.clear()
+            clear_views()
         start = time.perf_counter()
         at.run()
         plain = time.perf_counter() - start
         if not cached:
-            st.cache_data.clear()
+            clear_views()
         holder["profiler"] = cProfile.Profile()
         at.run()
     finally:

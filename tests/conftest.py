@@ -12,6 +12,7 @@ from analysis.data import store
 from analysis.data.importing import build_mock_database
 from analysis.settings import load_settings
 from tests.postgres_support import PG_URL_ENV, copy_database, create_database, drop_database, pg_bin_dir, start_cluster
+from tests.shared_views import Recorder
 from tests.upload_support import make_base_db
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +34,33 @@ def page_text(at, tables: bool = True) -> str:
     if tables:
         parts += [df.value.to_string() if hasattr(df.value, "to_string") else str(df.value) for df in at.dataframe]
     return "\n".join(parts)
+
+
+EVERY_VIEW = Recorder()  # every shared view computed in this test run, checked once more at its end
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_views_stay_unchanged_for_the_run() -> Iterator[None]:
+    """At the end of the run: no view was changed by a later test that read it from the cache."""
+    yield
+    changed = EVERY_VIEW.changed()
+    assert not changed, f"shared views changed in place after they were computed: {changed}"
+
+
+@pytest.fixture(autouse=True)
+def shared_views_stay_unchanged(monkeypatch) -> Iterator[Recorder]:
+    """Every test: each shared view computed during it is, at its end, what it was when computed.
+
+    ui/caching.py hands every session the same cached object; a page or helper that changed one in place would change
+    it for everyone. This turns such a change, on any path a test exercises, into a failing test.
+    """
+    from ui import caching
+
+    recorder = Recorder(also=EVERY_VIEW)
+    monkeypatch.setattr(caching, "_computed", recorder)
+    yield recorder
+    changed = recorder.changed()
+    assert not changed, f"shared views changed in place after they were computed: {changed}"
 
 
 @pytest.fixture(scope="session")
@@ -153,14 +181,14 @@ def any_db(empty_db, settings, monkeypatch) -> str:
 
 def run_page(db, page: str, monkeypatch, wave: str | None = None):
     """A fresh AppTest of app.py on database `db`, switched to `page` (and `wave`), after one run; caches cleared."""
-    import streamlit as st
     from streamlit.testing.v1 import AppTest
 
     from analysis.data import store
     from ui import state
+    from ui.caching import clear_views
 
     monkeypatch.setenv(store.DB_ENV, str(db))
-    st.cache_data.clear()
+    clear_views()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     if wave:
         at.session_state[state.WAVE] = wave

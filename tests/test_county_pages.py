@@ -1,7 +1,6 @@
 """Every page on the county scenario: the bureau's own respondents plus the city's published table (issue: partial data)."""
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from analysis.data import store
@@ -9,6 +8,7 @@ from analysis.data.importing import build_mock_database
 from tests.conftest import ROOT, SURVEY_PAGES, page_text, run_page
 from tests.upload_support import city_wave_csv, mock_db_with
 from ui import state
+from ui.caching import clear_views
 
 
 
@@ -22,7 +22,7 @@ def county_db(tmp_path_factory, settings):
 @pytest.fixture
 def county_app(county_db, monkeypatch):
     monkeypatch.setenv(store.DB_ENV, str(county_db))
-    st.cache_data.clear()
+    clear_views()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
     assert not at.exception, at.exception
@@ -58,7 +58,7 @@ def test_a_wave_that_cannot_be_ranked_says_what_to_upload(tmp_path, settings, mo
 
     import_path(ROOT / "data" / "mock-county" / "responses.csv", "responses", settings, store.connect(path), user="测试")
     monkeypatch.setenv(store.DB_ENV, str(path))
-    st.cache_data.clear()
+    clear_views()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert not at.exception, at.exception
     warning = "\n".join(w.value for w in at.warning).replace("\\", "")
@@ -76,7 +76,7 @@ def test_brief_and_workbook_name_the_basis(county_db, monkeypatch):
     from ui import data, reporting
 
     monkeypatch.setenv(store.DB_ENV, str(county_db))
-    st.cache_data.clear()
+    clear_views()
     version = data.version()
     docx, _ = reporting.brief(version, "2026年第3季度", "云溪县", ())
     text = "\n".join(p.text for p in Document(io.BytesIO(docx)).paragraphs)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from analysis.data import store
@@ -13,6 +12,7 @@ from analysis.data.importing import import_path
 from analysis.settings import load_settings
 from analysis.stats.weighting import parse_raking
 from ui import data, state
+from ui.caching import clear_views
 
 ROOT = Path(__file__).resolve().parents[1]
 AGES = {"18-29岁": 0.2, "30-39岁": 0.25, "40-49岁": 0.25, "50-59岁": 0.15, "60岁及以上": 0.15}
@@ -29,7 +29,7 @@ def survey_db(tmp_path_factory) -> Path:
 def run_groups(db: Path, monkeypatch, raking: dict) -> AppTest:
     monkeypatch.setenv(store.DB_ENV, str(db))
     monkeypatch.setattr(data, "raking_settings", lambda: parse_raking({"raking": raking}))
-    st.cache_data.clear()  # the raked county scores are cached too
+    clear_views()  # the raked county scores are cached too
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
     at.switch_page("app_pages/groups.py")

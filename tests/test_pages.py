@@ -104,14 +104,13 @@ def test_empty_database_says_what_to_do(tmp_path, monkeypatch):
 def test_unreachable_database_says_so_in_chinese_without_the_address(url, monkeypatch):
     """A database server that does not answer: one Chinese error, no traceback, and neither password nor address
     (visitors who have not signed in see it too)."""
-    import streamlit as st
-
     from analysis.data import store
     from tests.browser_support import free_port
+    from ui.caching import clear_views
 
     monkeypatch.delenv(store.DB_ENV, raising=False)
     monkeypatch.setenv(store.DB_URL_ENV, url.format(port=free_port()))
-    st.cache_data.clear()
+    clear_views()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert not at.exception
     errors = [e.value for e in at.error]

@@ -1,17 +1,17 @@
 """ui.data's caches: what is computed from one import is reused after later imports."""
 
 import pandas as pd
-import streamlit as st
 
 from analysis.data import store
 from analysis.data.contract import responses_kind
 from analysis.data.importing import commit_import, prepare_import
 from tests.upload_support import NEW_WAVE, survey_csv
 from ui import data
+from ui.caching import clear_views
 
 
 def test_a_new_wave_reads_only_the_new_import(base_db, settings, monkeypatch):
-    st.cache_data.clear()
+    clear_views()
     engine = store.connect(base_db)
     real = store.answer_counts
     asked: list[int | None] = []
@@ -43,7 +43,7 @@ def published_csv(settings, waves) -> bytes:
 
 
 def test_a_new_wave_leaves_older_waves_rankings_cached(base_db, settings, monkeypatch):
-    st.cache_data.clear()
+    clear_views()
     engine = store.connect(base_db)
     (_, _, stored_wave, _), = store.active_imports(engine, "responses")
     # The base database holds two counties' respondents: the rest come from the city's published table (mixed basis).

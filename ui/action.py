@@ -16,35 +16,36 @@ from analysis.report.action_charts import coverage_figure, item_trend_figure, or
 from analysis.formatting import fmt_pct
 from analysis.survey import action
 from ui import data
+from ui.caching import shared_view
 from ui.widgets import figure_view
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@shared_view(show_spinner=False, max_entries=4)
 def orders(data_version: str) -> pd.DataFrame:
     """Active work orders with the survey item their 诉求内容 names."""
     frame = store.load_kind(data.engine(), PETITIONS)
     return frame.assign(item=action.classify_orders(frame["content"], data.settings().comment_keywords))
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@shared_view(show_spinner=False, max_entries=4)
 def visits(data_version: str) -> pd.DataFrame:
     """Active 教师全员大家访 rows."""
     return store.load_kind(data.engine(), HOME_VISITS)
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@shared_view(show_spinner=False, max_entries=4)
 def problems(data_version: str) -> pd.DataFrame:
     """The 问题台账 as it stands."""
     return ledger.current_ledger(data.engine())
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@shared_view(show_spinner=False, max_entries=4)
 def history(data_version: str) -> pd.DataFrame:
     """Every ledger change, newest first."""
     return ledger.read_events(data.engine()).iloc[::-1].reset_index(drop=True)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@shared_view(show_spinner=False, max_entries=8)
 def attention(data_version: str, home: str, as_of: dt.date) -> pd.DataFrame:
     """约谈名单 for the home county as of a date (the page and the brief read the same list)."""
     cfg = data.settings()
@@ -77,7 +78,7 @@ class OrdersTab:
     clusters_shown: pd.DataFrame
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@shared_view(show_spinner=False, max_entries=8)
 def orders_tab(data_version: str, as_of: dt.date) -> OrdersTab | None:
     """The 民意诉求 tab's numbers and tables as of a date, formatted once (None when no work orders are stored).
 
@@ -98,7 +99,7 @@ def orders_tab(data_version: str, as_of: dt.date) -> OrdersTab | None:
                      pct_text(by_item, ["closure_rate", "follow_up_rate"]).rename(columns=ORDER_HEADERS), clusters, shown)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@shared_view(show_spinner=False, max_entries=8)
 def ledger_tables(data_version: str, as_of: dt.date) -> tuple[dict, pd.DataFrame]:
     """The 问题台账 tab's summary (problems, 销号率, overdue) and its export layout, as of a date."""
     current = problems(data_version)
@@ -117,7 +118,7 @@ def orders_chart(data_version: str) -> go.Figure:
     return orders_by_month_figure(action.monthly_item_orders(orders(data_version)))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@shared_view(show_spinner=False, max_entries=16)
 def item_history(data_version: str, home: str, item: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """One item's score by wave, the item's closed ledger problems, and their marks on the wave axis."""
     problems_now = problems(data_version)
@@ -134,7 +135,7 @@ def item_chart(data_version: str, home: str, item: str) -> go.Figure:
     return item_trend_figure(scores, item, marks)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@shared_view(show_spinner=False, max_entries=16)
 def visit_towns(data_version: str, home: str, year: str, wave: str | None) -> pd.DataFrame:
     """家访 coverage by township in one year, with the wave's parent satisfaction when there is a wave."""
     part = visits(data_version)

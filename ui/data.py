@@ -20,6 +20,8 @@ from analysis.survey.ranking import basis_and_table, pairwise_table, ranked_wave
 from analysis.survey.ranking import home_trend as home_trend_rows
 from analysis.survey.scoring import county_scores_from_counts, robustness_table
 
+from ui.caching import shared_view
+
 
 @st.cache_resource
 def _engine_for(url: str):
@@ -31,7 +33,7 @@ def engine():
     return _engine_for(store.db_url())
 
 
-@st.cache_data(show_spinner=False)
+@shared_view(show_spinner=False)
 def settings() -> Settings:
     """The settings file, read once per process."""
     return load_settings()
@@ -53,19 +55,19 @@ def survey_imports() -> list[ImportKey]:
     return store.active_imports(engine(), "responses")
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
+@shared_view(show_spinner=False, max_entries=512)
 def _import_answer_counts(db_url: str, stored: ImportKey) -> pd.DataFrame:
     return store.answer_counts(engine(), responses_kind(settings().items), import_id=stored[0])
 
 
-@st.cache_data(show_spinner="正在汇总问卷数据…", max_entries=4)
+@shared_view(show_spinner="正在汇总问卷数据…", max_entries=4)
 def answer_counts(data_version: str) -> pd.DataFrame:
     """Respondents, Σ weight and Σ weight² per wave, county and overall answer, aggregated by the database."""
     parts = [_import_answer_counts(store.db_url(), stored) for stored in survey_imports()]
     return store.combine_counts(parts, ["wave", "county", "overall"])
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
+@shared_view(show_spinner=False, max_entries=512)
 def _import_item_counts(db_url: str, stored: ImportKey, items: tuple[str, ...], wave: str) -> pd.DataFrame:
     return store.item_answer_counts(engine(), responses_kind(items), items, wave, import_id=stored[0])
 
@@ -77,12 +79,12 @@ def item_answer_counts(data_version: str, wave: str) -> pd.DataFrame:
     return store.combine_counts(parts, ["county", "item", "answer"])
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@shared_view(show_spinner=False, max_entries=256)
 def _import_county_rows(db_url: str, stored: ImportKey, items: tuple[str, ...], county: str) -> pd.DataFrame:
     return store.load_kind(engine(), responses_kind(items), where={"county": county}, import_id=stored[0])
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@shared_view(show_spinner=False, max_entries=8)
 def home_responses(data_version: str, home: str) -> pd.DataFrame:
     """Every column of one county's responses, all waves (the pages on groups, items and the planner need these)."""
     items = settings().items
@@ -90,7 +92,7 @@ def home_responses(data_version: str, home: str) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else store.load_kind(engine(), responses_kind(items), where={"county": home})
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@shared_view(show_spinner=False, max_entries=16)
 def home_wave_responses(data_version: str, wave: str, home: str) -> pd.DataFrame:
     """The home county's responses in one wave (from the cached per-county rows)."""
     # Cached itself: a cache hit unpickles a copy, and copying every wave's rows to keep one was a fifth of a
@@ -99,13 +101,13 @@ def home_wave_responses(data_version: str, wave: str, home: str) -> pd.DataFrame
     return frame[frame["wave"] == wave].reset_index(drop=True)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@shared_view(show_spinner=False, max_entries=16)
 def home_wave_respondents(data_version: str, wave: str, home: str) -> int:
     """How many questionnaires the home county has in one wave (a count, without unpickling the rows each rerun)."""
     return len(home_wave_responses(data_version, wave, home))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@shared_view(show_spinner=False, max_entries=16)
 def scored_weights(data_version: str, wave: str, home: str) -> np.ndarray:
     """Survey weights of the home county's respondents with a scored overall answer (what a margin in people rests on)."""
     frame = home_wave_responses(data_version, wave, home)
@@ -113,7 +115,7 @@ def scored_weights(data_version: str, wave: str, home: str) -> np.ndarray:
     return frame.loc[scored, "weight"].astype("float64").fillna(1.0).to_numpy()
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@shared_view(show_spinner=False, max_entries=8)
 def metrics_table(data_version: str, kind_key: str) -> pd.DataFrame:
     """Active rows of one metrics kind (published, preschool, compulsory, classes)."""
     return store.load_kind(engine(), file_kind(kind_key, settings().items))
@@ -125,7 +127,7 @@ def raking_settings() -> RakingSettings:
     return load_raking(settings_path())
 
 
-@st.cache_data(show_spinner="正在按总体比例加权…", max_entries=4)
+@shared_view(show_spinner="正在按总体比例加权…", max_entries=4)
 def raked_scores(data_version: str) -> pd.DataFrame:
     """Per wave, each county with raking margins scored on raked weights, or why not (empty when [raking] is off)."""
     try:
@@ -138,7 +140,7 @@ def raked_scores(data_version: str) -> pd.DataFrame:
     return raked_county_scores(rows, cfg, settings().points)
 
 
-@st.cache_data(show_spinner="正在计算各县区得分…", max_entries=4)
+@shared_view(show_spinner="正在计算各县区得分…", max_entries=4)
 def scores(data_version: str) -> pd.DataFrame:
     """County scores with SE, CI and rank for every wave under the configured points."""
     table = county_scores_from_counts(answer_counts(data_version), settings().points)
@@ -148,7 +150,7 @@ def scores(data_version: str) -> pd.DataFrame:
     return with_raked_scores(table, raked) if len(raked) else table
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@shared_view(show_spinner=False, max_entries=8)
 def waves(data_version: str) -> list[str]:
     """Waves with survey data, oldest first (by the period the label names, not as text)."""
     return sort_waves(scores(data_version)["wave"].unique())
@@ -168,19 +170,19 @@ class WaveRanking:
         return self.basis.ok
 
 
-@st.cache_data(show_spinner="正在计算名次概率与置信集…", max_entries=64)
+@shared_view(show_spinner="正在计算名次概率与置信集…", max_entries=64)
 def _ranking_of(table: pd.DataFrame, targets: tuple[int, ...], draws: int, seed: int, coverage: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     # Keyed on the wave's county table itself: a new wave leaves the older waves' simulations cached.
     return ranked_wave(table, targets, draws=draws, seed=seed, coverage=coverage)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@shared_view(show_spinner=False, max_entries=64)
 def wave_basis(data_version: str, wave: str) -> tuple[Basis, pd.DataFrame]:
     """The wave's ranking basis (survey, mixed or forecast) and the county table it ranks."""
     return basis_and_table(scores(data_version), metrics_table(data_version, "published"), wave, settings().counties)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@shared_view(show_spinner=False, max_entries=64)
 def wave_ranking(data_version: str, wave: str) -> WaveRanking:
     """Rank probabilities, rank sets and P(rank ≤ target) for one wave, on the basis the stored data allow."""
     # Cached on (version, wave) as well: every page reads it on every rerun, and hashing the county table to look up
@@ -193,7 +195,7 @@ def wave_ranking(data_version: str, wave: str) -> WaveRanking:
     return WaveRanking(ranked, places, basis)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@shared_view(show_spinner=False, max_entries=64)
 def county_row(data_version: str, wave: str, county: str) -> dict | None:
     """One county's row of the wave's ranking as a plain dict (None if it is not ranked): a page reads it every rerun,
     and filtering the frame cost ~1.3 ms a run where unpickling a dict costs a few microseconds."""
@@ -202,7 +204,7 @@ def county_row(data_version: str, wave: str, county: str) -> dict | None:
     return rows.iloc[0].to_dict() if len(rows) else None
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@shared_view(show_spinner=False, max_entries=16)
 def home_trend(data_version: str, home: str) -> pd.DataFrame:
     """Per wave: home rank with its marginal rank set, score with CI, city mean, the 5th score, published results."""
     cfg = settings()
@@ -211,7 +213,7 @@ def home_trend(data_version: str, home: str) -> pd.DataFrame:
                            metrics_table(data_version, "published"))
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@shared_view(show_spinner=False, max_entries=4)
 def ranking_scores(data_version: str) -> pd.DataFrame:
     """Every rankable wave's county table on its own basis (published counties included), stacked with a wave column."""
     parts = [wave_ranking(data_version, w).table.assign(wave=w) for w in waves(data_version)]
@@ -226,7 +228,7 @@ def official_result(data_version: str, wave: str, home: str) -> tuple[int, float
     return None if row.empty else (int(row["rank"].iloc[0]), float(row["score"].iloc[0]))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@shared_view(show_spinner=False, max_entries=16)
 def pairwise(data_version: str, wave: str, home: str) -> pd.DataFrame:
     """Home against every other county, Holm-adjusted."""
     return pairwise_table(wave_ranking(data_version, wave).table, home)
@@ -248,7 +250,7 @@ class Funnel:
     tau2: float
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@shared_view(show_spinner=False, max_entries=16)
 def funnel(data_version: str, wave: str) -> Funnel:
     """Spiegelhalter funnel for one wave over the counties with respondents (overdispersion-adjusted when present)."""
     table = surveyed_counties(wave_ranking(data_version, wave).table)
@@ -258,14 +260,14 @@ def funnel(data_version: str, wave: str) -> Funnel:
     return Funnel(points, funnel_curves(target, tau2, grid), target, tau2)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@shared_view(show_spinner=False, max_entries=16)
 def robustness(data_version: str, wave: str) -> pd.DataFrame:
     """Ranks under the configured points, linear points and 满意率."""
     counts = answer_counts(data_version)
     return robustness_table(counts[counts["wave"] == wave], settings().points, scorer=county_scores_from_counts)
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@shared_view(show_spinner=False, max_entries=4)
 def import_history(data_version: str) -> pd.DataFrame:
     """Every import with its status (数据管理), read once per data version."""
     return store.import_history(engine())
@@ -276,13 +278,13 @@ def log_version() -> str:
     return f"{store.db_url()}@{store.log_version(engine())}"
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@shared_view(show_spinner=False, max_entries=4)
 def audit_entries(log_key: str) -> pd.DataFrame:
     """The audit log (数据管理), read once per log version."""
     return store.audit_entries(engine())
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@shared_view(show_spinner=False, max_entries=4)
 def saved_scenarios(log_key: str) -> dict:
     """Saved planner scenarios by name, read once per log version (saving and deleting are logged)."""
     from analysis.survey.scenarios import load_scenarios

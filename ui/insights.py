@@ -14,6 +14,7 @@ from analysis.survey.items import (ItemView, comparison_items, fix_first_stabili
 from analysis.survey.school_metrics import (LinkView, MetricsView, link_view as build_link_view,
                                             metrics_view as build_metrics_view)
 from ui import data
+from ui.caching import shared_view
 
 OVERALL_LABEL = "总体满意度"
 # Below this many respondents the item importances swing from sample to sample; the page says so.
@@ -54,14 +55,14 @@ def scope_label(home: str, townships: tuple[str, ...]) -> str:
     return f"{home}全县" if not townships else f"{home}·" + "、".join(townships)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@shared_view(show_spinner=False, max_entries=8)
 def home_townships(data_version: str, home: str) -> list[str]:
     """Townships of the home county seen in any wave, by number of respondents."""
     frame = data.home_responses(data_version, home)
     return frame["township"].dropna().value_counts().index.astype("str").tolist() if "township" in frame.columns else []
 
 
-@st.cache_data(show_spinner="正在计算分项得分与重要性…", max_entries=16)
+@shared_view(show_spinner="正在计算分项得分与重要性…", max_entries=16)
 def item_view(data_version: str, wave: str, home: str, townships: tuple[str, ...]) -> ItemView:
     """Item scores against the city mean and the strive county, relative-weight importance and the fix-first list."""
     cfg = data.settings()
@@ -76,7 +77,7 @@ def item_view(data_version: str, wave: str, home: str, townships: tuple[str, ...
     return build_item_view(home_frame, county_items, overall, home, cfg, note)
 
 
-@st.cache_data(show_spinner="正在推算同时补齐几项的效果…", max_entries=16)
+@shared_view(show_spinner="正在推算同时补齐几项的效果…", max_entries=16)
 def fix_joint_gains(data_version: str, wave: str, home: str, townships: tuple[str, ...]) -> pd.Series:
     """The fix-first list's joint gains (closing the first j gaps together), only for the tab that shows them."""
     cfg = data.settings()
@@ -85,7 +86,7 @@ def fix_joint_gains(data_version: str, wave: str, home: str, townships: tuple[st
     return joint_gains(view.fix, home_frame, cfg.points, item_to_overall(home_frame, cfg.items, cfg.points))
 
 
-@st.cache_data(show_spinner="正在检验排序的稳定性（自助法重抽样）…", max_entries=16)
+@shared_view(show_spinner="正在检验排序的稳定性（自助法重抽样）…", max_entries=16)
 def fix_stability(data_version: str, wave: str, home: str, townships: tuple[str, ...]) -> pd.DataFrame:
     """Bootstrap shares: each item first on the fix-first list, and its importance–performance quadrant flipping."""
     cfg = data.settings()
@@ -97,14 +98,14 @@ def fix_stability(data_version: str, wave: str, home: str, townships: tuple[str,
                                reps=STABILITY_REPS, seed=cfg.seed)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@shared_view(show_spinner=False, max_entries=16)
 def comment_view(data_version: str, wave: str, home: str, townships: tuple[str, ...]) -> CommentView:
     """The home county's comments in one wave, sorted into topics by the keyword rules."""
     frame = subset(data.home_wave_responses(data_version, wave, home), townships)
     return build_comment_view(frame, data.settings().comment_keywords)
 
 
-@st.cache_data(show_spinner="正在按群体统计…", max_entries=32)
+@shared_view(show_spinner="正在按群体统计…", max_entries=32)
 def group_view(data_version: str, wave: str, home: str, townships: tuple[str, ...], column: str) -> GroupView:
     """Design-based group scores of the home county, raked to its margins when [raking] asks for it."""
     cfg = data.settings()
@@ -117,21 +118,21 @@ def group_view(data_version: str, wave: str, home: str, townships: tuple[str, ..
                             raking.for_county(home) if raking else {}, raking, error)
 
 
-@st.cache_data(show_spinner="正在计算办学指标…", max_entries=16)
+@shared_view(show_spinner="正在计算办学指标…", max_entries=16)
 def metrics_view(data_version: str, townships: tuple[str, ...]) -> MetricsView:
     """Rates per year and township and class-size summaries, restricted to the chosen townships."""
     tables = (data.metrics_table(data_version, k) for k in ("preschool", "compulsory", "classes"))
     return build_metrics_view(*tables, data.settings().thresholds, townships)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@shared_view(show_spinner=False, max_entries=16)
 def metric_townships(data_version: str) -> list[str]:
     """Townships named in any metrics file."""
     names = [data.metrics_table(data_version, k)["township"] for k in ("preschool", "compulsory", "classes")]
     return sorted(pd.concat(names).dropna().astype("str").unique().tolist())
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@shared_view(show_spinner=False, max_entries=16)
 def link_view(data_version: str, wave: str, home: str, townships: tuple[str, ...], column: str) -> LinkView:
     """Pair the wave's township scores with the latest school year's metrics (the only pairing the files allow)."""
     cfg = data.settings()

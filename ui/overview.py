@@ -12,10 +12,11 @@ from analysis.report.wording import probability_note, probability_sentence, prob
 from analysis.survey.margins import margin_sentence
 from analysis.survey.ranking import home_margin, probability_method, trend_before, usable
 from ui import data
+from ui.caching import shared_view
 from ui.widgets import figure_view
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@shared_view(show_spinner=False, max_entries=16)
 def headline(version: str, wave: str, home: str) -> Headline:
     """The first screen's message for one wave and county, shared by 总览 and the Word brief so they say the same."""
     cfg = data.settings()
@@ -53,7 +54,7 @@ def score_trend(version: str, home: str) -> go.Figure:
     return score_trend_figure(data.home_trend(version, home))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@shared_view(show_spinner=False, max_entries=16)
 def probability_range(version: str, wave: str, home: str, k: int) -> tuple[float, float] | None:
     """The 90% range P(rank ≤ k) would take over surveys like this one (parametric bootstrap); None without a SE."""
     table = data.wave_ranking(version, wave).table
@@ -64,7 +65,7 @@ def probability_range(version: str, wave: str, home: str, k: int) -> tuple[float
     return probability_spread(part["score"].to_numpy(float), part["se"].to_numpy(float), int(where[0]), k)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@shared_view(show_spinner=False, max_entries=16)
 def method_lines(version: str, wave: str, home: str) -> list[str]:
     """方法说明（分析员）: the CI and rank set, how the chances were computed, the margins to the neighbours in points and
     满意率 percentage points, and each chance's sampling range (cached: the expander's body is drawn on every rerun)."""

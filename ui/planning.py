@@ -9,21 +9,22 @@ from analysis.report.wording import scenario_row
 from analysis.survey.planner import (Forward, ItemPlan, ItemRelation, Move, forward, group_options as plan_groups,
                                      item_to_overall, required_shift, solve_items, trend_projection)
 from ui import data
+from ui.caching import shared_view
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@shared_view(show_spinner=False, max_entries=16)
 def relation(version: str, wave: str, home: str) -> ItemRelation:
     """Item-to-overall relation in the home county's current wave (the same model as 分项指标's fix-first list)."""
     return item_to_overall(data.home_wave_responses(version, wave, home), data.settings().items, data.settings().points)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@shared_view(show_spinner=False, max_entries=16)
 def group_options(version: str, wave: str, home: str) -> dict[str, tuple[str, str]]:
     """Label → (column, value) for every respondent group the planner can target."""
     return plan_groups(data.home_wave_responses(version, wave, home))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@shared_view(show_spinner=False, max_entries=16)
 def trend(version: str, wave: str) -> pd.DataFrame:
     """Every county's slope over its last 3 waves and its projection one wave ahead (with the projection's variance).
 
@@ -36,7 +37,7 @@ def _table(version: str, wave: str) -> pd.DataFrame:
     return data.wave_ranking(version, wave).table
 
 
-@st.cache_data(show_spinner="正在推演…", max_entries=64)
+@shared_view(show_spinner="正在推演…", max_entries=64)
 def run(version: str, wave: str, home: str, moves: tuple[Move, ...], with_trend: bool) -> Forward:
     """Current, trend-only and planned results through the one forward model."""
     cfg = data.settings()
@@ -51,7 +52,7 @@ def compare(version: str, wave: str, home: str, moves: tuple[Move, ...], with_tr
     return result.current, result.planned
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@shared_view(show_spinner=False, max_entries=16)
 def compare_saved(version: str, wave: str, home: str, scenarios: tuple, with_trend: bool) -> pd.DataFrame:
     """One row per saved scenario: score, rank (with its probability) and the rounded probabilities after its moves."""
     cfg = data.settings()
@@ -60,7 +61,7 @@ def compare_saved(version: str, wave: str, home: str, scenarios: tuple, with_tre
     return pd.DataFrame(rows)
 
 
-@st.cache_data(show_spinner="正在反推（每一项都经同一推演模型验证）…", max_entries=32)
+@shared_view(show_spinner="正在反推（每一项都经同一推演模型验证）…", max_entries=32)
 def inverse(version: str, wave: str, home: str, k: int, target_p: float, with_trend: bool) -> tuple[float, list[ItemPlan]]:
     """Score rise needed for P(rank ≤ k) ≥ target_p, and per item the fewest respondents moved one step up."""
     cfg = data.settings()

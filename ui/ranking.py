@@ -13,23 +13,24 @@ from analysis.survey.basis import SOURCE_LABELS
 from analysis.survey.raked_scores import ranking_weight_notes
 from analysis.survey.scoring import scores_with_change
 from ui import data
+from ui.caching import shared_view
 from ui.widgets import figure_view
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@shared_view(show_spinner=False, max_entries=16)
 def ranked_with_change(version: str, wave: str) -> pd.DataFrame:
     """The wave's ranking with each county's score and rank change against the wave before it."""
     change = scores_with_change(data.scores(version), wave, data.waves(version))[["county", "score_change", "rank_change"]]
     return data.wave_ranking(version, wave).table.merge(change, on="county", how="left")
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@shared_view(show_spinner=False, max_entries=16)
 def weight_notes(version: str, wave: str, home: str) -> list[str]:
     """Which counties were raked this wave, and the home county's design effect (issue 17)."""
     return ranking_weight_notes(data.raked_scores(version), data.scores(version), wave, home)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@shared_view(show_spinner=False, max_entries=16)
 def league(version: str, wave: str, home: str) -> pd.DataFrame:
     """排名表 as shown and downloaded: rank, county (★ home), source, score with CI, sample, change, chances."""
     cfg, table = data.settings(), ranked_with_change(version, wave)

@@ -9,6 +9,7 @@ from analysis.data import store
 from analysis.data.contract import KIND_KEYS, file_kind
 from analysis.formatting import fmt_time
 from ui import data
+from ui.caching import shared_view
 
 KIND_LABELS = {key: file_kind(key, ()).label for key in KIND_KEYS}
 STATUS_LABELS = {"active": "使用中", "replaced": "已被替换", "deleted": "已删除", "purged": "已彻底删除"}
@@ -25,7 +26,7 @@ def hash_last(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 # Cached views: formatting every row's time and labels again on each rerun was a fifth of this page's run.
-@st.cache_data(show_spinner=False, max_entries=4)
+@shared_view(show_spinner=False, max_entries=4)
 def history_view(data_version: str) -> pd.DataFrame:
     """Every import with Chinese labels and local times, SHA-256 last."""
     history = data.import_history(data_version)
@@ -33,7 +34,7 @@ def history_view(data_version: str) -> pd.DataFrame:
                                     imported_at=history["imported_at"].map(fmt_time)).rename(columns=HISTORY_HEADERS))
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@shared_view(show_spinner=False, max_entries=4)
 def import_labels(data_version: str) -> dict[int, str]:
     """Each import's label in the delete/restore and purge choosers: '#3 调查问卷 2026年第3季度（使用中，433 行）'."""
     history = data.import_history(data_version)
@@ -41,7 +42,7 @@ def import_labels(data_version: str) -> dict[int, str]:
             for r in history.itertuples()}
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@shared_view(show_spinner=False, max_entries=4)
 def audit_view(log_key: str) -> pd.DataFrame:
     """The audit log with Chinese labels and local times, SHA-256 last."""
     audit = data.audit_entries(log_key)

@@ -16,6 +16,7 @@ from analysis.survey.items import weakest
 from analysis.survey.planner import Move
 from ui import action as action_data
 from ui import data, overview, planning
+from ui.caching import shared_view
 
 
 @st.cache_resource
@@ -54,7 +55,7 @@ def _weakest(version: str, wave: str, home: str) -> tuple[pd.DataFrame, pd.DataF
     return weakest(data.home_wave_responses(version, wave, home), cfg.items, cfg.points, cfg.min_group_n)
 
 
-@st.cache_data(show_spinner="正在生成汇报材料（含图表）…", max_entries=8)
+@shared_view(show_spinner="正在生成汇报材料（含图表）…", max_entries=8)
 def brief(version: str, wave: str, home: str, moves: tuple[Move, ...], today: dt.date | None = None) -> tuple[bytes, str | None]:
     """The .docx brief and, if charts could not be drawn, why."""
     # The date is part of the cache key (the caller passes today): a brief made after midnight gets the new date.
@@ -76,14 +77,14 @@ def brief(version: str, wave: str, home: str, moves: tuple[Move, ...], today: dt
         extra_sections=[("整改工作进展", part)] if (part := action_data.brief_section(version, wave, home, today)) else []))
 
 
-@st.cache_data(show_spinner="正在导出图表…", max_entries=8)
+@shared_view(show_spinner="正在导出图表…", max_entries=8)
 def chart_archive(version: str, wave: str, home: str) -> tuple[bytes | None, str | None]:
     """Every overview and ranking chart as PNG in one zip."""
     export_server()
     return charts_zip(_figures(version, wave, home)[0])
 
 
-@st.cache_data(show_spinner="正在汇总数据表…", max_entries=8)
+@shared_view(show_spinner="正在汇总数据表…", max_entries=8)
 def workbook(version: str, wave: str, home: str) -> bytes:
     """Every dashboard table for this wave and county in one Excel workbook."""
     result = data.wave_ranking(version, wave)

@@ -14,6 +14,7 @@ import streamlit as st
 from analysis.formatting import csv_bytes, escape_markdown, xlsx_bytes
 from analysis.settings import Settings
 from ui import data, state
+from ui.caching import shared_view
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,13 @@ class SentFigure(go.Figure):
         return SentFigure(copy.deepcopy(self._sent_spec, memo))
 
     def to_dict(self) -> dict:
-        """The spec itself: cache_data already gave this run its own copy."""
+        """The spec itself, shared by every session: st.plotly_chart only reads it (encodes it as JSON)."""
         return self._sent_spec
+
+    def __repr__(self) -> str:
+        # BaseFigure.__repr__ shortens the template inside to_plotly_json()'s dict, which here is the shared spec.
+        title = self._sent_spec.get("layout", {}).get("title", {})
+        return f"SentFigure({len(self._sent_spec.get('data', []))} traces, title={title.get('text') if isinstance(title, dict) else title!r})"
 
     def __getattr__(self, name: str):
         raise AttributeError(f"{name}: a figure view's figure only goes to st.plotly_chart; read spec() or its builder")
@@ -81,9 +87,9 @@ def figure_view(build: Callable[..., go.Figure]) -> Callable[..., SentFigure]:
     def spec(*args) -> dict:
         return build(*args).to_dict()
 
-    # st.cache_data tells functions apart by module and qualified name: give each view its own.
+    # The cache tells functions apart by module and qualified name: give each view its own.
     spec.__module__, spec.__qualname__, spec.__name__ = build.__module__, build.__qualname__, build.__name__
-    cached = st.cache_data(max_entries=64, show_spinner=False)(spec)
+    cached = shared_view(max_entries=64)(spec)
 
     @functools.wraps(build)
     def figure(*args) -> SentFigure:

@@ -1,0 +1,54 @@
+"""Shared views (ui/caching.py): every session gets the same object, so nothing may change one in place; the guard that
+checks this in every test must itself notice changes and must see the views a page computes."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+from tests.shared_views import fingerprint
+
+
+def frame() -> pd.DataFrame:
+    return pd.DataFrame({"county": pd.array(["云溪县", "临江区"], dtype="string"), "score": [85.8, 86.1]})
+
+
+@pytest.mark.parametrize("change", [
+    lambda v: v["frame"].__setitem__("rank", [2, 1]),
+    lambda v: v["frame"].loc.__setitem__((0, "score"), 90.0),
+    lambda v: setattr(v["frame"], "index", [5, 6]),
+    lambda v: setattr(v["frame"], "columns", ["县区", "得分"]),
+    lambda v: v["row"].__setitem__("score", 0.0),
+    lambda v: v["waves"].append("2026年模拟"),
+    lambda v: v["weights"].__setitem__(0, 2.0),
+], ids=["new column", "cell", "index replaced", "columns renamed", "dict entry", "list append", "array cell"])
+def test_fingerprint_notices_a_change_in_place(change):
+    value = {"frame": frame(), "row": {"county": "云溪县", "score": 85.8}, "waves": ["2025年模拟"], "weights": np.ones(3)}
+    before = fingerprint(value)
+    change(value)
+    assert fingerprint(value) != before
+
+
+@pytest.mark.parametrize("read", [
+    lambda v: v.to_numpy(),
+    lambda v: v.sort_values("score"),
+    lambda v: v[v["score"] > 86].reset_index(drop=True).assign(rank=1),
+    lambda v: v.groupby("county")["score"].mean(),
+    lambda v: v.to_dict("records"),
+], ids=["to_numpy", "sort_values copy", "filter and assign", "groupby", "to_dict"])
+def test_fingerprint_is_stable_under_reads(read):
+    value = frame()
+    before = fingerprint(value)
+    read(value)
+    assert fingerprint(value) == before
+
+
+def test_the_guard_sees_the_views_a_page_computes(app_db, shared_views_stay_unchanged):
+    st.cache_resource.clear()  # computed afresh here, so the recorder sees them
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    names = {name for name, *_ in shared_views_stay_unchanged.views}
+    assert {"wave_ranking", "county_row", "scores", "headline"} <= names, names
