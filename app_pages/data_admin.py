@@ -12,7 +12,7 @@ from analysis.data.waves import sort_waves
 from analysis.formatting import fmt_rank_of, xlsx_bytes
 from ui import auth, data, records, state
 from ui.records import KIND_LABELS
-from ui.widgets import download_table, page_context, plain
+from ui.widgets import download_table, page_context, plain, show_table
 
 ERROR_ROWS_SHOWN = 1000
 ACCEPTED_TYPES = ["csv", "txt", "xlsx"]  # what analysis.data.readers reads (a .txt is tab- or comma-separated text)
@@ -140,13 +140,13 @@ if allowed:
                      icon=":material/error:")
             if len(errors) > ERROR_ROWS_SHOWN:
                 st.caption(f"下表只显示前 {ERROR_ROWS_SHOWN:,} 处，完整清单请下载。")
-            st.dataframe(errors.head(ERROR_ROWS_SHOWN), hide_index=True, width="stretch")
+            show_table(errors.head(ERROR_ROWS_SHOWN), hide_index=True, width="stretch")
             download_table(errors, f"错误清单_{upload.name.rsplit('.', 1)[0]}", "errors")
         else:
             st.markdown("**预览（前 10 行）**")
-            st.dataframe(plan.preview(10), hide_index=True, width="stretch")
+            show_table(plan.preview(10), hide_index=True, width="stretch")
             st.markdown("**各批次、各县区（乡镇）行数**")
-            st.dataframe(plan.counts(), hide_index=True, width="stretch")
+            show_table(plan.counts(), hide_index=True, width="stretch")
             replace = False
             not_duplicate = True
             for duplicate in plan.duplicates:
@@ -167,18 +167,18 @@ if history.empty:
     st.info("数据库中还没有数据。请在上方上传文件，或请管理员载入示例数据。")
 else:
     view = records.history_view(ctx.version)
-    st.dataframe(view, hide_index=True, width="stretch")
+    show_table(view, hide_index=True, width="stretch")
     download_table(view, "导入记录", "history")
     if allowed:
         with st.expander("删除或恢复某个批次"):
-            by_id = history.set_index("id")
+            statuses = records.import_statuses(ctx.version)
             labels = records.import_labels(ctx.version)
 
             def label_of(import_id: int) -> str:
                 return labels.get(import_id, f"#{import_id}")  # never a KeyError inside the widget
 
-            choice = st.selectbox("选择导入记录", history["id"].tolist(), key="manage_import", format_func=label_of)
-            status = by_id.at[choice, "status"]
+            choice = st.selectbox("选择导入记录", list(statuses), key="manage_import", format_func=label_of)
+            status = statuses[choice]
             confirm = st.checkbox("我确认此操作（删除为软删除，可恢复）", key="confirm_manage")
             action = None
             if status == "active":
@@ -198,12 +198,12 @@ else:
                     st.stop()
                 st.session_state.pop(state.PLAN, None)
                 st.rerun()
-        if (history["status"].isin(["deleted", "replaced"])).any():
+        purgeable = [i for i, s in records.import_statuses(ctx.version).items() if s in ("deleted", "replaced")]
+        if purgeable:
             with st.expander("彻底删除（不可恢复）"):
                 st.caption("从数据库文件中彻底清除一个已删除或已被替换的批次的全部行（含意见建议），并压缩数据库文件，"
                            "此后无法恢复，文件中也找不到这些内容。操作记入操作日志。")
-                gone = history[history["status"].isin(["deleted", "replaced"])].set_index("id")
-                target = st.selectbox("选择要彻底删除的导入记录", gone.index.tolist(), key="purge_import", format_func=label_of)
+                target = st.selectbox("选择要彻底删除的导入记录", purgeable, key="purge_import", format_func=label_of)
                 sure = st.checkbox("我确认彻底删除，且知道不可恢复", key="confirm_purge")
                 if st.button("彻底删除", type="primary", disabled=not sure, key="purge_button"):
                     if not auth.can_change_data():  # checked again on the request that acts
@@ -219,12 +219,13 @@ else:
                     st.rerun()
 
 st.subheader("操作日志")
-audit = data.audit_entries(data.log_version())
+log_key = data.log_version()  # one query a run: the log moves on sign-ins and scenarios too
+audit = data.audit_entries(log_key)
 if audit.empty:
     st.caption("暂无操作记录。")
 else:
-    audit_view = records.audit_view(data.log_version())
-    st.dataframe(audit_view, hide_index=True, width="stretch")
+    audit_view = records.audit_view(log_key)
+    show_table(audit_view, hide_index=True, width="stretch")
     download_table(audit_view, "操作日志", "audit")
 
 st.subheader("备份")

@@ -9,7 +9,7 @@ from analysis.formatting import escape_markdown, fmt_pct
 from analysis.survey.groups import GROUP_DIMENSIONS
 from ui import insight_figures as figures
 from ui import insights, state
-from ui.widgets import download_table, lazy_tabs, page_context, plain, require_survey_wave, takeaway
+from ui.widgets import download_table, lazy_tabs, page_context, plain, require_survey_wave, show_table, takeaway
 
 GREY = "color: #9AA0A6"
 
@@ -29,12 +29,13 @@ measure_label = figures.measure_label(measure)
 scope = insights.scope_label(ctx.home, townships)
 view = insights.group_view(ctx.version, ctx.wave, ctx.home, townships, measure)
 table = view.table
-if table.empty or int(table.loc[table["dimension"] == table["dimension"].iloc[0], "n"].sum()) == 0:
+summary = insights.group_summary(ctx.version, ctx.wave, ctx.home, townships, measure)
+if not summary.answered:
     st.warning(plain(f"{ctx.wave} 没有{scope}的“{measure_label}”答卷。请换一个批次、乡镇或题目。"))
     st.stop()
 
 before = previous_wave(ctx.waves, ctx.wave)
-county_score = float(table["county_score"].iloc[0])
+county_score = summary.county_score
 st.caption(plain(f"{ctx.wave} · {scope} · {measure_label} · 全县得分 {county_score:.2f} · "
                  + (f"较上期 = 与{before}相比" if before else "首个批次，无“较上期”") + f" · 样本不足{cfg.min_group_n}份的群体以灰色显示，不作检验"))
 # How the weights were made and what they cost in precision (Kish design effect n / n_eff).
@@ -57,30 +58,26 @@ if deff > 1.2:
     st.info(f"加权使估计的方差增大约 {deff - 1:.0%}（设计效应 {deff:.2f}）：{view.n} 份问卷相当于约 {view.n_eff:.0f} 份等权问卷，"
             "置信区间相应变宽。", icon=":material/info:")
 
-tested = table[table["test"] != "未检验"]
-low = table[table["verdict"] == "显著偏低"]
-towns = table[table["dimension"] == "township"]
-big_towns = towns[~towns["small"]]
 c1, c2, c3 = st.columns(3)
-if len(big_towns):
-    worst = big_towns.sort_values("score").iloc[0]
+if summary.lowest_town is not None:
+    worst = summary.lowest_town
     # ASCII sign: st.metric reads the arrow's direction from a leading "-".
     c1.metric(f"得分最低的乡镇（样本≥{cfg.min_group_n}）", str(worst["group"]), delta=f"{worst['gap_county']:+.2f} 分（较全县）",
               border=True)
 else:
     c1.metric(f"得分最低的乡镇（样本≥{cfg.min_group_n}）", "—", border=True)
-c2.metric("显著偏低的群体", f"{len(low)} 个", help="该群体得分与本县其余受访者得分之差，按调查设计（含权重）作 t 检验；"
+c2.metric("显著偏低的群体", f"{summary.low} 个", help="该群体得分与本县其余受访者得分之差，按调查设计（含权重）作 t 检验；"
           "Holm 校正（只有两个群体的维度只算一次检验）后 p<0.05", border=True)
-c3.metric("参与检验的群体", f"{len(tested)} 个", help=f"样本不足{cfg.min_group_n}份的群体不参与检验", border=True)
+c3.metric("参与检验的群体", f"{summary.tested} 个", help=f"样本不足{cfg.min_group_n}份的群体不参与检验", border=True)
 
 def townships_section() -> None:
     """Scores by township with CIs; small townships greyed out."""
-    if towns.empty:
+    if not summary.has_townships:
         st.info("问卷中没有乡镇（街道）信息。", icon=":material/info:")
     else:
         st.plotly_chart(figures.township_scores(ctx.version, ctx.wave, ctx.home, townships, measure), width="stretch")
-        if len(big_towns):
-            best, worst_t = big_towns.sort_values("score").iloc[-1], big_towns.sort_values("score").iloc[0]
+        if summary.lowest_town is not None:
+            best, worst_t = summary.highest_town, summary.lowest_town
             takeaway(f"样本充足的乡镇中，{best['group']}最高（{best['score']:.1f} 分），{worst_t['group']}最低（{worst_t['score']:.1f} 分）；"
                      f"红色为低于全县得分的乡镇。某乡镇是否显著低于其他乡镇，以“分组明细”中的检验结论为准。")
         else:
@@ -90,14 +87,10 @@ def townships_section() -> None:
 def groups_section() -> None:
     """Scores by respondent group, with the Holm-tested verdicts."""
     st.plotly_chart(figures.group_panels(ctx.version, ctx.wave, ctx.home, townships, measure), width="stretch")
-    flagged = low[low["dimension"] != "township"]
-    high = table[(table["verdict"] == "显著偏高") & (table["dimension"] != "township")]
-    takeaway(("显著偏低：" + "、".join(f"{GROUP_DIMENSIONS[d]}·{g}" for d, g in zip(flagged["dimension"], flagged["group"])) + "。"
-              if len(flagged) else "经 Holm 校正后，没有哪类人群显著低于本县其他受访者。")
-             + (" 显著偏高：" + "、".join(f"{GROUP_DIMENSIONS[d]}·{g}" for d, g in zip(high["dimension"], high["group"])) + "。" if len(high) else ""))
-    mix = view.dimensions[view.dimensions["verdict"] == "答案分布差异显著"]
-    takeaway("答案分布（各档评价的构成）在群体间" + ("显著不同的维度：" + "、".join(GROUP_DIMENSIONS[d] for d in mix["dimension"])
-                                                   if len(mix) else "没有显著不同的维度")
+    takeaway(("显著偏低：" + "、".join(summary.flagged) + "。" if summary.flagged else "经 Holm 校正后，没有哪类人群显著低于本县其他受访者。")
+             + (" 显著偏高：" + "、".join(summary.high) + "。" if summary.high else ""))
+    takeaway("答案分布（各档评价的构成）在群体间" + ("显著不同的维度：" + "、".join(summary.mixed_dimensions)
+                                                   if summary.mixed_dimensions else "没有显著不同的维度")
              + "（Rao–Scott 二阶校正 F 检验，按调查设计计入权重，Holm 校正）。")
 
 
@@ -151,7 +144,7 @@ def detail_section() -> None:
         "结论": dims["verdict"],
     })
     st.markdown("**各维度答案分布的差异（Rao–Scott 检验）**")
-    st.dataframe(mix, hide_index=True, width="stretch")
+    show_table(mix, hide_index=True, width="stretch")
     st.caption(f"群体 × 五档评价的列联表，Rao–Scott 二阶校正 F 检验（分数自由度，= R survey 的 svychisq，statistic = \"F\"）；"
                f"一阶校正为 X² 除以平均设计效应（statistic = \"Chisq\"）。样本不足{cfg.min_group_n}份的群体与“未填写”不参与，"
                "各维度的 p 值一起做 Holm 校正。")

@@ -9,7 +9,8 @@ from analysis.survey.comments import topic_samples
 from analysis.survey.itemmodel import MISSING_NOTE
 from ui import insight_figures as figures
 from ui import insights, state
-from ui.widgets import detail_expander, download_table, lazy_tabs, page_context, plain, require_survey_wave, takeaway
+from ui.widgets import (detail_expander, download_table, lazy_tabs, page_context, plain, require_survey_wave,
+                        show_table, takeaway)
 
 ctx = page_context()
 cfg = ctx.settings
@@ -18,12 +19,12 @@ require_survey_wave(ctx)
 
 townships = insights.township_filter(state.ITEMS_TOWNSHIPS, insights.home_townships(ctx.version, ctx.home))
 view = insights.item_view(ctx.version, ctx.wave, ctx.home, townships)
+summary = insights.item_summary(ctx.version, ctx.wave, ctx.home, townships)
 scope = insights.scope_label(ctx.home, townships)
-if view.n == 0 or view.benchmarks["score"].notna().sum() == 0:
+if not summary.answered:
     st.warning(f"{escape_markdown(ctx.wave)} 没有{escape_markdown(scope)}的分项答卷。请换一个批次或乡镇，或在“数据管理”页上传。")
     st.stop()
 
-bench = view.benchmarks
 strive_name = view.strive_county or "—"
 st.caption(f"{escape_markdown(ctx.wave)} · {escape_markdown(scope)} · 样本 {view.n} 份，计分 {view.n_scored} 份 · 争{cfg.strive}对照县：{escape_markdown(strive_name)}"
            f"（除本县外得分第{cfg.strive}高的县区，即本县要超过的对象）· 全市平均为各县区得分的简单平均")
@@ -31,9 +32,7 @@ if view.comparison_note:
     st.info(escape_markdown(view.comparison_note), icon=":material/info:")
 
 # Headline numbers a leader can repeat in a meeting.
-has_benchmark = bool(bench["gap_strive"].notna().any())
-worst = bench.sort_values("gap_strive" if has_benchmark else "score").iloc[0]
-below_city = bench.loc[bench["verdict_city"] == "显著偏低", "item"].tolist()
+has_benchmark, worst, below_city = summary.has_benchmark, summary.worst, summary.below_city
 c1, c2, c3 = st.columns(3)
 if has_benchmark:
     # ASCII signs: st.metric reads the arrow's direction from a leading "-".
@@ -42,8 +41,8 @@ else:
     c1.metric("得分最低的分项", str(worst["item"]), delta=f"{worst['score']:.2f} 分", delta_color="off", border=True)
 c2.metric("显著低于全市平均的分项", f"{len(below_city)} 项", border=True,
           help="本县得分与全市平均之差的 z 检验，对全部分项做 Holm 校正，5%水平")
-if view.fix is not None and (view.fix["expected_gain"] > 0).any():
-    first = view.fix.iloc[0]
+if summary.fix_first is not None:
+    first = summary.fix_first
     c3.metric("建议先改", str(first["item"]), delta=f"补齐差距后总体得分约 +{first['expected_gain']:.2f} 分", border=True,
               help="按“目标推演”页的同一模型推算，用于排先后，不是预测；稳定性见“先改哪一项”分页。")
 else:
@@ -55,7 +54,7 @@ def topic_comments(long: pd.DataFrame, topics: list[str]) -> None:
     """One topic's verbatim comments; choosing another topic reruns only this fragment, not the page."""
     topic = st.selectbox("查看某一主题的意见原文", topics, key=state.ITEMS_TOPIC)
     samples = topic_samples(long, topic)
-    st.dataframe(samples.rename(columns={"comment": "意见原文", "times": "条数"}), hide_index=True, width="stretch")
+    show_table(samples.rename(columns={"comment": "意见原文", "times": "条数"}), hide_index=True, width="stretch")
     st.caption("意见原文按纯文本显示；同样的意见合并计数，最多显示 10 条。")
 
 
@@ -65,21 +64,8 @@ def scores_section() -> None:
     takeaway((f"与{strive_name}差距最大的是“{worst['item']}”（{fmt_signed(worst['gap_strive'])} 分）；" if has_benchmark
               else f"得分最低的是“{worst['item']}”（{worst['score']:.2f} 分）；")
              + ("显著低于全市平均：" + "、".join(below_city) + "。" if below_city else "没有分项显著低于全市平均。"))
-    score_view = pd.DataFrame({
-        "分项": bench["item"],
-        "本县得分": bench["score"].round(2),
-        "95%置信区间": [f"{lo:.2f}–{hi:.2f}" for lo, hi in zip(bench["ci_low"], bench["ci_high"])],
-        "样本量": bench["n"],
-        "不了解占比": [fmt_pct(v) for v in bench["unknown_share"]],
-        "全市平均": bench["city_mean"].round(2),
-        "较全市平均": bench["gap_city"].round(2),
-        "与全市平均比较": bench["verdict_city"],
-        f"{strive_name}得分": bench["strive_score"].round(2),
-        f"较{strive_name}": bench["gap_strive"].round(2),
-        f"与{strive_name}比较": bench["verdict_strive"],
-    })
-    st.dataframe(score_view, hide_index=True, width="stretch")
-    download_table(score_view, f"分项得分_{ctx.wave}", "items_scores")
+    show_table(summary.scores, hide_index=True, width="stretch")
+    download_table(summary.scores, f"分项得分_{ctx.wave}", "items_scores")
 
 
 def drivers_missing() -> bool:
@@ -122,7 +108,7 @@ def importance_section() -> None:
     st.caption(f"相对权重按 Johnson（2000）方法，由调查加权相关矩阵计算；象限以重要性和得分的平均值划分。{MISSING_NOTE}"
                f"本次用到 {drivers.attrs.get('n_used', view.n)} 人（总体满意度计分者），其中 {drivers.attrs.get('n_partial', 0)} 人"
                "有分项未计分、其已答分项照常计入，填补 0 人。")
-    st.dataframe(importance_view, hide_index=True, width="stretch")
+    show_table(importance_view, hide_index=True, width="stretch")
     download_table(importance_view, f"分项重要性_{ctx.wave}", "items_importance")
 
 
@@ -168,7 +154,7 @@ def fix_first_section() -> None:
         "预计总体得分提升（分）": fix["expected_gain"].round(2),
         "与前面各项同时补齐（分）": fix["joint_gain"].round(2),
     })
-    st.dataframe(fix_view, hide_index=True, width="stretch")
+    show_table(fix_view, hide_index=True, width="stretch")
     download_table(fix_view, f"整改优先顺序_{ctx.wave}", "items_fix")
 
 
@@ -194,7 +180,7 @@ def comments_section() -> None:
         all_comments = comments.long.rename(columns={"topic": "主题", "comment": "意见原文", "township": "乡镇（街道）"})
         with detail_expander("全部意见（按主题）", state.ITEMS_ALL_COMMENTS) as box:
             if box.open:
-                st.dataframe(all_comments, hide_index=True, width="stretch")
+                show_table(all_comments, hide_index=True, width="stretch")
                 download_table(all_comments, f"意见建议_{ctx.wave}", "items_comments_all")
 
 

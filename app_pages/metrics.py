@@ -7,7 +7,7 @@ from analysis.formatting import escape_markdown, fmt_pct
 from analysis.survey.school_metrics import FEW_POINTS, SIZE_BIN_LABELS, association_sentence
 from ui import insight_figures as figures
 from ui import insights, state
-from ui.widgets import detail_expander, download_table, lazy_tabs, page_context, takeaway
+from ui.widgets import detail_expander, download_table, lazy_tabs, page_context, show_table, takeaway
 
 ctx = page_context()
 cfg = ctx.settings
@@ -52,18 +52,8 @@ def detail_table(label: str, state_key: str, frame: pd.DataFrame, name: str, key
     """A table (and its download) that is built only while its expander is open."""
     with detail_expander(label, state_key) as box:
         if box.open:
-            st.dataframe(frame, hide_index=True, width="stretch")
+            show_table(frame, hide_index=True, width="stretch")
             download_table(frame, name, key)
-
-
-def pct_cols(frame: pd.DataFrame, columns: dict[str, str]) -> dict[str, list[str]]:
-    """Columns of rates as 83.4% strings under Chinese names."""
-    return {label: [fmt_pct(v) for v in frame[column]] for column, label in columns.items()}
-
-
-def yes_no(series: pd.Series) -> list[str]:
-    """达标 / 未达标."""
-    return ["达标" if v else "未达标" for v in series]
 
 
 # The sections below read the page's filters set above (ctx, view, year, townships) and run only in their open tab.
@@ -71,14 +61,12 @@ def yes_no(series: pd.Series) -> list[str]:
 
 def class_section() -> None:
     """班额: counts, shares, initial-grade caps, the trend, and the schools worst first."""
-    towns = view.townships
-    if towns.empty:
+    if view.townships.empty:
         missing_upload("尚未上传班级名册。")
         return
-    totals = towns[towns["is_total"]].sort_values("year")
-    current = totals[totals["year"] == year]
-    if len(current):
-        row = current.iloc[0]
+    shown = insights.class_year(ctx.version, townships, year)
+    if shown.totals is not None:
+        row = shown.totals
         c1, c2, c3, c4 = st.columns(4)
         c1.metric("大班额占比", fmt_pct(row["large_share"]), border=True,
                   help=f"{th.large_class_min}人及以上班级占全部班级的比例；目标 ≤ {fmt_pct(th.large_class_share_max, 0)}（国发〔2016〕40号）")
@@ -91,29 +79,19 @@ def class_section() -> None:
                   help=f"一年级超过 {th.class_cap_primary} 人、七年级超过 {th.class_cap_junior} 人的班级")
         c4.caption(f"占起始年级班级 {fmt_pct(row['initial_over_cap_share'])}")
     st.plotly_chart(figures.class_trend(ctx.version, townships), width="stretch")
-    first, last = totals.iloc[0], totals.iloc[-1]
+    first, last = shown.first, shown.last
     takeaway(f"大班额占比由{first['year']}的 {fmt_pct(first['large_share'])} 变为{last['year']}的 {fmt_pct(last['large_share'])}，"
              f"超大班额由 {int(first['very_large'])} 个变为 {int(last['very_large'])} 个。")
 
-    schools = view.schools[view.schools["year"] == year]
     st.subheader(f"学校（{escape_markdown(year)}，问题最重的在前）")
-    crowded = schools[schools["large_or_more"] > 0]
-    if len(crowded):
-        worst = schools.iloc[0]
-        takeaway(f"{len(crowded)} 所学校有大班额（共 {int(crowded['large_or_more'].sum())} 个班）；{worst['school']}问题最重："
+    if shown.worst is not None:
+        worst = shown.worst
+        takeaway(f"{shown.crowded} 所学校有大班额（共 {shown.crowded_classes} 个班）；{worst['school']}问题最重："
                  f"{int(worst['very_large'])} 个超大班额、{int(worst['large'])} 个大班额，最大班额 {int(worst['max_size'])} 人。")
     else:
         st.success(escape_markdown(f"{year}没有学校存在大班额。"), icon=":material/check_circle:")
-    school_view = pd.DataFrame({
-        "学年": schools["year"], "学校": schools["school"], "乡镇（街道）": schools["township"], "学段": schools["stage"],
-        "班级数": schools["classes"], "学生数": schools["students"].astype("int64"), "平均班额": schools["mean_size"].round(1),
-        "最大班额": schools["max_size"].astype("int64"), "大班额（56–65人）": schools["large"], "超大班额（66人及以上）": schools["very_large"],
-        **pct_cols(schools, {"large_share": "大班额占比（56人及以上）"}),
-        "起始年级班级数": schools["initial_classes"], "起始年级超额班级": schools["initial_over_cap"],
-        "是否达标": yes_no(schools["meets_target"]),
-    })
-    st.dataframe(school_view, hide_index=True, width="stretch")
-    download_table(school_view, f"学校班额_{year}", "metrics_schools")
+    show_table(shown.schools, hide_index=True, width="stretch")
+    download_table(shown.schools, f"学校班额_{year}", "metrics_schools")
 
 
 def class_distribution_section() -> None:
@@ -136,10 +114,10 @@ def class_distribution_section() -> None:
     town_view = pd.DataFrame({
         "学年": towns["year"], "乡镇（街道）": towns["township"], "班级数": towns["classes"], "平均班额": towns["mean_size"].round(1),
         "最大班额": towns["max_size"].astype("int64"), "大班额（56–65人）": towns["large"], "超大班额（66人及以上）": towns["very_large"],
-        **pct_cols(towns, {"large_share": "大班额占比（56人及以上）", "very_large_share": "超大班额占比"}),
+        **insights.pct_cols(towns, {"large_share": "大班额占比（56人及以上）", "very_large_share": "超大班额占比"}),
         "起始年级班级数": towns["initial_classes"], "起始年级超额班级": towns["initial_over_cap"],
-        **pct_cols(towns, {"initial_over_cap_share": "起始年级超额占比"}),
-        "是否达标": yes_no(towns["meets_target"]),
+        **insights.pct_cols(towns, {"initial_over_cap_share": "起始年级超额占比"}),
+        "是否达标": insights.yes_no(towns["meets_target"]),
     })
     detail_table("各乡镇班额明细（全部学年）", state.METRICS_TOWNSHIP_DETAIL, town_view, "乡镇班额", "metrics_townships")
     dist = view.distribution
@@ -179,9 +157,9 @@ def preschool_section() -> None:
     pre_view = pd.DataFrame({
         "学年": pre["year"], "乡镇（街道）": pre["township"], "3-5岁常住人口": pre["population_3_5"],
         "在园幼儿数": pre["enrolled"], "公办园在园幼儿数": pre["enrolled_public"], "普惠性民办园在园幼儿数": pre["enrolled_inclusive_private"],
-        **pct_cols(pre, {"gross_enrollment": "毛入园率", "inclusive_coverage": "普惠性幼儿园覆盖率", "public_share": "公办园在园幼儿占比"}),
-        "毛入园率达标": yes_no(pre["gross_enrollment_ok"]), "普惠覆盖率达标": yes_no(pre["inclusive_coverage_ok"]),
-        "公办占比达标": yes_no(pre["public_share_ok"]),
+        **insights.pct_cols(pre, {"gross_enrollment": "毛入园率", "inclusive_coverage": "普惠性幼儿园覆盖率", "public_share": "公办园在园幼儿占比"}),
+        "毛入园率达标": insights.yes_no(pre["gross_enrollment_ok"]), "普惠覆盖率达标": insights.yes_no(pre["inclusive_coverage_ok"]),
+        "公办占比达标": insights.yes_no(pre["public_share_ok"]),
     })
     detail_table("学前教育明细（全部学年）", state.METRICS_PRESCHOOL_DETAIL, pre_view, "学前教育指标", "metrics_preschool")
 
@@ -206,7 +184,7 @@ def compulsory_section() -> None:
     comp_view = pd.DataFrame({
         "学年": comp["year"], "乡镇（街道）": comp["township"], "义务教育适龄人口": comp["population"],
         "义务教育在校生数": comp["enrolled"], "适龄残疾儿童数": comp["disabled_children"], "残疾儿童入学数": comp["disabled_enrolled"],
-        **pct_cols(comp, {"gross_enrollment": "义务教育毛入学率", "disabled_enrollment": "适龄残疾儿童入学率"}),
+        **insights.pct_cols(comp, {"gross_enrollment": "义务教育毛入学率", "disabled_enrollment": "适龄残疾儿童入学率"}),
     })
     detail_table("义务教育与特殊教育明细（全部学年）", state.METRICS_COMPULSORY_DETAIL, comp_view, "义务教育与特殊教育指标", "metrics_compulsory")
 
@@ -237,9 +215,9 @@ def link_section() -> None:
                "灰点乡镇样本不足、得分误差大，只画出不计入；相关不等于因果，只说明“拥挤的乡镇是否也是不满意的乡镇”。")
     link_view = pd.DataFrame({
         "乡镇（街道）": usable["township"], "样本量": usable["n"], f"{measure_label}得分": usable["score"].round(2),
-        **pct_cols(usable, {"large_share": f"大班额占比（{link.year}）", "inclusive_coverage": f"普惠性幼儿园覆盖率（{link.year}）"}),
+        **insights.pct_cols(usable, {"large_share": f"大班额占比（{link.year}）", "inclusive_coverage": f"普惠性幼儿园覆盖率（{link.year}）"}),
     }).sort_values(f"{measure_label}得分")
-    st.dataframe(link_view, hide_index=True, width="stretch")
+    show_table(link_view, hide_index=True, width="stretch")
     download_table(link_view, f"乡镇满意度与办学指标_{ctx.wave}", "metrics_link")
 
 

@@ -10,8 +10,8 @@ from analysis.survey.basis import BASIS_LABELS
 from analysis.survey.ranking import probability_method
 from ui import data, overview, state
 from ui.overview import rank_trend, score_trend
-from ui.widgets import (basis_note, detail_expander, download_table, page_context, plain, plain_lines, require_ranked_home,
-                        require_survey_wave, takeaway)
+from ui.widgets import (basis_note, detail_expander, download_table, page_context, plain, plain_lines,
+                        require_ranked_home, require_survey_wave, show_table, takeaway)
 
 CARD_WIDTH = 170  # two cards side by side on a 390-px phone, four in a row on a desktop
 
@@ -26,8 +26,7 @@ result = data.wave_ranking(ctx.version, ctx.wave)
 row = require_ranked_home(ctx, result)
 ranking = result.table
 trend = data.home_trend(ctx.version, ctx.home)
-previous = trend[trend["wave"].map(ctx.waves.index) < ctx.waves.index(ctx.wave)].tail(1)
-prev = previous.iloc[0].to_dict() if len(previous) else None
+prev, first, last = overview.trend_points(ctx.version, ctx.wave, ctx.home)
 p_strive, p_hold = row[f"p_rank_le_{cfg.strive}"], row[f"p_rank_le_{cfg.hold}"]
 total = len(ranking)
 headline = overview.headline(ctx.version, ctx.wave, ctx.home)
@@ -73,7 +72,6 @@ rank_figure, score_figure = rank_trend(ctx.version, ctx.home), score_trend(ctx.v
 left, right = st.columns(2)
 with left:
     st.plotly_chart(rank_figure, width="stretch")
-    first, last = trend.iloc[0], trend.iloc[-1]
     takeaway(f"从{first['wave']}的{fmt_rank(first['rank'])}到{last['wave']}的{fmt_rank(last['rank'])}；竖线越长，名次越不确定。")
 with right:
     st.plotly_chart(score_figure, width="stretch")
@@ -87,7 +85,7 @@ with detail_expander("走势数据表", state.TREND_TABLE_OPEN) as box:
             f"p_rank_le_{cfg.hold}": f"保{cfg.hold}概率", "city_mean": "全市平均", "strive_score": f"第{cfg.strive}名得分",
             "published_rank": "市级公布名次", "published_score": "市级公布得分", "basis": "名次依据"})
         table["名次依据"] = table["名次依据"].map(BASIS_LABELS)
-        st.dataframe(table, hide_index=True, width="stretch")
+        show_table(table, hide_index=True, width="stretch")
         download_table(table, f"{ctx.home}_走势", "trend")
 
 st.subheader("汇报材料")

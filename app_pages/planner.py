@@ -1,6 +1,5 @@
 """目标推演: what moves which answers, among whom, to hold 6th and reach 5th."""
 
-import pandas as pd
 import streamlit as st
 
 from analysis.data import store
@@ -8,11 +7,12 @@ from analysis.formatting import fmt_rank, fmt_score
 from analysis.report.headline import rank_change_words
 from analysis.report.wording import chance_words, planned_rank_text, probability_note
 from analysis.survey.itemmodel import MISSING_NOTE
-from analysis.survey.planner import inverse_sentence, moves_from_rows, plan_need_text, pull_text
+from analysis.survey.planner import moves_from_rows, pull_text
 from analysis.survey.ranking import probability_method
 from analysis.survey.scenarios import delete_scenario, save_scenario
 from ui import auth, data, planning, state
-from ui.widgets import basis_note, detail_expander, download_table, page_context, plain, require_ranked_home, require_survey_wave, takeaway
+from ui.widgets import (basis_note, detail_expander, download_table, page_context, plain, require_ranked_home,
+                        require_survey_wave, show_table, takeaway)
 
 ctx = page_context()
 cfg = ctx.settings
@@ -35,16 +35,14 @@ with detail_expander("推演依据：总体满意度与各分项的关系", stat
                    f"其已答分项照常计入，填补 0 人；{relation.n_complete} 人全部分项都已计分。")
         coef = relation.coefficients.rename_axis("分项").rename("系数").reset_index().round(3)
         coef["对总体的拉动"] = [pull_text(b) or "正向" for b in relation.coefficients]
-        st.dataframe(coef, hide_index=True, width="stretch")
+        show_table(coef, hide_index=True, width="stretch")
         download_table(coef, "分项与总体关系", "relation")
 
 st.subheader("调整方案")
 groups = planning.group_options(ctx.version, ctx.wave, ctx.home)
 answers = [a for a in sorted(cfg.points, key=cfg.points.get)]
-default = pd.DataFrame([{"分项": "有偿补课治理", "群体": "农村", "从": "一般", "到": "满意", "比例%": 20.0},
-                        {"分项": "课后服务", "群体": "学生家长", "从": "比较满意", "到": "满意", "比例%": 10.0}])
 edited = st.data_editor(
-    default, num_rows="dynamic", width="stretch", key="planner_editor",
+    planning.example_moves(), num_rows="dynamic", width="stretch", key="planner_editor",
     column_config={
         "分项": st.column_config.SelectboxColumn("分项", options=list(cfg.items), required=True),
         "群体": st.column_config.SelectboxColumn("群体", options=list(groups), required=True),
@@ -126,7 +124,7 @@ else:
     st.caption(auth.access_notice())
 if saved:
     comparison = planning.compare_saved(ctx.version, ctx.wave, ctx.home, tuple((n, tuple(m)) for n, m in saved.items()), with_trend)
-    st.dataframe(comparison, hide_index=True, width="stretch")
+    show_table(comparison, hide_index=True, width="stretch")
     download_table(comparison, "方案比较", "scenarios")
     if auth.can_change_data():
         drop = st.selectbox("删除方案", ["（不删除）", *saved], key="drop_scenario")
@@ -146,29 +144,11 @@ st.subheader("反推：至少要提升多少？")
 left, right = st.columns(2)
 k = left.selectbox("目标名次", [cfg.strive, cfg.hold], format_func=lambda v: f"前{v}名", key="inverse_k")
 target_p = right.slider("目标概率", 0.5, 0.95, 0.8, 0.05, format="%.2f", key="inverse_p")
-needed, plans = planning.inverse(ctx.version, ctx.wave, ctx.home, k, target_p, with_trend)
-
-
-def beta(item: str) -> float:
-    """The item's coefficient in the shared item → overall model."""
-    return float(relation.coefficients.get(item, 0.0))
-
-
-st.markdown(f"**{inverse_sentence(needed, k, target_p, plans)}**")
+sentence, view = planning.inverse_table(ctx.version, ctx.wave, ctx.home, k, target_p, with_trend)
+st.markdown(f"**{sentence}**")
 if with_trend:
     st.caption("反推同样假设各县区（含本县）按近 3 期趋势外推一期。")
-view = pd.DataFrame({
-    "分项": [p.item for p in plans],
-    "系数": [round(float(relation.coefficients[p.item]), 3) for p in plans],
-    "该分项满意率需提高（百分点）": [plan_need_text(p, beta(p.item), f"{p.satisfied_pp:+.1f}" if p.people is not None else "")
-                          for p in plans],
-    "达到后总体得分": ["—" if p.score is None else f"{p.score:.2f}" for p in plans],
-    f"达到后进入前{k}名概率": ["—" if p.p is None else f"{p.p * 100:.0f}%" for p in plans],
-    "需上调一档的受访者占全部受访者": [plan_need_text(p, beta(p.item), f"{p.share * 100:.1f}%" if p.share is not None else "")
-                          for p in plans],
-    "（分析员）本期样本中的人数": ["—" if p.people is None else f"{p.people} / {p.n_all}" for p in plans],
-})
-st.dataframe(view, hide_index=True, width="stretch")
+show_table(view, hide_index=True, width="stretch")
 st.caption("每一项都单独计算：该分项答“满意”以下的受访者按同一比例各上调一档，所需最少人数由二分法求得，"
            "并经上方同一推演模型验证（同一随机数种子）：按此人数恰好达到目标，少一人就达不到。"
            "满意率 = 答“满意”或“比较满意”的比例。")

@@ -9,7 +9,7 @@ from analysis.survey.ranking import probability_method
 from ui import data, state
 from ui import ranking as views
 from ui.widgets import (basis_note, download_table, lazy_tabs, method_note, page_context, plain, require_ranked_home,
-                        require_survey_wave, takeaway)
+                        require_survey_wave, show_table, takeaway)
 
 ctx = page_context()
 cfg = ctx.settings
@@ -18,19 +18,16 @@ require_survey_wave(ctx)
 
 result = data.wave_ranking(ctx.version, ctx.wave)
 home_row = require_ranked_home(ctx, result)
-ranking = result.table
-surveyed = data.surveyed_counties(ranking)
 table = views.ranked_with_change(ctx.version, ctx.wave)
 st.caption(plain(f"{ctx.wave} · 红色/★为本县"))
 basis_note(result)
 # Issue 17: which counties were raked to population margins, and what the weights cost the home county in precision.
 for weight_note in views.weight_notes(ctx.version, ctx.wave, ctx.home):
     st.caption(plain(weight_note))
-published = table["source"] == "published"
 league = views.league(ctx.version, ctx.wave, ctx.home)
 st.subheader("排名表")
 # Key columns first, so a phone shows rank, county, score and the two chances without scrolling sideways.
-st.dataframe(league, hide_index=True, width="stretch", height="content",
+show_table(league, hide_index=True, width="stretch", height="content",
              column_order=["名次", "县区", "得分", f"前{cfg.strive}名概率", f"前{cfg.hold}名概率", "较上期名次", "来源", "95%置信区间",
                            "名次范围", "样本量", "未计分", "较上期得分"],
              column_config={"得分": st.column_config.NumberColumn(format="%.2f"), "较上期得分": st.column_config.NumberColumn(format="%+.2f")})
@@ -38,10 +35,7 @@ download_table(league, f"排名表_{ctx.wave}", "league")
 
 st.plotly_chart(views.caterpillar(ctx.version, ctx.wave, ctx.home), width="stretch")
 # Which neighbours the home county cannot be told apart from comes from the pairwise test, not from overlapping bars.
-pairs = data.pairwise(ctx.version, ctx.wave, ctx.home)
-level = pairs.loc[pairs["verdict"] == "差异不显著", "county"].tolist()
-takeaway(("与本县的差距在抽样误差之内（经检验）：" + "、".join(level) if level else "每个县区与本县的差距都超出了抽样误差。")
-               + ("；空心菱形为市级公布得分。" if published.any() else "。"))
+takeaway(views.caterpillar_takeaway(ctx.version, ctx.wave, ctx.home))
 method_note([
     f"名次概率：{probability_method(result.basis, cfg.draws)}（种子 {cfg.seed}）。",
     "竖线为95%置信区间（调查加权均值 ± 1.96 × 线性化标准误）；“在抽样误差之内”依据两样本 z 检验，Holm 校正，5%水平。",
@@ -58,8 +52,7 @@ def probability_section() -> None:
     takeaway(f"每一行是一个县区落在各名次的可能性。本县保{cfg.hold}把握{chance_short(home_row[f'p_rank_le_{cfg.hold}'])}"
              f"（{fmt_pct(home_row[f'p_rank_le_{cfg.hold}'], 0)}），冲{cfg.strive}把握{chance_short(home_row[f'p_rank_le_{cfg.strive}'])}"
              f"（{fmt_pct(home_row[f'p_rank_le_{cfg.strive}'], 0)}）。")
-    places = result.places.reset_index(names="县区")
-    download_table(places, f"名次概率_{ctx.wave}", "places")
+    download_table(views.places_table(ctx.version, ctx.wave), f"名次概率_{ctx.wave}", "places")
 
 
 def sets_section() -> None:
@@ -77,18 +70,19 @@ def sets_section() -> None:
         f"可能进入前{cfg.hold}名": ["—" if pd.isna(v) else "是" if v else "否" for v in table[f"could_top_{cfg.hold}"]],
         "期望名次": table["expected_rank"].round(2),
     })
-    st.dataframe(sets, hide_index=True, width="stretch", height="content")
+    show_table(sets, hide_index=True, width="stretch", height="content")
     download_table(sets, f"名次置信集_{ctx.wave}", "sets")
 
 
 def pairwise_section() -> None:
     """Home against each county, Holm-adjusted."""
+    pairs = data.pairwise(ctx.version, ctx.wave, ctx.home)
     pairs_view = pd.DataFrame({
         "县区": pairs["county"], "对方得分": pairs["score"].round(2), "本县减对方": pairs["difference"].round(2),
         "结论": pairs["verdict"].fillna("无法检验"),
         "差值标准误": pairs["se_diff"].round(2), "p值": [fmt_p(v) for v in pairs["p"]], "校正后p值": [fmt_p(v) for v in pairs["p_holm"]],
     })
-    st.dataframe(pairs_view, hide_index=True, width="stretch", height="content",
+    show_table(pairs_view, hide_index=True, width="stretch", height="content",
                  column_order=["县区", "对方得分", "本县减对方", "结论"])
     ahead = pairs[pairs["verdict"] == "显著落后"]["county"].tolist()
     takeaway(("确实领先本县的县区：" + "、".join(ahead)) if ahead else "没有县区确实领先本县（差距都在抽样误差之内）。")
@@ -99,7 +93,7 @@ def pairwise_section() -> None:
 
 def funnel_section() -> None:
     """Which counties truly differ from the city mean (Spiegelhalter funnel)."""
-    if len(surveyed) < 3:
+    if views.surveyed_count(ctx.version, ctx.wave) < 3:
         st.info("漏斗图需要至少 3 个县区的问卷数据（公布得分没有抽样误差）。本期只有本县问卷，请看“与各县区的差异检验”。")
         return
     funnel = data.funnel(ctx.version, ctx.wave)
@@ -122,7 +116,7 @@ def robustness_section() -> None:
         "满意率(满意+比较满意)": robust["score_satisfied_rate"].round(1), "满意率 名次": robust["rank_satisfied_rate"],
         "名次变动幅度": robust["rank_spread"],
     })
-    st.dataframe(robust_view, hide_index=True, width="stretch", height="content")
+    show_table(robust_view, hide_index=True, width="stretch", height="content")
     home_spread = int(robust.loc[robust["county"] == ctx.home, "rank_spread"].iloc[0])
     takeaway(f"不同计分规则下本县名次最多相差 {home_spread} 名。" + ("名次对计分规则不敏感。" if home_spread == 0 else "名次受计分规则影响，解读时要注意。"))
     download_table(robust_view, f"计分规则稳健性_{ctx.wave}", "robust")

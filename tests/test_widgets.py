@@ -68,3 +68,30 @@ def test_resolve_selection(waves, wave, home, expected):
     from ui.state import resolve_selection
 
     assert resolve_selection(waves, ("甲县", "乙县", "丙县"), "甲县", wave, home) == expected
+
+
+def test_a_frame_is_converted_to_arrow_once_and_forgotten_with_it():
+    import gc
+
+    import pandas as pd
+
+    from ui import widgets
+
+    frame = pd.DataFrame({"县区": pd.array(["云溪县", "临江区"], dtype="string"), "得分": [85.8, 86.1], "名次": pd.array([6, 1], dtype="Int64")})
+    table = widgets.arrow_table(frame)
+    assert widgets.arrow_table(frame) is table  # the same frame object: its table is not built again
+    assert table.to_pandas().equals(frame)      # the same content st.dataframe would have sent
+    assert widgets.arrow_table(frame.copy()) is not table  # an equal but different frame is its own entry
+    key = id(frame)
+    del frame, table
+    gc.collect()
+    assert key not in widgets._ARROW  # dropped with the frame: no table outlives its view
+
+
+def test_a_frame_arrow_cannot_hold_is_sent_as_it_is():
+    import pandas as pd
+
+    from ui import widgets
+
+    mixed = pd.DataFrame({"值": [1, "一", 2.5]}, dtype=object)
+    assert widgets.arrow_table(mixed) is mixed  # Streamlit's own conversion and its fallbacks take it

@@ -76,6 +76,8 @@ class OrdersTab:
     by_item: pd.DataFrame
     clusters: pd.DataFrame
     clusters_shown: pd.DataFrame
+    fresh: pd.DataFrame      # clusters with no open ledger problem yet: what an analyst may draft from
+    fresh_labels: list[str]  # how the draft chooser names them
 
 
 @shared_view(show_spinner=False, max_entries=8)
@@ -95,8 +97,10 @@ def orders_tab(data_version: str, as_of: dt.date) -> OrdersTab | None:
     top = frame.loc[frame["month"] == month, "item"].value_counts()
     shown = clusters.assign(in_ledger=clusters["in_ledger"].map({True: "已有未销号问题", False: "未立账"})).rename(
         columns={"item": "分项", "township": "乡镇（街道）", "orders": "工单（件）", "order_ids": "工单编号", "in_ledger": "台账"})
+    fresh = clusters[~clusters["in_ledger"].astype(bool)].reset_index(drop=True) if len(clusters) else clusters
     return OrdersTab(whole, f"{month} 共 {int(top.sum())} 件工单，最多的是“{top.index[0]}”（{int(top.iloc[0])} 件）。",
-                     pct_text(by_item, ["closure_rate", "follow_up_rate"]).rename(columns=ORDER_HEADERS), clusters, shown)
+                     pct_text(by_item, ["closure_rate", "follow_up_rate"]).rename(columns=ORDER_HEADERS), clusters, shown,
+                     fresh, [f"{r.township}·{r.item}（{r.orders} 件）" for r in fresh.itertuples()])
 
 
 @shared_view(show_spinner=False, max_entries=8)

@@ -86,3 +86,11 @@ def method_lines(version: str, wave: str, home: str) -> list[str]:
         "满意率百分点的换算：一名受访者由“一般”改为“满意”，得分变化 (满意分 − 一般分)/n，满意率变化 1/n；"
         "所以差 g 分约合 g/(满意分 − 一般分) 的受访者、即 2.5·g 个百分点（默认计分 100/60）。",
     ]
+
+
+@shared_view(show_spinner=False, max_entries=16)
+def trend_points(version: str, wave: str, home: str) -> tuple[dict | None, dict, dict]:
+    """The home county's rows of the trend: the wave before `wave` (None for the first), and the first and last waves."""
+    trend, waves = data.home_trend(version, home), data.waves(version)
+    before = trend[trend["wave"].map(waves.index) < waves.index(wave)].tail(1)
+    return (before.iloc[0].to_dict() if len(before) else None), trend.iloc[0].to_dict(), trend.iloc[-1].to_dict()

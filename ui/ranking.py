@@ -70,3 +70,25 @@ def funnel(version: str, wave: str, home: str) -> go.Figure:
     surveyed = data.surveyed_counties(data.wave_ranking(version, wave).table)
     limits = data.funnel(version, wave)
     return funnel_figure(surveyed, limits.curves, limits.target, home)
+
+
+@shared_view(show_spinner=False, max_entries=16)
+def caterpillar_takeaway(version: str, wave: str, home: str) -> str:
+    """The sentence under the league chart: which counties are level with home by the pairwise test, not by overlap."""
+    pairs = data.pairwise(version, wave, home)
+    level = pairs.loc[pairs["verdict"] == "差异不显著", "county"].tolist()
+    published = bool((ranked_with_change(version, wave)["source"] == "published").any())
+    return (("与本县的差距在抽样误差之内（经检验）：" + "、".join(level) if level else "每个县区与本县的差距都超出了抽样误差。")
+            + ("；空心菱形为市级公布得分。" if published else "。"))
+
+
+@shared_view(show_spinner=False, max_entries=16)
+def places_table(version: str, wave: str) -> pd.DataFrame:
+    """名次概率 as downloaded: one row per county, one column per place."""
+    return data.wave_ranking(version, wave).places.reset_index(names="县区")
+
+
+@shared_view(show_spinner=False, max_entries=16)
+def surveyed_count(version: str, wave: str) -> int:
+    """How many counties the wave has respondents for (a funnel plot needs three)."""
+    return len(data.surveyed_counties(data.wave_ranking(version, wave).table))

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import functools
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
+import pyarrow as pa
 import streamlit as st
 
 from analysis.formatting import csv_bytes, escape_markdown, xlsx_bytes
@@ -97,6 +99,31 @@ def figure_view(build: Callable[..., go.Figure]) -> Callable[..., SentFigure]:
 
     figure.clear = cached.clear  # type: ignore[attr-defined]
     return figure
+
+
+# A shared view's frame is the same object on every rerun, so its Arrow form (what st.dataframe sends) is kept beside
+# it, keyed by identity, and dropped with the frame: converting a table again was ~1 ms of a rerun with one.
+_ARROW: dict[int, tuple[weakref.ref, pa.Table]] = {}
+
+
+def arrow_table(frame: pd.DataFrame) -> pa.Table | pd.DataFrame:
+    """The frame as the Arrow table st.dataframe would build from it, built once per frame object (the frame itself
+    when Arrow cannot hold a column, so Streamlit's own fallback applies)."""
+    key = id(frame)
+    kept = _ARROW.get(key)
+    if kept is not None and kept[0]() is frame:
+        return kept[1]
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError):
+        return frame
+    _ARROW[key] = (weakref.ref(frame, lambda _gone, key=key: _ARROW.pop(key, None)), table)
+    return table
+
+
+def show_table(frame: pd.DataFrame, **kwargs) -> None:
+    """st.dataframe of a frame (usually a shared view's), sent from its Arrow table built once."""
+    st.dataframe(arrow_table(frame), **kwargs)
 
 
 def download_table(frame: pd.DataFrame, name: str, key: str) -> None:

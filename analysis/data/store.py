@@ -558,17 +558,22 @@ def audit_entries(engine: sa.Engine) -> pd.DataFrame:
         return pd.read_sql(sa.select(audit_log).order_by(audit_log.c.id.desc()), conn)
 
 
+# Built once: every rerun asks for both versions, and a statement object keeps its compiled-cache key (a fresh select,
+# and NOT IN's expanding parameter, cost SQLAlchemy more than the query costs the database).
+_LOG_VERSION = sa.select(sa.func.coalesce(sa.func.max(audit_log.c.id), 0))
+_DATA_VERSION = _LOG_VERSION.where(sa.and_(*(audit_log.c.action != action for action in NO_DATA_ACTIONS)))
+
+
 def log_version(engine: sa.Engine) -> int:
     """The newest audit entry of any kind (sign-in failures and scenarios included): the cache key of the log itself."""
     with engine.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(audit_log.c.id), 0))).scalar_one())
+        return int(conn.execute(_LOG_VERSION).scalar_one())
 
 
 def data_version(engine: sa.Engine) -> int:
     """A number that changes with every stored change of data, used as the cache key."""
     with connection(engine) as conn:  # every page asks this first, so it is where a dead database shows
-        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(audit_log.c.id), 0))
-                                .where(audit_log.c.action.not_in(NO_DATA_ACTIONS))).scalar_one())
+        return int(conn.execute(_DATA_VERSION).scalar_one())
 
 
 def log_event(engine: sa.Engine, action: str, user: str, detail: str = "", kind: str = "") -> None:
