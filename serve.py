@@ -6,7 +6,6 @@ seconds longer; `streamlit run app.py` still works and does the same work on its
 """
 
 import asyncio
-import sys
 from contextlib import asynccontextmanager
 
 import streamlit as st
@@ -22,8 +21,4 @@ async def warm_lifespan(_app):
     yield
 
 
-# One interpreter lock serves every session's script thread and the event loop that sends finished runs. With Python's
-# default 5 ms switch interval, a finished run could wait up to 5 ms for another session's script to let go; 1 ms
-# took the p50 at 50 sessions from 0.019–0.020 s to 0.016 s (bench/results_load.md, issue 15).
-sys.setswitchinterval(0.001)
 app = st.App("app.py", lifespan=warm_lifespan)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
-import streamlit as st
 
 from analysis.data import ledger, store
 from analysis.data.contract import HOME_VISITS, PETITIONS

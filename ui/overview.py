@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
-import streamlit as st
 
 from analysis.formatting import fmt_pct, fmt_rank_set, fmt_score
 from analysis.report.headline import Headline, director_headline

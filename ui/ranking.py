@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
-import streamlit as st
 
 from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_set, fmt_score
 from analysis.report.headline import rank_change_words

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import streamlit as st
 
 from analysis.data import store
 from analysis.data.contract import KIND_KEYS, file_kind
