@@ -156,7 +156,7 @@ def ledger_section() -> None:
             events = events.assign(at=events["at"].map(fmt_time), action=events["action"].map(lambda a: EVENT_LABELS.get(a, a)))
             events = events.rename(columns={"ledger_id": "台账编号", "at": "时间", "user": "操作人", "action": "操作",
                                             "fields_json": "修改内容"})
-            show_table(events.drop(columns="id"), hide_index=True, width="stretch")
+            st.dataframe(events.drop(columns="id"), hide_index=True, width="stretch")
             download_table(events, "台账修改记录", "action_history")
     if not allowed:
         st.caption(plain(auth.access_notice()))
@@ -223,7 +223,7 @@ def items_section() -> None:
     takeaway(f"{first['台账编号']} 销号前后，“{item}”得分由 {first['之前得分']:.1f} 变为 {first['之后得分']:.1f}"
                    f"（{first['变化']:+.1f} 分，95%置信区间 {first['95%置信区间']}）。")
     st.caption(action.ASSOCIATION_NOTE)
-    show_table(table, hide_index=True, width="stretch")
+    st.dataframe(table, hide_index=True, width="stretch")
     download_table(table, f"{item}整改前后", "action_before_after")
 
 
@@ -253,12 +253,12 @@ def visits_section() -> None:
                                                          "coverage": "家访覆盖率", "score": "家长满意度", "ci_low": "置信下限",
                                                          "n": "家长样本"})
     st.markdown("**各乡镇家访覆盖率**")
-    show_table(view, hide_index=True, width="stretch")
+    st.dataframe(view, hide_index=True, width="stretch")
     download_table(view, "乡镇家访覆盖率", "action_visit_towns")
     schools = action_data.pct_text(action.coverage_by(part, ["township", "school"]).sort_values("coverage"), ["coverage"]).rename(
         columns={"township": "乡镇（街道）", "school": "学校", "enrolled": "在校学生数", "visited": "已家访学生数", "coverage": "家访覆盖率"})
     st.markdown("**各学校家访覆盖率（由低到高）**")
-    show_table(schools, hide_index=True, width="stretch")
+    st.dataframe(schools, hide_index=True, width="stretch")
     download_table(schools, "学校家访覆盖率", "action_visit_schools")
 
 
@@ -274,7 +274,7 @@ def attention_section() -> None:
         return
     view = table.rename(columns={"type": "类型", "unit": "单位", "reasons": "列入原因", "n_reasons": "原因数"})
     takeaway(f"共 {len(view)} 个单位列入约谈名单，原因最多的是“{view['单位'].iloc[0]}”（{view['原因数'].iloc[0]} 条）。")
-    show_table(view, hide_index=True, width="stretch")
+    st.dataframe(view, hide_index=True, width="stretch")
     download_table(view, "约谈名单", "action_attention")
 
 

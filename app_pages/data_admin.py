@@ -140,13 +140,13 @@ if allowed:
                      icon=":material/error:")
             if len(errors) > ERROR_ROWS_SHOWN:
                 st.caption(f"下表只显示前 {ERROR_ROWS_SHOWN:,} 处，完整清单请下载。")
-            show_table(errors.head(ERROR_ROWS_SHOWN), hide_index=True, width="stretch")
+            st.dataframe(errors.head(ERROR_ROWS_SHOWN), hide_index=True, width="stretch")
             download_table(errors, f"错误清单_{upload.name.rsplit('.', 1)[0]}", "errors")
         else:
             st.markdown("**预览（前 10 行）**")
-            show_table(plan.preview(10), hide_index=True, width="stretch")
+            st.dataframe(plan.preview(10), hide_index=True, width="stretch")
             st.markdown("**各批次、各县区（乡镇）行数**")
-            show_table(plan.counts(), hide_index=True, width="stretch")
+            st.dataframe(plan.counts(), hide_index=True, width="stretch")
             replace = False
             not_duplicate = True
             for duplicate in plan.duplicates:

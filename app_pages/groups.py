@@ -9,7 +9,7 @@ from analysis.formatting import escape_markdown, fmt_pct
 from analysis.survey.groups import GROUP_DIMENSIONS
 from ui import insight_figures as figures
 from ui import insights, state
-from ui.widgets import download_table, lazy_tabs, page_context, plain, require_survey_wave, show_table, takeaway
+from ui.widgets import download_table, lazy_tabs, page_context, plain, require_survey_wave, takeaway
 
 GREY = "color: #9AA0A6"
 
@@ -144,7 +144,7 @@ def detail_section() -> None:
         "结论": dims["verdict"],
     })
     st.markdown("**各维度答案分布的差异（Rao–Scott 检验）**")
-    show_table(mix, hide_index=True, width="stretch")
+    st.dataframe(mix, hide_index=True, width="stretch")
     st.caption(f"群体 × 五档评价的列联表，Rao–Scott 二阶校正 F 检验（分数自由度，= R survey 的 svychisq，statistic = \"F\"）；"
                f"一阶校正为 X² 除以平均设计效应（statistic = \"Chisq\"）。样本不足{cfg.min_group_n}份的群体与“未填写”不参与，"
                "各维度的 p 值一起做 Holm 校正。")

@@ -54,7 +54,7 @@ def topic_comments(long: pd.DataFrame, topics: list[str]) -> None:
     """One topic's verbatim comments; choosing another topic reruns only this fragment, not the page."""
     topic = st.selectbox("查看某一主题的意见原文", topics, key=state.ITEMS_TOPIC)
     samples = topic_samples(long, topic)
-    show_table(samples.rename(columns={"comment": "意见原文", "times": "条数"}), hide_index=True, width="stretch")
+    st.dataframe(samples.rename(columns={"comment": "意见原文", "times": "条数"}), hide_index=True, width="stretch")
     st.caption("意见原文按纯文本显示；同样的意见合并计数，最多显示 10 条。")
 
 
@@ -108,7 +108,7 @@ def importance_section() -> None:
     st.caption(f"相对权重按 Johnson（2000）方法，由调查加权相关矩阵计算；象限以重要性和得分的平均值划分。{MISSING_NOTE}"
                f"本次用到 {drivers.attrs.get('n_used', view.n)} 人（总体满意度计分者），其中 {drivers.attrs.get('n_partial', 0)} 人"
                "有分项未计分、其已答分项照常计入，填补 0 人。")
-    show_table(importance_view, hide_index=True, width="stretch")
+    st.dataframe(importance_view, hide_index=True, width="stretch")
     download_table(importance_view, f"分项重要性_{ctx.wave}", "items_importance")
 
 
@@ -154,7 +154,7 @@ def fix_first_section() -> None:
         "预计总体得分提升（分）": fix["expected_gain"].round(2),
         "与前面各项同时补齐（分）": fix["joint_gain"].round(2),
     })
-    show_table(fix_view, hide_index=True, width="stretch")
+    st.dataframe(fix_view, hide_index=True, width="stretch")
     download_table(fix_view, f"整改优先顺序_{ctx.wave}", "items_fix")
 
 
@@ -180,7 +180,7 @@ def comments_section() -> None:
         all_comments = comments.long.rename(columns={"topic": "主题", "comment": "意见原文", "township": "乡镇（街道）"})
         with detail_expander("全部意见（按主题）", state.ITEMS_ALL_COMMENTS) as box:
             if box.open:
-                show_table(all_comments, hide_index=True, width="stretch")
+                st.dataframe(all_comments, hide_index=True, width="stretch")
                 download_table(all_comments, f"意见建议_{ctx.wave}", "items_comments_all")
 
 

@@ -52,7 +52,7 @@ def detail_table(label: str, state_key: str, frame: pd.DataFrame, name: str, key
     """A table (and its download) that is built only while its expander is open."""
     with detail_expander(label, state_key) as box:
         if box.open:
-            show_table(frame, hide_index=True, width="stretch")
+            st.dataframe(frame, hide_index=True, width="stretch")
             download_table(frame, name, key)
 
 
@@ -217,7 +217,7 @@ def link_section() -> None:
         "乡镇（街道）": usable["township"], "样本量": usable["n"], f"{measure_label}得分": usable["score"].round(2),
         **insights.pct_cols(usable, {"large_share": f"大班额占比（{link.year}）", "inclusive_coverage": f"普惠性幼儿园覆盖率（{link.year}）"}),
     }).sort_values(f"{measure_label}得分")
-    show_table(link_view, hide_index=True, width="stretch")
+    st.dataframe(link_view, hide_index=True, width="stretch")
     download_table(link_view, f"乡镇满意度与办学指标_{ctx.wave}", "metrics_link")
 
 

@@ -11,7 +11,7 @@ from analysis.survey.ranking import probability_method
 from ui import data, overview, state
 from ui.overview import rank_trend, score_trend
 from ui.widgets import (basis_note, detail_expander, download_table, page_context, plain, plain_lines,
-                        require_ranked_home, require_survey_wave, show_table, takeaway)
+                        require_ranked_home, require_survey_wave, takeaway)
 
 CARD_WIDTH = 170  # two cards side by side on a 390-px phone, four in a row on a desktop
 
@@ -85,7 +85,7 @@ with detail_expander("走势数据表", state.TREND_TABLE_OPEN) as box:
             f"p_rank_le_{cfg.hold}": f"保{cfg.hold}概率", "city_mean": "全市平均", "strive_score": f"第{cfg.strive}名得分",
             "published_rank": "市级公布名次", "published_score": "市级公布得分", "basis": "名次依据"})
         table["名次依据"] = table["名次依据"].map(BASIS_LABELS)
-        show_table(table, hide_index=True, width="stretch")
+        st.dataframe(table, hide_index=True, width="stretch")
         download_table(table, f"{ctx.home}_走势", "trend")
 
 st.subheader("汇报材料")

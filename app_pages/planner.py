@@ -35,7 +35,7 @@ with detail_expander("推演依据：总体满意度与各分项的关系", stat
                    f"其已答分项照常计入，填补 0 人；{relation.n_complete} 人全部分项都已计分。")
         coef = relation.coefficients.rename_axis("分项").rename("系数").reset_index().round(3)
         coef["对总体的拉动"] = [pull_text(b) or "正向" for b in relation.coefficients]
-        show_table(coef, hide_index=True, width="stretch")
+        st.dataframe(coef, hide_index=True, width="stretch")
         download_table(coef, "分项与总体关系", "relation")
 
 st.subheader("调整方案")

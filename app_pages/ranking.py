@@ -70,7 +70,7 @@ def sets_section() -> None:
         f"可能进入前{cfg.hold}名": ["—" if pd.isna(v) else "是" if v else "否" for v in table[f"could_top_{cfg.hold}"]],
         "期望名次": table["expected_rank"].round(2),
     })
-    show_table(sets, hide_index=True, width="stretch", height="content")
+    st.dataframe(sets, hide_index=True, width="stretch", height="content")
     download_table(sets, f"名次置信集_{ctx.wave}", "sets")
 
 
@@ -82,7 +82,7 @@ def pairwise_section() -> None:
         "结论": pairs["verdict"].fillna("无法检验"),
         "差值标准误": pairs["se_diff"].round(2), "p值": [fmt_p(v) for v in pairs["p"]], "校正后p值": [fmt_p(v) for v in pairs["p_holm"]],
     })
-    show_table(pairs_view, hide_index=True, width="stretch", height="content",
+    st.dataframe(pairs_view, hide_index=True, width="stretch", height="content",
                  column_order=["县区", "对方得分", "本县减对方", "结论"])
     ahead = pairs[pairs["verdict"] == "显著落后"]["county"].tolist()
     takeaway(("确实领先本县的县区：" + "、".join(ahead)) if ahead else "没有县区确实领先本县（差距都在抽样误差之内）。")
@@ -116,7 +116,7 @@ def robustness_section() -> None:
         "满意率(满意+比较满意)": robust["score_satisfied_rate"].round(1), "满意率 名次": robust["rank_satisfied_rate"],
         "名次变动幅度": robust["rank_spread"],
     })
-    show_table(robust_view, hide_index=True, width="stretch", height="content")
+    st.dataframe(robust_view, hide_index=True, width="stretch", height="content")
     home_spread = int(robust.loc[robust["county"] == ctx.home, "rank_spread"].iloc[0])
     takeaway(f"不同计分规则下本县名次最多相差 {home_spread} 名。" + ("名次对计分规则不敏感。" if home_spread == 0 else "名次受计分规则影响，解读时要注意。"))
     download_table(robust_view, f"计分规则稳健性_{ctx.wave}", "robust")

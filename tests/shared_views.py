@@ -24,7 +24,11 @@ def _feed(digest, value: Any) -> None:
         _feed(digest, value.index)
         for column in range(value.shape[1]):
             _feed(digest, value.iloc[:, column])
-    elif isinstance(value, (pd.Series, pd.Index)):
+    elif isinstance(value, pd.Series):
+        digest.update(pickle.dumps(("Series", value.name, str(value.dtype), value.attrs)))
+        _feed(digest, value.index)
+        digest.update(pickle.dumps(value.to_numpy(dtype=object).tolist()))
+    elif isinstance(value, pd.Index):
         digest.update(pickle.dumps((type(value).__name__, value.name, str(value.dtype))))
         digest.update(pickle.dumps(value.to_numpy(dtype=object).tolist()))
     elif isinstance(value, np.ndarray):

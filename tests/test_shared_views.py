@@ -45,6 +45,25 @@ def test_fingerprint_is_stable_under_reads(read):
     assert fingerprint(value) == before
 
 
+def test_a_view_changed_in_place_is_named(monkeypatch):
+    from tests.shared_views import Recorder
+    from ui import caching
+
+    recorder = Recorder()  # this test's own: the autouse guard must not see the change made on purpose below
+    monkeypatch.setattr(caching, "_computed", recorder)
+
+    @caching.shared_view(max_entries=2)
+    def coefficients(version: str) -> pd.Series:
+        return pd.Series([0.4, 0.2], index=["课后服务", "校园安全"], name="系数")
+
+    coefficients.clear()
+    view = coefficients("v1")
+    assert coefficients("v1") is view and recorder.changed() == []  # the same object for every caller
+    view.index = ["课后服务", "食堂"]  # an in-place change a caller must never make
+    assert recorder.changed() == ["test_a_view_changed_in_place_is_named.<locals>.coefficients('v1',)"]
+    coefficients.clear()
+
+
 def test_the_guard_sees_the_views_a_page_computes(app_db, shared_views_stay_unchanged):
     st.cache_resource.clear()  # computed afresh here, so the recorder sees them
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)

@@ -88,10 +88,26 @@ def test_a_frame_is_converted_to_arrow_once_and_forgotten_with_it():
     assert key not in widgets._ARROW  # dropped with the frame: no table outlives its view
 
 
-def test_a_frame_arrow_cannot_hold_is_sent_as_it_is():
+@pytest.mark.parametrize("values", [[1, "一", 2.5], [1, 2**70]], ids=["mixed types", "beyond int64"])
+def test_a_frame_arrow_cannot_hold_is_sent_as_it_is(values):
     import pandas as pd
 
     from ui import widgets
 
-    mixed = pd.DataFrame({"值": [1, "一", 2.5]}, dtype=object)
-    assert widgets.arrow_table(mixed) is mixed  # Streamlit's own conversion and its fallbacks take it
+    odd = pd.DataFrame({"值": values}, dtype=object)
+    assert widgets.arrow_table(odd) is odd  # Streamlit's own conversion and its fallbacks take it
+
+
+def test_sending_a_figure_view_leaves_its_shared_spec_unchanged():
+    from tests.shared_views import fingerprint
+
+    @figure_view
+    def with_uids(version: str) -> go.Figure:
+        return go.Figure(go.Bar(x=["甲"], y=[1.0], uid="trace-1"))
+
+    with_uids.clear()
+    figure = with_uids("v1")
+    assert "uid" not in figure.spec()["data"][0]  # removed once, when the spec was built
+    before = fingerprint(figure.spec())
+    pio.to_json(figure, validate=False)  # what st.plotly_chart does with it on every rerun
+    assert fingerprint(figure.spec()) == before

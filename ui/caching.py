@@ -22,8 +22,8 @@ def shared_view(max_entries: int | None = None, show_spinner: bool | str = False
 
     st.cache_data unpickles a fresh copy on every call. A cached rerun makes 5–15 such calls, and the copies were
     about 3 ms of a rerun's ~22 ms of server CPU. A meeting's fifty sessions read the same views, so they share one
-    object instead. st.cache_resource does the sharing; no code may change a view's value in place
-    (tests/test_shared_views.py renders every page and checks that each view is what it was when computed).
+    object instead. st.cache_resource does the sharing; no code may change a view's value in place (an autouse
+    fixture in tests/conftest.py checks, in every test, that each view computed is still what it was when computed).
     """
     def decorate(func: F) -> F:
         @functools.wraps(func)

@@ -95,8 +95,7 @@ def home_responses(data_version: str, home: str) -> pd.DataFrame:
 @shared_view(show_spinner=False, max_entries=16)
 def home_wave_responses(data_version: str, wave: str, home: str) -> pd.DataFrame:
     """The home county's responses in one wave (from the cached per-county rows)."""
-    # Cached itself: a cache hit unpickles a copy, and copying every wave's rows to keep one was a fifth of a
-    # 目标推演 rerun.
+    # Cached itself: filtering every wave's rows to keep one on each rerun was a fifth of a 目标推演 rerun.
     frame = home_responses(data_version, home)
     return frame[frame["wave"] == wave].reset_index(drop=True)
 

@@ -43,7 +43,7 @@ def import_labels(data_version: str) -> dict[int, str]:
 
 @shared_view(show_spinner=False, max_entries=4)
 def import_statuses(data_version: str) -> dict[int, str]:
-    """Each import's status by id, newest last (the choosers' options and what their buttons may do)."""
+    """Each import's status by id, in the import history's order (the choosers' options and what their buttons may do)."""
     history = data.import_history(data_version)
     return {int(i): str(s) for i, s in zip(history["id"], history["status"])}
 

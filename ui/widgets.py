@@ -63,7 +63,8 @@ class SentFigure(go.Figure):
         return SentFigure(copy.deepcopy(self._sent_spec, memo))
 
     def to_dict(self) -> dict:
-        """The spec itself, shared by every session: st.plotly_chart only reads it (encodes it as JSON)."""
+        """The spec itself, shared by every session: st.plotly_chart encodes it as JSON (and pops trace uids, which
+        figure_view has already removed, so nothing changes)."""
         return self._sent_spec
 
     def __repr__(self) -> str:
@@ -87,7 +88,10 @@ def figure_view(build: Callable[..., go.Figure]) -> Callable[..., SentFigure]:
     a dict unpickles in well under a millisecond. The spec was validated when first built, so it is not checked again.
     """
     def spec(*args) -> dict:
-        return build(*args).to_dict()
+        figure = build(*args).to_dict()
+        for trace in figure.get("data", []):
+            trace.pop("uid", None)  # plotly.io.to_json pops it in place on every send: gone before the spec is shared
+        return figure
 
     # The cache tells functions apart by module and qualified name: give each view its own.
     spec.__module__, spec.__qualname__, spec.__name__ = build.__module__, build.__qualname__, build.__name__
@@ -115,15 +119,18 @@ def arrow_table(frame: pd.DataFrame) -> pa.Table | pd.DataFrame:
         return kept[1]
     try:
         table = pa.Table.from_pandas(frame, preserve_index=False)
-    except (pa.ArrowException, TypeError, ValueError):
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):  # the errors Streamlit's own conversion handles
         return frame
     _ARROW[key] = (weakref.ref(frame, lambda _gone, key=key: _ARROW.pop(key, None)), table)
     return table
 
 
 def show_table(frame: pd.DataFrame, **kwargs) -> None:
-    """st.dataframe of a frame (usually a shared view's), sent from its Arrow table built once."""
-    st.dataframe(arrow_table(frame), **kwargs)
+    """st.dataframe of a shared view's frame without its index, sent from its Arrow table built once.
+
+    Only for frames from shared views: a frame built on every rerun would get a second, Arrow copy for nothing."""
+    kwargs.setdefault("hide_index", True)
+    st.dataframe(arrow_table(frame) if kwargs["hide_index"] else frame, **kwargs)  # the Arrow table has no index
 
 
 def download_table(frame: pd.DataFrame, name: str, key: str) -> None:
