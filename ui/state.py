@@ -1,5 +1,6 @@
 """Session-state keys, in one place."""
 
+PAGES = "navigation_pages"  # app.py's st.Page objects, built on a session's first run
 DATA_VERSION = "data_version_this_run"  # app.py reads it from the database once a run; the sidebar and pages reuse it
 WAVE = "selected_wave"
 NEXT_WAVE = "wave_to_select_next_run"  # set by an import; the sidebar applies it before drawing its selectbox
