@@ -18,6 +18,7 @@ from ui import action as action_data
 from ui import auth, data, state
 from ui.widgets import download_table, lazy_tabs, page_context, plain, show_table, takeaway
 
+
 def no_upload(label: str) -> None:
     """Chinese empty state: what is missing and where to upload it."""
     st.info(f"尚未上传{label}。请分析员在“数据管理”页选择“{label}”上传（空白模板也在该页）。", icon=":material/upload_file:")
@@ -116,14 +117,14 @@ def orders_section() -> None:
     st.plotly_chart(action_data.orders_chart(ctx.version), width="stretch")
     takeaway(tab.latest)
     st.markdown("**各分项、各乡镇的工单与办理情况**")
-    show_table(tab.by_item, hide_index=True, width="stretch")
+    show_table(tab.by_item, width="stretch")
     download_table(tab.by_item, "工单办理情况", "action_orders_table")
     st.markdown(f"**工单聚集（同一乡镇、同一分项 ≥ {rules.cluster_min_orders} 件）**")
     clusters = tab.clusters
     if clusters.empty:
         st.caption("没有达到立账条件的工单聚集。")
         return
-    show_table(tab.clusters_shown, hide_index=True, width="stretch")
+    show_table(tab.clusters_shown, width="stretch")
     download_table(tab.clusters_shown, "工单聚集", "action_clusters")
     if allowed:
         fresh, label = tab.fresh, tab.fresh_labels

@@ -167,16 +167,15 @@ if history.empty:
     st.info("数据库中还没有数据。请在上方上传文件，或请管理员载入示例数据。")
 else:
     view = records.history_view(ctx.version)
-    show_table(view, hide_index=True, width="stretch")
+    show_table(view, width="stretch")
     download_table(view, "导入记录", "history")
     if allowed:
+        statuses, labels = records.import_statuses(ctx.version), records.import_labels(ctx.version)
+
+        def label_of(import_id: int) -> str:
+            return labels.get(import_id, f"#{import_id}")  # never a KeyError inside the widget
+
         with st.expander("删除或恢复某个批次"):
-            statuses = records.import_statuses(ctx.version)
-            labels = records.import_labels(ctx.version)
-
-            def label_of(import_id: int) -> str:
-                return labels.get(import_id, f"#{import_id}")  # never a KeyError inside the widget
-
             choice = st.selectbox("选择导入记录", list(statuses), key="manage_import", format_func=label_of)
             status = statuses[choice]
             confirm = st.checkbox("我确认此操作（删除为软删除，可恢复）", key="confirm_manage")
@@ -198,7 +197,7 @@ else:
                     st.stop()
                 st.session_state.pop(state.PLAN, None)
                 st.rerun()
-        purgeable = [i for i, s in records.import_statuses(ctx.version).items() if s in ("deleted", "replaced")]
+        purgeable = [i for i, s in statuses.items() if s in ("deleted", "replaced")]
         if purgeable:
             with st.expander("彻底删除（不可恢复）"):
                 st.caption("从数据库文件中彻底清除一个已删除或已被替换的批次的全部行（含意见建议），并压缩数据库文件，"
@@ -225,7 +224,7 @@ if audit.empty:
     st.caption("暂无操作记录。")
 else:
     audit_view = records.audit_view(log_key)
-    show_table(audit_view, hide_index=True, width="stretch")
+    show_table(audit_view, width="stretch")
     download_table(audit_view, "操作日志", "audit")
 
 st.subheader("备份")

@@ -64,7 +64,7 @@ def scores_section() -> None:
     takeaway((f"与{strive_name}差距最大的是“{worst['item']}”（{fmt_signed(worst['gap_strive'])} 分）；" if has_benchmark
               else f"得分最低的是“{worst['item']}”（{worst['score']:.2f} 分）；")
              + ("显著低于全市平均：" + "、".join(below_city) + "。" if below_city else "没有分项显著低于全市平均。"))
-    show_table(summary.scores, hide_index=True, width="stretch")
+    show_table(summary.scores, width="stretch")
     download_table(summary.scores, f"分项得分_{ctx.wave}", "items_scores")
 
 

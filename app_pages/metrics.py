@@ -90,7 +90,7 @@ def class_section() -> None:
                  f"{int(worst['very_large'])} 个超大班额、{int(worst['large'])} 个大班额，最大班额 {int(worst['max_size'])} 人。")
     else:
         st.success(escape_markdown(f"{year}没有学校存在大班额。"), icon=":material/check_circle:")
-    show_table(shown.schools, hide_index=True, width="stretch")
+    show_table(shown.schools, width="stretch")
     download_table(shown.schools, f"学校班额_{year}", "metrics_schools")
 
 

@@ -88,7 +88,7 @@ if with_trend:
 else:
     takeaway(f"当前：{now}；按上表调整后：{after}。")
 if moves:
-    n_all = data.home_wave_respondents(ctx.version, ctx.wave, ctx.home)
+    n_all = len(data.home_wave_responses(ctx.version, ctx.wave, ctx.home))  # a shared view: no copy
     st.caption(f"（分析员参考）按上表调整，本期样本中预计约 {result.moved_people:.0f} 名受访者（共 {n_all} 份问卷）改变某一分项的评价。")
 if not moves:
     st.caption("在上表中添加调整（例如“农村 的 课后服务 一般→满意 10%”），结果会立即更新。")
@@ -124,7 +124,7 @@ else:
     st.caption(auth.access_notice())
 if saved:
     comparison = planning.compare_saved(ctx.version, ctx.wave, ctx.home, tuple((n, tuple(m)) for n, m in saved.items()), with_trend)
-    show_table(comparison, hide_index=True, width="stretch")
+    show_table(comparison, width="stretch")
     download_table(comparison, "方案比较", "scenarios")
     if auth.can_change_data():
         drop = st.selectbox("删除方案", ["（不删除）", *saved], key="drop_scenario")
@@ -148,7 +148,7 @@ sentence, view = planning.inverse_table(ctx.version, ctx.wave, ctx.home, k, targ
 st.markdown(f"**{sentence}**")
 if with_trend:
     st.caption("反推同样假设各县区（含本县）按近 3 期趋势外推一期。")
-show_table(view, hide_index=True, width="stretch")
+show_table(view, width="stretch")
 st.caption("每一项都单独计算：该分项答“满意”以下的受访者按同一比例各上调一档，所需最少人数由二分法求得，"
            "并经上方同一推演模型验证（同一随机数种子）：按此人数恰好达到目标，少一人就达不到。"
            "满意率 = 答“满意”或“比较满意”的比例。")

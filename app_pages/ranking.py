@@ -27,10 +27,10 @@ for weight_note in views.weight_notes(ctx.version, ctx.wave, ctx.home):
 league = views.league(ctx.version, ctx.wave, ctx.home)
 st.subheader("排名表")
 # Key columns first, so a phone shows rank, county, score and the two chances without scrolling sideways.
-show_table(league, hide_index=True, width="stretch", height="content",
-             column_order=["名次", "县区", "得分", f"前{cfg.strive}名概率", f"前{cfg.hold}名概率", "较上期名次", "来源", "95%置信区间",
-                           "名次范围", "样本量", "未计分", "较上期得分"],
-             column_config={"得分": st.column_config.NumberColumn(format="%.2f"), "较上期得分": st.column_config.NumberColumn(format="%+.2f")})
+show_table(league, width="stretch", height="content",
+           column_order=["名次", "县区", "得分", f"前{cfg.strive}名概率", f"前{cfg.hold}名概率", "较上期名次", "来源", "95%置信区间",
+                         "名次范围", "样本量", "未计分", "较上期得分"],
+           column_config={"得分": st.column_config.NumberColumn(format="%.2f"), "较上期得分": st.column_config.NumberColumn(format="%+.2f")})
 download_table(league, f"排名表_{ctx.wave}", "league")
 
 st.plotly_chart(views.caterpillar(ctx.version, ctx.wave, ctx.home), width="stretch")

@@ -101,12 +101,6 @@ def home_wave_responses(data_version: str, wave: str, home: str) -> pd.DataFrame
 
 
 @shared_view(show_spinner=False, max_entries=16)
-def home_wave_respondents(data_version: str, wave: str, home: str) -> int:
-    """How many questionnaires the home county has in one wave (a count, without unpickling the rows each rerun)."""
-    return len(home_wave_responses(data_version, wave, home))
-
-
-@shared_view(show_spinner=False, max_entries=16)
 def scored_weights(data_version: str, wave: str, home: str) -> np.ndarray:
     """Survey weights of the home county's respondents with a scored overall answer (what a margin in people rests on)."""
     frame = home_wave_responses(data_version, wave, home)
@@ -196,8 +190,8 @@ def wave_ranking(data_version: str, wave: str) -> WaveRanking:
 
 @shared_view(show_spinner=False, max_entries=64)
 def county_row(data_version: str, wave: str, county: str) -> dict | None:
-    """One county's row of the wave's ranking as a plain dict (None if it is not ranked): a page reads it every rerun,
-    and filtering the frame cost ~1.3 ms a run where unpickling a dict costs a few microseconds."""
+    """One county's row of the wave's ranking as a plain dict (None if it is not ranked): pages read it every rerun,
+    and filtering the frame each time cost ~1.3 ms a run."""
     table = wave_ranking(data_version, wave).table
     rows = table[table["county"] == county]
     return rows.iloc[0].to_dict() if len(rows) else None

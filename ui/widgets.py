@@ -84,8 +84,8 @@ def figure_view(build: Callable[..., go.Figure]) -> Callable[..., SentFigure]:
     """A figure view: `build(version, wave, …)` reads its data and draws; the figure is cached on exactly those arguments,
     so no input can be left out of the key.
 
-    The cache holds the figure's plain dict: unpickling a go.Figure re-validates every property (~9 ms a chart), while
-    a dict unpickles in well under a millisecond. The spec was validated when first built, so it is not checked again.
+    The cache holds the figure's plain dict, shared by every session: building a go.Figure again re-validates every
+    property (~9 ms a chart). The spec was validated when first built, so it is not checked again.
     """
     def spec(*args) -> dict:
         figure = build(*args).to_dict()
