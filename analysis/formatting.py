@@ -49,6 +49,21 @@ def fmt_pct(share, digits: int = 1) -> str:
     return f"{share * 100:.{digits}f}%"
 
 
+def pct_columns(frame: pd.DataFrame, columns: dict[str, str]) -> dict[str, list[str]]:
+    """Shares of a table as 83.4% strings, under the names given (column → name), for tables shown and downloaded."""
+    return {name: [fmt_pct(v) for v in frame[column]] for column, name in columns.items() if column in frame.columns}
+
+
+def pct_text(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The frame with these share columns as 83.4% strings (same names; columns it lacks are left out)."""
+    return frame.assign(**pct_columns(frame, {c: c for c in columns}))
+
+
+def met_text(flags) -> list[str]:
+    """达标 / 未达标 for each target flag."""
+    return ["达标" if flag else "未达标" for flag in flags]
+
+
 def fmt_score(score, digits: int = 2) -> str:
     """85.73."""
     if score is None or score is pd.NA or (isinstance(score, float) and math.isnan(score)):

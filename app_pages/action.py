@@ -12,7 +12,7 @@ import streamlit as st
 from analysis.data import ledger, store
 from analysis.data.contract import LEDGER, LEDGER_SOURCES, LEDGER_STATES, OTHER_ITEM
 from analysis.data.templates import template_csv
-from analysis.formatting import fmt_pct, fmt_time
+from analysis.formatting import fmt_pct, fmt_time, pct_text
 from analysis.survey import action
 from ui import action as action_data
 from ui import auth, data, state
@@ -250,13 +250,13 @@ def visits_section() -> None:
                            f"p = {rho['p']:.3f}，{rho['n']} 个乡镇，{verdict}；只是关联）。")
         else:
             st.info("有家长问卷的乡镇不足 3 个，无法计算相关。", icon=":material/info:")
-    view = action_data.pct_text(towns, ["coverage"]).rename(columns={"township": "乡镇（街道）", "enrolled": "在校学生数", "visited": "已家访学生数",
+    view = pct_text(towns, ["coverage"]).rename(columns={"township": "乡镇（街道）", "enrolled": "在校学生数", "visited": "已家访学生数",
                                                          "coverage": "家访覆盖率", "score": "家长满意度", "ci_low": "置信下限",
                                                          "n": "家长样本"})
     st.markdown("**各乡镇家访覆盖率**")
     st.dataframe(view, hide_index=True, width="stretch")
     download_table(view, "乡镇家访覆盖率", "action_visit_towns")
-    schools = action_data.pct_text(action.coverage_by(part, ["township", "school"]).sort_values("coverage"), ["coverage"]).rename(
+    schools = pct_text(action.coverage_by(part, ["township", "school"]).sort_values("coverage"), ["coverage"]).rename(
         columns={"township": "乡镇（街道）", "school": "学校", "enrolled": "在校学生数", "visited": "已家访学生数", "coverage": "家访覆盖率"})
     st.markdown("**各学校家访覆盖率（由低到高）**")
     st.dataframe(schools, hide_index=True, width="stretch")

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from analysis.formatting import escape_markdown, fmt_pct
+from analysis.formatting import escape_markdown, fmt_pct, met_text, pct_columns
 from analysis.survey.school_metrics import FEW_POINTS, SIZE_BIN_LABELS, association_sentence
 from ui import insight_figures as figures
 from ui import insights, state
@@ -114,10 +114,10 @@ def class_distribution_section() -> None:
     town_view = pd.DataFrame({
         "学年": towns["year"], "乡镇（街道）": towns["township"], "班级数": towns["classes"], "平均班额": towns["mean_size"].round(1),
         "最大班额": towns["max_size"].astype("int64"), "大班额（56–65人）": towns["large"], "超大班额（66人及以上）": towns["very_large"],
-        **insights.pct_cols(towns, {"large_share": "大班额占比（56人及以上）", "very_large_share": "超大班额占比"}),
+        **pct_columns(towns, {"large_share": "大班额占比（56人及以上）", "very_large_share": "超大班额占比"}),
         "起始年级班级数": towns["initial_classes"], "起始年级超额班级": towns["initial_over_cap"],
-        **insights.pct_cols(towns, {"initial_over_cap_share": "起始年级超额占比"}),
-        "是否达标": insights.yes_no(towns["meets_target"]),
+        **pct_columns(towns, {"initial_over_cap_share": "起始年级超额占比"}),
+        "是否达标": met_text(towns["meets_target"]),
     })
     detail_table("各乡镇班额明细（全部学年）", state.METRICS_TOWNSHIP_DETAIL, town_view, "乡镇班额", "metrics_townships")
     dist = view.distribution
@@ -157,9 +157,9 @@ def preschool_section() -> None:
     pre_view = pd.DataFrame({
         "学年": pre["year"], "乡镇（街道）": pre["township"], "3-5岁常住人口": pre["population_3_5"],
         "在园幼儿数": pre["enrolled"], "公办园在园幼儿数": pre["enrolled_public"], "普惠性民办园在园幼儿数": pre["enrolled_inclusive_private"],
-        **insights.pct_cols(pre, {"gross_enrollment": "毛入园率", "inclusive_coverage": "普惠性幼儿园覆盖率", "public_share": "公办园在园幼儿占比"}),
-        "毛入园率达标": insights.yes_no(pre["gross_enrollment_ok"]), "普惠覆盖率达标": insights.yes_no(pre["inclusive_coverage_ok"]),
-        "公办占比达标": insights.yes_no(pre["public_share_ok"]),
+        **pct_columns(pre, {"gross_enrollment": "毛入园率", "inclusive_coverage": "普惠性幼儿园覆盖率", "public_share": "公办园在园幼儿占比"}),
+        "毛入园率达标": met_text(pre["gross_enrollment_ok"]), "普惠覆盖率达标": met_text(pre["inclusive_coverage_ok"]),
+        "公办占比达标": met_text(pre["public_share_ok"]),
     })
     detail_table("学前教育明细（全部学年）", state.METRICS_PRESCHOOL_DETAIL, pre_view, "学前教育指标", "metrics_preschool")
 
@@ -184,7 +184,7 @@ def compulsory_section() -> None:
     comp_view = pd.DataFrame({
         "学年": comp["year"], "乡镇（街道）": comp["township"], "义务教育适龄人口": comp["population"],
         "义务教育在校生数": comp["enrolled"], "适龄残疾儿童数": comp["disabled_children"], "残疾儿童入学数": comp["disabled_enrolled"],
-        **insights.pct_cols(comp, {"gross_enrollment": "义务教育毛入学率", "disabled_enrollment": "适龄残疾儿童入学率"}),
+        **pct_columns(comp, {"gross_enrollment": "义务教育毛入学率", "disabled_enrollment": "适龄残疾儿童入学率"}),
     })
     detail_table("义务教育与特殊教育明细（全部学年）", state.METRICS_COMPULSORY_DETAIL, comp_view, "义务教育与特殊教育指标", "metrics_compulsory")
 
@@ -215,7 +215,7 @@ def link_section() -> None:
                "灰点乡镇样本不足、得分误差大，只画出不计入；相关不等于因果，只说明“拥挤的乡镇是否也是不满意的乡镇”。")
     link_view = pd.DataFrame({
         "乡镇（街道）": usable["township"], "样本量": usable["n"], f"{measure_label}得分": usable["score"].round(2),
-        **insights.pct_cols(usable, {"large_share": f"大班额占比（{link.year}）", "inclusive_coverage": f"普惠性幼儿园覆盖率（{link.year}）"}),
+        **pct_columns(usable, {"large_share": f"大班额占比（{link.year}）", "inclusive_coverage": f"普惠性幼儿园覆盖率（{link.year}）"}),
     }).sort_values(f"{measure_label}得分")
     st.dataframe(link_view, hide_index=True, width="stretch")
     download_table(link_view, f"乡镇满意度与办学指标_{ctx.wave}", "metrics_link")

@@ -5,7 +5,8 @@ import math
 import pandas as pd
 import pytest
 
-from analysis.formatting import csv_bytes, export_safe, fmt_pct, fmt_rank, fmt_rank_of, fmt_rank_set, fmt_score, fmt_signed
+from analysis.formatting import (csv_bytes, export_safe, fmt_pct, fmt_rank, fmt_rank_of, fmt_rank_set, fmt_score, fmt_signed,
+                                 met_text, pct_columns, pct_text)
 
 
 @pytest.mark.parametrize("fn, value, expected", [
@@ -54,3 +55,12 @@ def test_fmt_time_shows_beijing_minutes(monkeypatch, stamp, server_tz, expected)
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_share_columns_read_as_percent_text():
+    frame = pd.DataFrame({"township": ["城关镇", "东坝镇"], "coverage": [0.834, float("nan")], "ok": [True, False]})
+    assert pct_columns(frame, {"coverage": "家访覆盖率", "absent": "缺列"}) == {"家访覆盖率": ["83.4%", "—"]}
+    shown = pct_text(frame, ["coverage", "absent"])
+    assert shown["coverage"].tolist() == ["83.4%", "—"] and list(shown.columns) == list(frame.columns)
+    assert frame["coverage"].iloc[0] == 0.834  # the input is left as it was
+    assert met_text(frame["ok"]) == ["达标", "未达标"]

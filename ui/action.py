@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from analysis.data import ledger, store
 from analysis.data.contract import HOME_VISITS, PETITIONS
 from analysis.report.action_charts import coverage_figure, item_trend_figure, orders_by_month_figure
-from analysis.formatting import fmt_pct
+from analysis.formatting import pct_text
 from analysis.survey import action
 from ui import data
 from ui.caching import shared_view
@@ -58,11 +58,6 @@ def attention(data_version: str, home: str, as_of: dt.date) -> pd.DataFrame:
 ORDER_HEADERS = {"month": "月份", "item": "分项", "township": "乡镇（街道）", "orders": "工单（件）", "closed": "已办结",
                  "closure_rate": "办结率", "followed": "已回访", "satisfied": "满意+基本满意", "follow_up_rate": "回访满意率",
                  "overdue": "超期未办结"}
-
-
-def pct_text(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Shares shown as '85.0%' in tables and downloads."""
-    return frame.assign(**{c: frame[c].map(fmt_pct) for c in columns if c in frame.columns})
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.data.waves import previous_wave
-from analysis.formatting import fmt_pct
+from analysis.formatting import fmt_pct, met_text, pct_columns
 from analysis.survey.comments import CommentView, comment_view as build_comment_view
 from analysis.survey.groups import GROUP_DIMENSIONS, GroupView, group_view as build_group_view, in_townships
 from analysis.survey.itemmodel import item_to_overall
@@ -144,16 +144,6 @@ def link_view(data_version: str, wave: str, home: str, townships: tuple[str, ...
                            cfg.min_group_n, column)
 
 
-def pct_cols(frame: pd.DataFrame, columns: dict[str, str]) -> dict[str, list[str]]:
-    """Columns of rates as 83.4% strings under Chinese names."""
-    return {label: [fmt_pct(v) for v in frame[column]] for column, label in columns.items()}
-
-
-def yes_no(series: pd.Series) -> list[str]:
-    """达标 / 未达标."""
-    return ["达标" if v else "未达标" for v in series]
-
-
 @dataclass(frozen=True)
 class ClassYear:
     """What the 班额 tab shows for one school year: the county's totals, the trend's ends and the schools."""
@@ -179,9 +169,9 @@ def class_year(data_version: str, townships: tuple[str, ...], year: str) -> Clas
         "学年": schools["year"], "学校": schools["school"], "乡镇（街道）": schools["township"], "学段": schools["stage"],
         "班级数": schools["classes"], "学生数": schools["students"].astype("int64"), "平均班额": schools["mean_size"].round(1),
         "最大班额": schools["max_size"].astype("int64"), "大班额（56–65人）": schools["large"], "超大班额（66人及以上）": schools["very_large"],
-        **pct_cols(schools, {"large_share": "大班额占比（56人及以上）"}),
+        **pct_columns(schools, {"large_share": "大班额占比（56人及以上）"}),
         "起始年级班级数": schools["initial_classes"], "起始年级超额班级": schools["initial_over_cap"],
-        "是否达标": yes_no(schools["meets_target"]),
+        "是否达标": met_text(schools["meets_target"]),
     })
     return ClassYear(totals=current.iloc[0].to_dict() if len(current) else None, first=totals.iloc[0].to_dict(),
                      last=totals.iloc[-1].to_dict(), crowded=len(crowded), crowded_classes=int(crowded["large_or_more"].sum()),
