@@ -4,11 +4,11 @@ checks this in every test must itself notice changes and must see the views a pa
 import numpy as np
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
 from tests.shared_views import fingerprint
+from ui.caching import clear_views
 
 
 def frame() -> pd.DataFrame:
@@ -65,7 +65,7 @@ def test_a_view_changed_in_place_is_named(monkeypatch):
 
 
 def test_the_guard_sees_the_views_a_page_computes(app_db, shared_views_stay_unchanged):
-    st.cache_resource.clear()  # computed afresh here, so the recorder sees them
+    clear_views()  # computed afresh here, so the recorder sees them
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
     assert not at.exception, at.exception
