@@ -3,16 +3,19 @@
 Starts the real `make serve` (WORKERS=2) on a free loopback port with its own database, checks the health check and
 the sticky cookie through nginx, renders a page through nginx over the websocket, imports a new wave through the
 command line and sees it on the next run in a session of each worker, then stops make with SIGTERM and checks that no
-process is left. The bureau server's files in deploy/ are started as systemd would start them (the unit's command behind the site
+process is left. `make run`'s server must send without Nagle's delay (TCP_NODELAY, read from its socket). The bureau
+server's files in deploy/ are started as systemd would start them (the unit's command behind the site
 file), checked by `nginx -t` and by `systemd-analyze verify`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -30,6 +33,7 @@ ROOT = bs.ROOT
 NEW_WAVE = "2026年第4季度"
 WAVE_LABEL = "测评批次"
 START_TIMEOUT = 180
+SYS_PIDFD_GETFD = 438  # Linux >= 5.6; the same number on every architecture
 
 
 def nginx_or_reason() -> str | None:
@@ -160,6 +164,52 @@ def test_make_serve_two_workers_share_the_database(need_nginx, tmp_path):
         left = kill_leftovers([proc])
     assert not left, f"processes left after SIGTERM: {left}\n{log.read_text(errors='replace')[-2000:]}"
     assert "已停止 nginx 与全部进程" in log.read_text(errors="replace")
+
+
+def accepted_tcp_nodelay(pid: int, port: int) -> list[int]:
+    """TCP_NODELAY of each connection process `pid` accepted on `port`, read through a copy of its socket (pidfd_getfd)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    flags = []
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                if not os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:"):
+                    continue
+            except OSError:
+                continue  # closed meanwhile
+            copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, int(fd), 0)
+            assert copy >= 0, f"pidfd_getfd refused: {os.strerror(ctypes.get_errno())}"
+            with socket.socket(fileno=copy) as sock:
+                if sock.family != socket.AF_INET or sock.type != socket.SOCK_STREAM or sock.getsockname()[1] != port:
+                    continue
+                try:
+                    sock.getpeername()
+                except OSError:
+                    continue  # the listening socket
+                flags.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+    finally:
+        os.close(pidfd)
+    return flags
+
+
+def test_make_run_sends_without_nagle_delay(tmp_path):
+    """Streamlit binds its listening socket itself (protocol number 0), so asyncio leaves Nagle's algorithm on and a
+    run's last message can wait ~40 ms for the browser's delayed ACK; on uvloop (requirements.txt) every connection has
+    TCP_NODELAY."""
+    db = bs.build_database(tmp_path / "app.db")
+    server = bs.StreamlitServer(db, bs.write_secrets(tmp_path / "secrets.toml"), tmp_path / "run.log",
+                                script=bs.SERVE).start()
+
+    async def flags_while_connected() -> list[int]:
+        async with Session(server.base_url) as session:
+            assert (await session.run()).ok
+            return accepted_tcp_nodelay(server.process.pid, server.port)
+
+    try:
+        assert asyncio.run(flags_while_connected()) == [1]
+    finally:
+        server.stop()
 
 
 def test_deploy_site_passes_nginx_check(need_nginx, tmp_path):
