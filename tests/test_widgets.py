@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from ui.widgets import figure_view
+from ui.widgets import figure_view, trimmed_template
 
 
 def bar(version: str) -> go.Figure:
@@ -34,8 +34,11 @@ def test_figure_view_is_built_once_per_argument_and_comes_back_unchanged():
     first = scores("v1")
     again = scores("v1")
     assert calls == ["v1"]
-    # What st.plotly_chart sends is the builder's figure, unchanged.
-    assert json.loads(pio.to_json(again, validate=False)) == json.loads(pio.to_json(bar("v1"), validate=False))
+    # What st.plotly_chart sends is the builder's figure, its template cut to what applies to its traces (tested below).
+    sent, built = (json.loads(pio.to_json(f, validate=False)) for f in (again, bar("v1")))
+    assert sent["layout"]["template"] == trimmed_template(built) != built["layout"]["template"]
+    built["layout"]["template"] = sent["layout"]["template"]
+    assert sent == built
     assert again.spec() is first.spec()  # one shared spec for every session and rerun (the guard checks none changes it)
     assert "1 traces" in repr(again) and isinstance(again.spec()["layout"]["template"], dict)  # repr leaves the spec whole
     assert scores("v2").spec()["layout"]["title"]["text"] == "得分 v2"  # the argument is the key: a new version is a new figure
@@ -111,3 +114,53 @@ def test_sending_a_figure_view_leaves_its_shared_spec_unchanged():
     before = fingerprint(figure.spec())
     pio.to_json(figure, validate=False)  # what st.plotly_chart does with it on every rerun
     assert fingerprint(figure.spec()) == before
+
+
+PLOTLY_WHITE = pio.templates["plotly_white"].to_plotly_json()
+
+
+@pytest.mark.parametrize("traces, kinds, families", [
+    ([go.Bar(x=["甲"], y=[1.0]), go.Scatter(x=["甲"], y=[2.0])], {"bar", "scatter"}, set()),
+    ([go.Heatmap(z=[[1, 2], [3, 4]])], {"heatmap"}, set()),
+    ([go.Scatter3d(x=[1], y=[2], z=[3])], {"scatter3d"}, {"scene"}),
+    ([go.Barpolar(r=[1], theta=[0])], {"barpolar"}, {"polar"}),
+])
+def test_figure_view_sends_only_the_template_parts_its_traces_use(traces, kinds, families):
+    @figure_view
+    def chart(version: str) -> go.Figure:
+        return go.Figure(traces).update_layout(template="plotly_white")
+
+    chart.clear()
+    sent = chart("v1").spec()["layout"]["template"]
+    assert set(sent["data"]) == kinds  # plotly_white has defaults for every kind used here
+    for kind in kinds:
+        assert sent["data"][kind] == PLOTLY_WHITE["data"][kind]
+    subplot_families = {"scene", "ternary", "polar", "geo", "smith", "mapbox", "map"}
+    kept = set(PLOTLY_WHITE["layout"]) - subplot_families | (families & set(PLOTLY_WHITE["layout"]))
+    assert set(sent["layout"]) == kept
+    for key in kept:  # colorway, axes, fonts, colorscales: unchanged
+        assert sent["layout"][key] == PLOTLY_WHITE["layout"][key]
+
+
+def test_a_subplot_family_named_in_the_layout_keeps_its_template():
+    @figure_view
+    def empty_polar(version: str) -> go.Figure:
+        return go.Figure().update_layout(template="plotly_white", polar={"hole": 0.2})
+
+    empty_polar.clear()
+    sent = empty_polar("v1").spec()["layout"]["template"]
+    assert sent["layout"]["polar"] == PLOTLY_WHITE["layout"]["polar"] and "scene" not in sent["layout"]
+    assert sent["data"] == {}
+
+
+def test_the_app_charts_send_a_small_template():
+    from analysis.report.ranking_charts import base_layout
+
+    @figure_view
+    def styled(version: str) -> go.Figure:
+        return base_layout(go.Figure(go.Bar(x=["甲", "乙"], y=[1.0, 2.0])), "标题")
+
+    styled.clear()
+    full = len(json.dumps(base_layout(go.Figure(go.Bar(x=["甲", "乙"], y=[1.0, 2.0])), "标题").to_dict()))
+    sent = len(json.dumps(styled("v1").spec()))
+    assert sent < full / 2, (sent, full)
