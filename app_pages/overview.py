@@ -10,10 +10,8 @@ from analysis.survey.basis import BASIS_LABELS
 from analysis.survey.ranking import probability_method
 from ui import data, overview, state
 from ui.overview import rank_trend, score_trend
-from ui.widgets import (basis_note, detail_expander, download_table, page_context, plain, plain_lines,
+from ui.widgets import (CARD_WIDTH, basis_note, detail_expander, download_table, page_context, plain, plain_lines,
                         require_ranked_home, require_survey_wave, takeaway)
-
-CARD_WIDTH = 170  # two cards side by side on a 390-px phone, four in a row on a desktop
 
 ctx = page_context()
 cfg = ctx.settings

@@ -5,13 +5,13 @@ import streamlit as st
 from analysis.data import store
 from analysis.formatting import fmt_rank, fmt_score
 from analysis.report.headline import rank_change_words
-from analysis.report.wording import chance_words, planned_rank_text, probability_note
+from analysis.report.wording import planned_rank_text, probability_note
 from analysis.survey.itemmodel import MISSING_NOTE
 from analysis.survey.planner import moves_from_rows, pull_text
 from analysis.survey.ranking import probability_method
 from analysis.survey.scenarios import delete_scenario, save_scenario
 from ui import auth, data, planning, state
-from ui.widgets import (basis_note, detail_expander, download_table, page_context, plain, require_ranked_home,
+from ui.widgets import (CARD_WIDTH, basis_note, detail_expander, download_table, page_context, plain, require_ranked_home,
                         require_survey_wave, show_table, takeaway)
 
 ctx = page_context()
@@ -57,20 +57,21 @@ with_trend = st.toggle("假设各县区（含本县）按近 3 期趋势再变�
 result = planning.run(ctx.version, ctx.wave, ctx.home, tuple(moves), with_trend)
 current, planned = result.current, result.planned
 hold_key, strive_key = f"p_rank_le_{cfg.hold}", f"p_rank_le_{cfg.strive}"
-c1, c2, c3, c4 = st.columns(4)
-c1.metric("总体得分", fmt_score(planned["score"]), delta=f"{planned['score'] - current['score']:+.2f} 分", border=True)
-c2.metric("名次（按估计值）", fmt_rank(planned["rank"]), delta=rank_change_words(current['rank'] - planned['rank']), border=True,
-          delta_color="off" if current['rank'] - planned['rank'] == 0 else "normal", delta_arrow="off" if current['rank'] - planned['rank'] == 0 else "auto",
-          help="按各县区得分的估计值排出的名次；真实名次有抽样误差，请同时看右边两个概率。")
-c2.caption(f"进入前{cfg.strive}名的把握{chance_words(planned[strive_key])}")
-c3.metric(f"保{cfg.hold}概率", f"{planned[hold_key] * 100:.0f}%",
-          delta=f"{(planned[hold_key] - current[hold_key]) * 100:+.0f} 个百分点", border=True,
-          help=probability_note(cfg.draws, planned[hold_key]))
-c3.caption(chance_words(planned[hold_key]))
-c4.metric(f"争{cfg.strive}概率", f"{planned[strive_key] * 100:.0f}%",
-          delta=f"{(planned[strive_key] - current[strive_key]) * 100:+.0f} 个百分点", border=True,
-          help=probability_note(cfg.draws, planned[strive_key]))
-c4.caption(chance_words(planned[strive_key]))
+moved = current['rank'] - planned['rank']
+# A horizontal container wraps: four cards in a row on a desktop, a 2×2 grid on a phone (as on 总览). The chance in
+# words, once under each card, is in the sentence below the cards.
+with st.container(horizontal=True, gap="small"):
+    st.metric("总体得分", fmt_score(planned["score"]), delta=f"{planned['score'] - current['score']:+.2f} 分", border=True,
+              width=CARD_WIDTH)
+    st.metric("名次（按估计值）", fmt_rank(planned["rank"]), delta=rank_change_words(moved), border=True, width=CARD_WIDTH,
+              delta_color="off" if moved == 0 else "normal", delta_arrow="off" if moved == 0 else "auto",
+              help="按各县区得分的估计值排出的名次；真实名次有抽样误差，请同时看右边两个概率。")
+    st.metric(f"保{cfg.hold}概率", f"{planned[hold_key] * 100:.0f}%", border=True, width=CARD_WIDTH,
+              delta=f"{(planned[hold_key] - current[hold_key]) * 100:+.0f} 个百分点",
+              help=probability_note(cfg.draws, planned[hold_key]))
+    st.metric(f"争{cfg.strive}概率", f"{planned[strive_key] * 100:.0f}%", border=True, width=CARD_WIDTH,
+              delta=f"{(planned[strive_key] - current[strive_key]) * 100:+.0f} 个百分点",
+              help=probability_note(cfg.draws, planned[strive_key]))
 
 
 def effect_text(effect: dict) -> str:

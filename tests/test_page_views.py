@@ -214,7 +214,9 @@ def test_group_options_and_moves_from_rows() -> None:
                          ["课后服务", "丁镇", "一般", "满意", 20.0],       # unknown group
                          ["课后服务", "全体受访者", "一般", "很好", 20.0],   # unknown answer
                          ["课后服务", "甲镇", "一般", "满意", 0.0],          # nothing moved
-                         ["课后服务", None, "一般", "满意", 10.0]],          # incomplete
+                         ["课后服务", None, "一般", "满意", 10.0],           # incomplete
+                         ["课后服务", "农村", pd.NA, "满意", 10.0],          # incomplete (a row added in the editor)
+                         ["课后服务", "农村", "一般", "满意", float("nan")]],  # no share yet
                         columns=["item", "group", "from", "to", "pct"])
     assert moves_from_rows(rows, groups, POINTS) == [Move("课后服务", "一般", "满意", 0.2, "urban_rural", "农村")]
 

@@ -18,6 +18,8 @@ from analysis.settings import Settings
 from ui import data, state
 from ui.caching import shared_view
 
+CARD_WIDTH = 170  # metric cards in a horizontal container: two side by side on a 390-px phone, four in a row on a desktop
+
 
 @dataclass(frozen=True)
 class PageContext:
