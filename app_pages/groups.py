@@ -58,17 +58,17 @@ if deff > 1.2:
     st.info(f"加权使估计的方差增大约 {deff - 1:.0%}（设计效应 {deff:.2f}）：{view.n} 份问卷相当于约 {view.n_eff:.0f} 份等权问卷，"
             "置信区间相应变宽。", icon=":material/info:")
 
-c1, c2, c3 = st.columns(3)
+cards = st.container(horizontal=True, gap="small")  # wraps on a phone; 4 elements a rerun, not 7
 if summary.lowest_town is not None:
     worst = summary.lowest_town
     # ASCII sign: st.metric reads the arrow's direction from a leading "-".
-    c1.metric(f"得分最低的乡镇（样本≥{cfg.min_group_n}）", str(worst["group"]), delta=f"{worst['gap_county']:+.2f} 分（较全县）",
-              border=True)
+    cards.metric(f"得分最低的乡镇（样本≥{cfg.min_group_n}）", str(worst["group"]), delta=f"{worst['gap_county']:+.2f} 分（较全县）",
+                 border=True)
 else:
-    c1.metric(f"得分最低的乡镇（样本≥{cfg.min_group_n}）", "—", border=True)
-c2.metric("显著偏低的群体", f"{summary.low} 个", help="该群体得分与本县其余受访者得分之差，按调查设计（含权重）作 t 检验；"
-          "Holm 校正（只有两个群体的维度只算一次检验）后 p<0.05", border=True)
-c3.metric("参与检验的群体", f"{summary.tested} 个", help=f"样本不足{cfg.min_group_n}份的群体不参与检验", border=True)
+    cards.metric(f"得分最低的乡镇（样本≥{cfg.min_group_n}）", "—", border=True)
+cards.metric("显著偏低的群体", f"{summary.low} 个", help="该群体得分与本县其余受访者得分之差，按调查设计（含权重）作 t 检验；"
+             "Holm 校正（只有两个群体的维度只算一次检验）后 p<0.05", border=True)
+cards.metric("参与检验的群体", f"{summary.tested} 个", help=f"样本不足{cfg.min_group_n}份的群体不参与检验", border=True)
 
 def townships_section() -> None:
     """Scores by township with CIs; small townships greyed out."""

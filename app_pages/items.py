@@ -33,20 +33,20 @@ if view.comparison_note:
 
 # Headline numbers a leader can repeat in a meeting.
 has_benchmark, worst, below_city = summary.has_benchmark, summary.worst, summary.below_city
-c1, c2, c3 = st.columns(3)
+cards = st.container(horizontal=True, gap="small")  # wraps on a phone; 4 elements a rerun, not 7
 if has_benchmark:
     # ASCII signs: st.metric reads the arrow's direction from a leading "-".
-    c1.metric(f"与{escape_markdown(strive_name)}差距最大的分项", str(worst["item"]), delta=f"{worst['gap_strive']:+.2f} 分", border=True)
+    cards.metric(f"与{escape_markdown(strive_name)}差距最大的分项", str(worst["item"]), delta=f"{worst['gap_strive']:+.2f} 分", border=True)
 else:
-    c1.metric("得分最低的分项", str(worst["item"]), delta=f"{worst['score']:.2f} 分", delta_color="off", border=True)
-c2.metric("显著低于全市平均的分项", f"{len(below_city)} 项", border=True,
-          help="本县得分与全市平均之差的 z 检验，对全部分项做 Holm 校正，5%水平")
+    cards.metric("得分最低的分项", str(worst["item"]), delta=f"{worst['score']:.2f} 分", delta_color="off", border=True)
+cards.metric("显著低于全市平均的分项", f"{len(below_city)} 项", border=True,
+             help="本县得分与全市平均之差的 z 检验，对全部分项做 Holm 校正，5%水平")
 if summary.fix_first is not None:
     first = summary.fix_first
-    c3.metric("建议先改", str(first["item"]), delta=f"补齐差距后总体得分约 +{first['expected_gain']:.2f} 分", border=True,
-              help="按“目标推演”页的同一模型推算，用于排先后，不是预测；稳定性见“先改哪一项”分页。")
+    cards.metric("建议先改", str(first["item"]), delta=f"补齐差距后总体得分约 +{first['expected_gain']:.2f} 分", border=True,
+                 help="按“目标推演”页的同一模型推算，用于排先后，不是预测；稳定性见“先改哪一项”分页。")
 else:
-    c3.metric("建议先改", "—", border=True)
+    cards.metric("建议先改", "—", border=True)
 
 
 @st.fragment
