@@ -5,7 +5,7 @@ import streamlit as st
 from analysis.data import store
 from analysis.formatting import fmt_rank, fmt_score
 from analysis.report.headline import rank_change_words
-from analysis.report.wording import planned_rank_text, probability_note
+from analysis.report.wording import chance_words, planned_rank_text, probability_note
 from analysis.survey.itemmodel import MISSING_NOTE
 from analysis.survey.planner import moves_from_rows, pull_text
 from analysis.survey.ranking import probability_method
@@ -58,14 +58,14 @@ result = planning.run(ctx.version, ctx.wave, ctx.home, tuple(moves), with_trend)
 current, planned = result.current, result.planned
 hold_key, strive_key = f"p_rank_le_{cfg.hold}", f"p_rank_le_{cfg.strive}"
 moved = current['rank'] - planned['rank']
-# A horizontal container wraps: four cards in a row on a desktop, a 2×2 grid on a phone (as on 总览). The chance in
-# words, once under each card, is in the sentence below the cards.
+# A horizontal container wraps: four cards in a row on a desktop, a 2×2 grid on a phone (as on 总览). The chances in
+# words, once under each card, are in the sentence below the cards.
 with st.container(horizontal=True, gap="small"):
     st.metric("总体得分", fmt_score(planned["score"]), delta=f"{planned['score'] - current['score']:+.2f} 分", border=True,
               width=CARD_WIDTH)
     st.metric("名次（按估计值）", fmt_rank(planned["rank"]), delta=rank_change_words(moved), border=True, width=CARD_WIDTH,
               delta_color="off" if moved == 0 else "normal", delta_arrow="off" if moved == 0 else "auto",
-              help="按各县区得分的估计值排出的名次；真实名次有抽样误差，请同时看右边两个概率。")
+              help="按各县区得分的估计值排出的名次；真实名次有抽样误差，请同时看保、争两个概率。")
     st.metric(f"保{cfg.hold}概率", f"{planned[hold_key] * 100:.0f}%", border=True, width=CARD_WIDTH,
               delta=f"{(planned[hold_key] - current[hold_key]) * 100:+.0f} 个百分点",
               help=probability_note(cfg.draws, planned[hold_key]))
@@ -79,8 +79,13 @@ def effect_text(effect: dict) -> str:
     return f"得分 {effect['score']:+.2f} 分，争{cfg.strive}概率 {effect[strive_key] * 100:+.0f} 个百分点"
 
 
-now = f"{fmt_score(current['score'])} 分、{planned_rank_text(current['rank'], current[strive_key], cfg.strive)}"
-after = f"{fmt_score(planned['score'])} 分、{planned_rank_text(planned['rank'], planned[strive_key], cfg.strive)}"
+def standing(side: dict) -> str:
+    """Score, rank and both chances in words: the cards show the chances only as percentages."""
+    return (f"{fmt_score(side['score'])} 分、{planned_rank_text(side['rank'], side[strive_key], cfg.strive)}，"
+            f"保{cfg.hold}的把握{chance_words(side[hold_key])}")
+
+
+now, after = standing(current), standing(planned)
 if with_trend:
     takeaway(f"本期：{now}。其中趋势的影响（各县区含本县按近 3 期趋势外推一期）：{effect_text(result.trend_effect)}；"
              f"方案的影响：{effect_text(result.plan_effect)}。合计：{after}。")

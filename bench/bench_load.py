@@ -363,8 +363,14 @@ def machine_line() -> str:
     import streamlit
 
     nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip().replace("nginx version: ", "")
+    try:
+        import uvloop  # Streamlit serves on it when installed (requirements.txt): it sets TCP_NODELAY
+
+        loop = f"uvloop {uvloop.__version__}"
+    except ImportError:
+        loop = "无 uvloop（asyncio）"
     return (f"{cpu}，{os.cpu_count()} 核，内存 {mem:.0f} GB；Python {platform.python_version()}，"
-            f"Streamlit {streamlit.__version__}，{nginx or 'nginx 未安装'}；客户端与服务在同一台机器上")
+            f"Streamlit {streamlit.__version__}，{loop}，{nginx or 'nginx 未安装'}；客户端与服务在同一台机器上")
 
 
 def summary_rows(loads: list[Load], workers: int) -> list[str]:

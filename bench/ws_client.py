@@ -105,12 +105,12 @@ class Session:
             await self._ws.close()
             self._ws = None
 
-    async def run(self, page_hash: str = "", timeout: float = 120) -> Run:
-        """Ask for a run of one page (by its script hash; "" = the page the URL names, here the default) and wait for
-        script_finished. The time is from sending the request to receiving script_finished."""
+    async def run(self, page_hash: str = "", timeout: float = 120, query: str = "") -> Run:
+        """Ask for a run of one page (by its script hash; "" = the page the URL names, here the default) with a query
+        string ("ms=5") and wait for script_finished. The time is from sending the request to receiving script_finished."""
         msg = BackMsg()
         state = msg.rerun_script
-        state.query_string = ""
+        state.query_string = query
         state.page_script_hash = page_hash
         state.cached_message_hashes.extend(self._cache)
         state.context_info.timezone = "Asia/Shanghai"

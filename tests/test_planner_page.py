@@ -12,6 +12,7 @@ def test_planner_page_words_and_trend(app_db):
     assert not at.exception, at.exception
     text = page_text(at)
     assert "名次（按估计值）" in text and "进入前5名的把握约" in text
+    assert text.count("保6的把握") >= 2  # now and after the plan, in words: the cards show percentages only
     assert "100 次" not in text and "少一人就达不到" in text and "满意率提高约" in text
     assert "填补 0 人" not in text  # the model note is built only while its expander is open
     at.session_state["planner_relation_open"] = True
