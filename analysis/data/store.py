@@ -170,17 +170,21 @@ UNAVAILABLE = ("无法连接数据库：请检查数据库服务是否在运行�
                "具体原因已写入服务器日志。")
 
 
+def _unavailable(engine: sa.Engine, exc: Exception) -> DatabaseUnavailable:
+    """The refusal a visitor sees, which names no address (a URL can carry its password in places no renderer hides,
+    and visitors who have not signed in see it); the server log gets the host, port, database and the driver's reason."""
+    url = engine.url
+    place = url.database if url.get_backend_name() == "sqlite" else f"{url.host}:{url.port or ''}/{url.database}"
+    LOG.error("database %s does not answer: %s", place, str(getattr(exc, "orig", None) or exc).splitlines()[0])
+    return DatabaseUnavailable(UNAVAILABLE)
+
+
 def connection(engine: sa.Engine) -> sa.Connection:
-    """engine.connect(); a failure to reach the database becomes DatabaseUnavailable, whose message names no address
-    (a URL can carry its password in places no renderer hides, and visitors who have not signed in see this message);
-    the server log gets the host, port, database and the driver's reason."""
+    """engine.connect(); a failure to reach the database becomes DatabaseUnavailable."""
     try:
         return engine.connect()
     except sa.exc.OperationalError as exc:
-        url = engine.url
-        place = url.database if url.get_backend_name() == "sqlite" else f"{url.host}:{url.port or ''}/{url.database}"
-        LOG.error("database %s does not answer: %s", place, str(exc.orig).splitlines()[0] if exc.orig else exc)
-        raise DatabaseUnavailable(UNAVAILABLE) from exc
+        raise _unavailable(engine, exc) from exc
 
 
 def _bring_to_head(engine: sa.Engine) -> None:
@@ -558,22 +562,47 @@ def audit_entries(engine: sa.Engine) -> pd.DataFrame:
         return pd.read_sql(sa.select(audit_log).order_by(audit_log.c.id.desc()), conn)
 
 
-# Built once: every rerun asks for both versions, and a statement object keeps its compiled-cache key (a fresh select,
-# and NOT IN's expanding parameter, cost SQLAlchemy more than the query costs the database).
+# Built once: every rerun asks for the data version (and two pages for the log's), NOT IN is a chain of != because its
+# expanding parameter costs SQLAlchemy more than the query costs the database.
 _LOG_VERSION = sa.select(sa.func.coalesce(sa.func.max(audit_log.c.id), 0))
 _DATA_VERSION = _LOG_VERSION.where(sa.and_(*(audit_log.c.action != action for action in NO_DATA_ACTIONS)))
 
 
+@functools.lru_cache(maxsize=16)
+def _compiled_read(statement: sa.Select, dialect: sa.Dialect) -> tuple[str, object]:
+    """A prebuilt statement as the driver's SQL text and parameters (a list or a dict, as its paramstyle wants)."""
+    compiled = statement.compile(dialect=dialect)
+    params = compiled.params
+    return str(compiled), [params[name] for name in compiled.positiontup] if compiled.positiontup else params
+
+
+def _read_scalar(engine: sa.Engine, statement: sa.Select) -> int:
+    """One number from a prebuilt read, on a pooled driver connection: a SQLAlchemy connection would also send BEGIN
+    and ROLLBACK (sqlite) through its own layers, ~5× the query's cost on every rerun of every page. The pool still
+    pings a PostgreSQL connection before handing it out; a database that does not answer raises DatabaseUnavailable."""
+    sql, params = _compiled_read(statement, engine.dialect)
+    try:
+        raw = engine.raw_connection()
+    except (sa.exc.OperationalError, engine.dialect.loaded_dbapi.OperationalError) as exc:  # the driver's, unwrapped
+        raise _unavailable(engine, exc) from exc
+    try:
+        cursor = raw.cursor()
+        cursor.execute(sql, params)
+        value = cursor.fetchone()[0]
+        cursor.close()
+    finally:
+        raw.close()  # back to the pool, which rolls back a driver transaction (PostgreSQL) as SQLAlchemy would
+    return int(value)
+
+
 def log_version(engine: sa.Engine) -> int:
     """The newest audit entry of any kind (sign-in failures and scenarios included): the cache key of the log itself."""
-    with engine.connect() as conn:
-        return int(conn.execute(_LOG_VERSION).scalar_one())
+    return _read_scalar(engine, _LOG_VERSION)
 
 
 def data_version(engine: sa.Engine) -> int:
     """A number that changes with every stored change of data, used as the cache key."""
-    with connection(engine) as conn:  # every page asks this first, so it is where a dead database shows
-        return int(conn.execute(_DATA_VERSION).scalar_one())
+    return _read_scalar(engine, _DATA_VERSION)  # every page asks this first, so it is where a dead database shows
 
 
 def log_event(engine: sa.Engine, action: str, user: str, detail: str = "", kind: str = "") -> None:
