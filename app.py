@@ -40,7 +40,7 @@ gated = not auth.may_read()
 navigation = st.navigation(st.session_state[state.PAGES], position="hidden" if gated else "sidebar")
 if gated:
     auth.sign_in_gate()  # stops the run
-sidebar.render(version)
+st.session_state[state.PAGE_CONTEXT] = sidebar.render(version)
 try:
     navigation.run()
 except Exception:

@@ -67,17 +67,21 @@ def class_section() -> None:
     shown = insights.class_year(ctx.version, townships, year)
     if shown.totals is not None:
         row = shown.totals
-        c1, c2, c3, c4 = st.columns(4)
-        c1.metric("大班额占比", fmt_pct(row["large_share"]), border=True,
-                  help=f"{th.large_class_min}人及以上班级占全部班级的比例；目标 ≤ {fmt_pct(th.large_class_share_max, 0)}（国发〔2016〕40号）")
-        c1.caption(":material/check_circle: 达标" if row["large_share"] <= th.large_class_share_max
-                   else f":material/warning: 超过 {fmt_pct(th.large_class_share_max, 0)} 上限")
-        c2.metric(f"大班额（{th.large_class_min}–{th.very_large_class_min - 1}人）", f"{int(row['large'])} 个班", border=True)
-        c3.metric(f"超大班额（{th.very_large_class_min}人及以上）", f"{int(row['very_large'])} 个班", border=True)
-        c3.caption(":material/check_circle: 已消除" if row["very_large"] == 0 else ":material/warning: 目标为全部消除")
-        c4.metric("起始年级超额班级", f"{int(row['initial_over_cap'])} 个班", border=True,
-                  help=f"一年级超过 {th.class_cap_primary} 人、七年级超过 {th.class_cap_junior} 人的班级")
-        c4.caption(f"占起始年级班级 {fmt_pct(row['initial_over_cap_share'])}")
+        # One horizontal container (it wraps on a phone); each card's verdict is its badge, not a caption under it.
+        with st.container(horizontal=True, gap="small"):
+            large_ok = row["large_share"] <= th.large_class_share_max
+            st.metric("大班额占比", fmt_pct(row["large_share"]), border=True,
+                      delta="达标" if large_ok else f"超过 {fmt_pct(th.large_class_share_max, 0)} 上限",
+                      delta_color="green" if large_ok else "red", delta_arrow="off",
+                      help=f"{th.large_class_min}人及以上班级占全部班级的比例；目标 ≤ {fmt_pct(th.large_class_share_max, 0)}（国发〔2016〕40号）")
+            st.metric(f"大班额（{th.large_class_min}–{th.very_large_class_min - 1}人）", f"{int(row['large'])} 个班", border=True)
+            cleared = row["very_large"] == 0
+            st.metric(f"超大班额（{th.very_large_class_min}人及以上）", f"{int(row['very_large'])} 个班", border=True,
+                      delta="已消除" if cleared else "目标为全部消除", delta_color="green" if cleared else "red",
+                      delta_arrow="off")
+            st.metric("起始年级超额班级", f"{int(row['initial_over_cap'])} 个班", border=True,
+                      delta=f"占起始年级班级 {fmt_pct(row['initial_over_cap_share'])}", delta_color="gray", delta_arrow="off",
+                      help=f"一年级超过 {th.class_cap_primary} 人、七年级超过 {th.class_cap_junior} 人的班级")
     st.plotly_chart(figures.class_trend(ctx.version, townships), width="stretch")
     first, last = shown.first, shown.last
     takeaway(f"大班额占比由{first['year']}的 {fmt_pct(first['large_share'])} 变为{last['year']}的 {fmt_pct(last['large_share'])}，"

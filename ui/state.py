@@ -2,6 +2,7 @@
 
 PAGES = "navigation_pages"  # app.py's st.Page objects, built on a session's first run
 DATA_VERSION = "data_version_this_run"  # app.py reads it from the database once a run; the sidebar and pages reuse it
+PAGE_CONTEXT = "page_context_this_run"  # the sidebar resolves settings, wave and home once a run; pages read it
 WAVE = "selected_wave"
 NEXT_WAVE = "wave_to_select_next_run"  # set by an import; the sidebar applies it before drawing its selectbox
 HOME = "home_county"
@@ -56,7 +57,7 @@ ROLE_LABELS = {ROLE_ANALYST: "分析员", ROLE_LEADER: "局领导"}
 def resolve_selection(waves: list[str], counties: tuple[str, ...], default_home: str,
                       wave: str | None, home: str | None) -> tuple[str | None, str]:
     """The wave and home county a run shows: the requested ones when they exist, else the latest wave and the
-    bureau's own county. The sidebar and every page resolve through this one function."""
+    bureau's own county. The sidebar resolves through this one function, once a run, for every page."""
     chosen_wave = wave if wave in waves else (waves[-1] if waves else None)
     chosen_home = home if home in counties else default_home
     return chosen_wave, chosen_home

@@ -34,13 +34,8 @@ class PageContext:
 
 
 def page_context() -> PageContext:
-    """Settings, data version and the sidebar's wave and home county (resolved as the sidebar resolves them)."""
-    cfg = data.settings()
-    version = st.session_state[state.DATA_VERSION]  # read from the database once a run, by app.py
-    waves = data.waves(version)
-    wave, home = state.resolve_selection(waves, cfg.counties, cfg.home_county,
-                                         st.session_state.get(state.WAVE), st.session_state.get(state.HOME))
-    return PageContext(cfg, home, version, wave, waves)
+    """Settings, data version and the sidebar's wave and home county, as the sidebar resolved them on this run."""
+    return st.session_state[state.PAGE_CONTEXT]
 
 
 class SentFigure(go.Figure):
