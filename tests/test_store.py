@@ -138,6 +138,27 @@ def test_opening_a_new_database_from_several_threads(empty_db):
     assert db_state(empty_db)["counts"] == {"alembic_version": 1, "audit_log": 0, "imports": 0, "item_counts": 0, "ledger_events": 0, "scenarios": 0}
 
 
+def test_many_workers_opening_new_sqlite_files_at_once(tmp_path):
+    """Several connections turning a brand-new file to WAL at once get "database is locked" from SQLite at once (its
+    busy timeout does not apply); connect() retries. Twenty new files, six threads each: the race shows in most runs."""
+    errors = []
+
+    def open_it(path):
+        try:
+            store.connect(path).dispose()
+        except Exception as exc:  # noqa: BLE001 - any failure is the test's finding
+            errors.append(exc)
+
+    for round_ in range(20):
+        path = str(tmp_path / f"app{round_}.db")
+        threads = [threading.Thread(target=open_it, args=(path,)) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
+
+
 def test_mock_data_go_through_the_same_import_path(mock_any):
     """mock_db and mock_pg are built by build_mock_database, as init-db builds data/app.db."""
     engine = store.connect(mock_any)

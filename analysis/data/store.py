@@ -8,7 +8,9 @@ import functools
 import logging
 import os
 import re
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -139,6 +141,21 @@ def sqlite_path(url: str) -> Path | None:
     return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
 
 
+def _switch_to_wal(dbapi_connection: sqlite3.Connection) -> None:
+    """PRAGMA journal_mode=WAL, retried for up to LOCK_TIMEOUT_S: when several connections open a brand-new file at
+    once (workers starting together), SQLite answers "database is locked" at once instead of waiting its busy timeout."""
+    deadline, delay = time.monotonic() + LOCK_TIMEOUT_S, 0.01
+    while True:
+        try:
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(2 * delay, 0.2)
+
+
 def connect(path: str | Path | None = None) -> sa.Engine:
     """An engine on a database at the newest schema revision (a new database gets every table, an older one is
     upgraded); its write transactions serialise (see write_transaction)."""
@@ -154,7 +171,7 @@ def connect(path: str | Path | None = None) -> sa.Engine:
             # Let SQLAlchemy, not the driver, emit BEGIN; WAL lets readers go on while an import writes,
             # and synchronous=NORMAL in WAL mode still never leaves a half-written transaction after a crash.
             dbapi_connection.isolation_level = None
-            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(dbapi_connection)
             dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
         @event.listens_for(engine, "begin")
