@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 import streamlit as st
 
 from analysis.data.waves import previous_wave
-from analysis.formatting import fmt_pct, met_text, pct_columns
 from analysis.survey.comments import CommentView, comment_view as build_comment_view
-from analysis.survey.groups import GROUP_DIMENSIONS, GroupView, group_view as build_group_view, in_townships
+from analysis.survey.groups import GroupSummary, GroupView, group_summary as build_group_summary, group_view as build_group_view
+from analysis.survey.groups import in_townships
 from analysis.survey.itemmodel import item_to_overall
-from analysis.survey.items import (ItemView, comparison_items, fix_first_stability, item_scores_from_counts, joint_gains,
-                                   item_view as build_item_view)
-from analysis.survey.school_metrics import (LinkView, MetricsView, link_view as build_link_view,
-                                            metrics_view as build_metrics_view)
+from analysis.survey.items import (ItemSummary, ItemView, comparison_items, fix_first_stability, item_scores_from_counts,
+                                   item_summary as build_item_summary, item_view as build_item_view, joint_gains)
+from analysis.survey.school_metrics import (ClassYear, LinkView, MetricsView, class_year as build_class_year,
+                                            link_view as build_link_view, metrics_view as build_metrics_view)
 from ui import data
 from ui.caching import shared_view
 
@@ -144,113 +142,19 @@ def link_view(data_version: str, wave: str, home: str, townships: tuple[str, ...
                            cfg.min_group_n, column)
 
 
-@dataclass(frozen=True)
-class ClassYear:
-    """What the 班额 tab shows for one school year: the county's totals, the trend's ends and the schools."""
-
-    totals: dict | None  # the chosen year's totals over the chosen townships (None: no classes that year)
-    first: dict          # the first and last school years' totals, for the trend sentence
-    last: dict
-    crowded: int         # schools with a large class, and how many such classes they have
-    crowded_classes: int
-    worst: dict | None   # the school with the most severe crowding (schools come worst first)
-    schools: pd.DataFrame  # 学校 table as shown and downloaded
-
-
 @shared_view(show_spinner=False, max_entries=32)
 def class_year(data_version: str, townships: tuple[str, ...], year: str) -> ClassYear:
-    """The 班额 tab's numbers and table for one school year (built once, not on every rerun)."""
-    view = metrics_view(data_version, townships)
-    totals = view.townships[view.townships["is_total"]].sort_values("year")
-    current = totals[totals["year"] == year]
-    schools = view.schools[view.schools["year"] == year]
-    crowded = schools[schools["large_or_more"] > 0]
-    table = pd.DataFrame({
-        "学年": schools["year"], "学校": schools["school"], "乡镇（街道）": schools["township"], "学段": schools["stage"],
-        "班级数": schools["classes"], "学生数": schools["students"].astype("int64"), "平均班额": schools["mean_size"].round(1),
-        "最大班额": schools["max_size"].astype("int64"), "大班额（56–65人）": schools["large"], "超大班额（66人及以上）": schools["very_large"],
-        **pct_columns(schools, {"large_share": "大班额占比（56人及以上）"}),
-        "起始年级班级数": schools["initial_classes"], "起始年级超额班级": schools["initial_over_cap"],
-        "是否达标": met_text(schools["meets_target"]),
-    })
-    return ClassYear(totals=current.iloc[0].to_dict() if len(current) else None, first=totals.iloc[0].to_dict(),
-                     last=totals.iloc[-1].to_dict(), crowded=len(crowded), crowded_classes=int(crowded["large_or_more"].sum()),
-                     worst=schools.iloc[0].to_dict() if len(crowded) else None, schools=table)
-
-
-@dataclass(frozen=True)
-class GroupSummary:
-    """What the 群体与乡镇 page says about one group view before its tables: counts, extremes and the flagged groups."""
-
-    answered: bool          # anyone in scope answered the measure
-    county_score: float
-    tested: int             # groups that were tested, and those significantly lower than the rest
-    low: int
-    has_townships: bool
-    lowest_town: dict | None   # among townships with enough answers
-    highest_town: dict | None
-    flagged: list[str]      # 维度·群体 significantly lower / higher than the rest (townships aside)
-    high: list[str]
-    mixed_dimensions: list[str]  # dimensions whose answer mix differs (Rao–Scott)
+    """The 班额 tab for one school year (built once, not on every rerun)."""
+    return build_class_year(metrics_view(data_version, townships), year)
 
 
 @shared_view(show_spinner=False, max_entries=32)
 def group_summary(data_version: str, wave: str, home: str, townships: tuple[str, ...], column: str) -> GroupSummary:
-    """The page's headline numbers and sentences' inputs for one group view (computed once, read every rerun)."""
-    view = group_view(data_version, wave, home, townships, column)
-    table = view.table
-    answered = not table.empty and int(table.loc[table["dimension"] == table["dimension"].iloc[0], "n"].sum()) > 0
-    towns = table[table["dimension"] == "township"]
-    big = towns[~towns["small"].astype(bool)].sort_values("score")
-    others = table[table["dimension"] != "township"]
-
-    def labels(rows: pd.DataFrame) -> list[str]:
-        return [f"{GROUP_DIMENSIONS[d]}·{g}" for d, g in zip(rows["dimension"], rows["group"])]
-
-    mix = view.dimensions[view.dimensions["verdict"] == "答案分布差异显著"] if len(view.dimensions) else view.dimensions
-    return GroupSummary(
-        answered=answered, county_score=float(table["county_score"].iloc[0]) if answered else float("nan"),
-        tested=int((table["test"] != "未检验").sum()), low=int((table["verdict"] == "显著偏低").sum()),
-        has_townships=not towns.empty, lowest_town=big.iloc[0].to_dict() if len(big) else None,
-        highest_town=big.iloc[-1].to_dict() if len(big) else None,
-        flagged=labels(others[others["verdict"] == "显著偏低"]), high=labels(others[others["verdict"] == "显著偏高"]),
-        mixed_dimensions=[GROUP_DIMENSIONS[d] for d in mix["dimension"]] if len(mix) else [])
-
-
-@dataclass(frozen=True)
-class ItemSummary:
-    """What the 分项指标 page leads with for one item view: the weakest item, those below the city, the score table."""
-
-    answered: bool             # anyone in scope scored an item
-    has_benchmark: bool        # a strive county to compare with
-    worst: dict                # the item furthest behind the strive county (or the lowest-scoring one)
-    fix_first: dict | None     # the first item of the fix-first list, when closing its gap gains anything
-    below_city: list[str]      # items significantly below the city mean
-    scores: pd.DataFrame       # 分项得分 table as shown and downloaded
+    """The 群体与乡镇 page's headline for one group view (computed once, read every rerun)."""
+    return build_group_summary(group_view(data_version, wave, home, townships, column))
 
 
 @shared_view(show_spinner=False, max_entries=16)
 def item_summary(data_version: str, wave: str, home: str, townships: tuple[str, ...]) -> ItemSummary:
-    """The page's headline inputs and its score table for one item view (computed once, read every rerun)."""
-    view = item_view(data_version, wave, home, townships)
-    bench, strive = view.benchmarks, view.strive_county or "—"
-    has_benchmark = bool(bench["gap_strive"].notna().any())
-    scores = pd.DataFrame({
-        "分项": bench["item"],
-        "本县得分": bench["score"].round(2),
-        "95%置信区间": [f"{lo:.2f}–{hi:.2f}" for lo, hi in zip(bench["ci_low"], bench["ci_high"])],
-        "样本量": bench["n"],
-        "不了解占比": [fmt_pct(v) for v in bench["unknown_share"]],
-        "全市平均": bench["city_mean"].round(2),
-        "较全市平均": bench["gap_city"].round(2),
-        "与全市平均比较": bench["verdict_city"],
-        f"{strive}得分": bench["strive_score"].round(2),
-        f"较{strive}": bench["gap_strive"].round(2),
-        f"与{strive}比较": bench["verdict_strive"],
-    })
-    answered = view.n > 0 and bool(bench["score"].notna().any())
-    gains = view.fix is not None and bool((view.fix["expected_gain"] > 0).any())
-    return ItemSummary(answered=answered, has_benchmark=has_benchmark,
-                       worst=bench.sort_values("gap_strive" if has_benchmark else "score").iloc[0].to_dict() if answered else {},
-                       fix_first=view.fix.iloc[0].to_dict() if gains else None,
-                       below_city=bench.loc[bench["verdict_city"] == "显著偏低", "item"].tolist(), scores=scores)
+    """The 分项指标 page's headline and score table for one item view (computed once, read every rerun)."""
+    return build_item_summary(item_view(data_version, wave, home, townships))

@@ -6,7 +6,7 @@ import pandas as pd
 
 from analysis.report.wording import scenario_row
 from analysis.survey.planner import (Forward, ItemPlan, ItemRelation, Move, forward, group_options as plan_groups,
-                                     inverse_sentence, item_to_overall, plan_need_text, required_shift, solve_items,
+                                     inverse_table as build_inverse_table, item_to_overall, required_shift, solve_items,
                                      trend_projection)
 from ui import data
 from ui.caching import shared_view
@@ -76,23 +76,7 @@ def inverse(version: str, wave: str, home: str, k: int, target_p: float, with_tr
 def inverse_table(version: str, wave: str, home: str, k: int, target_p: float, with_trend: bool) -> tuple[str, pd.DataFrame]:
     """The 反推 section as shown: its one-sentence answer and the per-item table (built once per choice, not per rerun)."""
     needed, plans = inverse(version, wave, home, k, target_p, with_trend)
-    coefficients = relation(version, wave, home).coefficients
-
-    def beta(item: str) -> float:
-        return float(coefficients.get(item, 0.0))
-
-    table = pd.DataFrame({
-        "分项": [p.item for p in plans],
-        "系数": [round(float(coefficients[p.item]), 3) for p in plans],
-        "该分项满意率需提高（百分点）": [plan_need_text(p, beta(p.item), f"{p.satisfied_pp:+.1f}" if p.people is not None else "")
-                              for p in plans],
-        "达到后总体得分": ["—" if p.score is None else f"{p.score:.2f}" for p in plans],
-        f"达到后进入前{k}名概率": ["—" if p.p is None else f"{p.p * 100:.0f}%" for p in plans],
-        "需上调一档的受访者占全部受访者": [plan_need_text(p, beta(p.item), f"{p.share * 100:.1f}%" if p.share is not None else "")
-                              for p in plans],
-        "（分析员）本期样本中的人数": ["—" if p.people is None else f"{p.people} / {p.n_all}" for p in plans],
-    })
-    return inverse_sentence(needed, k, target_p, plans), table
+    return build_inverse_table(needed, plans, relation(version, wave, home).coefficients, k, target_p)
 
 
 @shared_view(show_spinner=False, max_entries=1)

@@ -262,3 +262,40 @@ def group_view(responses: pd.DataFrame, wave: str, before: str | None, townships
     headers = {c.name: c.header for c in RESPONSE_COLUMNS}
     names = tuple(headers.get(m, m) for m in result.margins) if result is not None else ()
     return GroupView(table, tests, result, error, names, len(current), kish_n_eff(w) if len(w) else float("nan"))
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    """What the 群体与乡镇 page says about one group view before its tables: counts, extremes and the flagged groups."""
+
+    answered: bool          # anyone in scope answered the measure
+    county_score: float
+    tested: int             # groups that were tested, and those significantly lower than the rest
+    low: int
+    has_townships: bool
+    lowest_town: dict | None   # among townships with enough answers
+    highest_town: dict | None
+    flagged: list[str]      # 维度·群体 significantly lower / higher than the rest (townships aside)
+    high: list[str]
+    mixed_dimensions: list[str]  # dimensions whose answer mix differs (Rao–Scott)
+
+
+def group_summary(view: GroupView) -> GroupSummary:
+    """The 群体与乡镇 page's headline numbers and its sentences' inputs for one group view."""
+    table = view.table
+    answered = not table.empty and int(table.loc[table["dimension"] == table["dimension"].iloc[0], "n"].sum()) > 0
+    towns = table[table["dimension"] == "township"]
+    big = towns[~towns["small"].astype(bool)].sort_values("score")
+    others = table[table["dimension"] != "township"]
+
+    def labels(rows: pd.DataFrame) -> list[str]:
+        return [f"{GROUP_DIMENSIONS[d]}·{g}" for d, g in zip(rows["dimension"], rows["group"])]
+
+    mix = view.dimensions[view.dimensions["verdict"] == "答案分布差异显著"] if len(view.dimensions) else view.dimensions
+    return GroupSummary(
+        answered=answered, county_score=float(table["county_score"].iloc[0]) if answered else float("nan"),
+        tested=int((table["test"] != "未检验").sum()), low=int((table["verdict"] == "显著偏低").sum()),
+        has_townships=not towns.empty, lowest_town=big.iloc[0].to_dict() if len(big) else None,
+        highest_town=big.iloc[-1].to_dict() if len(big) else None,
+        flagged=labels(others[others["verdict"] == "显著偏低"]), high=labels(others[others["verdict"] == "显著偏高"]),
+        mixed_dimensions=[GROUP_DIMENSIONS[d] for d in mix["dimension"]] if len(mix) else [])

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from analysis.formatting import fmt_pct
 from analysis.settings import Settings
 from analysis.stats.drivers import (importance_from_cov, importance_performance, nearest_positive_definite_cov,
                                     weighted_cov)
@@ -331,3 +332,40 @@ def weakest(frame: pd.DataFrame, items: tuple[str, ...], points: dict[str, float
     towns = group_scores(frame, ("township",), points, min_n)
     towns = towns[~towns["small"]].sort_values("score").rename(columns={"group": "township"})[["township", "score", "n"]]
     return item_table.reset_index(drop=True), towns.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class ItemSummary:
+    """What the 分项指标 page leads with for one item view: the weakest item, those below the city, the score table."""
+
+    answered: bool             # anyone in scope scored an item
+    has_benchmark: bool        # a strive county to compare with
+    worst: dict                # the item furthest behind the strive county (or the lowest-scoring one)
+    fix_first: dict | None     # the first item of the fix-first list, when closing its gap gains anything
+    below_city: list[str]      # items significantly below the city mean
+    scores: pd.DataFrame       # 分项得分 table as shown and downloaded
+
+
+def item_summary(view: ItemView) -> ItemSummary:
+    """The 分项指标 page's headline inputs and its 分项得分 table for one item view."""
+    bench, strive = view.benchmarks, view.strive_county or "—"
+    has_benchmark = bool(bench["gap_strive"].notna().any())
+    scores = pd.DataFrame({
+        "分项": bench["item"],
+        "本县得分": bench["score"].round(2),
+        "95%置信区间": [f"{lo:.2f}–{hi:.2f}" for lo, hi in zip(bench["ci_low"], bench["ci_high"])],
+        "样本量": bench["n"],
+        "不了解占比": [fmt_pct(v) for v in bench["unknown_share"]],
+        "全市平均": bench["city_mean"].round(2),
+        "较全市平均": bench["gap_city"].round(2),
+        "与全市平均比较": bench["verdict_city"],
+        f"{strive}得分": bench["strive_score"].round(2),
+        f"较{strive}": bench["gap_strive"].round(2),
+        f"与{strive}比较": bench["verdict_strive"],
+    })
+    answered = view.n > 0 and bool(bench["score"].notna().any())
+    gains = view.fix is not None and bool((view.fix["expected_gain"] > 0).any())
+    return ItemSummary(answered=answered, has_benchmark=has_benchmark,
+                       worst=bench.sort_values("gap_strive" if has_benchmark else "score").iloc[0].to_dict() if answered else {},
+                       fix_first=view.fix.iloc[0].to_dict() if gains else None,
+                       below_city=bench.loc[bench["verdict_city"] == "显著偏低", "item"].tolist(), scores=scores)

@@ -400,3 +400,23 @@ def moves_from_rows(rows: pd.DataFrame, groups: dict[str, tuple[str, str]], poin
             column, value = groups[group]
             moves.append(Move(item, src, dst, float(pct) / 100, column, value))
     return moves
+
+
+def inverse_table(needed: float, plans: list[ItemPlan], coefficients: pd.Series, k: int, target_p: float) -> tuple[str, pd.DataFrame]:
+    """The 反推 answer in one sentence and its per-item table, as shown and downloaded."""
+
+    def beta(item: str) -> float:
+        return float(coefficients.get(item, 0.0))
+
+    table = pd.DataFrame({
+        "分项": [p.item for p in plans],
+        "系数": [round(beta(p.item), 3) for p in plans],
+        "该分项满意率需提高（百分点）": [plan_need_text(p, beta(p.item), f"{p.satisfied_pp:+.1f}" if p.people is not None else "")
+                              for p in plans],
+        "达到后总体得分": ["—" if p.score is None else f"{p.score:.2f}" for p in plans],
+        f"达到后进入前{k}名概率": ["—" if p.p is None else f"{p.p * 100:.0f}%" for p in plans],
+        "需上调一档的受访者占全部受访者": [plan_need_text(p, beta(p.item), f"{p.share * 100:.1f}%" if p.share is not None else "")
+                              for p in plans],
+        "（分析员）本期样本中的人数": ["—" if p.people is None else f"{p.people} / {p.n_all}" for p in plans],
+    })
+    return inverse_sentence(needed, k, target_p, plans), table

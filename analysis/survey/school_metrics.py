@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from analysis.formatting import met_text, pct_columns
 from analysis.settings import Thresholds
 from analysis.survey.groups import group_scores, in_townships
 
@@ -225,3 +226,35 @@ def link_view(metrics: MetricsView, wave_responses: pd.DataFrame, townships: tup
     # Small townships are dropped from the correlation (their score alone can reorder the ranks); the table keeps them.
     return LinkView(link, year, township_association(link, "large_share", min_n),
                     township_association(link, "inclusive_coverage", min_n))
+
+
+@dataclass(frozen=True)
+class ClassYear:
+    """What the 班额 tab shows for one school year: the county's totals, the trend's ends and the schools."""
+
+    totals: dict | None  # the chosen year's totals over the chosen townships (None: no classes that year)
+    first: dict          # the first and last school years' totals, for the trend sentence
+    last: dict
+    crowded: int         # schools with a large class, and how many such classes they have
+    crowded_classes: int
+    worst: dict | None   # the school with the most severe crowding (schools come worst first)
+    schools: pd.DataFrame  # 学校 table as shown and downloaded
+
+
+def class_year(view: MetricsView, year: str) -> ClassYear:
+    """What the 班额 tab shows for one school year of a metrics view: totals, the trend's ends, the 学校 table."""
+    totals = view.townships[view.townships["is_total"]].sort_values("year")
+    current = totals[totals["year"] == year]
+    schools = view.schools[view.schools["year"] == year]
+    crowded = schools[schools["large_or_more"] > 0]
+    table = pd.DataFrame({
+        "学年": schools["year"], "学校": schools["school"], "乡镇（街道）": schools["township"], "学段": schools["stage"],
+        "班级数": schools["classes"], "学生数": schools["students"].astype("int64"), "平均班额": schools["mean_size"].round(1),
+        "最大班额": schools["max_size"].astype("int64"), "大班额（56–65人）": schools["large"], "超大班额（66人及以上）": schools["very_large"],
+        **pct_columns(schools, {"large_share": "大班额占比（56人及以上）"}),
+        "起始年级班级数": schools["initial_classes"], "起始年级超额班级": schools["initial_over_cap"],
+        "是否达标": met_text(schools["meets_target"]),
+    })
+    return ClassYear(totals=current.iloc[0].to_dict() if len(current) else None, first=totals.iloc[0].to_dict(),
+                     last=totals.iloc[-1].to_dict(), crowded=len(crowded), crowded_classes=int(crowded["large_or_more"].sum()),
+                     worst=schools.iloc[0].to_dict() if len(crowded) else None, schools=table)
