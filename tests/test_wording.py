@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from analysis.report.wording import (chance_words, monte_carlo_se, p_rank_le_quadrature,
+from analysis.report.wording import (chance_words, level_counties_sentence, monte_carlo_se, p_rank_le_quadrature,
                                      planned_rank_text, probability_sentence, probability_spread)
 from analysis.stats import rank_stats
 from analysis.survey.margins import margin_people, margin_sentence
@@ -99,3 +99,12 @@ def test_margin_weight_range_brute_force():
     assert people.fewest < people.average < people.most
     assert "视受访者权重为" in margin_sentence(-0.5, 5, w, POINTS)
     assert margin_people(float("inf"), w, POINTS) is None
+
+
+@pytest.mark.parametrize("level, published, sentence", [
+    (["西山区", "南岭县"], False, "与本县的差距在抽样误差之内（经检验）：西山区、南岭县。"),
+    (["西山区"], True, "与本县的差距在抽样误差之内（经检验）：西山区；空心菱形为市级公布得分。"),
+    ([], False, "每个县区与本县的差距都超出了抽样误差。"),
+])
+def test_level_counties_sentence(level, published, sentence):
+    assert level_counties_sentence(level, published) == sentence

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_set, fmt_score
 from analysis.report.headline import rank_change_words
 from analysis.report.ranking_charts import caterpillar_figure, funnel_figure, place_heatmap_figure
+from analysis.report.wording import level_counties_sentence
 from analysis.survey.basis import SOURCE_LABELS
 from analysis.survey.raked_scores import ranking_weight_notes
 from analysis.survey.scoring import scores_with_change
@@ -75,10 +76,8 @@ def funnel(version: str, wave: str, home: str) -> go.Figure:
 def caterpillar_takeaway(version: str, wave: str, home: str) -> str:
     """The sentence under the league chart: which counties are level with home by the pairwise test, not by overlap."""
     pairs = data.pairwise(version, wave, home)
-    level = pairs.loc[pairs["verdict"] == "差异不显著", "county"].tolist()
-    published = bool((ranked_with_change(version, wave)["source"] == "published").any())
-    return (("与本县的差距在抽样误差之内（经检验）：" + "、".join(level) if level else "每个县区与本县的差距都超出了抽样误差。")
-            + ("；空心菱形为市级公布得分。" if published else "。"))
+    return level_counties_sentence(pairs.loc[pairs["verdict"] == "差异不显著", "county"].tolist(),
+                                   bool((ranked_with_change(version, wave)["source"] == "published").any()))
 
 
 @shared_view(show_spinner=False, max_entries=16)

@@ -116,6 +116,12 @@ def change_test(diff: float, se_diff: float) -> float:
     return float(2.0 * ndtr(-abs(diff / se_diff)))
 
 
+def level_counties_sentence(level: list[str], published_shown: bool) -> str:
+    """The sentence under the league chart: the counties the pairwise test cannot tell from home (not overlapping bars)."""
+    return (("与本县的差距在抽样误差之内（经检验）：" + "、".join(level) if level else "每个县区与本县的差距都超出了抽样误差。")
+            + ("；空心菱形为市级公布得分。" if published_shown else "。"))
+
+
 def planned_rank_text(rank: int, p: float, k: int) -> str:
     """A planned rank never alone: 第4名（按估计值；进入前5名的把握约七成）."""
     return f"第{rank}名（按估计值；进入前{k}名的把握{chance_words(p)}）"
