@@ -118,7 +118,7 @@ def change_test(diff: float, se_diff: float) -> float:
 
 def level_counties_sentence(level: list[str], published_shown: bool) -> str:
     """The sentence under the league chart: the counties the pairwise test cannot tell from home (not overlapping bars)."""
-    return (("与本县的差距在抽样误差之内（经检验）：" + "、".join(level) if level else "每个县区与本县的差距都超出了抽样误差。")
+    return (("与本县的差距在抽样误差之内（经检验）：" + "、".join(level) if level else "每个县区与本县的差距都超出了抽样误差")
             + ("；空心菱形为市级公布得分。" if published_shown else "。"))
 
 
