@@ -29,8 +29,8 @@ except SettingsError as exc:
     st.stop()
 
 try:
-    # Once a run: the sidebar and the page use this value, so all of one run sees one version of the data.
-    version = st.session_state[state.DATA_VERSION] = data.version()
+    # Once a run: the sidebar and, through the page context it returns, the page see one version of the data.
+    version = data.version()
 except store.DatabaseUnavailable as exc:
     st.error(str(exc), icon=":material/database_off:")
     st.stop()

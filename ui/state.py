@@ -1,8 +1,7 @@
 """Session-state keys, in one place."""
 
 PAGES = "navigation_pages"  # app.py's st.Page objects, built on a session's first run
-DATA_VERSION = "data_version_this_run"  # app.py reads it from the database once a run; the sidebar and pages reuse it
-PAGE_CONTEXT = "page_context_this_run"  # the sidebar resolves settings, wave and home once a run; pages read it
+PAGE_CONTEXT = "page_context_this_run"  # app.py reads the data version and the sidebar resolves wave and home once a run
 WAVE = "selected_wave"
 NEXT_WAVE = "wave_to_select_next_run"  # set by an import; the sidebar applies it before drawing its selectbox
 HOME = "home_county"
