@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 import streamlit as st
 
-from ui.warmup import warm_start
+from ui.warmup import freeze_heap, warm_start
 
 
 @asynccontextmanager
@@ -18,6 +18,7 @@ async def warm_lifespan(_app):
     """Warm up before serving: a first visitor who arrived while imports ran beside the server would wait longer than
     one who arrives after (both compete for the same two cores), so the server answers once it is warm."""
     await asyncio.to_thread(warm_start)
+    freeze_heap()
     yield
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import sys
@@ -56,3 +57,17 @@ def _warm() -> float:
     seconds = time.perf_counter() - start
     print(f"预热完成：导入页面模块并计算 {len(waves)} 个批次的名次，用时 {seconds:.1f} 秒", file=sys.stderr, flush=True)
     return seconds
+
+
+def freeze_heap() -> int:
+    """Collect once, then take every surviving object out of the cyclic collector's reach; returns how many.
+
+    What is alive after the warm-up (modules, plotly's validators, the warm caches) lives as long as the server. Left
+    in the collector's oldest generation, each full collection walked all of it (~290,000 objects, ~150 ms holding
+    the interpreter lock, twice in a 20 s load of 50 sessions: every session of that process waited). Frozen, a full
+    collection walks only what later runs keep (measured: 17–23 ms). Reference counting still frees frozen objects
+    that are dropped, such as evicted cache entries; only cycles among them stay, and they were built once.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
