@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analysis.data import store
-from analysis.formatting import fmt_rank, fmt_score
+from analysis.formatting import escape_markdown, fmt_rank, fmt_score
 from analysis.report.headline import rank_change_words
 from analysis.report.wording import chance_words, planned_rank_text, probability_note
 from analysis.survey.itemmodel import MISSING_NOTE
@@ -11,8 +11,8 @@ from analysis.survey.planner import moves_from_rows, pull_text
 from analysis.survey.ranking import probability_method
 from analysis.survey.scenarios import delete_scenario, save_scenario
 from ui import auth, data, planning, state
-from ui.widgets import (CARD_WIDTH, basis_note, detail_expander, download_table, page_context, plain, require_ranked_home,
-                        require_survey_wave, show_table, takeaway)
+from ui.widgets import (CARD_WIDTH, basis_note, detail_expander, download_table, lazy_tabs, page_context, plain,
+                        require_ranked_home, require_survey_wave, show_table, takeaway)
 
 ctx = page_context()
 cfg = ctx.settings
@@ -106,30 +106,35 @@ if st.button("把这个方案写入汇报材料", key="choose_for_brief", disabl
 if chosen:
     st.caption("汇报材料将写入方案：" + plain("；".join(m.label() for m in chosen)))
 
-st.subheader("保存与比较方案")
-engine = data.engine()
-saved = data.saved_scenarios(data.log_version())
-if auth.can_change_data():
-    name_col, button_col = st.columns([3, 1])
-    name = name_col.text_input("方案名称", key="scenario_name", placeholder="例如：农村课后服务提升")
-    overwrite = st.checkbox("覆盖同名方案", key="scenario_overwrite", disabled=name not in saved,
-                            help="已有同名方案时，勾选后才会覆盖（覆盖记入操作日志）")
-    if button_col.button("保存方案", key="save_scenario", disabled=not moves):
-        # The role is checked again at the moment of the action, not only when the button was drawn.
-        if not auth.can_change_data():
-            st.error("只有分析员可以保存方案。")
-        else:
-            try:
-                save_scenario(engine, name, ctx.wave, moves, auth.current_user(), overwrite=overwrite)
-                st.session_state[state.SCENARIO] = moves  # a saved plan is a chosen plan: the brief includes it
-                st.toast(plain(f"已保存方案“{name}”"))
-                st.rerun()
-            except store.StoreError as exc:
-                st.error(plain(str(exc)))
-else:
-    st.caption(auth.access_notice())
-if saved:
-    comparison = planning.compare_saved(ctx.version, ctx.wave, ctx.home, tuple((n, tuple(m)) for n, m in saved.items()), with_trend)
+
+def saved_section() -> None:
+    """Save the plan above under a name, compare the saved plans, delete one."""
+    engine = data.engine()
+    saved = data.saved_scenarios(data.log_version())
+    if auth.can_change_data():
+        name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
+        name = name_col.text_input("方案名称", key="scenario_name", placeholder="例如：农村课后服务提升")
+        overwrite = st.checkbox("覆盖同名方案", key="scenario_overwrite", disabled=name not in saved,
+                                help="已有同名方案时，勾选后才会覆盖（覆盖记入操作日志）")
+        if button_col.button("保存方案", key="save_scenario", disabled=not moves):
+            # The role is checked again at the moment of the action, not only when the button was drawn.
+            if not auth.can_change_data():
+                st.error("只有分析员可以保存方案。")
+            else:
+                try:
+                    save_scenario(engine, name, ctx.wave, moves, auth.current_user(), overwrite=overwrite)
+                    st.session_state[state.SCENARIO] = moves  # a saved plan is a chosen plan: the brief includes it
+                    st.toast(plain(f"已保存方案“{name}”"))
+                    st.rerun()
+                except store.StoreError as exc:
+                    st.error(plain(str(exc)))
+    else:
+        st.caption(auth.access_notice())
+    if not saved:
+        st.caption("还没有保存的方案。")
+        return
+    comparison = planning.compare_saved(ctx.version, ctx.wave, ctx.home, tuple((n, tuple(m)) for n, m in saved.items()),
+                                        with_trend)
     show_table(comparison, width="stretch")
     download_table(comparison, "方案比较", "scenarios")
     if auth.can_change_data():
@@ -143,19 +148,24 @@ if saved:
                     st.rerun()
                 except store.StoreError as exc:
                     st.error(plain(str(exc)))
-else:
-    st.caption("还没有保存的方案。")
 
-st.subheader("反推：至少要提升多少？")
-left, right = st.columns(2)
-k = left.selectbox("目标名次", [cfg.strive, cfg.hold], format_func=lambda v: f"前{v}名", key="inverse_k")
-target_p = right.slider("目标概率", 0.5, 0.95, 0.8, 0.05, format="%.2f", key="inverse_p")
-sentence, view = planning.inverse_table(ctx.version, ctx.wave, ctx.home, k, target_p, with_trend)
-st.markdown(f"**{sentence}**")
-if with_trend:
-    st.caption("反推同样假设各县区（含本县）按近 3 期趋势外推一期。")
-show_table(view, width="stretch")
-st.caption("每一项都单独计算：该分项答“满意”以下的受访者按同一比例各上调一档，所需最少人数由二分法求得，"
-           "并经上方同一推演模型验证（同一随机数种子）：按此人数恰好达到目标，少一人就达不到。"
-           "满意率 = 答“满意”或“比较满意”的比例。")
-download_table(view, "反推_各分项", "inverse")
+
+def inverse_section() -> None:
+    """The least improvement of each item, alone, that reaches a target rank with a target probability."""
+    left, right = st.columns(2)
+    k = left.selectbox("目标名次", [cfg.strive, cfg.hold], format_func=lambda v: f"前{v}名", key="inverse_k")
+    target_p = right.slider("目标概率", 0.5, 0.95, 0.8, 0.05, format="%.2f", key="inverse_p")
+    sentence, view = planning.inverse_table(ctx.version, ctx.wave, ctx.home, k, target_p, with_trend)
+    st.markdown(f"**{escape_markdown(sentence)}**")
+    if with_trend:
+        st.caption("反推同样假设各县区（含本县）按近 3 期趋势外推一期。")
+    show_table(view, width="stretch")
+    st.caption("每一项都单独计算：该分项答“满意”以下的受访者按同一比例各上调一档，所需最少人数由二分法求得，"
+               "并经上方同一推演模型验证（同一随机数种子）：按此人数恰好达到目标，少一人就达不到。"
+               "满意率 = 答“满意”或“比较满意”的比例。")
+    download_table(view, "反推_各分项", "inverse")
+
+
+# Only the open tab runs: a visit draws the inverse table or the saved plans, not both (the plan editor and its cards
+# stay above the tabs, so switching tabs keeps the edits).
+lazy_tabs({"反推：至少要提升多少？": inverse_section, "保存与比较方案": saved_section}, state.PLANNER_TAB)

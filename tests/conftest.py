@@ -3,6 +3,7 @@ both backends (SQLite and PostgreSQL) for the store tests."""
 
 import os
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,6 +83,16 @@ def app_db(mock_db, monkeypatch) -> Path:
     """Point the app at the mock database for one test."""
     monkeypatch.setenv(store.DB_ENV, str(mock_db))
     return mock_db
+
+
+@pytest.fixture
+def own_db(mock_db, tmp_path, monkeypatch) -> Path:
+    """The app on a private copy of the mock database, for a test that changes it."""
+    path = tmp_path / "app.db"
+    with sqlite3.connect(mock_db) as source, sqlite3.connect(path) as target:
+        source.backup(target)
+    monkeypatch.setenv(store.DB_ENV, str(path))
+    return path
 
 
 BACKENDS = ["sqlite", "postgresql"]

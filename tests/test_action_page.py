@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -20,16 +18,6 @@ TABS = {
     "大家访": ["Spearman", "各乡镇家访覆盖率", "各学校家访覆盖率"],
     "约谈名单": ["列入规则", "城关镇", "整改逾期"],
 }
-
-
-@pytest.fixture
-def own_db(mock_db, tmp_path, monkeypatch):
-    """A private copy of the mock database (these tests change the ledger)."""
-    path = tmp_path / "app.db"
-    with sqlite3.connect(mock_db) as source, sqlite3.connect(path) as target:
-        source.backup(target)
-    monkeypatch.setenv(store.DB_ENV, str(path))
-    return path
 
 
 def open_tab(tab: str, session: dict, accounts: dict | None = LEADER) -> AppTest:

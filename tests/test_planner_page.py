@@ -1,15 +1,32 @@
-"""目标推演 page: runs, never shows a planned rank without its probability, keeps the trend's effect apart."""
+"""目标推演 page: runs, never shows a planned rank without its probability, keeps the trend's effect apart; its two
+lower sections run only while their tab is open; an analyst saves, compares and deletes a plan (audited)."""
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT, page_text
+from analysis.data import store
+from analysis.survey.scenarios import load_scenarios
+from tests.conftest import ROOT, page_text, staff_accounts
+
+INVERSE, SAVED = "反推：至少要提升多少？", "保存与比较方案"
+ANALYST = {"user_name": "小李", "user_role": "analyst"}
+
+
+def open_planner(tab: str | None = None, session: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    if session:
+        at.secrets["accounts"] = staff_accounts()
+        for key, value in session.items():
+            at.session_state[key] = value
+    if tab:
+        at.session_state["planner_section_tab"] = tab
+    at.switch_page("app_pages/planner.py").run()
+    assert not at.exception, at.exception
+    return at
 
 
 def test_planner_page_words_and_trend(app_db):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("app_pages/planner.py").run()
-    assert not at.exception, at.exception
+    at = open_planner()
     text = page_text(at)
     assert "名次（按估计值）" in text and "进入前5名的把握约" in text
     assert text.count("保6的把握") >= 2  # now and after the plan, in words: the cards show percentages only
@@ -23,3 +40,39 @@ def test_planner_page_words_and_trend(app_db):
     assert not at.exception, at.exception
     text = page_text(at)
     assert "趋势的影响" in text and "方案的影响" in text
+
+
+@pytest.mark.parametrize(("tab", "shown", "not_run"), [
+    (INVERSE, "少一人就达不到", "还没有保存的方案"),
+    (SAVED, "还没有保存的方案", "少一人就达不到"),
+])
+def test_planner_tabs_run_only_when_open(app_db, tab, shown, not_run):
+    at = open_planner(tab, ANALYST)
+    text = page_text(at)
+    assert shown in text and not_run not in text
+    assert bool(at.text_input) == (tab == SAVED)  # the plan's name box is drawn only in its own tab
+    assert at.get("data_editor") or at.dataframe  # the plan editor stays above the tabs
+
+
+def test_analyst_saves_compares_and_deletes_a_plan(own_db):
+    at = open_planner(SAVED, ANALYST)
+    at.text_input(key="scenario_name").input("农村课后服务提升")
+    at.button(key="save_scenario").click().run()
+    assert not at.exception, at.exception
+    engine = store.connect(own_db)
+    assert list(load_scenarios(engine)) == ["农村课后服务提升"]
+    assert "农村课后服务提升" in page_text(at)  # the comparison table lists it
+    assert at.session_state["planner_scenario"]  # a saved plan is the brief's plan
+    at.selectbox(key="drop_scenario").set_value("农村课后服务提升").run()
+    at.button(key="drop_scenario_button").click().run()
+    assert not at.exception, at.exception
+    assert load_scenarios(engine) == {} and "还没有保存的方案" in page_text(at)
+    actions = store.audit_entries(engine)
+    assert list(actions.loc[actions["user"] == "小李", "action"][:2]) == ["scenario_delete", "scenario_save"]
+    engine.dispose()
+
+
+def test_a_leader_sees_saved_plans_without_the_controls(app_db):
+    at = open_planner(SAVED, {"user_name": "王局长", "user_role": "leader"})
+    assert not at.text_input and not [b for b in at.button if b.label in ("保存方案", "删除")]
+    assert "分析员" in page_text(at)  # the access notice says who may save

@@ -11,6 +11,7 @@ PLAN = "pending_import_plan"
 UPLOAD_ROUND = "upload_round"  # bumped by each successful import: a new uploader key empties the uploader
 SCENARIO = "planner_scenario"
 PLANNER_RELATION_OPEN = "planner_relation_open"  # 目标推演's 推演依据 expander: its table runs only while open
+PLANNER_TAB = "planner_section_tab"  # 目标推演's 反推 / 保存与比较方案 tabs
 RANKING_TAB = "ranking_section_tab"
 
 # 分项指标, 群体与乡镇, 办学指标: filters, tabs and selectors.
