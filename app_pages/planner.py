@@ -111,23 +111,23 @@ def saved_section() -> None:
     """Save the plan above under a name, compare the saved plans, delete one."""
     engine = data.engine()
     saved = data.saved_scenarios(data.log_version())
-    if auth.can_change_data():
+    # The role is checked on the run that carries the click, i.e. at the moment of the write: a session that lost the
+    # role since the button was drawn does not draw it again, so its click is dropped (tested).
+    writer = auth.can_change_data()
+    if writer:
         name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
-        name = name_col.text_input("方案名称", key="scenario_name", placeholder="例如：农村课后服务提升")
+        name = name_col.text_input("方案名称", key="scenario_name", placeholder="例如：农村课后服务提升",
+                                   persist_state="page")
         overwrite = st.checkbox("覆盖同名方案", key="scenario_overwrite", disabled=name not in saved,
                                 help="已有同名方案时，勾选后才会覆盖（覆盖记入操作日志）")
         if button_col.button("保存方案", key="save_scenario", disabled=not moves):
-            # The role is checked again at the moment of the action, not only when the button was drawn.
-            if not auth.can_change_data():
-                st.error("只有分析员可以保存方案。")
-            else:
-                try:
-                    save_scenario(engine, name, ctx.wave, moves, auth.current_user(), overwrite=overwrite)
-                    st.session_state[state.SCENARIO] = moves  # a saved plan is a chosen plan: the brief includes it
-                    st.toast(plain(f"已保存方案“{name}”"))
-                    st.rerun()
-                except store.StoreError as exc:
-                    st.error(plain(str(exc)))
+            try:
+                save_scenario(engine, name, ctx.wave, moves, auth.current_user(), overwrite=overwrite)
+                st.session_state[state.SCENARIO] = moves  # a saved plan is a chosen plan: the brief includes it
+                st.toast(plain(f"已保存方案“{name}”"))
+                st.rerun()
+            except store.StoreError as exc:
+                st.error(plain(str(exc)))
     else:
         st.caption(auth.access_notice())
     if not saved:
@@ -137,24 +137,22 @@ def saved_section() -> None:
                                         with_trend)
     show_table(comparison, width="stretch")
     download_table(comparison, "方案比较", "scenarios")
-    if auth.can_change_data():
+    if writer:
         drop = st.selectbox("删除方案", ["（不删除）", *saved], key="drop_scenario")
         if drop != "（不删除）" and st.button("删除", key="drop_scenario_button"):
-            if not auth.can_change_data():  # checked again at the moment of the write
-                st.error("只有分析员可以删除方案。")
-            else:
-                try:
-                    delete_scenario(engine, drop, auth.current_user())
-                    st.rerun()
-                except store.StoreError as exc:
-                    st.error(plain(str(exc)))
+            try:
+                delete_scenario(engine, drop, auth.current_user())
+                st.rerun()
+            except store.StoreError as exc:
+                st.error(plain(str(exc)))
 
 
 def inverse_section() -> None:
     """The least improvement of each item, alone, that reaches a target rank with a target probability."""
     left, right = st.columns(2)
-    k = left.selectbox("目标名次", [cfg.strive, cfg.hold], format_func=lambda v: f"前{v}名", key="inverse_k")
-    target_p = right.slider("目标概率", 0.5, 0.95, 0.8, 0.05, format="%.2f", key="inverse_p")
+    k = left.selectbox("目标名次", [cfg.strive, cfg.hold], format_func=lambda v: f"前{v}名", key="inverse_k",
+                      persist_state="page")
+    target_p = right.slider("目标概率", 0.5, 0.95, 0.8, 0.05, format="%.2f", key="inverse_p", persist_state="page")
     sentence, view = planning.inverse_table(ctx.version, ctx.wave, ctx.home, k, target_p, with_trend)
     st.markdown(f"**{escape_markdown(sentence)}**")
     if with_trend:
@@ -166,6 +164,8 @@ def inverse_section() -> None:
     download_table(view, "反推_各分项", "inverse")
 
 
-# Only the open tab runs: a visit draws the inverse table or the saved plans, not both (the plan editor and its cards
-# stay above the tabs, so switching tabs keeps the edits).
+# Only the open tab runs: a visit draws the inverse table or the saved plans, not both. The plan editor and its cards
+# stay above the tabs, so switching tabs keeps the edits; the target, the probability and a typed plan name are kept
+# by persist_state="page" (a widget not drawn in a run otherwise loses its value). The overwrite consent and the
+# plan chosen for deletion start afresh.
 lazy_tabs({"反推：至少要提升多少？": inverse_section, "保存与比较方案": saved_section}, state.PLANNER_TAB)

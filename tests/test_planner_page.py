@@ -1,11 +1,13 @@
 """目标推演 page: runs, never shows a planned rank without its probability, keeps the trend's effect apart; its two
-lower sections run only while their tab is open; an analyst saves, compares and deletes a plan (audited)."""
+lower sections run only while their tab is open and keep their inputs across a switch; an analyst saves, compares and
+deletes a plan (audited); a leader sees the plans without the controls; a role lost before the click saves nothing."""
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from analysis.data import store
-from analysis.survey.scenarios import load_scenarios
+from analysis.survey.planner import Move
+from analysis.survey.scenarios import load_scenarios, save_scenario
 from tests.conftest import ROOT, page_text, staff_accounts
 
 INVERSE, SAVED = "反推：至少要提升多少？", "保存与比较方案"
@@ -51,7 +53,17 @@ def test_planner_tabs_run_only_when_open(app_db, tab, shown, not_run):
     text = page_text(at)
     assert shown in text and not_run not in text
     assert bool(at.text_input) == (tab == SAVED)  # the plan's name box is drawn only in its own tab
-    assert at.get("data_editor") or at.dataframe  # the plan editor stays above the tabs
+    assert at.data_editor and not any(t.get("data_editor") for t in at.tabs)  # the plan editor stays above the tabs
+
+
+def test_switching_tabs_keeps_the_inputs(app_db):
+    at = open_planner(INVERSE, ANALYST)
+    at.slider(key="inverse_p").set_value(0.9).run()
+    for tab in (SAVED, INVERSE):
+        at.session_state["planner_section_tab"] = tab
+        at.run()
+        assert not at.exception, at.exception
+    assert at.slider(key="inverse_p").value == 0.9
 
 
 def test_analyst_saves_compares_and_deletes_a_plan(own_db):
@@ -72,7 +84,26 @@ def test_analyst_saves_compares_and_deletes_a_plan(own_db):
     engine.dispose()
 
 
-def test_a_leader_sees_saved_plans_without_the_controls(app_db):
+def test_a_leader_sees_saved_plans_without_the_controls(own_db):
+    engine = store.connect(own_db)
+    save_scenario(engine, "农村课后服务提升", "2026年第3季度", [Move("课后服务", "一般", "满意", 0.1)], "小李")
+    engine.dispose()
     at = open_planner(SAVED, {"user_name": "王局长", "user_role": "leader"})
-    assert not at.text_input and not [b for b in at.button if b.label in ("保存方案", "删除")]
+    assert "农村课后服务提升" in page_text(at)  # the comparison table
+    assert not at.text_input
+    assert not [b for b in at.button if b.label in ("保存方案", "删除")]
+    assert "drop_scenario" not in [box.key for box in at.selectbox]
     assert "分析员" in page_text(at)  # the access notice says who may save
+
+
+def test_a_role_lost_before_the_click_saves_nothing(own_db):
+    at = open_planner(SAVED, ANALYST)
+    at.text_input(key="scenario_name").input("农村课后服务提升")
+    save = at.button(key="save_scenario")
+    at.session_state["user_name"], at.session_state["user_role"] = "王局长", "leader"  # signed in as the leader meanwhile
+    save.click().run()
+    assert not at.exception, at.exception
+    engine = store.connect(own_db)
+    assert load_scenarios(engine) == {}
+    assert "scenario_save" not in set(store.audit_entries(engine)["action"])
+    engine.dispose()

@@ -390,6 +390,7 @@ def test_served_heap_is_frozen_after_the_warm_up(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=os.environ | {"SATISFACTION_DB": str(db)},
                           capture_output=True, text=True, timeout=START_TIMEOUT)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "预热完成" in done.stderr, done.stderr[-3000:]  # frozen after a warm-up that ran to its end
     frozen, tracked = map(int, done.stdout.split()[-2:])
     assert frozen > 100_000, f"only {frozen} objects frozen"
     assert tracked < frozen / 10, f"{tracked} objects still tracked against {frozen} frozen"

@@ -62,11 +62,9 @@ def _warm() -> float:
 def freeze_heap() -> int:
     """Collect once, then take every surviving object out of the cyclic collector's reach; returns how many.
 
-    What is alive after the warm-up (modules, plotly's validators, the warm caches) lives as long as the server. Left
-    in the collector's oldest generation, each full collection walked all of it (~290,000 objects, ~150 ms holding
-    the interpreter lock, twice in a 20 s load of 50 sessions: every session of that process waited). Frozen, a full
-    collection walks only what later runs keep (measured: 17–23 ms). Reference counting still frees frozen objects
-    that are dropped, such as evicted cache entries; only cycles among them stay, and they were built once.
+    What the warm-up leaves alive (modules, plotly's validators, the warm caches) lives as long as the server; left in
+    the oldest generation, every full collection walked all of it while every session of the process waited (README,
+    速度). Reference counting still frees a frozen object that is dropped, such as an evicted cache entry.
     """
     gc.collect()
     gc.freeze()
