@@ -165,7 +165,7 @@ def ledger_section() -> None:
     if not problems.empty:
         st.markdown("**修改或销号**")
         ids = problems["ledger_id"].tolist()
-        pick = st.selectbox("台账编号", ids, key="edit_id")
+        pick = st.selectbox("台账编号", ids, key="edit_id", persist_state="page")
         row = problems[problems["ledger_id"] == pick].iloc[0]
         key = edit_keys(pick)
         with st.form("edit_form"):
@@ -205,7 +205,7 @@ def items_section() -> None:
     closed = problems[problems["state"] == action.CLOSED_LEDGER] if not problems.empty else problems
     counts = closed["item"].value_counts() if not closed.empty else pd.Series(dtype=int)
     items = sorted(cfg.items, key=lambda i: -int(counts.get(i, 0)))  # items with closed problems first
-    item = st.selectbox("分项", items, key="action_item")
+    item = st.selectbox("分项", items, key="action_item", persist_state="page")
     scores, mine, _ = action_data.item_history(ctx.version, ctx.home, item)
     st.plotly_chart(action_data.item_chart(ctx.version, ctx.home, item), width="stretch")
     rows = []
@@ -235,7 +235,7 @@ def visits_section() -> None:
         no_upload("教师全员大家访")
         return
     years = sorted(visits["year"].unique())
-    year = st.selectbox("年度", years, index=len(years) - 1, key="action_visit_year")
+    year = st.selectbox("年度", years, index=len(years) - 1, key="action_visit_year", persist_state="page")
     part = visits[visits["year"] == year]
     towns = action_data.visit_towns(ctx.version, ctx.home, year, ctx.wave)
     wave = ctx.wave

@@ -52,7 +52,7 @@ else:
 @st.fragment
 def topic_comments(long: pd.DataFrame, topics: list[str]) -> None:
     """One topic's verbatim comments; choosing another topic reruns only this fragment, not the page."""
-    topic = st.selectbox("查看某一主题的意见原文", topics, key=state.ITEMS_TOPIC)
+    topic = st.selectbox("查看某一主题的意见原文", topics, key=state.ITEMS_TOPIC, persist_state="page")
     samples = topic_samples(long, topic)
     st.dataframe(samples.rename(columns={"comment": "意见原文", "times": "条数"}), hide_index=True, width="stretch")
     st.caption("意见原文按纯文本显示；同样的意见合并计数，最多显示 10 条。")

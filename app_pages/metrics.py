@@ -137,7 +137,7 @@ def preschool_by_township(year_rows: pd.DataFrame, pre_series: dict[str, tuple[s
     """One preschool rate by township; switching the rate reruns only this fragment, not the page."""
     # One indicator at a time keeps the chart readable; the detail table has all three.
     column = st.radio("按乡镇查看", list(pre_series), key=state.METRICS_INDICATOR, horizontal=True,
-                      format_func=lambda c: pre_series[c][0])
+                      format_func=lambda c: pre_series[c][0], persist_state="page")
     label, target = pre_series[column]
     st.plotly_chart(figures.preschool_by_township(ctx.version, townships, year, column), width="stretch")
     short = year_rows.loc[year_rows[column] < target, "township"].tolist()
@@ -201,7 +201,7 @@ def link_section() -> None:
         st.info("尚未上传问卷数据，无法与满意度关联。", icon=":material/info:")
         return
     link_measures = ["overall", *[i for i in ("大班额治理", "入园难入园贵") if i in cfg.items]]
-    measure = st.selectbox("满意度指标", link_measures, key=state.METRICS_MEASURE,
+    measure = st.selectbox("满意度指标", link_measures, key=state.METRICS_MEASURE, persist_state="page",
                            format_func=lambda m: insights.OVERALL_LABEL if m == "overall" else f"分项：{m}")
     measure_label = figures.measure_label(measure)
     link = insights.link_view(ctx.version, ctx.wave, county, townships, measure)

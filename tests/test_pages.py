@@ -71,6 +71,33 @@ def test_ranking_tabs_run_only_when_open(app, tab, expected):
         assert snippet in text, snippet
 
 
+@pytest.mark.parametrize(("page", "tab_key", "tab", "other", "widget_key", "choice"), [
+    ("app_pages/items.py", state.ITEMS_TAB, "群众意见建议", "各分项得分对比", state.ITEMS_TOPIC, None),
+    ("app_pages/metrics.py", state.METRICS_TAB, "学前教育", "班额", state.METRICS_INDICATOR, "public_share"),
+    ("app_pages/metrics.py", state.METRICS_TAB, "与满意度的关联", "班额", state.METRICS_MEASURE, "大班额治理"),
+    ("app_pages/action.py", "action_tabs", "整改前后", "民意诉求", "action_item", None),
+    ("app_pages/action.py", "action_tabs", "大家访", "民意诉求", "action_visit_year", None),
+])
+def test_a_choice_inside_a_tab_survives_a_tab_switch(app, page, tab_key, tab, other, widget_key, choice):
+    """A widget not drawn in a run loses its value unless it persists (persist_state="page")."""
+    app.session_state[tab_key] = tab
+    app.switch_page(page).run()
+    widget = next(w for w in [*app.selectbox, *app.radio] if w.key == widget_key)
+    if choice is None:  # no format_func: pick by position, away from the default
+        widget.select_index(0 if widget.index else len(widget.proto.options) - 1)
+    else:
+        assert widget.value != choice
+        widget.set_value(choice)
+    widget.run()
+    assert not app.exception, app.exception
+    chosen = next(w for w in [*app.selectbox, *app.radio] if w.key == widget_key).value
+    for open_tab in (other, tab):
+        app.session_state[tab_key] = open_tab
+        app.run()
+        assert not app.exception, app.exception
+    assert next(w for w in [*app.selectbox, *app.radio] if w.key == widget_key).value == chosen
+
+
 def test_choosing_another_home_county(app):
     app.selectbox(key="home_county").set_value("临江区")
     app.run()

@@ -227,7 +227,11 @@ def detail_expander(label: str, key: str):
 
 
 def lazy_tabs(sections: dict[str, Callable[[], None]], key: str) -> None:
-    """Tabs whose section runs only while its tab is open: a rerun draws one section's charts, not every section's."""
+    """Tabs whose section runs only while its tab is open: a rerun draws one section's charts, not every section's.
+
+    A keyed widget inside a section is not drawn while another tab is open, so it keeps its value across a switch only
+    with persist_state="page" (selectors use it; a half-filled form is not kept: its input never reached the server).
+    """
     for tab, draw in zip(st.tabs(list(sections), key=key, on_change="rerun"), sections.values()):
         with tab:
             if tab.open:
