@@ -90,6 +90,5 @@ def method_lines(version: str, wave: str, home: str) -> list[str]:
 @shared_view(show_spinner=False, max_entries=16)
 def trend_points(version: str, wave: str, home: str) -> tuple[dict | None, dict, dict]:
     """The home county's rows of the trend: the wave before `wave` (None for the first), and the first and last waves."""
-    trend, waves = data.home_trend(version, home), data.waves(version)
-    before = trend[trend["wave"].map(waves.index) < waves.index(wave)].tail(1)
-    return (before.iloc[0].to_dict() if len(before) else None), trend.iloc[0].to_dict(), trend.iloc[-1].to_dict()
+    trend = data.home_trend(version, home)
+    return trend_before(trend, data.waves(version), wave), trend.iloc[0].to_dict(), trend.iloc[-1].to_dict()
