@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.formatting import escape_markdown, fmt_pct, fmt_signed
+from analysis.report.wording import stability_sentence
 from analysis.stats.drivers import QUADRANT_FOCUS, QUADRANT_RED_LINE
 from analysis.survey.comments import topic_samples
 from analysis.survey.itemmodel import MISSING_NOTE
@@ -133,13 +134,7 @@ def fix_first_section() -> None:
                        "分项差距不能直接相加成总体差距，这些数字只用来排先后。")
         stability = insights.fix_stability(ctx.version, ctx.wave, ctx.home, townships)
         if len(stability):
-            top = stability.set_index("item")
-            share = float(top.loc[first["item"], "first_share"]) if first["item"] in top.index else float("nan")
-            flips = top[top["quadrant_flip_share"] >= 0.2].sort_values("quadrant_flip_share", ascending=False)
-            takeaway(f"排序的稳定性（对本县受访者重抽样 {int(top['reps'].iloc[0])} 次，{strive_name}得分按其抽样误差变动）："
-                     f"“{first['item']}”在 {fmt_pct(share, 0)} 的重抽样中仍排第一。"
-                     + ("象限不稳定（两成以上重抽样落在别的象限）：" + "、".join(f"{i} {fmt_pct(v, 0)}" for i, v in
-                        flips["quadrant_flip_share"].items()) + "。" if len(flips) else "各分项的象限都较稳定。"))
+            takeaway(stability_sentence(stability, first["item"], strive_name))
     else:
         st.success(f"本县各分项均不低于{strive_name}，没有需要追赶的分项。", icon=":material/check_circle:")
     fix_view = pd.DataFrame({

@@ -3,11 +3,12 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import norm
 
 from analysis.report.wording import (chance_words, level_counties_sentence, monte_carlo_se, p_rank_le_quadrature,
-                                     planned_rank_text, probability_sentence, probability_spread)
+                                     planned_rank_text, probability_sentence, probability_spread, stability_sentence)
 from analysis.stats import rank_stats
 from analysis.survey.margins import margin_people, margin_sentence
 
@@ -108,3 +109,20 @@ def test_margin_weight_range_brute_force():
 ])
 def test_level_counties_sentence(level, published, sentence):
     assert level_counties_sentence(level, published) == sentence
+
+
+STABILITY_HEAD = "排序的稳定性（对本县受访者重抽样 200 次，北塘区得分按其抽样误差变动）："
+
+
+@pytest.mark.parametrize("first_share, flips, first, sentence", [
+    # Below the 两成 line nothing is named; at it, an item is; the least stable comes first.
+    ([0.87, 0.10], [0.0, 0.19], "课后服务", "“课后服务”在 87% 的重抽样中仍排第一。各分项的象限都较稳定。"),
+    ([0.87, 0.10], [0.2, 0.35], "课后服务",
+     "“课后服务”在 87% 的重抽样中仍排第一。象限不稳定（两成以上重抽样落在别的象限）：食堂管理 35%、课后服务 20%。"),
+    # An item that is not in the resampling table (no share) is said so, not counted as 0%.
+    ([0.87, 0.10], [0.0, 0.0], "校园安全", "“校园安全”没有重抽样结果，无法判断它排第一是否稳定。各分项的象限都较稳定。"),
+])
+def test_stability_sentence(first_share, flips, first, sentence):
+    stability = pd.DataFrame({"item": ["课后服务", "食堂管理"], "first_share": first_share, "quadrant_flip_share": flips,
+                              "reps": 200})
+    assert stability_sentence(stability, first, "北塘区") == STABILITY_HEAD + sentence

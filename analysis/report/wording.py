@@ -13,12 +13,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 from scipy.special import ndtr, ndtri
 
-from analysis.formatting import fmt_rank
+from analysis.formatting import fmt_pct, fmt_rank
 
 CHINESE_TENTHS = ("零", "一", "二", "三", "四", "五", "六", "七", "八", "九", "十")
 SPREAD_LEVEL = 0.90
+# An item's quadrant is called unstable when at least this share of resamples puts it elsewhere (两成以上).
+UNSTABLE_QUADRANT_SHARE = 0.2
 
 
 def chance_words(p: float) -> str:
@@ -120,6 +123,20 @@ def level_counties_sentence(level: list[str], published_shown: bool) -> str:
     """The sentence under the league chart: the counties the pairwise test cannot tell from home (not overlapping bars)."""
     return (("与本县的差距在抽样误差之内（经检验）：" + "、".join(level) if level else "每个县区与本县的差距都超出了抽样误差")
             + ("；空心菱形为市级公布得分。" if published_shown else "。"))
+
+
+def stability_sentence(stability: pd.DataFrame, first_item: str, strive_name: str) -> str:
+    """How stable 先改哪一项's order is under resampling: the first item's share of first places, and unstable quadrants."""
+    top = stability.set_index("item")
+    share = float(top.loc[first_item, "first_share"]) if first_item in top.index else float("nan")
+    first = (f"“{first_item}”在 {fmt_pct(share, 0)} 的重抽样中仍排第一。" if math.isfinite(share)
+             else f"“{first_item}”没有重抽样结果，无法判断它排第一是否稳定。")
+    flips = (top.loc[top["quadrant_flip_share"] >= UNSTABLE_QUADRANT_SHARE, "quadrant_flip_share"]
+             .sort_values(ascending=False, kind="stable"))
+    quadrants = ("象限不稳定（两成以上重抽样落在别的象限）：" + "、".join(f"{i} {fmt_pct(v, 0)}" for i, v in flips.items()) + "。"
+                 if len(flips) else "各分项的象限都较稳定。")
+    return (f"排序的稳定性（对本县受访者重抽样 {int(top['reps'].iloc[0])} 次，{strive_name}得分按其抽样误差变动）："
+            + first + quadrants)
 
 
 def planned_rank_text(rank: int, p: float, k: int) -> str:
