@@ -13,6 +13,7 @@ from analysis.data import ledger, store
 from analysis.data.contract import LEDGER, LEDGER_SOURCES, LEDGER_STATES, OTHER_ITEM
 from analysis.data.templates import template_csv
 from analysis.formatting import fmt_pct, fmt_time, pct_text
+from analysis.stats.estimates import ALPHA, spearman
 from analysis.survey import action
 from ui import action as action_data
 from ui import auth, data, state
@@ -243,9 +244,9 @@ def visits_section() -> None:
         linked = towns.dropna(subset=["score"])
         if len(linked) >= 3:
             st.plotly_chart(action_data.visits_chart(ctx.version, ctx.home, year, wave), width="stretch")
-            rho = action.spearman(linked["coverage"], linked["score"])
+            rho = spearman(linked["coverage"], linked["score"])
             direction = "越高" if rho["rho"] > 0 else "越低"
-            verdict = "统计上显著" if rho["p"] < 0.05 else "统计上不显著"
+            verdict = "统计上显著" if rho["p"] < ALPHA else "统计上不显著"
             takeaway(f"{year}家访覆盖率越高的乡镇，{wave}家长满意度{direction}（Spearman ρ = {rho['rho']:.2f}，"
                            f"p = {rho['p']:.3f}，{rho['n']} 个乡镇，{verdict}；只是关联）。")
         else:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis.settings import ActionRules
+from analysis.stats.estimates import spearman
 from analysis.survey import action
 
 AS_OF = dt.date(2026, 3, 31)
@@ -120,20 +121,6 @@ def test_coverage_pools_pupils_not_school_rates():
     assert table.loc["乙", "coverage"] == 1.0
 
 
-def test_spearman_by_hand():
-    # Ranks of y: 1, 3, 2, 5, 4 against 1..5: Σd² = 4, ρ = 1 − 6·4/(5·24) = 0.8; t = ρ·√(3/(1 − ρ²)) = 2.3094011,
-    # p = 2·P(T₃ > t) = 0.1040880 (the t approximation; R's exact test for n = 5 would give 0.1333).
-    result = action.spearman([0.5, 0.6, 0.7, 0.8, 0.9], [70, 72, 71, 80, 78])
-    assert result["rho"] == pytest.approx(0.8)
-    assert result["p"] == pytest.approx(0.1040880, abs=1e-7)
-    assert result["n"] == 5
-
-
-def test_spearman_needs_three_varying_pairs():
-    assert np.isnan(action.spearman([1, 2], [3, 4])["rho"])
-    assert np.isnan(action.spearman([1, 2, 3], [5, 5, 5])["rho"])
-
-
 def spike_orders() -> pd.DataFrame:
     # Months 01–03 then 04: X 1,2,0 → 5 (mean 1, 5 > 2·1); Y 2,2,2 → 4 (4 is not > 2·2); Z none → 3 (≥ 3, no
     # earlier orders); W none → 2 (below the minimum of 3).
@@ -221,7 +208,7 @@ def test_mock_work_orders_follow_the_survey(settings):
     score = survey.assign(p=answer_points(survey["大班额治理"], settings.points)).groupby("乡镇（街道）")["p"].mean()
     share = {town: s for town, _, s, _ in HOME_TOWNSHIPS}
     per_resident = orders[items == "大班额治理"].groupby("乡镇（街道）").size().reindex(score.index, fill_value=0) / score.index.map(share)
-    assert action.spearman(per_resident, score)["rho"] < -0.5
+    assert spearman(per_resident, score)["rho"] < -0.5
 
 
 def test_brief_paragraphs_summarise_orders_ledger_and_attention_list():

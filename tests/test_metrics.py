@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from analysis.settings import Thresholds
 from analysis.survey.school_metrics import (TOTAL_LABEL, class_flags, class_size_distribution, class_summary,
                                             compulsory_rates, latest_year, preschool_rates, school_class_summary,
-                                            spearman_summary, township_class_summary, township_link,)
+                                            township_class_summary, township_link,)
 
 TH = Thresholds()
 
@@ -102,20 +101,6 @@ def test_class_size_distribution() -> None:
 def test_latest_year() -> None:
     assert latest_year(pd.Series(["2024-2025学年", "2025-2026学年", "2023-2024学年", None])) == "2025-2026学年"
     assert latest_year(pd.Series([], dtype="str")) is None
-
-
-def test_spearman_hand_example() -> None:
-    # Ranks x = 1..5, y = 2,1,4,3,5: d = (−1, 1, −1, 1, 0), Σd² = 4, ρ = 1 − 6 × 4 / (5 × 24) = 0.8.
-    # p from t = ρ √((n − 2)/(1 − ρ²)) = 2.3094 on 3 df, two-sided: 0.104088.
-    result = spearman_summary(pd.Series([10.0, 20, 30, 40, 50]), pd.Series([0.2, 0.1, 0.4, 0.3, 0.5]))
-    assert result["rho"] == pytest.approx(0.8)
-    assert result["p"] == pytest.approx(0.1040880, abs=1e-6)
-    assert result["n"] == 5
-
-
-def test_spearman_needs_three_pairs() -> None:
-    result = spearman_summary(pd.Series([1.0, 2.0, np.nan]), pd.Series([3.0, 4.0, 5.0]))
-    assert math.isnan(result["rho"]) and result["n"] == 2
 
 
 def test_township_link_joins_scores_and_metrics() -> None:

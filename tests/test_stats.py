@@ -11,7 +11,7 @@ import pytest
 
 from analysis.stats.estimates import (Z95, Z998, funnel_curves, funnel_limits, funnel_target, grouped_score_table,
                                       holm_adjust, kish_deff, kish_n_eff, overdispersion_tau2, pairwise_vs_home,
-                                      rake_weights, weighted_mean_se,)
+                                      rake_weights, spearman, weighted_mean_se,)
 
 FIXTURE = Path(__file__).parent / "fixtures" / "weighted_survey_toy.csv"
 MARGINS = {
@@ -312,3 +312,29 @@ def test_rake_rejects_inconsistent_margins(toy: pd.DataFrame) -> None:
         rake_weights(toy, {**MARGINS, "sex": {"M": 1.0, "F": 1.0}})
     with pytest.raises(ValueError):
         rake_weights(toy, {"urban": {"U": 1.0}})
+
+
+@pytest.mark.parametrize("x, y", [
+    # Ranks of y against x = 1..5: 1, 3, 2, 5, 4 (Σd² = 4), as lists and as float Series.
+    ([0.5, 0.6, 0.7, 0.8, 0.9], [70, 72, 71, 80, 78]),
+    (pd.Series([10.0, 20, 30, 40, 50]), pd.Series([0.2, 0.1, 0.4, 0.3, 0.5]).rename("other")),
+    # An incomplete pair is dropped, a nullable column read as float.
+    ([0.5, 0.6, 0.7, 0.8, 0.9, None], pd.array([70, 72, 71, 80, 78, 90], dtype="Int64")),
+])
+def test_spearman_by_hand(x, y) -> None:
+    # ρ = 1 − 6·4/(5·24) = 0.8; t = ρ·√(3/(1 − ρ²)) = 2.3094011 on 3 df, two-sided p = 0.1040880 (the t approximation;
+    # R's exact test for n = 5 would give 0.1333).
+    result = spearman(x, y)
+    assert result["rho"] == pytest.approx(0.8)
+    assert result["p"] == pytest.approx(0.1040880, abs=1e-7)
+    assert result["n"] == 5
+
+
+@pytest.mark.parametrize("x, y, n", [
+    ([1, 2], [3, 4], 2),                              # fewer than 3 pairs
+    ([1.0, 2.0, np.nan], [3.0, 4.0, 5.0], 2),         # 3 rows, 2 complete pairs
+    ([1, 2, 3], [5, 5, 5], 3),                        # no spread in y
+])
+def test_spearman_is_undefined_without_three_varying_pairs(x, y, n) -> None:
+    result = spearman(x, y)
+    assert math.isnan(result["rho"]) and math.isnan(result["p"]) and result["n"] == n

@@ -16,10 +16,12 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 from scipy.special import ndtr
 
 Z95 = 1.959964
 Z998 = 3.090232
+ALPHA = 0.05  # the level every test on the pages is judged at (显著 / 不显著), after Holm where several are made
 
 
 def _as_float(a: Sequence[float] | np.ndarray | pd.Series) -> np.ndarray:
@@ -239,7 +241,7 @@ def pairwise_vs_home(
     table: pd.DataFrame,
     home: str,
     county_col: str = "county",
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
 ) -> pd.DataFrame:
     """Home county minus each other county: z-test, Holm-adjusted p and a Chinese verdict.
 
@@ -307,3 +309,14 @@ def rake_weights(
         warnings.warn(f"raking did not converge in {max_iter} sweeps (max margin error {result.max_error:.3g})",
                       RuntimeWarning, stacklevel=2)
     return pd.Series(result.weights, index=df.index, name="weight")
+
+
+def spearman(x, y) -> dict[str, float]:
+    """Spearman's ρ with its two-sided p (t approximation on n − 2 df) over complete pairs; NaN below 3 pairs or with
+    no spread in either variable, where ρ is undefined or meaningless."""
+    pairs = pd.DataFrame({"x": _as_float(pd.Series(x)), "y": _as_float(pd.Series(y))}).dropna()
+    n = len(pairs)
+    if n < 3 or pairs["x"].nunique() < 2 or pairs["y"].nunique() < 2:
+        return {"rho": float("nan"), "p": float("nan"), "n": n}
+    result = sps.spearmanr(pairs["x"], pairs["y"])
+    return {"rho": float(result.statistic), "p": float(result.pvalue), "n": n}

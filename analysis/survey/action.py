@@ -133,16 +133,6 @@ def parent_scores(responses: pd.DataFrame, points: dict[str, float], by: str = "
     return grouped_score_table(parents.assign(points=answer_points(parents["overall"], points)), [by])
 
 
-def spearman(x, y) -> dict[str, float]:
-    """Spearman's rank correlation with its two-sided p-value (t approximation, n − 2 df) over the complete pairs."""
-    pairs = pd.DataFrame({"x": np.asarray(x, dtype=float), "y": np.asarray(y, dtype=float)}).dropna()
-    n = len(pairs)
-    if n < 3 or pairs["x"].nunique() < 2 or pairs["y"].nunique() < 2:
-        return {"rho": float("nan"), "p": float("nan"), "n": n}
-    result = stats.spearmanr(pairs["x"], pairs["y"])
-    return {"rho": float(result.statistic), "p": float(result.pvalue), "n": n}
-
-
 def monthly_counts(orders: pd.DataFrame, by: str, last_month: str, months: int) -> pd.DataFrame:
     """Work orders per unit and month for the `months` calendar months up to last_month ('YYYY-MM'), zeros filled."""
     periods = pd.period_range(end=pd.Period(last_month, "M"), periods=months, freq="M").astype(str).tolist()

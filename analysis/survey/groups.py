@@ -20,7 +20,7 @@ import pandas as pd
 from scipy.special import ndtr
 
 from analysis.data.contract import CHILD_STAGES, RESPONDENT_TYPES, RESPONSE_COLUMNS, URBAN_RURAL
-from analysis.stats.estimates import Z95, grouped_score_table, holm_adjust, kish_n_eff
+from analysis.stats.estimates import ALPHA, Z95, grouped_score_table, holm_adjust, kish_n_eff
 from analysis.stats.weighting import RakeResult, RakingSettings, design_mean, domain_means, rake, rao_scott
 from analysis.survey.scoring import answer_points
 
@@ -29,7 +29,6 @@ GROUP_DIMENSIONS: dict[str, str] = {
     "child_stage": "子女学段", "sex": "性别", "age_group": "年龄段",
 }
 MISSING_GROUP = "未填写"
-ALPHA = 0.05
 GROUP_TEST = "设计t检验"  # design-based t-test of the group's score against the rest of the county
 GROUP_ORDER = {"urban_rural": URBAN_RURAL, "respondent_type": RESPONDENT_TYPES, "child_stage": CHILD_STAGES, "sex": ("男", "女")}
 

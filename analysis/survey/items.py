@@ -17,7 +17,7 @@ from analysis.formatting import fmt_pct
 from analysis.settings import Settings
 from analysis.stats.drivers import (importance_from_cov, importance_performance, nearest_positive_definite_cov,
                                     weighted_cov)
-from analysis.stats.estimates import grouped_score_table, holm_adjust
+from analysis.stats.estimates import ALPHA, grouped_score_table, holm_adjust
 from analysis.survey.basis import Basis, item_comparison_note, published_item_scores
 from analysis.survey.groups import group_scores
 from analysis.survey.itemmodel import ItemRelation, capped_full_gain, item_matrix, item_to_overall, one_step_up
@@ -25,7 +25,6 @@ from analysis.survey.planner import apply_moves, one_step_moves
 from analysis.survey.scoring import answer_points, item_points_frame, scores_from_counts
 
 ITEM_SCORE_COLUMNS = ["item", "n", "n_excluded", "unknown_share", "score", "se", "ci_low", "ci_high", "n_eff", "weight_total"]
-ALPHA = 0.05
 
 
 def _weights(responses: pd.DataFrame) -> pd.Series:

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from analysis.formatting import met_text, pct_columns
 from analysis.settings import Thresholds
+from analysis.stats.estimates import ALPHA, spearman
 from analysis.survey.groups import group_scores, in_townships
 
 TOTAL_LABEL = "全县合计"
@@ -133,16 +133,6 @@ def township_link(township_scores: pd.DataFrame, classes: pd.DataFrame, preschoo
     return scores.merge(crowd, on="township", how="left").merge(kinder, on="township", how="left")
 
 
-def spearman_summary(x: pd.Series, y: pd.Series) -> dict[str, float]:
-    """Spearman's ρ, its two-sided p-value and the number of complete pairs (NaN below 3 pairs or with no spread)."""
-    pair = pd.DataFrame({"x": x, "y": y}).astype("float64").dropna()
-    n = len(pair)
-    if n < 3 or pair["x"].nunique() < 2 or pair["y"].nunique() < 2:
-        return {"rho": float("nan"), "p": float("nan"), "n": float(n)}
-    result = sps.spearmanr(pair["x"], pair["y"])
-    return {"rho": float(result.statistic), "p": float(result.pvalue), "n": float(n)}
-
-
 def township_association(link: pd.DataFrame, measure: str, min_n: int) -> dict[str, float]:
     """Spearman ρ of township satisfaction with a metric over townships with at least `min_n` respondents.
 
@@ -151,12 +141,12 @@ def township_association(link: pd.DataFrame, measure: str, min_n: int) -> dict[s
     """
     pair = link.dropna(subset=[measure, "score"])
     kept = pair[pair["n"] >= min_n]
-    stats = spearman_summary(kept[measure], kept["score"])
+    stats = spearman(kept[measure], kept["score"])
     stats.update(dropped=float(len(pair) - len(kept)), zeros=float((kept[measure] == 0).sum()), min_n=float(min_n))
     return stats
 
 
-def association_sentence(stats: dict[str, float], label: str, measure_label: str, alpha: float = 0.05) -> str:
+def association_sentence(stats: dict[str, float], label: str, measure_label: str, alpha: float = ALPHA) -> str:
     """ρ in words: a direction only when significant, always said to be an area-level association."""
     dropped = int(stats.get("dropped", 0))
     small = f"；另有 {dropped} 个乡镇样本不足 {int(stats.get('min_n', 0))} 份，未计入" if dropped else ""
