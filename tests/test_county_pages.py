@@ -5,6 +5,7 @@ from streamlit.testing.v1 import AppTest
 
 from analysis.data import store
 from analysis.data.importing import build_mock_database
+from analysis.report.headline import rank_change_words
 from tests.conftest import ROOT, SURVEY_PAGES, page_text, run_page
 from tests.upload_support import city_wave_csv, mock_db_with
 from ui import state
@@ -49,6 +50,26 @@ def test_the_ranking_table_names_the_source_of_each_score(county_app):
     league = county_app.dataframe[0].value
     assert set(league["来源"]) == {"问卷推算", "市级公布"}
     assert (league.loc[league["来源"] == "市级公布", "95%置信区间"] == "—").all()
+
+
+def league_on(app, wave: str):
+    """The 排名 page's league for one wave, by county (★ stripped)."""
+    app.session_state[state.WAVE] = wave
+    app.switch_page("app_pages/ranking.py").run()
+    assert not app.exception, app.exception
+    league = app.dataframe[0].value
+    return league.assign(县区=league["县区"].str.lstrip("★")).set_index("县区")
+
+
+def test_the_change_since_last_wave_is_the_change_of_the_ranks_shown(county_app):
+    """Only the home county has respondents here: the change must come from the full rankings (survey and published
+    counties), not from a ranking of the surveyed counties alone, where home is always first and never moves."""
+    before, now = league_on(county_app, "2026年第1季度"), league_on(county_app, "2026年第2季度")
+    for county in now.index:
+        moved = int(before.loc[county, "名次"].strip("第名")) - int(now.loc[county, "名次"].strip("第名"))
+        assert now.loc[county, "较上期名次"] == rank_change_words(moved), county
+        assert now.loc[county, "较上期得分"] == pytest.approx(now.loc[county, "得分"] - before.loc[county, "得分"], abs=0.011)
+    assert (now["较上期名次"] != "持平").any()  # the ranks do move between these waves
 
 
 def test_a_wave_that_cannot_be_ranked_says_what_to_upload(tmp_path, settings, monkeypatch):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.survey.ranking import home_margin, ranking_with_uncertainty
+from analysis.survey.ranking import home_margin, last_ranked_before, ranking_with_uncertainty, with_change
 from tests.conftest import ROOT
 
 POINTS = {"满意": 100, "比较满意": 80, "一般": 60, "不太满意": 40, "不满意": 0}
@@ -134,3 +134,25 @@ def test_home_trend_rows_from_ranked_waves():
     assert trend["strive_score"].tolist() == [86.0, 86.0]
     assert trend["city_mean"].tolist() == pytest.approx([(90 + 89 + 88 + 87 + 86 + 85 + 84.5) / 7, (90 + 89 + 88 + 87 + 86 + 85 + 85.5) / 7])
     assert trend["published_rank"].tolist()[1] == 6 and pd.isna(trend["published_rank"].tolist()[0])
+
+
+@pytest.mark.parametrize("ranked, wave, expected", [
+    ({"W1": True, "W2": True, "W3": True}, "W3", "W2"),
+    ({"W1": True, "W2": False, "W3": True}, "W3", "W1"),   # a wave that could not be ranked is skipped
+    ({"W1": False, "W2": True}, "W2", None),
+    ({"W1": True}, "W1", None),                            # the first wave has nothing to compare with
+])
+def test_last_ranked_before(ranked, wave, expected):
+    assert last_ranked_before(ranked, list(ranked), wave) == expected
+
+
+def test_change_is_against_the_earlier_full_ranking():
+    # 7th → 5th is up 2; a county new to the ranking has no change; no earlier wave gives none at all.
+    now = pd.DataFrame({"county": ["H", "A", "N"], "score": [86.0, 85.5, 80.0], "rank": [5, 6, 9]})
+    before = pd.DataFrame({"county": ["H", "A"], "score": [84.5, 86.0], "rank": [7, 4]})
+    table = with_change(now, before).set_index("county")
+    assert table.loc["H", "rank_change"] == 2 and table.loc["H", "score_change"] == pytest.approx(1.5)
+    assert table.loc["A", "rank_change"] == -2 and table.loc["A", "score_change"] == pytest.approx(-0.5)
+    assert pd.isna(table.loc["N", "rank_change"]) and pd.isna(table.loc["N", "score_change"])
+    first = with_change(now, None)
+    assert first["rank_change"].isna().all() and first["score_change"].isna().all()

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.survey.scoring import answer_points, county_scores, rank_within, robustness_table, scores_with_change
+from analysis.survey.scoring import answer_points, county_scores, rank_within, robustness_table
 
 POINTS = {"满意": 100, "比较满意": 80, "一般": 60, "不太满意": 40, "不满意": 0}
 
@@ -53,13 +53,6 @@ def test_ties_share_the_better_rank():
 def test_ranks_are_within_wave():
     table = pd.DataFrame({"wave": ["1", "1", "2", "2"], "score": [70.0, 80.0, 60.0, 50.0]})
     assert rank_within(table).tolist() == [2, 1, 1, 2]
-
-
-def test_change_since_previous_wave():
-    rows = [("1", "A", "满意", 1.0), ("1", "B", "一般", 1.0), ("2", "A", "一般", 1.0), ("2", "B", "满意", 1.0)]
-    table = scores_with_change(county_scores(responses(rows), POINTS), "2", ["1", "2"]).set_index("county")
-    assert table.loc["B", "score_change"] == 40.0 and table.loc["B", "rank_change"] == 1
-    assert table.loc["A", "score_change"] == -40.0 and table.loc["A", "rank_change"] == -1
 
 
 def test_robustness_rules_can_reorder():

@@ -11,7 +11,7 @@ from analysis.report.ranking_charts import caterpillar_figure, funnel_figure, pl
 from analysis.report.wording import level_counties_sentence
 from analysis.survey.basis import SOURCE_LABELS
 from analysis.survey.raked_scores import ranking_weight_notes
-from analysis.survey.scoring import scores_with_change
+from analysis.survey.ranking import last_ranked_before, with_change
 from ui import data
 from ui.caching import shared_view
 from ui.widgets import figure_view
@@ -19,9 +19,11 @@ from ui.widgets import figure_view
 
 @shared_view(show_spinner=False, max_entries=16)
 def ranked_with_change(version: str, wave: str) -> pd.DataFrame:
-    """The wave's ranking with each county's score and rank change against the wave before it."""
-    change = scores_with_change(data.scores(version), wave, data.waves(version))[["county", "score_change", "rank_change"]]
-    return data.wave_ranking(version, wave).table.merge(change, on="county", how="left")
+    """The wave's ranking with each county's score and rank change against the last ranked wave before it (the same
+    comparison as 总览's and the brief's 较上期)."""
+    waves = data.waves(version)
+    before = last_ranked_before({w: data.wave_ranking(version, w).ok for w in waves}, waves, wave)
+    return with_change(data.wave_ranking(version, wave).table, data.wave_ranking(version, before).table if before else None)
 
 
 @shared_view(show_spinner=False, max_entries=16)

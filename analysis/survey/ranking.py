@@ -223,3 +223,23 @@ def trend_before(trend: pd.DataFrame, waves: list[str], wave: str) -> dict | Non
     """The county's trend row of the last wave before `wave` (waves in time order), or None when it has none."""
     earlier = trend[trend["wave"].map(waves.index) < waves.index(wave)].tail(1)
     return earlier.iloc[0].to_dict() if len(earlier) else None
+
+
+def last_ranked_before(ranked: dict[str, bool], waves: list[str], wave: str) -> str | None:
+    """The last wave before `wave` (waves in time order) that could be ranked, or None: the one 较上期 compares with."""
+    earlier = [w for w in waves[:waves.index(wave)] if ranked.get(w)]
+    return earlier[-1] if earlier else None
+
+
+def with_change(table: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
+    """A ranked wave with each county's score and rank change against an earlier ranked wave (None: all missing).
+
+    Both tables are full rankings on their own basis (survey and published counties alike), so a county's change is
+    the change of the rank the 排名 page shows; up is positive (7th → 5th is +2).
+    """
+    if previous is None:
+        return table.assign(score_change=np.nan, rank_change=pd.NA)
+    before = previous[["county", "score", "rank"]].rename(columns={"score": "score_before", "rank": "rank_before"})
+    merged = table.merge(before, on="county", how="left")
+    return merged.assign(score_change=merged["score"] - merged["score_before"],
+                         rank_change=merged["rank_before"] - merged["rank"]).drop(columns=["score_before", "rank_before"])

@@ -67,24 +67,6 @@ def county_scores_from_counts(counts: pd.DataFrame, points: dict[str, float], co
     return table[SCORE_COLUMNS].sort_values(["wave", "rank", "county"]).reset_index(drop=True)
 
 
-def wave_scores(scores: pd.DataFrame, wave: str) -> pd.DataFrame:
-    """One wave's county table, best first."""
-    return scores[scores["wave"] == wave].sort_values(["rank", "county"]).reset_index(drop=True)
-
-
-def scores_with_change(scores: pd.DataFrame, wave: str, waves: list[str]) -> pd.DataFrame:
-    """One wave's table with score and rank change against the wave before it."""
-    current = wave_scores(scores, wave)
-    position = waves.index(wave)
-    if position == 0:
-        return current.assign(score_change=np.nan, rank_change=pd.NA)
-    previous = wave_scores(scores, waves[position - 1])[["county", "score", "rank"]]
-    merged = current.merge(previous, on="county", how="left", suffixes=("", "_prev"))
-    # A positive rank change means the county moved up (e.g. 7th → 5th is +2).
-    return merged.assign(score_change=merged["score"] - merged["score_prev"],
-                         rank_change=merged["rank_prev"] - merged["rank"]).drop(columns=["score_prev", "rank_prev"])
-
-
 def robustness_table(responses: pd.DataFrame, points: dict[str, float], scorer=None) -> pd.DataFrame:
     """Ranks of one wave's counties under the configured points, linear 100/75/50/25/0 and 满意率.
 
