@@ -13,8 +13,8 @@ from analysis.data import ledger, store
 from analysis.data.contract import LEDGER, LEDGER_SOURCES, LEDGER_STATES, OTHER_ITEM
 from analysis.data.templates import template_csv
 from analysis.formatting import fmt_pct, fmt_time, pct_text
-from analysis.stats.estimates import ALPHA, spearman
 from analysis.survey import action
+from analysis.survey.school_metrics import association_sentence, township_association
 from ui import action as action_data
 from ui import auth, data, state
 from ui.widgets import download_table, lazy_tabs, page_context, plain, show_table, takeaway
@@ -244,11 +244,11 @@ def visits_section() -> None:
         linked = towns.dropna(subset=["score"])
         if len(linked) >= 3:
             st.plotly_chart(action_data.visits_chart(ctx.version, ctx.home, year, wave), width="stretch")
-            rho = spearman(linked["coverage"], linked["score"])
-            direction = "越高" if rho["rho"] > 0 else "越低"
-            verdict = "统计上显著" if rho["p"] < ALPHA else "统计上不显著"
-            takeaway(f"{year}家访覆盖率越高的乡镇，{wave}家长满意度{direction}（Spearman ρ = {rho['rho']:.2f}，"
-                           f"p = {rho['p']:.3f}，{rho['n']} 个乡镇，{verdict}；只是关联）。")
+            # The same test and words as 办学指标's township associations (a direction only when significant, always an
+            # area-level association), over every township with parents in the wave: parents alone are 11–70 a
+            # township, so 办学指标's 30-respondent floor would leave too few to test; the table shows each sample.
+            takeaway(association_sentence(township_association(linked, "coverage", min_n=1),
+                                          f"{year}家访覆盖率", f"{wave}家长满意度"))
         else:
             st.info("有家长问卷的乡镇不足 3 个，无法计算相关。", icon=":material/info:")
     view = pct_text(towns, ["coverage"]).rename(columns={"township": "乡镇（街道）", "enrolled": "在校学生数", "visited": "已家访学生数",
