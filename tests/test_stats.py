@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.stats.estimates import (Z95, Z998, funnel_curves, funnel_limits, funnel_target, grouped_score_table,
-                                      holm_adjust, kish_deff, kish_n_eff, overdispersion_tau2, pairwise_vs_home,
-                                      rake_weights, spearman, weighted_mean_se,)
+from analysis.stats.estimates import (Z95, Z998, change_p, funnel_curves, funnel_limits, funnel_target,
+                                      grouped_score_table, holm_adjust, kish_deff, kish_n_eff, overdispersion_tau2,
+                                      pairwise_vs_home, rake_weights, spearman, weighted_mean_se,)
 
 FIXTURE = Path(__file__).parent / "fixtures" / "weighted_survey_toy.csv"
 MARGINS = {
@@ -338,3 +338,16 @@ def test_spearman_by_hand(x, y) -> None:
 def test_spearman_is_undefined_without_three_varying_pairs(x, y, n) -> None:
     result = spearman(x, y)
     assert math.isnan(result["rho"]) and math.isnan(result["p"]) and result["n"] == n
+
+
+@pytest.mark.parametrize("diff, se, expected", [
+    (1.0, 1.0, 0.3173105),            # 2·Φ(−1), tables
+    (-1.959964, 1.0, 0.05),           # z = 1.96 is the 5% line, either sign
+    (0.0, 1.0, 1.0),
+    (1.0, 0.0, float("nan")),         # no sampling error given: untestable, not "certain"
+    (float("nan"), 1.0, float("nan")),
+])
+def test_change_p(diff, se, expected) -> None:
+    assert change_p(diff, se) == pytest.approx(expected, abs=1e-6, nan_ok=True)
+    # The same numbers element-wise when given as arrays (群体与乡镇 tests every group at once).
+    assert change_p(np.array([diff, diff]), np.array([se, se])) == pytest.approx([expected] * 2, abs=1e-6, nan_ok=True)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.report.wording import chance_words, change_test
+from analysis.report.wording import chance_words
+from analysis.stats.estimates import ALPHA, Z95, change_p
 
 
 def chance_short(p: float) -> str:
@@ -87,10 +88,10 @@ def change_words(previous_rank: int | None, rank: int, diff: float, se_diff: flo
         moved = "名次与上期持平"
     else:
         moved = f"名次较上期{'上升' if previous_rank > rank else '下降'} {abs(previous_rank - rank)} 位"
-    p = change_test(diff, se_diff)
+    p = change_p(diff, se_diff)
     if not math.isfinite(p):
         return moved
-    sure = "超出抽样误差，是真实变化" if p < 0.05 else "在抽样误差之内，不能说明真有变化"
+    sure = "超出抽样误差，是真实变化" if p < ALPHA else "在抽样误差之内，不能说明真有变化"
     return f"{moved}；得分{'上升' if diff > 0 else '下降'} {abs(diff):.2f} 分，{sure}"
 
 
@@ -106,7 +107,7 @@ def director_headline(table: pd.DataFrame, home: str, hold: int, strive: int, po
     why = None
     if official_rank is not None and official_rank != rank:
         why = "两者样本不同：市级测评另行抽样，本局调查有约 ±{:.1f} 分的抽样误差，名次相差一两位属正常。".format(
-            1.96 * float(row["se"]) if pd.notna(row["se"]) else 0.0)
+            Z95 * float(row["se"]) if pd.notna(row["se"]) else 0.0)
     standing = official_rank if official_rank is not None else rank
     if standing <= strive:
         state = f"目前处在争{strive}线内"

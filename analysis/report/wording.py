@@ -112,13 +112,6 @@ def probability_note(draws: int, p: float | None = None) -> str:
             "百分数取整、文字按“成”表述，因为小数位没有意义。")
 
 
-def change_test(diff: float, se_diff: float) -> float:
-    """Two-sided p of a change between two independent waves (z test)."""
-    if not (math.isfinite(diff) and math.isfinite(se_diff)) or se_diff <= 0:
-        return float("nan")
-    return float(2.0 * ndtr(-abs(diff / se_diff)))
-
-
 def level_counties_sentence(level: list[str], published_shown: bool) -> str:
     """The sentence under the league chart: the counties the pairwise test cannot tell from home (not overlapping bars)."""
     return (("与本县的差距在抽样误差之内（经检验）：" + "、".join(level) if level else "每个县区与本县的差距都超出了抽样误差")

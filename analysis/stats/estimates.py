@@ -320,3 +320,12 @@ def spearman(x, y) -> dict[str, float]:
         return {"rho": float("nan"), "p": float("nan"), "n": n}
     result = sps.spearmanr(pairs["x"], pairs["y"])
     return {"rho": float(result.statistic), "p": float(result.pvalue), "n": n}
+
+
+def change_p(diff, se_diff):
+    """Two-sided p of a change between two independent estimates (z = diff / se_diff); NaN where the SE is missing or
+    not positive. Scalars give a float, arrays an array: one test for 总览, 群体与乡镇 and 整改前后."""
+    diff, se = np.asarray(diff, dtype=float), np.asarray(se_diff, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.where(np.isfinite(diff) & np.isfinite(se) & (se > 0), 2.0 * ndtr(-np.abs(diff / se)), np.nan)
+    return float(p) if p.ndim == 0 else p

@@ -14,7 +14,7 @@ from scipy import stats
 from analysis.data.contract import LEDGER, OTHER_ITEM
 from analysis.data.waves import wave_period, wave_sort_key
 from analysis.settings import ActionRules
-from analysis.stats.estimates import Z998, funnel_limits, grouped_score_table
+from analysis.stats.estimates import Z998, change_p, funnel_limits, grouped_score_table
 from analysis.survey.scoring import answer_points
 
 SATISFIED = ("满意", "基本满意")
@@ -115,7 +115,7 @@ def before_after(scores: pd.DataFrame, closed_on, coverage: float = 0.95) -> dic
     change = float(a["score"] - b["score"])
     se = float(np.hypot(a["se"], b["se"]))
     z = stats.norm.ppf(0.5 + coverage / 2)
-    p = float(2 * stats.norm.sf(abs(change / se))) if se > 0 else float("nan")
+    p = change_p(change, se)
     return {"before_wave": before[-1], "after_wave": after[0], "before": float(b["score"]), "after": float(a["score"]),
             "change": change, "se": se, "ci_low": change - z * se, "ci_high": change + z * se, "p": p}
 

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr
 
 from analysis.data.contract import CHILD_STAGES, RESPONDENT_TYPES, RESPONSE_COLUMNS, URBAN_RURAL
-from analysis.stats.estimates import ALPHA, Z95, grouped_score_table, holm_adjust, kish_n_eff
+from analysis.stats.estimates import ALPHA, Z95, change_p, grouped_score_table, holm_adjust, kish_n_eff
 from analysis.stats.weighting import RakeResult, RakingSettings, design_mean, domain_means, rake, rao_scott
 from analysis.survey.scoring import answer_points
 
@@ -176,9 +175,7 @@ def with_change(table: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFr
         merged = merged.drop(columns=["se_prev"])
     else:
         se_change = pd.Series(np.nan, index=merged.index)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p_change = 2.0 * ndtr(-np.abs(change / se_change))
-    return merged.assign(score_change=change, se_change=se_change, p_change=p_change)
+    return merged.assign(score_change=change, se_change=se_change, p_change=change_p(change, se_change))
 
 
 def order_groups(table: pd.DataFrame) -> pd.DataFrame:
