@@ -60,8 +60,8 @@ def pct_text(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def met_text(flags) -> list[str]:
-    """达标 / 未达标 for each target flag."""
-    return ["达标" if flag else "未达标" for flag in flags]
+    """达标 / 未达标 for each target flag (— where it cannot be judged)."""
+    return ["—" if pd.isna(flag) else "达标" if flag else "未达标" for flag in flags]
 
 
 def fmt_score(score, digits: int = 2) -> str:

@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from analysis.formatting import escape_markdown, fmt_pct, met_text, pct_columns
-from analysis.survey.school_metrics import FEW_POINTS, SIZE_BIN_LABELS, association_sentence
+from analysis.survey.school_metrics import (FEW_POINTS, SIZE_BIN_LABELS, association_sentence, missed_targets,
+                                            short_townships)
 from ui import insight_figures as figures
 from ui import insights, state
 from ui.widgets import detail_expander, download_table, lazy_tabs, page_context, show_table, takeaway
@@ -140,7 +141,7 @@ def preschool_by_township(year_rows: pd.DataFrame, pre_series: dict[str, tuple[s
                       format_func=lambda c: pre_series[c][0], persist_state="page")
     label, target = pre_series[column]
     st.plotly_chart(figures.preschool_by_township(ctx.version, townships, year, column), width="stretch")
-    short = year_rows.loc[year_rows[column] < target, "township"].tolist()
+    short = short_townships(year_rows, column)
     takeaway(f"{year}有 {len(short)} 个乡镇{label}低于 {fmt_pct(target, 0)}" + (f"：{'、'.join(short)}。" if short else "。"))
 
 
@@ -154,9 +155,11 @@ def preschool_section() -> None:
     pre_series = insights.preschool_series()
     st.plotly_chart(figures.preschool_trend(ctx.version, townships), width="stretch")
     last = totals.iloc[-1]
-    missed = [label for column, (label, target) in pre_series.items() if last[column] < target]
+    missed, unknown = missed_targets(last, pre_series)
+    verdict = ("未达标：" + "、".join(missed) + "。") if missed else ("三项均达标。" if not unknown else "")
     takeaway(f"{last['year']}：毛入园率 {fmt_pct(last['gross_enrollment'])}，普惠覆盖率 {fmt_pct(last['inclusive_coverage'])}，"
-             f"公办园占比 {fmt_pct(last['public_share'])}。" + (("未达标：" + "、".join(missed) + "。") if missed else "三项均达标。"))
+             f"公办园占比 {fmt_pct(last['public_share'])}。" + verdict
+             + (("无法计算（缺人数）：" + "、".join(unknown) + "。") if unknown else ""))
     preschool_by_township(pre[(pre["year"] == year) & ~pre["is_total"]], pre_series)
     pre_view = pd.DataFrame({
         "学年": pre["year"], "乡镇（街道）": pre["township"], "3-5岁常住人口": pre["population_3_5"],

@@ -64,3 +64,4 @@ def test_share_columns_read_as_percent_text():
     assert shown["coverage"].tolist() == ["83.4%", "—"] and list(shown.columns) == list(frame.columns)
     assert frame["coverage"].iloc[0] == 0.834  # the input is left as it was
     assert met_text(frame["ok"]) == ["达标", "未达标"]
+    assert met_text(pd.array([True, pd.NA, False], dtype="boolean")) == ["达标", "—", "未达标"]  # not judged

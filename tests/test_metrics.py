@@ -9,7 +9,8 @@ import pytest
 
 from analysis.settings import Thresholds
 from analysis.survey.school_metrics import (TOTAL_LABEL, class_flags, class_size_distribution, class_summary,
-                                            compulsory_rates, latest_year, preschool_rates, school_class_summary,
+                                            compulsory_rates, latest_year, missed_targets, preschool_rates,
+                                            school_class_summary, short_townships,
                                             township_class_summary, township_link,)
 
 TH = Thresholds()
@@ -29,6 +30,21 @@ def test_preschool_rates_and_total_is_a_ratio_of_sums() -> None:
     assert rates.loc[TOTAL_LABEL, ["gross_enrollment_ok", "inclusive_coverage_ok", "public_share_ok"]].tolist() == [True, True, True]
     # The total comes after the townships.
     assert rates.index[-1] == TOTAL_LABEL
+
+
+def test_a_rate_without_children_is_not_judged() -> None:
+    """乙镇 has no 3–5-year-olds and no enrolment recorded: its rates are NaN, neither 达标 nor 未达标, and neither the
+    township list nor the county sentence counts it as missing (the table shows —)."""
+    frame = pd.DataFrame({"year": ["2025-2026学年"] * 2, "township": ["甲镇", "乙镇"], "population_3_5": [100, 0],
+                          "enrolled": [90, 0], "enrolled_public": [40, 0], "enrolled_inclusive_private": [30, 0]})
+    rates = preschool_rates(frame, TH).set_index("township")
+    assert rates.loc["乙镇", ["gross_enrollment_ok", "inclusive_coverage_ok", "public_share_ok"]].isna().all()
+    rows = rates.reset_index().loc[lambda f: ~f["is_total"].astype(bool)]  # the page lists townships only
+    assert short_townships(rows, "inclusive_coverage") == ["甲镇"]  # 70/90 < 80%; 乙镇 not counted
+    assert short_townships(rows, "gross_enrollment") == []
+    series = {"gross_enrollment": ("毛入园率", 0.85), "inclusive_coverage": ("普惠覆盖率", 0.8), "public_share": ("公办占比", 0.5)}
+    assert missed_targets(rates.loc["甲镇"], series) == (["普惠覆盖率", "公办占比"], [])
+    assert missed_targets(rates.loc["乙镇"], series) == ([], ["毛入园率", "普惠覆盖率", "公办占比"])
 
 
 def test_compulsory_rates_handle_zero_denominators() -> None:

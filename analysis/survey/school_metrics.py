@@ -53,10 +53,28 @@ def preschool_rates(preschool: pd.DataFrame, thresholds: Thresholds, label: str 
         public_share=_ratio(frame["enrolled_public"], frame["enrolled"]),
     )
     return rates.assign(
-        gross_enrollment_ok=rates["gross_enrollment"] >= thresholds.preschool_gross_enrollment_min,
-        inclusive_coverage_ok=rates["inclusive_coverage"] >= thresholds.inclusive_coverage_min,
-        public_share_ok=rates["public_share"] >= thresholds.public_share_min,
+        gross_enrollment_ok=target_met(rates["gross_enrollment"], thresholds.preschool_gross_enrollment_min),
+        inclusive_coverage_ok=target_met(rates["inclusive_coverage"], thresholds.inclusive_coverage_min),
+        public_share_ok=target_met(rates["public_share"], thresholds.public_share_min),
     )
+
+
+def target_met(rate: pd.Series, minimum: float) -> pd.Series:
+    """Whether each rate reaches its minimum; <NA> where the rate cannot be computed (no children counted), which is
+    neither 达标 nor 未达标."""
+    return (rate >= minimum).astype("boolean").mask(rate.isna())
+
+
+def missed_targets(row: pd.Series, series: dict[str, tuple[str, float]]) -> tuple[list[str], list[str]]:
+    """The labels of a row's rates that miss their target and of those that cannot be computed (flags `<column>_ok`)."""
+    flags = {label: row[f"{column}_ok"] for column, (label, _) in series.items()}
+    return ([label for label, ok in flags.items() if pd.notna(ok) and not ok],
+            [label for label, ok in flags.items() if pd.isna(ok)])
+
+
+def short_townships(rows: pd.DataFrame, column: str) -> list[str]:
+    """Townships whose rate in `column` misses its target (a rate that cannot be computed is not counted as missing)."""
+    return rows.loc[~rows[f"{column}_ok"].fillna(True).astype(bool), "township"].tolist()
 
 
 def compulsory_rates(compulsory: pd.DataFrame, label: str = TOTAL_LABEL) -> pd.DataFrame:
