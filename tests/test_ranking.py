@@ -1,6 +1,7 @@
 """Ranking with uncertainty: margins, sentences, the command line's JSON and its errors."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -67,6 +68,19 @@ def test_cli_json_shape(rank_json):
     home = rank_json["home_summary"]
     assert set(home) == {"county", "rank", "score", "p_rank_le", "margin"}
     assert sum(c["p_rank_le"]["6"] for c in rank_json["counties"]) == pytest.approx(6.0, abs=1e-9)
+
+
+def test_cli_takes_its_defaults_from_the_settings_file(tmp_path):
+    """Without --draws/--seed/--alpha the command uses [statistics] of the settings, as the dashboard does."""
+    text = (ROOT / "settings.toml").read_text(encoding="utf-8")
+    changed = re.sub(r"(?m)^coverage = 0\.95", "coverage = 0.9", re.sub(r"(?m)^draws = 20000", "draws = 3000", text))
+    assert changed.count("\ndraws = 3000") == 1 and changed.count("\ncoverage = 0.9 ") + changed.count("\ncoverage = 0.9\n") == 1
+    (tmp_path / "settings.toml").write_text(changed, encoding="utf-8")
+    result = run_cli("--settings", str(tmp_path / "settings.toml"), "rank", str(ROOT / "data" / "mock" / "responses.csv"),
+                     "--home", "云溪县", "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["draws"] == 3000 and doc["alpha"] == pytest.approx(0.1)
 
 
 def test_cli_counts_match_an_independent_count(rank_json):

@@ -180,13 +180,15 @@ def cmd_rank(args, settings) -> None:
     basis, basis_rows = basis_and_table(table, published_for_rank(args, settings), wave, city)
     if not basis.ok:
         raise CliError(basis.missing_sentence())
-    coverage = 1 - args.alpha
-    ranked = ranking_with_uncertainty(basis_rows, settings.targets, draws=args.draws, seed=args.seed, coverage=coverage)
-    doc = ranking_json(ranked, wave, args.home, settings.targets, coverage, args.draws, basis)
+    coverage = settings.coverage if args.alpha is None else 1 - args.alpha
+    draws = settings.draws if args.draws is None else args.draws
+    seed = settings.seed if args.seed is None else args.seed
+    ranked = ranking_with_uncertainty(basis_rows, settings.targets, draws=draws, seed=seed, coverage=coverage)
+    doc = ranking_json(ranked, wave, args.home, settings.targets, coverage, draws, basis)
     if args.json:
         print(json.dumps(doc, ensure_ascii=False))
         return
-    print(f"{wave} 群众满意度排名（本县：{args.home}；{round(coverage * 100)}% 置信；{args.draws} 次模拟）")
+    print(f"{wave} 群众满意度排名（本县：{args.home}；{round(coverage * 100)}% 置信；{draws} 次模拟）")
     print(basis.sentence())
     print("\n".join(rank_lines(doc, args.home, settings.targets)))
     home = doc["home_summary"]
@@ -250,9 +252,11 @@ def parser() -> argparse.ArgumentParser:
     rank.add_argument("--published", help="市级测评结果文件（默认读数据库中的公布结果）")
     rank.add_argument("--wave")
     rank.add_argument("--home", required=True)
-    rank.add_argument("--draws", type=int, default=20000)
-    rank.add_argument("--seed", type=int, default=2026)
-    rank.add_argument("--alpha", type=float, default=0.05)
+    # Defaults from the settings file ([statistics] draws, seed, coverage), as the dashboard uses: the same command gives
+    # the page's numbers unless asked otherwise.
+    rank.add_argument("--draws", type=int, help="模拟次数（默认取设置文件）")
+    rank.add_argument("--seed", type=int, help="随机数种子（默认取设置文件）")
+    rank.add_argument("--alpha", type=float, help="1 − 置信水平（默认取设置文件的 coverage）")
     rank.add_argument("--json", action="store_true")
     add_plan_parser(sub)
     add_groups_parser(sub)
