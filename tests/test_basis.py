@@ -19,7 +19,7 @@ from analysis.data.mock import write_mock
 from analysis.data.waves import sort_waves, wave_period
 from analysis.stats.rank_stats import place_probabilities
 from analysis.survey.basis import FORECAST, MIXED, SURVEY, basis_table, choose_basis, coverage_warnings, drift_sd
-from analysis.survey.ranking import basis_and_table, home_rank_probabilities, ranking_with_uncertainty
+from analysis.survey.ranking import basis_and_table, basis_scores, home_rank_probabilities, ranking_with_uncertainty
 from tests.conftest import ROOT
 from tests.upload_support import survey_csv
 
@@ -315,3 +315,23 @@ def test_cli_refuses_a_wave_that_cannot_be_ranked(tmp_path):
     done = run_cli("rank", "--db", str(db), "--home", "云溪县", "--json")
     assert done.returncode == 1 and done.stdout == ""
     assert "缺少 临江区、东湖区" in done.stderr and "无法在全市范围内排名" in done.stderr
+
+
+def test_basis_scores_stack_each_rankable_wave_on_its_own_basis():
+    """What the trend extrapolates (page and `plan --trend`): the home's survey score and the others' published scores
+    per wave; a wave nobody can rank (nothing published for the others yet) is left out."""
+    survey = pd.DataFrame([survey_row(HOME, 83.0, 1.1, wave="2025年第4季度"), survey_row(HOME, 84.0, 1.0, wave="2026年第1季度"),
+                           survey_row(HOME, 85.0, 0.9, wave="2026年第2季度"), survey_row(HOME, 85.8, 0.91)])
+    published = pd.DataFrame(published_rows("2026年第1季度", {c: s - 0.5 for c, s in OTHERS.items()})
+                             + published_rows("2026年第2季度", OTHERS))
+    waves = ["2025年第4季度", "2026年第1季度", "2026年第2季度", "2026年第3季度"]
+    stacked = basis_scores(survey, published, waves, CITY)
+    assert list(stacked["wave"].unique()) == waves[1:]  # 2025年第4季度: nothing published at or before it
+    q2 = stacked[stacked["wave"] == "2026年第2季度"].set_index("county")
+    assert q2.loc[HOME, ["source", "score", "se"]].tolist() == ["survey", 85.0, 0.9]  # the home's own survey
+    assert q2.loc["E", ["source", "score", "se"]].tolist() == ["published", 86.10, 0.0]  # published that wave: fixed
+    q3 = stacked[stacked["wave"] == "2026年第3季度"].set_index("county")
+    # Not published yet: the last published score with the between-wave drift as its error (every county moved 0.5).
+    assert q3.loc["E", ["source", "score"]].tolist() == ["published", 86.10] and q3.loc["E", "se"] == pytest.approx(0.5)
+    assert len(q2) == len(q3) == len(CITY)
+    assert basis_scores(survey, published.iloc[0:0], waves, CITY).empty

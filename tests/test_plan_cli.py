@@ -82,3 +82,30 @@ def test_bad_input_exits_non_zero_in_chinese(mock_db, settings, capsys, argv, me
 def test_unknown_home_county(mock_db, capsys):
     code, _, err = _run(capsys, "--db", str(mock_db), "--home", "云西县", "--draws", "500")
     assert code == 1 and "本县“云西县”" in err
+
+
+def test_trend_on_the_county_scenario_matches_the_page(tmp_path, settings, capsys, monkeypatch):
+    """Only the home county has respondents: the others' trend comes from the city's published scores, on the command
+    line as on 目标推演 (survey scores alone would leave every other county without a trend)."""
+    from analysis.data import store
+    from analysis.data.importing import build_mock_database
+    from analysis.survey.planner import Move
+    from ui import data, planning
+    from ui.caching import clear_views
+
+    db = tmp_path / "county.db"
+    build_mock_database(store.connect(db), settings, ROOT / "data" / "mock-county")
+    monkeypatch.setenv(store.DB_ENV, str(db))
+    clear_views()
+    wave = "2026年第2季度"
+    code, out, err = _run(capsys, "--db", str(db), "--home", settings.home_county, "--wave", wave, "--trend",
+                          "--move", "课后服务:全部:一般:满意:0.2", "--json")
+    assert code == 0, err
+    cli = json.loads(out)
+    page = planning.run(data.version(), wave, settings.home_county, (Move("课后服务", "一般", "满意", 0.2),), True)
+    for side, doc in ((page.planned, cli), (page.baseline, cli["baseline"])):
+        assert doc["score"] == pytest.approx(side["score"], abs=1e-9) and doc["rank"] == side["rank"]
+        for k in settings.targets:
+            assert doc["p_rank_le"][str(k)] == pytest.approx(side[f"p_rank_le_{k}"], abs=1e-12)
+    assert planning.trend(data.version(), wave)["county"].nunique() > 1  # the page projects the published counties
+    clear_views()

@@ -16,7 +16,7 @@ from analysis.stats.estimates import funnel_curves, funnel_limits
 from analysis.stats.weighting import RakingSettings, load_raking
 from analysis.survey.basis import Basis
 from analysis.survey.raked_scores import RAKED_COLUMNS, raked_county_scores, with_raked_scores
-from analysis.survey.ranking import basis_and_table, pairwise_table, ranked_wave
+from analysis.survey.ranking import basis_and_table, basis_scores, pairwise_table, ranked_wave
 from analysis.survey.ranking import home_trend as home_trend_rows
 from analysis.survey.scoring import county_scores_from_counts, robustness_table
 
@@ -209,9 +209,8 @@ def home_trend(data_version: str, home: str) -> pd.DataFrame:
 @shared_view(show_spinner=False, max_entries=4)
 def ranking_scores(data_version: str) -> pd.DataFrame:
     """Every rankable wave's county table on its own basis (published counties included), stacked with a wave column."""
-    parts = [wave_ranking(data_version, w).table.assign(wave=w) for w in waves(data_version)]
-    parts = [p[["wave", "county", "source", "score", "se"]] for p in parts if len(p)]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["wave", "county", "source", "score", "se"])
+    return basis_scores(scores(data_version), metrics_table(data_version, "published"), waves(data_version),
+                        settings().counties)
 
 
 def official_result(data_version: str, wave: str, home: str) -> tuple[int, float] | None:

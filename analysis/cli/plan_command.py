@@ -13,7 +13,7 @@ from analysis.data.contract import RESPONSE_COLUMNS, file_kind, responses_kind
 from analysis.data.waves import sort_waves
 from analysis.settings import Settings
 from analysis.survey.planner import (Move, forward, item_to_overall, move_argument, solve_items, trend_projection)
-from analysis.survey.ranking import basis_and_table
+from analysis.survey.ranking import basis_and_table, basis_scores
 from analysis.survey.scoring import county_scores
 
 GROUP_COLUMNS = ("township", "urban_rural", "respondent_type", "child_stage", "sex", "age_group")
@@ -92,7 +92,9 @@ def plan_inputs(responses: pd.DataFrame, published: pd.DataFrame, settings: Sett
     if not basis.ok:
         raise PlanError(basis.missing_sentence())
     home_rows = responses[(responses["wave"] == wave) & (responses["county"] == home)].reset_index(drop=True)
-    trend = trend_projection(scores, list(waves), wave) if with_trend else None
+    # The page's trend: every county's scores on each wave's own basis, so a county known only from the city's
+    # published table has a trend too (survey scores alone leave it flat on the county scenario).
+    trend = trend_projection(basis_scores(scores, published, list(waves), city), list(waves), wave) if with_trend else None
     return PlanInputs(wave, rows.reset_index(drop=True), home_rows, trend)
 
 

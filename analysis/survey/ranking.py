@@ -190,6 +190,17 @@ def basis_and_table(survey: pd.DataFrame, published: pd.DataFrame, wave: str, ci
     return basis, basis_table(survey, published, basis)
 
 
+def basis_scores(survey: pd.DataFrame, published: pd.DataFrame, waves: list[str], city: tuple[str, ...]) -> pd.DataFrame:
+    """Every rankable wave's county table on its own basis (published counties included), stacked with a wave column:
+    what the trend projection extrapolates, on the page and on the command line alike."""
+    parts = []
+    for wave in waves:
+        basis, table = basis_and_table(survey, published, wave, city)
+        if basis.ok and len(table):
+            parts.append(table.assign(wave=wave)[["wave", "county", "source", "score", "se"]])
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["wave", "county", "source", "score", "se"])
+
+
 def trend_row(table: pd.DataFrame, wave: str, basis_kind: str, home: str, strive: int, hold: int,
               published: pd.DataFrame) -> dict | None:
     """One wave of the home county's trend: rank with its set, score with CI, city mean, the strive score, the
