@@ -39,7 +39,7 @@ county_score = summary.county_score
 st.caption(plain(f"{ctx.wave} · {scope} · {measure_label} · 全县得分 {county_score:.2f} · "
                  + (f"较上期 = 与{before}相比" if before else "首个批次，无“较上期”") + f" · 样本不足{cfg.min_group_n}份的群体以灰色显示，不作检验"))
 # How the weights were made and what they cost in precision (Kish design effect n / n_eff).
-deff = view.n / view.n_eff if view.n_eff > 0 else float("nan")
+deff = view.deff
 if view.raking is not None:
     rk = view.raking
     weighting = (f"权重：按总体比例（{'、'.join(view.margins)}）迭代加权（raking），{rk.iterations} 轮收敛，最大边际误差 {rk.max_error:.1e}"
@@ -54,7 +54,7 @@ elif view.raking_error:
 else:
     weighting = "权重：使用数据中的“权重”列（空白按 1）；未设置总体比例，未做迭代加权。"
 st.caption(f"{weighting} 有效样本量（Kish）{view.n_eff:.0f} / {view.n} 份，设计效应 {deff:.2f}。")
-if deff > 1.2:
+if view.weights_widen:
     st.info(f"加权使估计的方差增大约 {deff - 1:.0%}（设计效应 {deff:.2f}）：{view.n} 份问卷相当于约 {view.n_eff:.0f} 份等权问卷，"
             "置信区间相应变宽。", icon=":material/info:")
 

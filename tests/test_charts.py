@@ -33,9 +33,11 @@ def test_rank_trend_has_rank_sets_band_and_published_rank():
     assert list(fig.layout.xaxis.ticktext) == ["2025年<br>第1季度", "2025年<br>第2季度"]
 
 
-def test_score_trend_shows_ci_city_mean_and_fifth():
-    names = [t.name for t in score_trend_figure(TREND).data]
-    assert names == ["本县得分（调查估计）", "第5名得分", "全市平均", "市级公布得分"]
+@pytest.mark.parametrize("strive", [5, 3])
+def test_score_trend_shows_ci_city_mean_and_the_strive_line(strive):
+    fig = score_trend_figure(TREND, strive)
+    assert [t.name for t in fig.data] == ["本县得分（调查估计）", f"第{strive}名得分", "全市平均", "市级公布得分"]
+    assert f"第{strive}名" in fig.data[1].hovertemplate  # the target from the settings, not a fixed 5th
 
 
 def test_heatmap_carries_the_probabilities():
@@ -87,7 +89,7 @@ def test_many_waves_get_short_tick_labels_and_rank_numbers():
     fig = rank_trend_figure(eight_waves(), 11, hold=6, strive=5)
     assert list(fig.layout.xaxis.ticktext) == ["25Q1", "25Q2", "25Q3", "25Q4", "26Q1", "26Q2", "26Q3", "26Q4"]
     assert list(fig.data[0].text) == ["7", "6", "6", "5", "6", "5", "6", "6"]
-    assert list(score_trend_figure(eight_waves()).layout.xaxis.ticktext)[0] == "25Q1"
+    assert list(score_trend_figure(eight_waves(), 5).layout.xaxis.ticktext)[0] == "25Q1"
 
 
 @pytest.mark.parametrize("label, short", [("2025年第2季度", "25Q2"), ("2026年三季度", "26Q3"), ("2026Q4", "26Q4"),
@@ -101,7 +103,7 @@ def test_four_waves_keep_two_line_labels():
     assert wave_tick_labels(pd.Series(["2025年第1季度"] * 4)) == ["2025年<br>第1季度"] * 4
 
 
-@pytest.mark.parametrize("builder", [lambda: rank_trend_figure(TREND, 11, 6, 5), lambda: score_trend_figure(TREND),
+@pytest.mark.parametrize("builder", [lambda: rank_trend_figure(TREND, 11, 6, 5), lambda: score_trend_figure(TREND, 5),
                                      lambda: caterpillar_figure(TABLE, "D", strive=5, hold=6)])
 def test_title_starts_below_the_mode_bar(builder):
     fig = builder()

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from analysis.survey.groups import group_scores, group_table, with_change
+from analysis.survey.groups import GroupView, group_scores, group_table, with_change
 
 POINTS = {"满意": 100.0, "比较满意": 80.0, "一般": 60.0, "不太满意": 40.0, "不满意": 0.0}
 
@@ -106,3 +106,16 @@ def test_with_change() -> None:
     assert out["p_change"].iloc[0] == pytest.approx(0.6170750774519738)
     assert np.isnan(out["score_change"].iloc[1]) and np.isnan(out["se_change"].iloc[1])
     assert with_change(current, None)["score_change"].isna().all()
+
+
+@pytest.mark.parametrize("weights, deff, widen", [
+    ([1, 1, 1, 1], 1.0, False),              # equal weights lose nothing
+    ([1, 1, 2, 2], 4 / 3.6, False),          # n_eff = (Σw)²/Σw² = 36/10: deff 1.11, not worth a sentence
+    ([1, 1, 1, 5], 4 / (64 / 28), True),     # n_eff = 64/28 = 2.29: deff 1.75, the page says the intervals widen
+    ([], float("nan"), False),
+])
+def test_design_effect_of_the_weights(weights, deff, widen):
+    w = np.asarray(weights, dtype=float)
+    n_eff = w.sum() ** 2 / (w ** 2).sum() if len(w) else 0.0
+    view = GroupView(pd.DataFrame(), pd.DataFrame(), None, None, (), len(w), n_eff)
+    assert view.deff == pytest.approx(deff, nan_ok=True) and view.weights_widen is widen

@@ -50,7 +50,7 @@ def rank_trend(version: str, home: str) -> go.Figure:
 @figure_view
 def score_trend(version: str, home: str) -> go.Figure:
     """Score trend of one county against the city mean."""
-    return score_trend_figure(data.home_trend(version, home))
+    return score_trend_figure(data.home_trend(version, home), data.settings().strive)
 
 
 @shared_view(show_spinner=False, max_entries=16)

@@ -36,7 +36,7 @@ def _figures(version: str, wave: str, home: str) -> tuple[dict, dict[str, str]]:
     first, last = trend.iloc[0], trend.iloc[-1]
     figures = {
         "名次走势": rank_trend_figure(trend, len(result.table), cfg.hold, cfg.strive),
-        "得分走势": score_trend_figure(trend),
+        "得分走势": score_trend_figure(trend, cfg.strive),
         "各县区得分": caterpillar_figure(result.table, home, cfg.strive, cfg.hold),
         "各名次的可能性": place_heatmap_figure(result.places, home),
     }
@@ -44,7 +44,7 @@ def _figures(version: str, wave: str, home: str) -> tuple[dict, dict[str, str]]:
         "名次走势": f"本局调查推算的名次由{first['wave']}的第{int(first['rank'])}名变为{last['wave']}的第{int(last['rank'])}名；"
                     "菱形为市级通报名次，竖线越长表示名次越不确定。",
         "得分走势": f"本县得分由 {fmt_score(first['score'])} 分变为 {fmt_score(last['score'])} 分，全市平均 {fmt_score(last['city_mean'])} 分。",
-        "各县区得分": "各县区得分按高低排列，红色为本县，竖线为95%置信区间，虚线为第5名和第6名的得分。",
+        "各县区得分": f"各县区得分按高低排列，红色为本县，竖线为95%置信区间，虚线为第{cfg.strive}名和第{cfg.hold}名的得分。",
         "各名次的可能性": "每一行是一个县区落在各名次的可能性，颜色越深可能性越大。",
     }
     return figures, notes

@@ -154,8 +154,8 @@ def rank_trend_figure(trend: pd.DataFrame, n_counties: int, hold: int, strive: i
     return fig.update_layout(margin={"r": 60})
 
 
-def score_trend_figure(trend: pd.DataFrame) -> go.Figure:
-    """Home score per wave with its 95% CI, against the city mean and the published score."""
+def score_trend_figure(trend: pd.DataFrame, strive: int) -> go.Figure:
+    """Home score per wave with its 95% CI, against the strive-th county's score, the city mean and the published score."""
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=trend["wave"], y=trend["score"], mode="lines+markers", name="本县得分（调查估计）",
                              line={"color": HOME_COLOR, "width": 3},
@@ -163,8 +163,9 @@ def score_trend_figure(trend: pd.DataFrame) -> go.Figure:
                                       "arrayminus": trend["score"] - trend["ci_low"], "color": "rgba(192,57,43,0.35)"},
                              hovertemplate="%{x}<br>%{y:.2f} 分<extra>本县</extra>"))
     if "strive_score" in trend:
-        fig.add_trace(go.Scatter(x=trend["wave"], y=trend["strive_score"], mode="lines", name="第5名得分",
-                                 line={"color": STRIVE_COLOR, "dash": "dash"}, hovertemplate="%{x}<br>%{y:.2f} 分<extra>第5名</extra>"))
+        fig.add_trace(go.Scatter(x=trend["wave"], y=trend["strive_score"], mode="lines", name=f"第{strive}名得分",
+                                 line={"color": STRIVE_COLOR, "dash": "dash"},
+                                 hovertemplate=f"%{{x}}<br>%{{y:.2f}} 分<extra>第{strive}名</extra>"))
     fig.add_trace(go.Scatter(x=trend["wave"], y=trend["city_mean"], mode="lines", name="全市平均",
                              line={"color": OTHER_COLOR, "dash": "dot"}, hovertemplate="%{x}<br>%{y:.2f} 分<extra>全市平均</extra>"))
     if "published_score" in trend and trend["published_score"].notna().any():

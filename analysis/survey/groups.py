@@ -28,6 +28,7 @@ GROUP_DIMENSIONS: dict[str, str] = {
     "child_stage": "子女学段", "sex": "性别", "age_group": "年龄段",
 }
 MISSING_GROUP = "未填写"
+DEFF_NOTE = 1.2  # a design effect above this (20% more variance than equal weights) gets a sentence on the page
 GROUP_TEST = "设计t检验"  # design-based t-test of the group's score against the rest of the county
 GROUP_ORDER = {"urban_rural": URBAN_RURAL, "respondent_type": RESPONDENT_TYPES, "child_stage": CHILD_STAGES, "sex": ("男", "女")}
 
@@ -222,6 +223,16 @@ class GroupView:
     margins: tuple[str, ...]  # Chinese headers of the raking margins
     n: int  # respondents in the design (the scope)
     n_eff: float  # Kish effective sample size of the design's weights
+
+    @property
+    def deff(self) -> float:
+        """Kish design effect n / n_eff of the weights (1 for equal weights; NaN without respondents)."""
+        return self.n / self.n_eff if self.n_eff > 0 else float("nan")
+
+    @property
+    def weights_widen(self) -> bool:
+        """Whether the weights cost enough precision for the page to say so (design effect above DEFF_NOTE)."""
+        return bool(self.deff > DEFF_NOTE)
 
 
 def group_view(responses: pd.DataFrame, wave: str, before: str | None, townships: tuple[str, ...],
