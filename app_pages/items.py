@@ -121,11 +121,11 @@ def fix_first_section() -> None:
     st.markdown(f"预计提升 = 把本县该分项提到**{escape_markdown(strive_name)}**的水平（该项答“满意”以下的受访者按同一比例各上调一档）后，"
                 "按“目标推演”页的同一模型（各分项对总体满意度的回归系数，每人总体得分最高 100 分）推算的总体得分变化。"
                 "用于排先后，不是预测；本县已领先的分项记为 0。")
-    if (fix["expected_gain"] > 0).any():
+    first = view.fix_first
+    if first is not None:
         st.plotly_chart(figures.item_fix_first(ctx.version, ctx.wave, ctx.home, townships), width="stretch")
-        gains = fix.loc[fix["expected_gain"] > 0]
+        gains = fix.loc[view.gains.index]  # with the joint gains
         top3 = gains.head(3)
-        first = top3.iloc[0]
         takeaway(f"先改“{first['item']}”：补齐与{strive_name}的差距后总体得分预计 +{first['expected_gain']:.2f} 分；"
                  f"前{len(top3)}项同时补齐约 +{top3['joint_gain'].iloc[-1]:.2f} 分。")
         if pd.notna(view.overall_gap):

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.survey.items import (benchmark_county, city_mean_gap, fix_first, fix_first_stability, item_benchmarks,
-                                   item_drivers, item_scores, joint_gains, strive_gap,)
+from analysis.survey.items import (ItemView, benchmark_county, city_mean_gap, fix_first, fix_first_stability,
+                                   item_benchmarks, item_drivers, item_scores, joint_gains, strive_gap,)
 
 POINTS = {"满意": 100.0, "比较满意": 80.0, "一般": 60.0, "不太满意": 40.0, "不满意": 0.0}
 
@@ -223,3 +223,15 @@ def test_item_scores_from_database_counts_equal_respondent_level(tmp_path):
     direct = item_scores(rows, settings.items, settings.points, by=("county",))
     counts = item_scores_from_counts(store.item_answer_counts(engine, kind, settings.items, wave), settings.items, settings.points)
     pd.testing.assert_frame_equal(counts, direct, check_dtype=False, atol=1e-9, rtol=0)
+
+
+@pytest.mark.parametrize("gains, first", [
+    ([0.5, 0.2, 0.0], "甲"),        # the top of the list, which is sorted by expected gain
+    ([0.0, 0.0, 0.0], None),        # nothing gains: nothing to fix first (the page says every item keeps up)
+    (None, None),                   # no fix list (no model): nothing named
+])
+def test_the_item_to_fix_first_is_named_once(gains, first):
+    fix = None if gains is None else pd.DataFrame({"item": ["甲", "乙", "丙"], "expected_gain": gains})
+    view = ItemView(pd.DataFrame(), None, fix, None, 0, None, float("nan"))
+    assert (view.fix_first or {}).get("item") == first
+    assert list(view.gains.get("item", [])) == ([i for i, g in zip("甲乙丙", gains) if g > 0] if gains else [])

@@ -33,11 +33,8 @@ def fix_first_item(version: str, wave: str, home: str) -> str | None:
     """The item 分项指标 says to fix first (the top of its fix-first list, whole county), so every page names the same one."""
     from ui import insights  # the item analysis loads only when the overview asks for it
 
-    view = insights.item_view(version, wave, home, ())
-    # The same rule as 分项指标's headline: only an item with a positive expected gain is one to fix first.
-    if view.fix is None or view.fix.empty or not (view.fix["expected_gain"] > 0).any():
-        return None
-    return str(view.fix["item"].iloc[0])
+    first = insights.item_view(version, wave, home, ()).fix_first
+    return None if first is None else str(first["item"])
 
 
 @figure_view

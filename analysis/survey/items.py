@@ -284,6 +284,16 @@ class ItemView:
     comparison_note: str | None = None  # what the comparison with other counties rests on, or what it needs
     n_scored: int = 0  # questionnaires whose overall answer is scored (总览's 计分 count)
 
+    @property
+    def gains(self) -> pd.DataFrame:
+        """The fix-first list's items with a positive expected gain, first to fix first (empty when none)."""
+        return self.fix.loc[self.fix["expected_gain"] > 0] if self.fix is not None else pd.DataFrame()
+
+    @property
+    def fix_first(self) -> dict | None:
+        """The item to fix first, the one 总览, 分项指标 and the brief all name: the top of the list if it gains anything."""
+        return self.gains.iloc[0].to_dict() if len(self.gains) else None
+
 
 def comparison_items(county_items: pd.DataFrame, basis: Basis, published: pd.DataFrame, wave: str, home: str,
                      items: tuple[str, ...], counties: tuple[str, ...]) -> tuple[pd.DataFrame, str | None]:
@@ -363,8 +373,7 @@ def item_summary(view: ItemView) -> ItemSummary:
         f"与{strive}比较": bench["verdict_strive"],
     })
     answered = view.n > 0 and bool(bench["score"].notna().any())
-    gains = view.fix is not None and bool((view.fix["expected_gain"] > 0).any())
     return ItemSummary(answered=answered, has_benchmark=has_benchmark,
                        worst=bench.sort_values("gap_strive" if has_benchmark else "score").iloc[0].to_dict() if answered else {},
-                       fix_first=view.fix.iloc[0].to_dict() if gains else None,
+                       fix_first=view.fix_first,
                        below_city=bench.loc[bench["verdict_city"] == "显著偏低", "item"].tolist(), scores=scores)
