@@ -1,6 +1,7 @@
 """Ranking with uncertainty: margins, sentences, the command line's JSON and its errors."""
 
 import json
+import math
 import re
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.survey.ranking import home_margin, last_ranked_before, ranking_with_uncertainty, with_change
+from analysis.survey.ranking import home_margin, kth_other, last_ranked_before, ranking_with_uncertainty, with_change
 from tests.conftest import ROOT
 
 POINTS = {"满意": 100, "比较满意": 80, "一般": 60, "不太满意": 40, "不满意": 0}
@@ -170,3 +171,15 @@ def test_change_is_against_the_earlier_full_ranking():
     assert pd.isna(table.loc["N", "rank_change"]) and pd.isna(table.loc["N", "score_change"])
     first = with_change(now, None)
     assert first["rank_change"].isna().all() and first["score_change"].isna().all()
+
+
+@pytest.mark.parametrize("k, county, margin", [
+    (1, "A", 85.0 - 90.0),
+    (2, "B", 85.0 - 88.0),   # B and C tie at 88: by name, so 总览, 分项指标 and the brief name the same county
+    (3, "C", 85.0 - 88.0),
+    (4, None, math.inf),     # fewer than 4 others: inside the top 4 whatever happens
+])
+def test_the_county_to_beat(k, county, margin):
+    table = pd.DataFrame({"county": ["C", "H", "A", "B"], "score": [88.0, 85.0, 90.0, 88.0]})
+    assert (kth_other(table, "H", k) or {}).get("county") == county
+    assert home_margin(table, "H", k) == margin

@@ -13,6 +13,7 @@ import pandas as pd
 
 from analysis.report.wording import chance_words
 from analysis.stats.estimates import ALPHA, Z95, change_p
+from analysis.survey.ranking import home_margin, kth_other
 
 
 def chance_short(p: float) -> str:
@@ -45,12 +46,8 @@ class Headline:
 
 def neighbour(table: pd.DataFrame, home: str, k: int) -> Neighbour | None:
     """The county at the k-th highest score among the others and the home's margin over it."""
-    others = table[table["county"] != home].sort_values(["score", "county"], ascending=[False, True])
-    if k > len(others):
-        return None
-    row = others.iloc[k - 1]
-    home_score = float(table.loc[table["county"] == home, "score"].iloc[0])
-    return Neighbour(k, str(row["county"]), home_score - float(row["score"]))
+    other = kth_other(table, home, k)
+    return None if other is None else Neighbour(k, other["county"], home_margin(table, home, k))
 
 
 def rate_points(margin: float, points: dict[str, float]) -> float:

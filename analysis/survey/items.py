@@ -22,6 +22,7 @@ from analysis.survey.basis import Basis, item_comparison_note, published_item_sc
 from analysis.survey.groups import group_scores
 from analysis.survey.itemmodel import ItemRelation, capped_full_gain, item_matrix, item_to_overall, one_step_up
 from analysis.survey.planner import apply_moves, one_step_moves
+from analysis.survey.ranking import kth_other
 from analysis.survey.scoring import answer_points, item_points_frame, scores_from_counts
 
 ITEM_SCORE_COLUMNS = ["item", "n", "n_excluded", "unknown_share", "score", "se", "ci_low", "ci_high", "n_eff", "weight_total"]
@@ -78,8 +79,8 @@ def item_scores_from_counts(counts: pd.DataFrame, items: tuple[str, ...], points
 
 def benchmark_county(overall: pd.DataFrame, home: str, k: int) -> str | None:
     """The county with the k-th highest overall score among the others (the county to beat for 第k名)."""
-    others = overall.loc[overall["county"] != home].sort_values(["score", "county"], ascending=[False, True])
-    return None if k > len(others) or k < 1 else str(others["county"].iloc[k - 1])
+    other = kth_other(overall, home, k)
+    return None if other is None else other["county"]
 
 
 def city_mean_gap(home_items: pd.DataFrame, county_items: pd.DataFrame, home: str) -> pd.DataFrame:

@@ -106,13 +106,21 @@ def home_rank_probabilities(table: pd.DataFrame, home: str, targets: tuple[int, 
     return {k: float(rank_stats.p_rank_le(probs, k)[j]) if k <= len(part) else 1.0 for k in targets}
 
 
+def kth_other(table: pd.DataFrame, home: str, k: int) -> dict | None:
+    """The county with the k-th highest score among the others, ties by name (the county to beat for 第k名), as
+    {"county", "score"}; None when there are fewer than k others."""
+    others = table.loc[table["county"] != home].sort_values(["score", "county"], ascending=[False, True])
+    if not 1 <= k <= len(others):
+        return None
+    row = others.iloc[k - 1]
+    return {"county": str(row["county"]), "score": float(row["score"])}
+
+
 def home_margin(table: pd.DataFrame, home: str, k: int) -> float:
     """Home score minus the k-th highest score among the other counties (positive: inside the top k)."""
-    others = table.loc[table["county"] != home, "score"].sort_values(ascending=False).to_numpy()
+    other = kth_other(table, home, k)
     home_score = float(table.loc[table["county"] == home, "score"].iloc[0])
-    if k > len(others):
-        return math.inf
-    return home_score - float(others[k - 1])
+    return math.inf if other is None else home_score - other["score"]
 
 
 def pairwise_table(table: pd.DataFrame, home: str) -> pd.DataFrame:
