@@ -8,6 +8,7 @@ from analysis.report.wording import stability_sentence
 from analysis.stats.drivers import QUADRANT_FOCUS, QUADRANT_RED_LINE
 from analysis.survey.comments import topic_samples
 from analysis.survey.itemmodel import MISSING_NOTE
+from analysis.survey.items import MIN_DRIVER_N
 from ui import insight_figures as figures
 from ui import insights, state
 from ui.widgets import (detail_expander, download_table, lazy_tabs, page_context, plain, require_survey_wave,
@@ -81,7 +82,7 @@ def importance_section() -> None:
     if drivers_missing():
         return
     drivers, fix = view.drivers, view.fix
-    if view.n < insights.MIN_DRIVER_N:
+    if view.n < MIN_DRIVER_N:
         st.warning(f"所选范围只有 {view.n} 份问卷，重要性估计波动较大，仅供参考。", icon=":material/warning:")
     left, right = st.columns(2)
     with left:

@@ -5,6 +5,7 @@ import streamlit as st
 
 from analysis.formatting import fmt_p, fmt_pct, fmt_rank, fmt_rank_set
 from analysis.report.headline import chance_short
+from analysis.stats.estimates import MIN_FUNNEL_UNITS
 from analysis.survey.ranking import probability_method
 from ui import data, state
 from ui import ranking as views
@@ -93,12 +94,12 @@ def pairwise_section() -> None:
 
 def funnel_section() -> None:
     """Which counties truly differ from the city mean (Spiegelhalter funnel)."""
-    if views.surveyed_count(ctx.version, ctx.wave) < 3:
+    if views.surveyed_count(ctx.version, ctx.wave) < MIN_FUNNEL_UNITS:
         st.info("漏斗图需要至少 3 个县区的问卷数据（公布得分没有抽样误差）。本期只有本县问卷，请看“与各县区的差异检验”。")
         return
     funnel = data.funnel(ctx.version, ctx.wave)
     st.plotly_chart(views.funnel(ctx.version, ctx.wave, ctx.home), width="stretch")
-    outside = funnel.points[(funnel.points["score"] > funnel.points["hi95"]) | (funnel.points["score"] < funnel.points["lo95"])]["county"].tolist()
+    outside = funnel.points.loc[funnel.points["outside95"], "county"].tolist()
     takeaway(f"点落在虚线外的县区与全市平均的差距超出正常波动：{'、'.join(outside) if outside else '没有'}。")
     method_note([f"Spiegelhalter（2005）漏斗图：95% 与 99.8% 控制限；县区间过度离散 τ² = {funnel.tau2:.2f}（z 分数 10%/90% 缩尾估计）。"])
 

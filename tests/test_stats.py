@@ -231,6 +231,9 @@ def test_funnel_limits_formula() -> None:
     assert out["z"].iloc[3] == pytest.approx(-15 / spread)
     plain = funnel_limits(score, se, target=70.0, tau2=0.0)
     assert plain["hi95"].iloc[0] == pytest.approx(70 + 1.959964 * 2)
+    # Beyond 75 ± 1.96·√73 = [58.25, 91.75]: nobody; around 70 ± 3.92 with τ² = 0: everyone but 70 itself.
+    assert not out["outside95"].any()
+    assert plain["outside95"].tolist() == [False, True, True, True, True]
 
 
 def test_funnel_curves_columns_and_values() -> None:

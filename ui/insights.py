@@ -10,17 +10,15 @@ from analysis.survey.comments import CommentView, comment_view as build_comment_
 from analysis.survey.groups import GroupSummary, GroupView, group_summary as build_group_summary, group_view as build_group_view
 from analysis.survey.groups import in_townships
 from analysis.survey.itemmodel import item_to_overall
-from analysis.survey.items import (ItemSummary, ItemView, comparison_items, fix_first_stability, item_scores_from_counts,
-                                   item_summary as build_item_summary, item_view as build_item_view, joint_gains)
+from analysis.survey.items import (STABILITY_REPS, ItemSummary, ItemView, comparison_items, fix_first_stability,
+                                   item_scores_from_counts, item_summary as build_item_summary, item_view as build_item_view,
+                                   joint_gains)
 from analysis.survey.school_metrics import (ClassYear, LinkView, MetricsView, class_year as build_class_year,
                                             link_view as build_link_view, metrics_view as build_metrics_view)
 from ui import data
 from ui.caching import shared_view
 
 OVERALL_LABEL = "总体满意度"
-# Below this many respondents the item importances swing from sample to sample; the page says so.
-MIN_DRIVER_N = 100
-STABILITY_REPS = 200  # bootstrap resamples of the fix-first list (about 1 s for 400 respondents)
 
 
 COMPULSORY_SERIES = {"gross_enrollment": ("义务教育毛入学率", None), "disabled_enrollment": ("适龄残疾儿童入学率", None)}

@@ -21,6 +21,7 @@ from scipy.special import ndtr
 
 Z95 = 1.959964
 Z998 = 3.090232
+MIN_FUNNEL_UNITS = 3  # fewer units give no over-dispersion estimate and no sensible funnel
 ALPHA = 0.05  # the level every test on the pages is judged at (显著 / 不显著), after Holm where several are made
 
 
@@ -191,6 +192,8 @@ def funnel_limits(
             "hi95": target + z[0] * spread,
             "lo998": target - z[1] * spread,
             "hi998": target + z[1] * spread,
+            # Beyond the inner (95%) limits on either side: differs from the target more than chance allows.
+            "outside95": (score_a > target + z[0] * spread) | (score_a < target - z[0] * spread),
         },
         index=score.index if isinstance(score, pd.Series) else None,
     )

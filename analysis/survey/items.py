@@ -25,6 +25,9 @@ from analysis.survey.planner import apply_moves, one_step_moves
 from analysis.survey.ranking import kth_other
 from analysis.survey.scoring import answer_points, item_points_frame, scores_from_counts
 
+# Below this many respondents the item importances swing from sample to sample; the page says so.
+MIN_DRIVER_N = 100
+STABILITY_REPS = 200  # bootstrap resamples of the fix-first list (about 1 s for 400 respondents)
 ITEM_SCORE_COLUMNS = ["item", "n", "n_excluded", "unknown_share", "score", "se", "ci_low", "ci_high", "n_eff", "weight_total"]
 
 
