@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
-import platform
 import random
 import resource
 import shutil
@@ -47,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.machine import machine_text
 from bench.ws_client import Session, sticky_cookie
 from tests import browser_support as bs
 
@@ -347,21 +347,12 @@ def fmt(seconds: float) -> str:
 
 
 def fmt_ms(ms: float) -> str:
+    """A time already in milliseconds: 10.4 ms."""
     return "—" if ms != ms else f"{ms:.1f} ms"
 
 
 def machine_line() -> str:
-    cpu = platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    import streamlit
-
+    """The machine, the event loop and nginx, for the load results."""
     nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip().replace("nginx version: ", "")
     try:
         import uvloop  # Streamlit serves on it when installed (requirements.txt): it sets TCP_NODELAY
@@ -369,8 +360,7 @@ def machine_line() -> str:
         loop = f"uvloop {uvloop.__version__}"
     except ImportError:
         loop = "无 uvloop（asyncio）"
-    return (f"{cpu}，{os.cpu_count()} 核，内存 {mem:.0f} GB；Python {platform.python_version()}，"
-            f"Streamlit {streamlit.__version__}，{loop}，{nginx or 'nginx 未安装'}；客户端与服务在同一台机器上")
+    return f"{machine_text()}，{loop}，{nginx or 'nginx 未安装'}；客户端与服务在同一台机器上"
 
 
 def summary_rows(loads: list[Load], workers: int) -> list[str]:

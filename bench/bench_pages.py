@@ -19,7 +19,6 @@ from __future__ import annotations
 import cProfile
 import dataclasses
 import os
-import platform
 import pstats
 import re
 import shutil
@@ -32,6 +31,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from bench.machine import machine_text
 from tests import browser_support as bs
 
 ROOT = bs.ROOT
@@ -509,22 +509,8 @@ def first_run(db: Path) -> dict:
 
 
 def machine_line(browser_version: str) -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError):
-        mem = float("nan")
-    import streamlit
-
-    return (f"{cpu}，{os.cpu_count()} 核，内存 {mem:.0f} GB；Python {platform.python_version()}，Streamlit {streamlit.__version__}，"
-            f"Chromium {browser_version}（无头）；服务与浏览器在同一台机器上")
+    """The machine and the browser, for the page results."""
+    return f"{machine_text()}，Chromium {browser_version}（无头）；服务与浏览器在同一台机器上"
 
 
 def ok(value: float, target: float | None) -> str:
@@ -534,6 +520,7 @@ def ok(value: float, target: float | None) -> str:
 
 
 def fmt_ms(seconds: float) -> str:
+    """A time in seconds, shown in whole milliseconds: 1,234 ms."""
     return "—" if seconds != seconds else f"{seconds * 1000:,.0f} ms"
 
 
