@@ -4,8 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.formatting import escape_markdown, fmt_pct, met_text, pct_columns
-from analysis.survey.school_metrics import (FEW_POINTS, SIZE_BIN_LABELS, association_sentence, missed_targets,
-                                            short_townships)
+from analysis.survey.school_metrics import FEW_POINTS, association_sentence, missed_targets, short_townships
 from ui import insight_figures as figures
 from ui import insights, state
 from ui.widgets import detail_expander, download_table, lazy_tabs, page_context, show_table, takeaway
@@ -75,9 +74,9 @@ def class_section() -> None:
                       delta="达标" if large_ok else f"超过 {fmt_pct(th.large_class_share_max, 0)} 上限",
                       delta_color="green" if large_ok else "red", delta_arrow="off",
                       help=f"{th.large_class_min}人及以上班级占全部班级的比例；目标 ≤ {fmt_pct(th.large_class_share_max, 0)}（国发〔2016〕40号）")
-            st.metric(f"大班额（{th.large_class_min}–{th.very_large_class_min - 1}人）", f"{int(row['large'])} 个班", border=True)
+            st.metric(view.labels.large, f"{int(row['large'])} 个班", border=True)
             cleared = row["very_large"] == 0
-            st.metric(f"超大班额（{th.very_large_class_min}人及以上）", f"{int(row['very_large'])} 个班", border=True,
+            st.metric(view.labels.very_large, f"{int(row['very_large'])} 个班", border=True,
                       delta="已消除" if cleared else "目标为全部消除", delta_color="green" if cleared else "red",
                       delta_arrow="off")
             st.metric("起始年级超额班级", f"{int(row['initial_over_cap'])} 个班", border=True,
@@ -118,8 +117,8 @@ def class_distribution_section() -> None:
 
     town_view = pd.DataFrame({
         "学年": towns["year"], "乡镇（街道）": towns["township"], "班级数": towns["classes"], "平均班额": towns["mean_size"].round(1),
-        "最大班额": towns["max_size"].astype("int64"), "大班额（56–65人）": towns["large"], "超大班额（66人及以上）": towns["very_large"],
-        **pct_columns(towns, {"large_share": "大班额占比（56人及以上）", "very_large_share": "超大班额占比"}),
+        "最大班额": towns["max_size"].astype("int64"), view.labels.large: towns["large"], view.labels.very_large: towns["very_large"],
+        **pct_columns(towns, {"large_share": view.labels.large_share, "very_large_share": "超大班额占比"}),
         "起始年级班级数": towns["initial_classes"], "起始年级超额班级": towns["initial_over_cap"],
         **pct_columns(towns, {"initial_over_cap_share": "起始年级超额占比"}),
         "是否达标": met_text(towns["meets_target"]),
@@ -128,7 +127,7 @@ def class_distribution_section() -> None:
     dist = view.distribution
     dist_view = pd.DataFrame({"学年": dist["year"], "学段": dist["stage"], "班额区间": dist["size_band"], "班级数": dist["classes"],
                               "占该学段班级": [fmt_pct(v) for v in dist["share"]]})
-    dist_view = dist_view.assign(_o=dist_view["班额区间"].map({b: k for k, b in enumerate(SIZE_BIN_LABELS)})).sort_values(
+    dist_view = dist_view.assign(_o=dist_view["班额区间"].map({b: k for k, b in enumerate(view.labels.bands)})).sort_values(
         ["学年", "学段", "_o"]).drop(columns="_o")
     detail_table("班额分布表（全部学年）", state.METRICS_DISTRIBUTION_DETAIL, dist_view, "班额分布", "metrics_distribution")
 

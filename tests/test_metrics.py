@@ -10,7 +10,7 @@ import pytest
 from analysis.settings import Thresholds
 from analysis.survey.school_metrics import (TOTAL_LABEL, class_flags, class_size_distribution, class_summary,
                                             compulsory_rates, latest_year, missed_targets, preschool_rates,
-                                            school_class_summary, short_townships,
+                                            school_class_summary, short_townships, size_labels,
                                             township_class_summary, township_link,)
 
 TH = Thresholds()
@@ -104,8 +104,23 @@ def test_schools_worst_first() -> None:
     assert schools["stage"].tolist() == ["初中", "小学", "小学"]
 
 
+@pytest.mark.parametrize("large, very, bins, bands", [
+    # The national lines (国发〔2016〕40号): the histogram the page always had.
+    (56, 66, (0, 30, 35, 40, 45, 50, 55, 65, 1000),
+     ("30人及以下", "31–35人", "36–40人", "41–45人", "46–50人", "51–55人", "56–65人（大班额）", "66人及以上（超大班额）")),
+    # A stricter local line: the bands of five stop below it, and every name follows the settings.
+    (46, 56, (0, 30, 35, 40, 45, 55, 1000),
+     ("30人及以下", "31–35人", "36–40人", "41–45人", "46–55人（大班额）", "56人及以上（超大班额）")),
+])
+def test_size_labels_follow_the_settings(large, very, bins, bands) -> None:
+    labels = size_labels(Thresholds(large_class_min=large, very_large_class_min=very))
+    assert (labels.bins, labels.bands) == (bins, bands)
+    assert (labels.large, labels.very_large, labels.large_share) == (
+        f"大班额（{large}–{very - 1}人）", f"超大班额（{very}人及以上）", f"大班额占比（{large}人及以上）")
+
+
 def test_class_size_distribution() -> None:
-    dist = class_size_distribution(class_flags(_classes(), TH))
+    dist = class_size_distribution(class_flags(_classes(), TH), size_labels(TH))
     primary = dist[dist["stage"] == "小学"].set_index("size_band")
     # Primary classes 45, 46, 56, 66, 30: one each in 41–45, 46–50, 56–65, ≥66 and ≤30.
     assert primary["classes"].sum() == 5

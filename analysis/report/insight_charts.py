@@ -11,6 +11,7 @@ from analysis.formatting import label_escape
 from analysis.report.ranking_charts import HOME_COLOR, OTHER_COLOR, STRIVE_COLOR, base_layout, spread_label_positions
 from analysis.stats.drivers import (QUADRANT_FOCUS, QUADRANT_IMPROVE, QUADRANT_RED_LINE, QUADRANT_STEADY,
                                     QUADRANT_STRENGTH)
+from analysis.survey.school_metrics import SizeLabels
 
 MUTED_COLOR = "#C8CDD2"
 CITY_COLOR = "#2C3E50"
@@ -241,14 +242,16 @@ def township_rate_figure(table: pd.DataFrame, column: str, label: str, target: f
     return base_layout(fig, f"各乡镇{label}{suffix}", height=380)
 
 
-def class_trend_figure(totals: pd.DataFrame, share_max: float) -> go.Figure:
-    """Per school year: 大班额 and 超大班额 class counts (bars) and the share of classes of 56+ (line, right axis)."""
+def class_trend_figure(totals: pd.DataFrame, share_max: float, labels: SizeLabels) -> go.Figure:
+    """Per school year: 大班额 and 超大班额 class counts (bars) and the share of classes at the 大班额 line or above
+    (line, right axis)."""
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=totals["year"], y=totals["large"], name="大班额（56–65人）班数", marker_color="#E67E22",
+    fig.add_trace(go.Bar(x=totals["year"], y=totals["large"], name=f"{labels.large}班数", marker_color="#E67E22",
                          text=totals["large"], textposition="outside"))
-    fig.add_trace(go.Bar(x=totals["year"], y=totals["very_large"], name="超大班额（66人及以上）班数", marker_color=HOME_COLOR,
+    fig.add_trace(go.Bar(x=totals["year"], y=totals["very_large"], name=f"{labels.very_large}班数", marker_color=HOME_COLOR,
                          text=totals["very_large"], textposition="outside"))
-    fig.add_trace(go.Scatter(x=totals["year"], y=totals["large_share"] * 100, name="大班额占比（56人及以上，%）", mode="lines+markers+text",
+    share_name = labels.large_share.replace("）", "，%）")
+    fig.add_trace(go.Scatter(x=totals["year"], y=totals["large_share"] * 100, name=share_name, mode="lines+markers+text",
                              text=[f"{v * 100:.1f}%" for v in totals["large_share"]], textposition="top center", yaxis="y2",
                              line={"color": CITY_COLOR, "width": 3}))
     top = max(float(totals["large_share"].max()) * 100, share_max * 100) * 1.3
@@ -292,9 +295,10 @@ def _padded(values: pd.Series) -> list[float]:
     return [lo - 0.08 * span, hi + 0.3 * span]
 
 
-def link_figure(link: pd.DataFrame, min_n: int, measure_label: str) -> go.Figure:
+def link_figure(link: pd.DataFrame, min_n: int, measure_label: str, labels: SizeLabels) -> go.Figure:
     """Township satisfaction against the 大班额 share and against 普惠性幼儿园覆盖率 (two panels, labelled points)."""
-    fig, axes = panel_grid(1, 2, ["大班额占比（56人及以上，%）", "普惠性幼儿园覆盖率（%）"], h_gap=0.06, share_y=True)
+    fig, axes = panel_grid(1, 2, [labels.large_share.replace("）", "，%）"), "普惠性幼儿园覆盖率（%）"], h_gap=0.06,
+                           share_y=True)
     colors = np.where(link["n"] < min_n, MUTED_COLOR, GOOD_COLOR)
     for (x_axis, y_axis), column in zip(axes, ("large_share", "inclusive_coverage")):
         # Labels beside the points: many townships share a 0% 大班额 share, and labels above them would pile up.

@@ -19,8 +19,7 @@ from analysis.survey.groups import group_scores, in_townships
 TOTAL_LABEL = "全县合计"
 FILTERED_LABEL = "所选乡镇合计"  # the total row when a township filter is on
 INITIAL_GRADE_CAP = {"一年级": "class_cap_primary", "七年级": "class_cap_junior"}
-SIZE_BINS = (0, 30, 35, 40, 45, 50, 55, 65, 1000)
-SIZE_BIN_LABELS = ("30人及以下", "31–35人", "36–40人", "41–45人", "46–50人", "51–55人", "56–65人（大班额）", "66人及以上（超大班额）")
+SMALL_SIZE_EDGES = (30, 35, 40, 45, 50)  # the histogram's bands of five below the 大班额 line
 FEW_POINTS = 20  # below this many townships a rank correlation is fragile, and the page says so
 
 
@@ -134,9 +133,32 @@ def school_class_summary(flags: pd.DataFrame, thresholds: Thresholds) -> pd.Data
                              ascending=[True, False, False, False, True]).reset_index(drop=True)
 
 
-def class_size_distribution(flags: pd.DataFrame) -> pd.DataFrame:
-    """Counts of classes per size band and stage for each year (bands of five around the caps)."""
-    band = pd.cut(flags["students"].astype("float64"), bins=list(SIZE_BINS), labels=list(SIZE_BIN_LABELS), right=True)
+@dataclass(frozen=True)
+class SizeLabels:
+    """The class-size names as the settings define the lines (国发〔2016〕40号: 56 and 66 by default)."""
+
+    large: str        # 大班额（56–65人）
+    very_large: str   # 超大班额（66人及以上）
+    large_share: str  # 大班额占比（56人及以上）: 超大班额 counted in, as the 5% target counts them
+    bins: tuple[int, ...]    # the histogram's band edges (right-closed)
+    bands: tuple[str, ...]   # and their names, smallest first
+
+
+def size_labels(thresholds: Thresholds) -> SizeLabels:
+    """Names and histogram bands for the 大班额 lines in the settings, so headers, cards and counts always agree."""
+    large, very = thresholds.large_class_min, thresholds.very_large_class_min
+    edges = [e for e in SMALL_SIZE_EDGES if e < large - 1]
+    lows = [0, *edges]
+    bands = [f"{edges[0]}人及以下" if edges else f"{large - 1}人及以下"]
+    bands += [f"{a + 1}–{b}人" for a, b in zip(edges, [*edges[1:], large - 1])]
+    return SizeLabels(large=f"大班额（{large}–{very - 1}人）", very_large=f"超大班额（{very}人及以上）",
+                      large_share=f"大班额占比（{large}人及以上）", bins=(*lows[:1], *edges, large - 1, very - 1, 1000),
+                      bands=(*bands, f"{large}–{very - 1}人（大班额）", f"{very}人及以上（超大班额）"))
+
+
+def class_size_distribution(flags: pd.DataFrame, labels: SizeLabels) -> pd.DataFrame:
+    """Counts of classes per size band and stage for each year (bands of five up to the 大班额 line)."""
+    band = pd.cut(flags["students"].astype("float64"), bins=list(labels.bins), labels=list(labels.bands), right=True)
     table = (flags.assign(size_band=band).groupby(["year", "stage", "size_band"], observed=False)
              .size().reset_index(name="classes"))
     share = table["classes"] / table.groupby(["year", "stage"])["classes"].transform("sum").where(lambda s: s > 0)
@@ -190,6 +212,7 @@ class MetricsView:
     townships: pd.DataFrame
     schools: pd.DataFrame
     distribution: pd.DataFrame
+    labels: SizeLabels
     years: tuple[str, ...] = ()  # school years in any of the three tables, oldest first
 
 
@@ -199,13 +222,15 @@ def metrics_view(preschool: pd.DataFrame, compulsory: pd.DataFrame, classes: pd.
     label = TOTAL_LABEL if not townships else FILTERED_LABEL
     preschool, compulsory = in_townships(preschool, townships), in_townships(compulsory, townships)
     flags = class_flags(in_townships(classes, townships), thresholds)
+    labels = size_labels(thresholds)
     return MetricsView(
         preschool=preschool_rates(preschool, thresholds, label) if len(preschool) else pd.DataFrame(),
         compulsory=compulsory_rates(compulsory, label) if len(compulsory) else pd.DataFrame(),
         flags=flags,
         townships=township_class_summary(flags, thresholds, label) if len(flags) else pd.DataFrame(),
         schools=school_class_summary(flags, thresholds) if len(flags) else pd.DataFrame(),
-        distribution=class_size_distribution(flags) if len(flags) else pd.DataFrame(),
+        distribution=class_size_distribution(flags, labels) if len(flags) else pd.DataFrame(),
+        labels=labels,
         years=tuple(sorted({str(y) for frame in (preschool, compulsory, flags) if "year" in frame for y in frame["year"].unique()})),
     )
 
@@ -258,8 +283,8 @@ def class_year(view: MetricsView, year: str) -> ClassYear:
     table = pd.DataFrame({
         "学年": schools["year"], "学校": schools["school"], "乡镇（街道）": schools["township"], "学段": schools["stage"],
         "班级数": schools["classes"], "学生数": schools["students"].astype("int64"), "平均班额": schools["mean_size"].round(1),
-        "最大班额": schools["max_size"].astype("int64"), "大班额（56–65人）": schools["large"], "超大班额（66人及以上）": schools["very_large"],
-        **pct_columns(schools, {"large_share": "大班额占比（56人及以上）"}),
+        "最大班额": schools["max_size"].astype("int64"), view.labels.large: schools["large"],
+        view.labels.very_large: schools["very_large"], **pct_columns(schools, {"large_share": view.labels.large_share}),
         "起始年级班级数": schools["initial_classes"], "起始年级超额班级": schools["initial_over_cap"],
         "是否达标": met_text(schools["meets_target"]),
     })
