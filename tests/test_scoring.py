@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.survey.scoring import answer_points, county_scores, rank_within, robustness_table
+from analysis.survey.scoring import (SATISFIED_RATE_POINTS, answer_points, county_scores, rank_within, robustness_table,
+                                      satisfied_step)
 
 POINTS = {"满意": 100, "比较满意": 80, "一般": 60, "不太满意": 40, "不满意": 0}
 
@@ -106,3 +107,10 @@ def test_scores_from_counts_on_the_r_survey_fixture():
               .rename(columns={"ans": "overall"}).assign(wave="w", county="A"))
     row = county_scores_from_counts(counts, POINTS).iloc[0]
     assert row["score"] == pytest.approx(72.5584737, abs=1e-6) and row["se"] == pytest.approx(6.6176571, abs=1e-6)
+
+
+def test_satisfied_rate_and_the_step_behind_its_wording():
+    # 满意率 counts 满意 and 比较满意 (the city's definition); a 一般 → 满意 move is worth 100 − 60 = 40 points by default.
+    assert SATISFIED_RATE_POINTS == {"满意": 100.0, "比较满意": 100.0, "一般": 0.0, "不太满意": 0.0, "不满意": 0.0}
+    assert satisfied_step(POINTS) == 40.0
+    assert satisfied_step({**POINTS, "一般": 70.0}) == 30.0

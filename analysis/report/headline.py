@@ -14,6 +14,7 @@ import pandas as pd
 from analysis.report.wording import chance_words
 from analysis.stats.estimates import ALPHA, Z95, change_p
 from analysis.survey.ranking import home_margin, kth_other
+from analysis.survey.scoring import satisfied_step
 
 
 def chance_short(p: float) -> str:
@@ -52,7 +53,7 @@ def neighbour(table: pd.DataFrame, home: str, k: int) -> Neighbour | None:
 
 def rate_points(margin: float, points: dict[str, float]) -> float:
     """A score gap in 满意率 percentage points: the share of respondents moving 一般 → 满意 that closes it."""
-    step = points.get("满意", 100.0) - points.get("一般", 60.0)
+    step = satisfied_step(points)
     return abs(margin) / step * 100 if step > 0 else float("nan")
 
 

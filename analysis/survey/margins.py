@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.survey.scoring import satisfied_step
+
 WEIGHT_QUANTILES = (0.10, 0.90)
 
 
@@ -35,7 +37,7 @@ def margin_people(margin: float, weights: np.ndarray, points: dict[str, float]) 
     """How many respondents changing 一般 ↔ 满意 the margin is worth; None when it cannot be said."""
     w = np.asarray(weights, dtype=float)
     w = w[np.isfinite(w) & (w > 0)]
-    step = points.get("满意", 100.0) - points.get("一般", 60.0)
+    step = satisfied_step(points)
     if not math.isfinite(margin) or step <= 0 or w.size == 0:
         return None
     cushion = margin >= 0

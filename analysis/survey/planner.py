@@ -22,7 +22,7 @@ import pandas as pd
 from analysis.stats.estimates import Z95, grouped_score_table
 from analysis.survey.itemmodel import ItemRelation, answer_order, capped_full_gain, item_to_overall, one_step_up
 from analysis.survey.ranking import home_rank_probabilities
-from analysis.survey.scoring import answer_points, rank_within
+from analysis.survey.scoring import SATISFIED, answer_points, rank_within
 
 __all__ = ["ItemRelation", "item_to_overall"]  # re-exported: the page and the brief read the relation from here
 
@@ -231,7 +231,7 @@ def one_step_moves(responses: pd.DataFrame, item: str, points: dict[str, float],
 
 def satisfied_rate_change(responses: pd.DataFrame, moves: list[Move], points: dict[str, float], item: str) -> float:
     """Change of the item's 满意率 (满意 + 比较满意 among scored answers, weighted), in percentage points."""
-    top_two = set(answer_order(points)[-2:])
+    top_two = set(SATISFIED)
     w = responses["weight"].astype("float64").fillna(1.0)
     total = float(w[answer_points(responses[item], points).notna()].sum())
     gained = sum(float(w[eligible(responses, m)].sum()) * m.share * ((m.to_answer in top_two) - (m.from_answer in top_two))

@@ -8,7 +8,13 @@ import pandas as pd
 from analysis.stats.estimates import Z95, grouped_score_table
 
 LINEAR_POINTS = {"满意": 100.0, "比较满意": 75.0, "一般": 50.0, "不太满意": 25.0, "不满意": 0.0}
-SATISFIED_RATE_POINTS = {"满意": 100.0, "比较满意": 100.0, "一般": 0.0, "不太满意": 0.0, "不满意": 0.0}
+SATISFIED = ("满意", "比较满意")  # 满意率 = the weighted share of these among scored answers, everywhere it is shown
+SATISFIED_RATE_POINTS = {a: (100.0 if a in SATISFIED else 0.0) for a in LINEAR_POINTS}
+
+
+def satisfied_step(points: dict[str, float]) -> float:
+    """Points one respondent gains moving 一般 → 满意: the unit behind '约合满意率 x 个百分点' and '约 n 人'."""
+    return points.get("满意", 100.0) - points.get("一般", 60.0)
 SCORE_COLUMNS = ["wave", "county", "n", "n_excluded", "score", "se", "ci_low", "ci_high", "n_eff", "rank"]
 
 
