@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.data.waves import wave_span
 from analysis.settings import ActionRules
 from analysis.stats.estimates import spearman
 from analysis.survey import action
@@ -75,12 +76,14 @@ def test_ledger_closure_rate_and_overdue_by_hand():
 @pytest.mark.parametrize("label, span", [
     ("2026年第3季度", (dt.date(2026, 7, 1), dt.date(2026, 9, 30))),
     ("2026年上半年", (dt.date(2026, 1, 1), dt.date(2026, 6, 30))),
+    ("2026年下半年", (dt.date(2026, 7, 1), dt.date(2026, 12, 31))),
     ("2026年度", (dt.date(2026, 1, 1), dt.date(2026, 12, 31))),
     ("2025年第4季度", (dt.date(2025, 10, 1), dt.date(2025, 12, 31))),
+    ("2024Q1", (dt.date(2024, 1, 1), dt.date(2024, 3, 31))),
     ("摸底测评", None),
 ])
 def test_wave_spans(label, span):
-    assert action.wave_span(label) == span
+    assert wave_span(label) == span
 
 
 SCORES = pd.DataFrame({"wave": ["2025年第3季度", "2025年第4季度", "2026年第1季度"], "score": [80.0, 82.0, 85.0],

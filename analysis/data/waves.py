@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import re
 
 _NUMERALS = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
@@ -22,6 +24,18 @@ def wave_period(label: str) -> tuple[int, int] | None:
         # A whole year ends with its fourth quarter; it sorts just after it.
         return int(m.group(1)), 13
     return None
+
+
+def wave_span(label: str) -> tuple[dt.date, dt.date] | None:
+    """First and last day of the period a wave label names (quarter, half year or year), None when not recognised."""
+    text = str(label)
+    period = wave_period(text)
+    if period is None:
+        return None
+    year, last = period
+    months = 12 if last == 13 else 6 if _HALF.match(text) else 3
+    last = 12 if last == 13 else last
+    return dt.date(year, last - months + 1, 1), dt.date(year, last, calendar.monthrange(year, last)[1])
 
 
 def wave_sort_key(label: str) -> tuple:

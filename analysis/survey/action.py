@@ -12,7 +12,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.data.contract import LEDGER, OTHER_ITEM
-from analysis.data.waves import wave_period, wave_sort_key
+from analysis.data.waves import wave_sort_key, wave_span
 from analysis.settings import ActionRules
 from analysis.stats.estimates import Z998, change_p, funnel_limits, grouped_score_table
 from analysis.survey.scoring import answer_points
@@ -77,19 +77,6 @@ def ledger_summary(ledger: pd.DataFrame, as_of: dt.date) -> dict[str, float]:
     closed = int((status["state"] == CLOSED_LEDGER).sum())
     return {"problems": total, "closed": closed, "closure_rate": closed / total if total else float("nan"),
             "overdue": int(status["overdue"].sum())}
-
-
-def wave_span(label: str) -> tuple[dt.date, dt.date] | None:
-    """First and last day of the period a wave label names (quarter, half year or year), None when not recognised."""
-    period = wave_period(label)
-    if period is None:
-        return None
-    year, last = period
-    months = 12 if last == 13 else 6 if "半年" in str(label) else 3
-    last = 12 if last == 13 else last
-    first = dt.date(year, last - months + 1, 1)
-    end = (pd.Timestamp(year=year, month=last, day=1) + pd.offsets.MonthEnd(0)).date()
-    return first, end
 
 
 def item_wave_scores(responses: pd.DataFrame, item: str, points: dict[str, float]) -> pd.DataFrame:
