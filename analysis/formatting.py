@@ -101,6 +101,14 @@ def fmt_p(p) -> str:
     return "<0.0001" if p < 0.0001 else f"{p:.4f}"
 
 
+def pp_change(share_change) -> str | None:
+    """A change of a share as '+7 个百分点' with an ASCII sign (st.metric reads its arrow from a leading '-'); None when
+    it is unknown, so no delta is drawn rather than 'nan'."""
+    if share_change is None or share_change is pd.NA or (isinstance(share_change, float) and math.isnan(share_change)):
+        return None
+    return f"{share_change * 100:+.0f} 个百分点"
+
+
 def fmt_signed(value, digits: int = 2, unit: str = "") -> str:
     """+0.85 or −0.31."""
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):

@@ -169,6 +169,10 @@ def parse_settings(raw: dict) -> Settings:
     unknown = set(th_raw) - set(Thresholds.__dataclass_fields__)
     if unknown:
         raise SettingsError(f"设置文件有未知的键 thresholds.{sorted(unknown)[0]}")
+    if not 2 <= th_values["large_class_min"] < th_values["very_large_class_min"] < 1000:
+        # The class-size bands run 大班额 from the first to the second line: they must be two lines in order.
+        raise SettingsError(f"设置项 thresholds.very_large_class_min（{th_values['very_large_class_min']}）必须大于 "
+                            f"thresholds.large_class_min（{th_values['large_class_min']}），且两者在 2–999 之间")
     security = parse_security(raw)
     action = parse_action(raw)
     keywords_raw = raw.get("comments", {}).get("keywords", {})

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analysis.data import store
-from analysis.formatting import escape_markdown, fmt_pct, fmt_rank, fmt_score
+from analysis.formatting import escape_markdown, fmt_pct, fmt_rank, fmt_score, pp_change
 from analysis.report.headline import rank_change_words
 from analysis.report.wording import chance_words, planned_rank_text, probability_note
 from analysis.survey.itemmodel import MISSING_NOTE
@@ -67,10 +67,10 @@ with st.container(horizontal=True, gap="small"):
               delta_color="off" if moved == 0 else "normal", delta_arrow="off" if moved == 0 else "auto",
               help="按各县区得分的估计值排出的名次；真实名次有抽样误差，请同时看保、争两个概率。")
     st.metric(f"保{cfg.hold}概率", fmt_pct(planned[hold_key], 0), border=True, width=CARD_WIDTH,
-              delta=f"{(planned[hold_key] - current[hold_key]) * 100:+.0f} 个百分点",
+              delta=pp_change(planned[hold_key] - current[hold_key]),
               help=probability_note(cfg.draws, planned[hold_key]))
     st.metric(f"争{cfg.strive}概率", fmt_pct(planned[strive_key], 0), border=True, width=CARD_WIDTH,
-              delta=f"{(planned[strive_key] - current[strive_key]) * 100:+.0f} 个百分点",
+              delta=pp_change(planned[strive_key] - current[strive_key]),
               help=probability_note(cfg.draws, planned[strive_key]))
 
 

@@ -177,3 +177,15 @@ def test_work_order_months_run_in_time_order_whatever_item_comes_first():
     fig = orders_by_month_figure(counts)
     assert list(fig.layout.xaxis.categoryarray) == ["2026-02", "2026-03", "2026-04"]
     assert fig.layout.xaxis.categoryorder == "array"
+
+
+def test_a_township_rate_that_cannot_be_computed_is_muted_not_judged():
+    import pandas as pd
+
+    from analysis.report.insight_charts import MUTED_COLOR, township_rate_figure
+
+    rates = pd.DataFrame({"township": ["甲镇", "乙镇", "丙镇"], "rate": [0.9, 0.8, float("nan")]})
+    bar = township_rate_figure(rates, "rate", "普惠覆盖率", 0.85).data[0]
+    by_town = dict(zip(bar.x, zip(bar.text, bar.marker.color)))
+    assert by_town["丙镇"] == ("—", MUTED_COLOR)             # as the table's —, neither red nor blue
+    assert by_town["乙镇"][0] == "80.0%" and by_town["乙镇"][1] != by_town["甲镇"][1]  # 80% < 85%: missed, red

@@ -6,13 +6,15 @@ import pandas as pd
 import pytest
 
 from analysis.formatting import (csv_bytes, export_safe, fmt_pct, fmt_rank, fmt_rank_of, fmt_rank_set, fmt_score, fmt_signed,
-                                 met_text, pct_columns, pct_text)
+                                 met_text, pct_columns, pct_text, pp_change)
 
 
 @pytest.mark.parametrize("fn, value, expected", [
     (fmt_rank, 5, "第5名"), (fmt_rank, None, "—"), (fmt_rank, math.nan, "—"),
     (fmt_pct, 0.834, "83.4%"), (fmt_pct, 1.0, "100.0%"), (fmt_pct, math.nan, "—"),
     (fmt_score, 85.7349, "85.73"), (fmt_signed, -0.31, "−0.31"), (fmt_signed, 0.85, "+0.85"),
+    # A metric's delta: ASCII minus (st.metric's arrow reads it), nothing at all when unknown.
+    (pp_change, 0.07, "+7 个百分点"), (pp_change, -0.113, "-11 个百分点"), (pp_change, math.nan, None), (pp_change, pd.NA, None),
 ])
 def test_formats(fn, value, expected):
     assert fn(value) == expected

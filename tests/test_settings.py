@@ -37,6 +37,9 @@ def test_the_file_is_what_load_settings_reads():
     (("statistics", "coverage"), 95, "statistics.coverage"),
     (("thresholds", "inclusive_coverage_min"), 80, "thresholds.inclusive_coverage_min"),
     (("thresholds", "class_cap_primary"), -45, "thresholds.class_cap_primary"),
+    # The 超大班额 line must lie above the 大班额 line (the class-size bands run from one to the other).
+    (("thresholds", "very_large_class_min"), 56, "thresholds.very_large_class_min"),
+    (("thresholds", "very_large_class_min"), 40, "thresholds.very_large_class_min"),
     (("survey", "items"), [], "survey.items"),
 ])
 def test_bad_value_names_the_key(path, value, key):

@@ -354,3 +354,11 @@ def test_change_p(diff, se, expected) -> None:
     assert change_p(diff, se) == pytest.approx(expected, abs=1e-6, nan_ok=True)
     # The same numbers element-wise when given as arrays (群体与乡镇 tests every group at once).
     assert change_p(np.array([diff, diff]), np.array([se, se])) == pytest.approx([expected] * 2, abs=1e-6, nan_ok=True)
+
+
+def test_pairwise_without_any_sampling_error_is_untestable() -> None:
+    # Home and B both exact (SE 0, e.g. all answers alike): no test, not "p = 0, significant".
+    table = pd.DataFrame({"county": ["H", "B", "C"], "score": [80.0, 78.0, 70.0], "se": [0.0, 0.0, 2.0]})
+    out = pairwise_vs_home(table, "H").set_index("county")
+    assert math.isnan(out.loc["B", "p"]) and pd.isna(out.loc["B", "verdict"])
+    assert out.loc["C", "p"] == pytest.approx(5.733031e-7, rel=1e-5)  # z = 10/2 = 5: 2·(1 − Φ(5)), tables

@@ -38,7 +38,7 @@ def item_quadrants(version: str, wave: str, home: str, townships: tuple[str, ...
 @figure_view
 def item_fix_first(version: str, wave: str, home: str, townships: tuple[str, ...]) -> go.Figure:
     """The fix-first list's expected gains."""
-    return fix_first_figure(insights.item_view(version, wave, home, townships).fix, data.settings().strive)
+    return fix_first_figure(insights.item_view(version, wave, home, townships).gains, data.settings().strive)
 
 
 @figure_view

@@ -22,7 +22,8 @@ def ranked_with_change(version: str, wave: str) -> pd.DataFrame:
     """The wave's ranking with each county's score and rank change against the last ranked wave before it (the same
     comparison as 总览's and the brief's 较上期)."""
     waves = data.waves(version)
-    before = last_ranked_before({w: data.wave_ranking(version, w).ok for w in waves}, waves, wave)
+    # Whether a wave can be ranked needs only its basis, not its simulation.
+    before = last_ranked_before({w: data.wave_basis(version, w)[0].ok for w in waves}, waves, wave)
     return with_change(data.wave_ranking(version, wave).table, data.wave_ranking(version, before).table if before else None)
 
 

@@ -130,9 +130,10 @@ def ipa_figure(table: pd.DataFrame) -> go.Figure:
     return base_layout(fig, "重要性–表现矩阵（虚线为两者的平均值）", height=480)
 
 
-def fix_first_figure(table: pd.DataFrame, strive: int) -> go.Figure:
-    """Expected overall gain per item if it reached the benchmark county's level, largest on top."""
-    part = table[table["expected_gain"] > 0].sort_values("expected_gain")
+def fix_first_figure(gains: pd.DataFrame, strive: int) -> go.Figure:
+    """Expected overall gain per item if it reached the benchmark county's level (the items that gain: ItemView.gains),
+    largest on top."""
+    part = gains.sort_values("expected_gain")
     colors = [QUADRANT_COLORS.get(q, OTHER_COLOR) for q in part["quadrant"]]
     fig = go.Figure(go.Bar(x=part["expected_gain"], y=part["item"], orientation="h", marker_color=colors,
                            text=[f"+{v:.2f} 分" for v in part["expected_gain"]], textposition="outside", cliponaxis=False,
@@ -227,11 +228,14 @@ def township_rate_figure(table: pd.DataFrame, column: str, label: str, target: f
     part = table.sort_values(column, ascending=not higher_is_better)
     values = part[column] * 100
     if target is None:
-        colors = [GOOD_COLOR] * len(part)
+        colors = np.full(len(part), GOOD_COLOR)
     else:
         missed = part[column] < target if higher_is_better else part[column] > target
         colors = np.where(missed, HOME_COLOR, GOOD_COLOR)
-    fig = go.Figure(go.Bar(x=[label_escape(t) for t in part["township"]], y=values, marker_color=colors, text=[f"{v:.1f}%" for v in values],
+    # A rate that cannot be computed (no children counted) is neither met nor missed: muted, and "—" as in the table.
+    colors = np.where(values.isna(), MUTED_COLOR, colors)
+    text = ["—" if pd.isna(v) else f"{v:.1f}%" for v in values]
+    fig = go.Figure(go.Bar(x=[label_escape(t) for t in part["township"]], y=values, marker_color=colors, text=text,
                            textposition="outside", cliponaxis=False, hovertemplate="%{x}<br>" + label + " %{y:.1f}%<extra></extra>"))
     if target is not None:
         fig.add_hline(y=target * 100, line={"color": STRIVE_COLOR, "dash": "dash"})

@@ -22,6 +22,7 @@ from scipy.special import ndtr
 Z95 = 1.959964
 Z998 = 3.090232
 MIN_FUNNEL_UNITS = 3  # fewer units give no over-dispersion estimate and no sensible funnel
+DEFF_NOTE = 1.2  # a design effect above this (20% more variance than equal weights) is worth a sentence on the page
 ALPHA = 0.05  # the level every test on the pages is judged at (显著 / 不显著), after Holm where several are made
 
 
@@ -262,8 +263,7 @@ def pairwise_vs_home(
     se_diff = np.sqrt(h_se**2 + _as_float(others["se"]) ** 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = diff / se_diff
-    # ndtr(−|z|) is the normal upper tail; scipy.special keeps scipy.stats (slow to import) off the overview page.
-    p = 2.0 * ndtr(-np.abs(z))
+    p = change_p(diff, se_diff)  # no sampling error at all (both SE 0): untestable, not p = 0
     p_holm = holm_adjust(p)
     verdict = np.select(
         [np.isnan(p_holm), (p_holm < alpha) & (diff > 0), (p_holm < alpha) & (diff < 0)],
@@ -332,3 +332,8 @@ def change_p(diff, se_diff):
     with np.errstate(invalid="ignore", divide="ignore"):
         p = np.where(np.isfinite(diff) & np.isfinite(se) & (se > 0), 2.0 * ndtr(-np.abs(diff / se)), np.nan)
     return float(p) if p.ndim == 0 else p
+
+
+def design_effect(n: float, n_eff: float) -> float:
+    """Kish design effect n / n_eff of a set of weights (1 for equal weights; NaN without an effective sample)."""
+    return n / n_eff if n_eff > 0 else float("nan")

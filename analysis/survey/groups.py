@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.data.contract import CHILD_STAGES, RESPONDENT_TYPES, RESPONSE_COLUMNS, URBAN_RURAL
-from analysis.stats.estimates import ALPHA, Z95, change_p, grouped_score_table, holm_adjust, kish_n_eff
+from analysis.stats.estimates import (ALPHA, DEFF_NOTE, Z95, change_p, design_effect, grouped_score_table, holm_adjust,
+                                      kish_n_eff)
 from analysis.stats.weighting import RakeResult, RakingSettings, design_mean, domain_means, rake, rao_scott
 from analysis.survey.scoring import answer_points
 
@@ -28,7 +29,6 @@ GROUP_DIMENSIONS: dict[str, str] = {
     "child_stage": "子女学段", "sex": "性别", "age_group": "年龄段",
 }
 MISSING_GROUP = "未填写"
-DEFF_NOTE = 1.2  # a design effect above this (20% more variance than equal weights) gets a sentence on the page
 GROUP_TEST = "设计t检验"  # design-based t-test of the group's score against the rest of the county
 GROUP_ORDER = {"urban_rural": URBAN_RURAL, "respondent_type": RESPONDENT_TYPES, "child_stage": CHILD_STAGES, "sex": ("男", "女")}
 
@@ -227,7 +227,7 @@ class GroupView:
     @property
     def deff(self) -> float:
         """Kish design effect n / n_eff of the weights (1 for equal weights; NaN without respondents)."""
-        return self.n / self.n_eff if self.n_eff > 0 else float("nan")
+        return design_effect(self.n, self.n_eff)
 
     @property
     def weights_widen(self) -> bool:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data.contract import RESPONSE_COLUMNS
-from analysis.stats.estimates import Z95
+from analysis.stats.estimates import DEFF_NOTE, Z95, design_effect, kish_n_eff
 from analysis.stats.weighting import RakingSettings, design_mean, rake
 from analysis.survey.scoring import SCORE_COLUMNS, answer_points, rank_within
 
@@ -35,7 +35,7 @@ def raked_county_score(frame: pd.DataFrame, margins: dict[str, dict[str, float]]
     y = answer_points(frame["overall"], points).to_numpy(dtype="float64", na_value=np.nan)
     score, se = design_mean(y, result.weights, result.codes)
     w = result.weights[~np.isnan(y)]
-    n_eff = float(w.sum() ** 2 / (w**2).sum()) if (w**2).sum() > 0 else float("nan")
+    n_eff = kish_n_eff(w)
     return {"n": int(w.size), "score": score, "se": se, "ci_low": score - Z95 * se, "ci_high": score + Z95 * se,
             "n_eff": n_eff, "iterations": result.iterations, "max_error": result.max_error, "converged": result.converged,
             "error": ""}
@@ -71,9 +71,6 @@ def with_raked_scores(table: pd.DataFrame, raked: pd.DataFrame) -> pd.DataFrame:
     return merged[SCORE_COLUMNS].sort_values(["wave", "rank", "county"]).reset_index(drop=True)
 
 
-DEFF_NOTE = 1.2  # issue 17: say so on 排名 when the weights inflate the home county's variance by more than 20%
-
-
 def ranking_weight_notes(raked: pd.DataFrame, scores: pd.DataFrame, wave: str, home: str) -> list[str]:
     """The 排名 page's lines on weighting: which counties were raked this wave (or why not), and the home county's
     Kish design effect n / n_eff when it exceeds DEFF_NOTE."""
@@ -87,7 +84,7 @@ def ranking_weight_notes(raked: pd.DataFrame, scores: pd.DataFrame, wave: str, h
     own = scores[(scores["wave"] == wave) & (scores["county"] == home)]
     if len(own):
         n, n_eff = float(own["n"].iloc[0]), float(own["n_eff"].iloc[0])
-        deff = n / n_eff if n_eff > 0 else float("nan")
+        deff = design_effect(n, n_eff)
         if deff > DEFF_NOTE:
             notes.append(f"本县的权重使得分的方差增大约 {deff - 1:.0%}（设计效应 {deff:.2f}）：{n:.0f} 份计分问卷相当于约 "
                          f"{n_eff:.0f} 份等权问卷，置信区间相应变宽。")
