@@ -8,7 +8,7 @@ from scipy.stats import norm
 from analysis.stats import rank_stats
 from analysis.stats.drivers import weighted_cov
 from analysis.stats.estimates import grouped_score_table
-from analysis.survey.itemmodel import capped_full_gain
+from analysis.survey.itemmodel import capped_full_gain, usable_items
 from analysis.survey.planner import (Move, apply_moves, evaluate, forward, item_headroom, item_to_overall,
                                      move_argument, moved_people, moves_from_json, moves_to_json, planned_home_row,
                                      project, required_shift, scenario_table, solve_item, trend_projection)
@@ -315,3 +315,14 @@ def test_what_it_takes_cells_never_show_negative_gains(beta, people, value, expe
     plan = ItemPlan("校园安全", people, None, None, 433, 100, None, None, None, ())
     assert plan_need_text(plan, beta, value) == expected
     assert pull_text(beta) == ("" if beta > 0 else "拉动不明显")
+
+
+@pytest.mark.parametrize("values, usable", [
+    ([100.0, 60.0, 80.0, np.nan], True),      # three scored answers that differ
+    ([100.0, 60.0, np.nan, np.nan], False),   # two: a correlation of ±1, a regression on nothing
+    ([80.0, 80.0, 80.0, 80.0], False),        # all alike: no variance
+    ([np.nan] * 4, False),
+])
+def test_the_items_the_regression_and_the_importances_share(values, usable):
+    frame = pd.DataFrame({"overall": [100.0, 60.0, 80.0, 80.0], "课后服务": values})
+    assert usable_items(frame, ("课后服务", "没有这一列")) == (("课后服务",) if usable else ())

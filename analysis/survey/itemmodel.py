@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.stats.drivers import nearest_positive_definite_cov, weighted_cov
-from analysis.survey.scoring import answer_points
+from analysis.survey.scoring import answer_points, item_points_frame
 
 MISSING_NOTE = ("缺项处理：以总体满意度计分的受访者为样本；分项答“不了解/说不清”的不填补，"
                 "其已回答的分项照常计入（成对可用、调查加权的协方差）。分项重要性与目标推演用同一矩阵。")
@@ -73,10 +73,19 @@ def relation_from_matrix(m: ItemMatrix) -> ItemRelation:
     return ItemRelation(pd.Series(beta, index=list(m.items)), intercept, r2, m.n_used, m.n_partial, m.n_complete)
 
 
+MIN_ITEM_ANSWERS = 3  # fewer scored answers give no usable variance or correlation
+
+
+def usable_items(points_frame: pd.DataFrame, items) -> tuple[str, ...]:
+    """Items with at least MIN_ITEM_ANSWERS scored answers that are not all alike: the ones the regression (目标推演)
+    and the importances (分项指标) can both use, so the two rest on the same items."""
+    return tuple(i for i in items if i in points_frame.columns
+                 and points_frame[i].notna().sum() >= MIN_ITEM_ANSWERS and points_frame[i].nunique() > 1)
+
+
 def item_to_overall(responses: pd.DataFrame, items: tuple[str, ...], points: dict[str, float]) -> ItemRelation:
     """The item-to-overall relation of one county's respondents (available-case, survey-weighted)."""
-    # An item scored by fewer than two respondents, or scored alike by all, has no variance to regress on.
-    usable = tuple(i for i in items if answer_points(responses[i], points).dropna().nunique() >= 2)
+    usable = usable_items(item_points_frame(responses, tuple(i for i in items if i in responses.columns), points), items)
     matrix = item_matrix(responses, usable, points)
     diagonal = np.diag(matrix.cov)
     if not usable or not np.isfinite(matrix.cov).all() or np.any(diagonal <= 0):

@@ -20,7 +20,8 @@ from analysis.stats.drivers import (importance_from_cov, importance_performance,
 from analysis.stats.estimates import ALPHA, grouped_score_table, holm_adjust
 from analysis.survey.basis import Basis, item_comparison_note, published_item_scores
 from analysis.survey.groups import group_scores
-from analysis.survey.itemmodel import ItemRelation, capped_full_gain, item_matrix, item_to_overall, one_step_up
+from analysis.survey.itemmodel import (ItemRelation, capped_full_gain, item_matrix, item_to_overall, one_step_up,
+                                      usable_items)
 from analysis.survey.planner import apply_moves, one_step_moves
 from analysis.survey.ranking import kth_other
 from analysis.survey.scoring import answer_points, item_points_frame, scores_from_counts
@@ -153,7 +154,7 @@ def item_drivers(responses: pd.DataFrame, items: tuple[str, ...], points: dict[s
     present = [i for i in items if i in responses.columns]
     frame = item_points_frame(responses, tuple(present), points)
     # Items nobody scored (or everyone scored alike) have no correlation; leave them out instead of failing.
-    usable = [i for i in present if frame[i].notna().sum() >= 3 and frame[i].nunique() > 1]
+    usable = list(usable_items(frame, present))
     if not usable:
         raise ValueError("没有可用的分项（答案太少或全部相同）")
     matrix = item_matrix(responses, tuple(usable), points)
