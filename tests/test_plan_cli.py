@@ -18,6 +18,16 @@ def _run(capsys, *argv):
 
 
 @pytest.fixture(scope="module")
+def county_db(tmp_path_factory, settings):
+    from analysis.data import store
+    from analysis.data.importing import build_mock_database
+
+    path = tmp_path_factory.mktemp("county") / "county.db"
+    build_mock_database(store.connect(path), settings, ROOT / "data" / "mock-county")
+    return path
+
+
+@pytest.fixture(scope="module")
 def home_rows(settings):
     raw = pd.read_csv(ROOT / "data" / "mock" / "responses.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     return raw[(raw["测评批次"] == WAVE) & (raw["县区"] == settings.home_county)]
@@ -84,30 +94,31 @@ def test_unknown_home_county(mock_db, capsys):
     assert code == 1 and "本县“云西县”" in err
 
 
-def test_trend_on_the_county_scenario_matches_the_page(tmp_path, settings, capsys, monkeypatch):
-    """Only the home county has respondents: the others' trend comes from the city's published scores, on the command
-    line as on 目标推演 (survey scores alone would leave every other county without a trend)."""
+@pytest.mark.parametrize("wave, trend", [
+    ("2026年第2季度", True),    # mixed basis, projected one wave on: the others' trend comes from published scores
+    ("2026年第3季度", False),   # forecast basis: simulated, so the rows must reach the simulation in the page's order
+])
+def test_the_county_scenario_matches_the_page(county_db, settings, capsys, monkeypatch, wave, trend):
+    """Only the home county has respondents: the command line gives 目标推演's numbers exactly (same seed, same rows in
+    the same order; survey scores alone would leave every other county without a trend)."""
     from analysis.data import store
-    from analysis.data.importing import build_mock_database
     from analysis.survey.planner import Move
     from ui import data, planning
     from ui.caching import clear_views
 
-    db = tmp_path / "county.db"
-    build_mock_database(store.connect(db), settings, ROOT / "data" / "mock-county")
-    monkeypatch.setenv(store.DB_ENV, str(db))
+    monkeypatch.setenv(store.DB_ENV, str(county_db))
     clear_views()
-    wave = "2026年第2季度"
-    code, out, err = _run(capsys, "--db", str(db), "--home", settings.home_county, "--wave", wave, "--trend",
-                          "--move", "课后服务:全部:一般:满意:0.2", "--json")
+    code, out, err = _run(capsys, "--db", str(county_db), "--home", settings.home_county, "--wave", wave,
+                          *(["--trend"] if trend else []), "--move", "课后服务:全部:一般:满意:0.2", "--json")
     assert code == 0, err
     cli = json.loads(out)
-    page = planning.run(data.version(), wave, settings.home_county, (Move("课后服务", "一般", "满意", 0.2),), True)
-    for side, doc in ((page.planned, cli), (page.baseline, cli["baseline"])):
+    page = planning.run(data.version(), wave, settings.home_county, (Move("课后服务", "一般", "满意", 0.2),), trend)
+    for side, doc in ((page.planned, cli), (page.current, cli["current"]), (page.baseline, cli["baseline"])):
         assert doc["score"] == pytest.approx(side["score"], abs=1e-9) and doc["rank"] == side["rank"]
         for k in settings.targets:
             assert doc["p_rank_le"][str(k)] == pytest.approx(side[f"p_rank_le_{k}"], abs=1e-12)
-    trend = planning.trend(data.version(), wave)
-    others = trend[trend["county"] != settings.home_county]
-    assert (others["waves"] >= 2).any() and (others["shift"] != 0).any()  # published counties are really projected
+    if trend:
+        projected = planning.trend(data.version(), wave)
+        others = projected[projected["county"] != settings.home_county]
+        assert (others["waves"] >= 2).any() and (others["shift"] != 0).any()  # published counties are really projected
     clear_views()

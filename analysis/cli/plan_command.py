@@ -13,7 +13,7 @@ from analysis.data.contract import RESPONSE_COLUMNS, file_kind, responses_kind
 from analysis.data.waves import sort_waves
 from analysis.settings import Settings
 from analysis.survey.planner import (Move, forward, item_to_overall, move_argument, solve_items, trend_projection)
-from analysis.survey.ranking import basis_and_table, basis_scores
+from analysis.survey.ranking import basis_and_table, basis_scores, in_rank_order
 from analysis.survey.scoring import county_scores
 
 GROUP_COLUMNS = ("township", "urban_rural", "respondent_type", "child_stage", "sex", "age_group")
@@ -95,7 +95,8 @@ def plan_inputs(responses: pd.DataFrame, published: pd.DataFrame, settings: Sett
     # The page's trend: every county's scores on each wave's own basis, so a county known only from the city's
     # published table has a trend too (survey scores alone leave it flat on the county scenario).
     trend = trend_projection(basis_scores(scores, published, list(waves), city), list(waves), wave) if with_trend else None
-    return PlanInputs(wave, rows.reset_index(drop=True), home_rows, trend)
+    # In the 排名 page's row order: the simulation's draws follow the rows, so this gives the page's chances exactly.
+    return PlanInputs(wave, in_rank_order(rows), home_rows, trend)
 
 
 def forward_document(inputs: PlanInputs, home: str, moves: list[Move], settings: Settings, draws: int, seed: int) -> dict:

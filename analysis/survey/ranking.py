@@ -45,6 +45,12 @@ def rank_sets_one_uncertain(score: np.ndarray, se: np.ndarray, coverage: float) 
     return low, high
 
 
+def in_rank_order(table: pd.DataFrame) -> pd.DataFrame:
+    """The wave's table ranked by score among every county, best first (ties by name): the row order every simulation
+    of it sees. The draws follow the rows, so the same seed gives the same chances only in the same order."""
+    return table.assign(rank=rank_within(table, by=None)).sort_values(["rank", "county"]).reset_index(drop=True)
+
+
 def ranking_with_uncertainty(table: pd.DataFrame, targets: tuple[int, ...], draws: int, seed: int,
                              coverage: float) -> pd.DataFrame:
     """One wave's table with P(rank ≤ k), expected rank and rank sets (see ranked_wave)."""
@@ -59,7 +65,7 @@ def ranked_wave(table: pd.DataFrame, targets: tuple[int, ...], draws: int, seed:
     or σ_d (a forecast); a county without a finite SE (fewer than 2 scored answers) is shown but left out of the
     probabilities and rank sets. With one uncertain county everything is closed form; otherwise simulated.
     """
-    table = table.assign(rank=rank_within(table, by=None)).sort_values(["rank", "county"]).reset_index(drop=True)
+    table = in_rank_order(table)
     if "source" not in table.columns:
         table = table.assign(source="survey")
     keep = usable(table)
