@@ -23,7 +23,7 @@ require_survey_wave(ctx)
 result = data.wave_ranking(ctx.version, ctx.wave)
 row = require_ranked_home(ctx, result)
 ranking = result.table
-trend = data.home_trend(ctx.version, ctx.home)
+trend = overview.trend_to(ctx.version, ctx.home, ctx.wave)
 prev, first, last = overview.trend_points(ctx.version, ctx.wave, ctx.home)
 p_strive, p_hold = row[f"p_rank_le_{cfg.strive}"], row[f"p_rank_le_{cfg.hold}"]
 total = len(ranking)
@@ -66,7 +66,7 @@ with st.container(horizontal=True, gap="small"):
 with st.expander("方法说明（分析员）", icon=":material/science:"):
     st.markdown("\n".join(plain_lines(overview.method_lines(ctx.version, ctx.wave, ctx.home))))
 
-rank_figure, score_figure = rank_trend(ctx.version, ctx.home), score_trend(ctx.version, ctx.home)
+rank_figure, score_figure = rank_trend(ctx.version, ctx.home, ctx.wave), score_trend(ctx.version, ctx.home, ctx.wave)
 left, right = st.columns(2)
 with left:
     st.plotly_chart(rank_figure, width="stretch")

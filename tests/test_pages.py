@@ -27,6 +27,17 @@ def test_overview_shows_rank_and_targets(app):
     assert "名次的95%置信集" in text  # in the analysts' method note
 
 
+def test_an_earlier_wave_shows_the_trend_as_of_that_wave(app):
+    """Choosing 2026年第2季度: the trend's sentences end at that wave (its score), never quoting the later 第3季度."""
+    app.session_state[state.WAVE] = "2026年第2季度"
+    app.run()
+    assert not app.exception, app.exception
+    takeaways = [c.value for c in app.caption if ":material/lightbulb:" in c.value]
+    trend_lines = [t for t in takeaways if "竖线越长" in t or "本县得分由" in t]
+    assert len(trend_lines) == 2 and all("2026年第3季度" not in t.replace("\\", "") for t in trend_lines)
+    assert "到2026年第2季度的" in trend_lines[0].replace("\\", "")
+
+
 def test_overview_trend_table_opens_with_its_downloads(app):
     assert not app.dataframe  # closed: neither the table nor its Excel export is built
     app.session_state["overview_trend_table_open"] = True

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.survey.ranking import home_margin, kth_other, last_ranked_before, ranking_with_uncertainty, with_change
+from analysis.survey.ranking import (home_margin, kth_other, last_ranked_before, ranking_with_uncertainty, trend_until,
+                                     with_change)
 from tests.conftest import ROOT
 
 POINTS = {"满意": 100, "比较满意": 80, "一般": 60, "不太满意": 40, "不满意": 0}
@@ -183,3 +184,12 @@ def test_the_county_to_beat(k, county, margin):
     table = pd.DataFrame({"county": ["C", "H", "A", "B"], "score": [88.0, 85.0, 90.0, 88.0]})
     assert (kth_other(table, "H", k) or {}).get("county") == county
     assert home_margin(table, "H", k) == margin
+
+
+def test_the_trend_stops_at_the_chosen_wave():
+    # W3 has no row for the county (it was not ranked there): the trend up to W3 ends at W2; up to W1 is W1 alone.
+    trend = pd.DataFrame({"wave": ["W1", "W2", "W4"], "rank": [6, 5, 4]})
+    waves = ["W1", "W2", "W3", "W4"]
+    assert trend_until(trend, waves, "W3")["wave"].tolist() == ["W1", "W2"]
+    assert trend_until(trend, waves, "W1")["rank"].tolist() == [6]
+    assert trend_until(trend, waves, "W4").equals(trend)

@@ -9,7 +9,7 @@ from analysis.report.headline import Headline, director_headline
 from analysis.report.ranking_charts import rank_trend_figure, score_trend_figure
 from analysis.report.wording import probability_note, probability_sentence, probability_spread
 from analysis.survey.margins import margin_sentence
-from analysis.survey.ranking import home_margin, probability_method, trend_before, usable
+from analysis.survey.ranking import home_margin, probability_method, trend_before, trend_until, usable
 from ui import data
 from ui.caching import shared_view
 from ui.widgets import figure_view
@@ -38,16 +38,16 @@ def fix_first_item(version: str, wave: str, home: str) -> str | None:
 
 
 @figure_view
-def rank_trend(version: str, home: str) -> go.Figure:
+def rank_trend(version: str, home: str, wave: str) -> go.Figure:
     """Rank trend of one county, with its rank sets and the 保六/争五 lines."""
     cfg = data.settings()
-    return rank_trend_figure(data.home_trend(version, home), len(cfg.counties), cfg.hold, cfg.strive)
+    return rank_trend_figure(trend_to(version, home, wave), len(cfg.counties), cfg.hold, cfg.strive)
 
 
 @figure_view
-def score_trend(version: str, home: str) -> go.Figure:
+def score_trend(version: str, home: str, wave: str) -> go.Figure:
     """Score trend of one county against the city mean."""
-    return score_trend_figure(data.home_trend(version, home), data.settings().strive)
+    return score_trend_figure(trend_to(version, home, wave), data.settings().strive)
 
 
 @shared_view(show_spinner=False, max_entries=16)
@@ -86,6 +86,13 @@ def method_lines(version: str, wave: str, home: str) -> list[str]:
 
 @shared_view(show_spinner=False, max_entries=16)
 def trend_points(version: str, wave: str, home: str) -> tuple[dict | None, dict, dict]:
-    """The home county's rows of the trend: the wave before `wave` (None for the first), and the first and last waves."""
-    trend = data.home_trend(version, home)
-    return trend_before(trend, data.waves(version), wave), trend.iloc[0].to_dict(), trend.iloc[-1].to_dict()
+    """The home county's rows of the trend: the wave before `wave` (None for the first), and the first wave and `wave`'s
+    own (the trend as of `wave`)."""
+    until = trend_to(version, home, wave)
+    return trend_before(until, data.waves(version), wave), until.iloc[0].to_dict(), until.iloc[-1].to_dict()
+
+
+@shared_view(show_spinner=False, max_entries=16)
+def trend_to(version: str, home: str, wave: str):
+    """The home county's trend up to the chosen wave: the charts, their sentences, the table and the brief."""
+    return trend_until(data.home_trend(version, home), data.waves(version), wave)

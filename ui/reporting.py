@@ -32,7 +32,7 @@ def _figures(version: str, wave: str, home: str) -> tuple[dict, dict[str, str]]:
     """The brief's charts in order (图1 …) and one sentence each, the same sentences as on the pages."""
     cfg = data.settings()
     result = data.wave_ranking(version, wave)
-    trend = data.home_trend(version, home)
+    trend = overview.trend_to(version, home, wave)  # as of the brief's wave, never a later one
     first, last = trend.iloc[0], trend.iloc[-1]
     figures = {
         "名次走势": rank_trend_figure(trend, len(result.table), cfg.hold, cfg.strive),
@@ -95,7 +95,7 @@ def workbook(version: str, wave: str, home: str) -> bytes:
         "名次概率": result.places.reset_index(names="县区"),
         "差异检验": data.pairwise(version, wave, home),
         "计分规则稳健性": data.robustness(version, wave),
-        "本县走势": data.home_trend(version, home),
+        "本县走势": overview.trend_to(version, home, wave),
         "分项得分": items,
         "乡镇得分": towns,
         "全部批次得分": data.scores(version),

@@ -46,11 +46,11 @@ def _warm() -> float:
     version = data.version()
     waves = data.waves(version)
     if waves:
-        # The home trend ranks every wave on the way; building the figures loads plotly's validators.
-        overview.rank_trend(version, cfg.home_county), overview.score_trend(version, cfg.home_county)
-        # The first screen as a new visitor gets it (the sidebar's defaults): its headline names the item to fix
-        # first, which runs the item analysis, and the analyst note computes each chance's sampling range.
+        # The first screen as a new visitor gets it (the sidebar's defaults). The home trend ranks every wave on the
+        # way, and building its figures loads plotly's validators; the headline names the item to fix first, which
+        # runs the item analysis, and the analyst note computes each chance's sampling range.
         wave, home = state.resolve_selection(waves, cfg.counties, cfg.home_county, None, None)
+        overview.rank_trend(version, home, wave), overview.score_trend(version, home, wave)
         row = data.county_row(version, wave, home)
         if row is not None and row["source"] == "survey":  # what the overview needs to draw (require_ranked_home)
             overview.headline(version, wave, home), overview.method_lines(version, wave, home)

@@ -244,6 +244,12 @@ def home_trend(rankings: list[tuple[str, str, pd.DataFrame]], home: str, strive:
     return pd.DataFrame([r for r in rows if r is not None])
 
 
+def trend_until(trend: pd.DataFrame, waves: list[str], wave: str) -> pd.DataFrame:
+    """The county's trend up to and including `wave` (waves in time order): what a page or a brief about that wave
+    shows, so an older wave's brief never quotes a later wave."""
+    return trend[trend["wave"].map(waves.index) <= waves.index(wave)].reset_index(drop=True)
+
+
 def trend_before(trend: pd.DataFrame, waves: list[str], wave: str) -> dict | None:
     """The county's trend row of the last wave before `wave` (waves in time order), or None when it has none."""
     earlier = trend[trend["wave"].map(waves.index) < waves.index(wave)].tail(1)
