@@ -8,7 +8,8 @@ import pytest
 from scipy.stats import norm
 
 from analysis.report.wording import (chance_words, level_counties_sentence, monte_carlo_se, p_rank_le_quadrature,
-                                     planned_rank_text, probability_sentence, probability_spread, stability_sentence)
+                                     planned_rank_text, probability_note, probability_sentence, probability_spread,
+                                     stability_sentence)
 from analysis.stats import rank_stats
 from analysis.survey.margins import margin_people, margin_sentence
 
@@ -59,6 +60,21 @@ def test_probability_sentence_is_rounded_and_never_says_repeated_surveys():
     assert "约八成（81%）" in text and "真实名次在第6名及以内" in text and "36%–99%" in text
     assert "100 次" not in text and "81.0" not in text
     assert "无法计算" in probability_sentence(float("nan"), 6, "保6")
+
+
+@pytest.mark.parametrize("basis, counted, not_said", [
+    ("survey", "只计抽样误差", "期间波动"),
+    ("forecast", "期间波动", "只计抽样误差"),
+    ("mixed", "直接算出", "模拟 20,000 次"),   # closed form: no simulation to speak of
+])
+def test_the_method_note_says_what_the_chance_counts(basis, counted, not_said):
+    note = probability_note(20000, 0.81, basis)
+    assert counted in note and not_said not in note
+
+
+@pytest.mark.parametrize("basis, words", [(None, "考虑到调查的抽样误差，"), ("forecast", "考虑到调查的抽样误差和各县区得分的期间波动，")])
+def test_the_chance_sentence_names_the_forecast_drift(basis, words):
+    assert words in probability_sentence(0.81, 6, "保6", basis_kind=basis)
 
 
 def test_planned_rank_never_alone():

@@ -71,13 +71,15 @@ def method_lines(version: str, wave: str, home: str) -> list[str]:
     weights = data.scored_weights(version, wave, home)
     return [
         f"得分 95%置信区间 {fmt_score(row['ci_low'])}–{fmt_score(row['ci_high'])}；名次的95%置信集 "
-        f"{fmt_rank_set(row['cs_marginal_low'], row['cs_marginal_high'])}（Mogstad、Romano、Shaikh、Wilhelm 2023 的逐步检验）。",
+        f"{fmt_rank_set(row['cs_marginal_low'], row['cs_marginal_high'])}"
+        + ("（只有本县有抽样误差：本县 95%置信区间内每个得分对应的名次）。" if result.basis.kind == "mixed"
+           else "（Mogstad、Romano、Shaikh、Wilhelm 2023 的逐步检验）。"),
         f"保{cfg.hold}概率 {fmt_pct(p_hold)}，争{cfg.strive}概率 {fmt_pct(p_strive)}：{probability_method(result.basis, cfg.draws)}"
         f"（种子 {cfg.seed}）。页面按“成”表述，因为小数位没有意义。",
         *(f"对照第{k}名：{margin_sentence(home_margin(result.table, home, k), k, weights, cfg.points)}。"
           for k in (cfg.strive, cfg.hold)),
-        probability_note(cfg.draws, p_hold) if result.basis.kind != "mixed" else "",
-        *(probability_sentence(p, k, label, probability_range(version, wave, home, k))
+        probability_note(cfg.draws, p_hold, result.basis.kind) if result.basis.kind != "mixed" else "",
+        *(probability_sentence(p, k, label, probability_range(version, wave, home, k), result.basis.kind)
           for p, k, label in ((p_hold, cfg.hold, f"保{cfg.hold}"), (p_strive, cfg.strive, f"争{cfg.strive}"))),
         "满意率百分点的换算：一名受访者由“一般”改为“满意”，得分变化 (满意分 − 一般分)/n，满意率变化 1/n；"
         "所以差 g 分约合 g/(满意分 − 一般分) 的受访者、即 2.5·g 个百分点（默认计分 100/60）。",

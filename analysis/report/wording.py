@@ -83,7 +83,12 @@ def probability_spread(score: np.ndarray, se: np.ndarray, j: int, k: int, reps: 
     return float(lo), float(hi)
 
 
-def probability_sentence(p: float, k: int, label: str, spread: tuple[float, float] | None = None) -> str:
+# What a chance takes into account, by ranking basis: a forecast also counts how much published scores move a wave.
+UNCERTAINTY_WORDS = {"forecast": "考虑到调查的抽样误差和各县区得分的期间波动"}
+
+
+def probability_sentence(p: float, k: int, label: str, spread: tuple[float, float] | None = None,
+                         basis_kind: str | None = None) -> str:
     """One plain-Chinese sentence for P(rank ≤ k): rounded, read as a statement about the true standing, with its range."""
     if p is None or not math.isfinite(p):
         return f"{label}概率无法计算（本县计分答案不足）。"
@@ -97,7 +102,8 @@ def probability_sentence(p: float, k: int, label: str, spread: tuple[float, floa
         verdict = "可能性偏低，需要明显提升"
     else:
         verdict = "按目前数据很难达到"
-    text = (f"{label}的把握{chance_words(p)}（{p * 100:.0f}%）：考虑到调查的抽样误差，本县真实名次在第{k}名及以内的"
+    text = (f"{label}的把握{chance_words(p)}（{p * 100:.0f}%）：{UNCERTAINTY_WORDS.get(basis_kind, '考虑到调查的抽样误差')}，"
+            f"本县真实名次在第{k}名及以内的"
             f"可能性{chance_words(p)}，{verdict}")
     if spread is not None:
         text += (f"。这个概率本身也随样本波动：换一批同样规模的受访者，它可能在 {spread[0] * 100:.0f}%–{spread[1] * 100:.0f}% 之间"
@@ -105,10 +111,15 @@ def probability_sentence(p: float, k: int, label: str, spread: tuple[float, floa
     return text + "。"
 
 
-def probability_note(draws: int, p: float | None = None) -> str:
-    """The method note beside a probability: simulation, its Monte Carlo error, independence."""
+def probability_note(draws: int, p: float | None = None, basis_kind: str | None = None) -> str:
+    """The method note beside a probability: simulation, its Monte Carlo error, what it counts, independence."""
+    if basis_kind == "mixed":
+        return ("只有本县有抽样误差（其他县区取同期公布得分），概率由正态分布直接算出，不是模拟；假设本县得分近似正态。"
+                "百分数取整、文字按“成”表述，因为小数位没有意义。")
     mc = f"，模拟误差约 ±{monte_carlo_se(p, draws) * 100:.1f} 个百分点" if p is not None and math.isfinite(p) else ""
-    return (f"各县区得分按“估计值 ± 抽样误差”的正态分布模拟 {draws:,} 次{mc}；只计抽样误差，假设各县区样本相互独立。"
+    counted = ("本县计抽样误差，其他县区取最近一期公布得分、加上期间波动" if basis_kind == "forecast"
+               else "只计抽样误差")
+    return (f"各县区得分按“估计值 ± 误差”的正态分布模拟 {draws:,} 次{mc}；{counted}，假设各县区相互独立。"
             "百分数取整、文字按“成”表述，因为小数位没有意义。")
 
 
