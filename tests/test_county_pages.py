@@ -145,3 +145,15 @@ def test_cli_ranks_a_wave_with_degenerate_counties(degenerate_db):
     assert lone["insufficient"] and lone["p_rank_le"]["5"] is None and lone["se"] is None
     same = next(c for c in doc["counties"] if c["county"] == "东湖区")
     assert same["se"] == 0 and same["score"] == 100
+
+
+def test_a_forecast_wave_still_names_the_item_to_fix_first(county_app):
+    """Nothing is published for the latest wave yet: the item comparison uses the published wave the ranking starts
+    from, so the first screen still says what to fix first, and 分项指标 says where the others' item scores come from."""
+    county_app.session_state[state.WAVE] = "2026年第3季度"
+    county_app.switch_page("app_pages/overview.py").run()
+    assert not county_app.exception, county_app.exception
+    assert "首先要抓的是“" in page_text(county_app).replace("\\", "")
+    county_app.switch_page("app_pages/items.py").run()
+    text = (page_text(county_app) + "\n".join(str(e.value) for e in county_app.info)).replace("\\", "")
+    assert "2026年第3季度市级结果尚未公布" in text and "取自2026年第2季度市级公布结果" in text

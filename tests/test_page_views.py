@@ -76,6 +76,11 @@ def test_comparison_items_by_basis() -> None:
     bare = _published().drop(columns="课后服务")
     table, note = comparison_items(_county_items(), mixed, bare, "W1", "本县", ("课后服务",), counties)
     assert table.empty and note
+    # A forecast wave (W2, nothing published yet) compares with the published wave its ranking starts from (W1).
+    forecast = Basis("W2", "forecast", ("本县",), ("甲县", "乙县"), compared_wave="W1")
+    table, note = comparison_items(_county_items(), forecast, _published(), "W2", "本县", ("课后服务",), counties)
+    assert table.set_index("county")["score"].to_dict() == {"本县": 80.0, "甲县": 88.0, "乙县": 81.0}
+    assert "W2市级结果尚未公布" in note and "取自W1市级公布结果" in note
 
 
 def _item_frame(n: int, seed: int = 3) -> pd.DataFrame:

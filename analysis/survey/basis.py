@@ -170,6 +170,13 @@ def item_comparison_note(basis: Basis, has_published_items: bool) -> str | None:
     """Why the item comparison with other counties is missing or what it rests on; None under the survey basis."""
     if basis.kind == SURVEY:
         return None
+    if basis.kind == FORECAST:
+        source = basis.compared_wave
+        if has_published_items:
+            return (f"{basis.wave}市级结果尚未公布，其他县区的分项得分取自{source}市级公布结果（上一期的确定值，作对照），"
+                    "本县按本局问卷推算。")
+        return (f"{source}市级公布结果中没有其他县区的分项得分，无法与全市平均和争先对照县比较；如需比较，请上传含各分项得分的"
+                f"{source}市级测评结果（表头为各分项名称）。下面只显示本县自己的分项得分与重要性。")
     if has_published_items:
         return f"其他县区的分项得分取自{basis.wave}市级公布结果（确定值），本县按本局问卷推算。"
     return (f"{basis.wave}没有其他县区的分项得分，无法与全市平均和争先对照县比较；如需比较，请上传含各分项得分的"

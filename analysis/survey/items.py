@@ -310,7 +310,9 @@ def comparison_items(county_items: pd.DataFrame, basis: Basis, published: pd.Dat
     if basis.kind == "survey":
         return county_items, None
     others = [c for c in counties if c != home]
-    official = published_item_scores(published, wave, items, others)
+    # A forecast wave has nothing published yet: its comparison uses the published wave its ranking starts from.
+    source = basis.compared_wave if basis.kind == "forecast" and basis.compared_wave else wave
+    official = published_item_scores(published, source, items, others)
     note = item_comparison_note(basis, not official.empty)
     if official.empty:
         return county_items.iloc[0:0], note
