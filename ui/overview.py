@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.graph_objects as go
 
 from analysis.formatting import fmt_pct, fmt_rank_set, fmt_score
@@ -78,7 +79,7 @@ def method_lines(version: str, wave: str, home: str) -> list[str]:
         f"（种子 {cfg.seed}）。页面按“成”表述，因为小数位没有意义。",
         *(f"对照第{k}名：{margin_sentence(home_margin(result.table, home, k), k, weights, cfg.points)}。"
           for k in (cfg.strive, cfg.hold)),
-        probability_note(cfg.draws, p_hold, result.basis.kind) if result.basis.kind != "mixed" else "",
+        probability_note(cfg.draws, p_hold, result.basis.kind),
         *(probability_sentence(p, k, label, probability_range(version, wave, home, k), result.basis.kind)
           for p, k, label in ((p_hold, cfg.hold, f"保{cfg.hold}"), (p_strive, cfg.strive, f"争{cfg.strive}"))),
         "满意率百分点的换算：一名受访者由“一般”改为“满意”，得分变化 (满意分 − 一般分)/n，满意率变化 1/n；"
@@ -95,6 +96,6 @@ def trend_points(version: str, wave: str, home: str) -> tuple[dict | None, dict,
 
 
 @shared_view(show_spinner=False, max_entries=16)
-def trend_to(version: str, home: str, wave: str):
+def trend_to(version: str, home: str, wave: str) -> pd.DataFrame:
     """The home county's trend up to the chosen wave: the charts, their sentences, the table and the brief."""
     return trend_until(data.home_trend(version, home), data.waves(version), wave)
