@@ -288,3 +288,14 @@ def test_db_url_resolves_a_relative_path_in_the_current_directory(tmp_path, monk
         (tmp_path / name).mkdir()
         monkeypatch.chdir(tmp_path / name)
         assert store.db_url() == f"sqlite:///{(tmp_path / name).resolve()}/data/app.db"
+
+
+def test_a_version_read_that_fails_after_connecting_is_the_chinese_refusal(tmp_path):
+    """The pool handed out a connection, then the query failed (here: a file that is not our database): the visitor
+    gets the same refusal as for a server that does not answer, and the broken connection leaves the pool."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    with pytest.raises(store.DatabaseUnavailable) as refused:
+        store.data_version(engine)
+    assert str(refused.value) == store.UNAVAILABLE
+    assert engine.pool.checkedout() == 0
+    engine.dispose()

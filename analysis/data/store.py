@@ -604,9 +604,15 @@ def _read_scalar(engine: sa.Engine, statement: sa.Select) -> int:
         raise _unavailable(engine, exc) from exc
     try:
         cursor = raw.cursor()
-        cursor.execute(sql, params)
-        value = cursor.fetchone()[0]
-        cursor.close()
+        try:
+            cursor.execute(sql, params)
+            value = cursor.fetchone()[0]
+        finally:
+            cursor.close()
+    except engine.dialect.loaded_dbapi.OperationalError as exc:
+        # The server went away between the pool's ping and the query: drop that connection, say so in Chinese.
+        raw.invalidate()
+        raise _unavailable(engine, exc) from exc
     finally:
         raw.close()  # back to the pool, which rolls back a driver transaction (PostgreSQL) as SQLAlchemy would
     return int(value)
