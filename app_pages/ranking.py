@@ -95,7 +95,8 @@ def pairwise_section() -> None:
 def funnel_section() -> None:
     """Which counties truly differ from the city mean (Spiegelhalter funnel)."""
     if views.surveyed_count(ctx.version, ctx.wave) < MIN_FUNNEL_UNITS:
-        st.info("漏斗图需要至少 3 个县区的问卷数据（公布得分没有抽样误差）。本期只有本县问卷，请看“与各县区的差异检验”。")
+        st.info(f"漏斗图需要至少 {MIN_FUNNEL_UNITS} 个县区的问卷数据（公布得分没有抽样误差），本期有问卷的县区不到 "
+                f"{MIN_FUNNEL_UNITS} 个。请看“与各县区比较”标签页的逐一检验。", icon=":material/info:")
         return
     funnel = data.funnel(ctx.version, ctx.wave)
     st.plotly_chart(views.funnel(ctx.version, ctx.wave, ctx.home), width="stretch")

@@ -189,3 +189,8 @@ def test_a_township_rate_that_cannot_be_computed_is_muted_not_judged():
     by_town = dict(zip(bar.x, zip(bar.text, bar.marker.color)))
     assert by_town["丙镇"] == ("—", MUTED_COLOR)             # as the table's —, neither red nor blue
     assert by_town["乙镇"][0] == "80.0%" and by_town["乙镇"][1] != by_town["甲镇"][1]  # 80% < 85%: missed, red
+
+
+@pytest.mark.parametrize("hold", [6, 4])
+def test_the_rank_trend_names_the_hold_place_from_the_settings(hold):
+    assert f"保{hold}目标区" in rank_trend_figure(TREND, 11, hold, 3).layout.title.text

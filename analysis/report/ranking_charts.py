@@ -150,7 +150,7 @@ def rank_trend_figure(trend: pd.DataFrame, n_counties: int, hold: int, strive: i
                                  hovertemplate="%{x}<br>市级公布：第%{y}名<extra></extra>"))
     fig.update_yaxes(autorange=False, range=[n_counties + 0.5, 0.5], dtick=1, title="名次（越靠上越好）")
     _wave_axis(fig, trend["wave"])
-    fig = base_layout(fig, "名次走势（绿色区域为保六目标区，竖线为名次范围，菱形为市级通报）")
+    fig = base_layout(fig, f"名次走势（绿色区域为保{hold}目标区，竖线为名次范围，菱形为市级通报）")
     return fig.update_layout(margin={"r": 60})
 
 
