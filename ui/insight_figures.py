@@ -10,7 +10,6 @@ from analysis.report.insight_charts import (class_size_histogram, class_trend_fi
                                             link_figure, rate_trend_figure, topic_count_figure, township_rate_figure,
                                             township_score_figure)
 from analysis.survey.groups import GROUP_DIMENSIONS
-from analysis.survey.school_metrics import size_labels
 from ui import data, insights
 from ui.widgets import figure_view
 
@@ -79,9 +78,9 @@ def group_panels(version: str, wave: str, home: str, townships: tuple[str, ...],
 @figure_view
 def class_trend(version: str, townships: tuple[str, ...]) -> go.Figure:
     """The large-class share and counts by school year."""
-    towns = insights.metrics_view(version, townships).townships
-    totals = towns[towns["is_total"]].sort_values("year")
-    return class_trend_figure(totals, data.settings().thresholds.large_class_share_max, size_labels(data.settings().thresholds))
+    view = insights.metrics_view(version, townships)
+    totals = view.townships[view.townships["is_total"]].sort_values("year")
+    return class_trend_figure(totals, data.settings().thresholds.large_class_share_max, view.labels)
 
 
 @figure_view
@@ -138,4 +137,4 @@ def disabled_enrollment(version: str, townships: tuple[str, ...], year: str) -> 
 def satisfaction_link(version: str, wave: str, home: str, townships: tuple[str, ...], measure: str) -> go.Figure:
     """Township satisfaction against the latest year's 大班额 share and 普惠 coverage."""
     usable = insights.link_view(version, wave, home, townships, measure).table.dropna(subset=["score"])
-    return link_figure(usable, data.settings().min_group_n, measure_label(measure), size_labels(data.settings().thresholds))
+    return link_figure(usable, data.settings().min_group_n, measure_label(measure), insights.metrics_view(version, townships).labels)

@@ -297,7 +297,8 @@ class ItemView:
     @property
     def fix_first(self) -> dict | None:
         """The item to fix first, the one 总览, 分项指标 and the brief all name: the top of the list if it gains anything."""
-        return self.gains.iloc[0].to_dict() if len(self.gains) else None
+        gains = self.gains
+        return gains.iloc[0].to_dict() if len(gains) else None
 
 
 def comparison_items(county_items: pd.DataFrame, basis: Basis, published: pd.DataFrame, wave: str, home: str,

@@ -148,11 +148,10 @@ def size_labels(thresholds: Thresholds) -> SizeLabels:
     """Names and histogram bands for the 大班额 lines in the settings, so headers, cards and counts always agree."""
     large, very = thresholds.large_class_min, thresholds.very_large_class_min
     edges = [e for e in SMALL_SIZE_EDGES if e < large - 1]
-    lows = [0, *edges]
     bands = [f"{edges[0]}人及以下" if edges else f"{large - 1}人及以下"]
     bands += [f"{a + 1}–{b}人" for a, b in zip(edges, [*edges[1:], large - 1])]
     return SizeLabels(large=f"大班额（{large}–{very - 1}人）", very_large=f"超大班额（{very}人及以上）",
-                      large_share=f"大班额占比（{large}人及以上）", bins=(*lows[:1], *edges, large - 1, very - 1, 1000),
+                      large_share=f"大班额占比（{large}人及以上）", bins=(0, *edges, large - 1, very - 1, 1000),
                       bands=(*bands, f"{large}–{very - 1}人（大班额）", f"{very}人及以上（超大班额）"))
 
 
