@@ -137,4 +137,5 @@ def disabled_enrollment(version: str, townships: tuple[str, ...], year: str) -> 
 def satisfaction_link(version: str, wave: str, home: str, townships: tuple[str, ...], measure: str) -> go.Figure:
     """Township satisfaction against the latest year's 大班额 share and 普惠 coverage."""
     usable = insights.link_view(version, wave, home, townships, measure).table.dropna(subset=["score"])
-    return link_figure(usable, data.settings().min_group_n, measure_label(measure), insights.metrics_view(version, townships).labels)
+    labels = insights.metrics_view(version, townships).labels
+    return link_figure(usable, data.settings().min_group_n, measure_label(measure), labels)

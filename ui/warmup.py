@@ -50,9 +50,9 @@ def _warm() -> float:
         # way, and building its figures loads plotly's validators; the headline names the item to fix first, which
         # runs the item analysis, and the analyst note computes each chance's sampling range.
         wave, home = state.resolve_selection(waves, cfg.counties, cfg.home_county, None, None)
-        overview.rank_trend(version, home, wave), overview.score_trend(version, home, wave)
         row = data.county_row(version, wave, home)
         if row is not None and row["source"] == "survey":  # what the overview needs to draw (require_ranked_home)
+            overview.rank_trend(version, home, wave), overview.score_trend(version, home, wave)
             overview.headline(version, wave, home), overview.method_lines(version, wave, home)
     seconds = time.perf_counter() - start
     print(f"预热完成：导入页面模块并计算 {len(waves)} 个批次的名次，用时 {seconds:.1f} 秒", file=sys.stderr, flush=True)
