@@ -251,7 +251,8 @@ def visits_section() -> None:
                                           f"{year}家访覆盖率", f"{wave}家长满意度"))
         else:
             st.info("有家长问卷的乡镇不足 3 个，无法计算相关。", icon=":material/info:")
-    view = pct_text(towns, ["coverage"]).rename(columns={"township": "乡镇（街道）", "enrolled": "在校学生数", "visited": "已家访学生数",
+    rounded = towns.round({"score": 2, "ci_low": 2})  # scores as everywhere else: 85.73, not 85.7349
+    view = pct_text(rounded, ["coverage"]).rename(columns={"township": "乡镇（街道）", "enrolled": "在校学生数", "visited": "已家访学生数",
                                                          "coverage": "家访覆盖率", "score": "家长满意度", "ci_low": "置信下限",
                                                          "n": "家长样本"})
     st.markdown("**各乡镇家访覆盖率**")
