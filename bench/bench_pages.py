@@ -431,7 +431,8 @@ def profile_page(spec: bs.PageSpec, db: Path, cached: bool, limit: int = 12) -> 
 
     LocalScriptRunner._run_script_thread = profiled
     try:
-        st.cache_resource.clear()  # views and engines
+        clear_views()  # with their memo in front of st.cache_resource
+        st.cache_resource.clear()  # and engines
         at = AppTest.from_file(str(bs.APP), default_timeout=TIMEOUT / 1000)
         at.run()
         if not spec.default:

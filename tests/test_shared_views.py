@@ -71,3 +71,72 @@ def test_the_guard_sees_the_views_a_page_computes(app_db, shared_views_stay_unch
     assert not at.exception, at.exception
     names = {name for name, *_ in shared_views_stay_unchanged.views}
     assert {"wave_ranking", "county_row", "scores", "headline"} <= names, names
+
+
+@pytest.mark.parametrize("args, plain", [
+    (("sqlite:///app.db@12", "第6季度", "云溪县"), True),
+    ((("课后服务", "校园安全"), 3, None, True), True),
+    ((0.8,), True),
+    ((float("nan"),), False),  # never equal to itself: a dict could not find it again
+    ((float("inf"),), False),
+    ((np.str_("云溪县"),), False),
+    ((("课后服务", ["校园安全"]),), False),
+    ((frame(),), False),
+], ids=["text", "nested tuple, int, None, flag", "finite float", "nan", "inf", "numpy text", "list inside tuple", "frame"])
+def test_plain_key_takes_only_plain_arguments(args, plain):
+    from ui.caching import plain_key
+
+    assert (plain_key(args) is not None) is plain
+
+
+def test_plain_keys_tell_equal_values_of_different_types_apart():
+    from ui.caching import plain_key
+
+    assert len({plain_key((1,)), plain_key((1.0,)), plain_key((True,))}) == 3
+    assert plain_key((("a", "b"),)) != plain_key(("a", "b"))
+
+
+def test_a_repeated_read_with_plain_arguments_skips_streamlits_key(monkeypatch):
+    from streamlit.runtime.caching import cache_utils
+
+    from ui import caching
+
+    keyed = []
+    make_key = cache_utils._make_value_key
+    monkeypatch.setattr(cache_utils, "_make_value_key", lambda *a, **k: keyed.append(1) or make_key(*a, **k))
+    computed = []
+
+    @caching.shared_view(max_entries=2)
+    def scores(version: str, counties: tuple, table=None) -> list:
+        computed.append(version)
+        return [version, counties]
+
+    scores.clear()
+    first = scores("v1", ("云溪县", "临江区"))
+    assert [scores("v1", ("云溪县", "临江区")) is first for _ in range(3)] == [True] * 3
+    assert len(keyed) == 1 and computed == ["v1"]  # only the first read went through st.cache_resource
+
+    table = frame()
+    assert scores("v1", ("云溪县",), table=table) == scores("v1", ("云溪县",), table=table)
+    assert len(keyed) == 3 and computed == ["v1", "v1"]  # a frame argument: Streamlit's key each time, computed once
+    scores.clear()
+
+
+def test_the_memo_keeps_no_more_than_max_entries_and_forgets_on_clear():
+    from ui import caching
+
+    computed = []
+
+    @caching.shared_view(max_entries=2)
+    def view(version: str) -> list:
+        computed.append(version)
+        return [version]
+
+    view.clear()
+    for version in ["a", "b", "a", "c", "a", "b"]:  # "b" is the least recently read when "c" arrives
+        assert view(version) == [version]
+    assert computed == ["a", "b", "c", "b"]
+    view.clear()
+    view("a")
+    assert computed == ["a", "b", "c", "b", "a"]
+    view.clear()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -11,10 +13,61 @@ import streamlit as st
 F = TypeVar("F", bound=Callable[..., Any])
 
 _VIEWS: list = []  # every shared view's cached function, for clear_views()
+_PLAIN = frozenset({str, int, bool, type(None)})
 
 
 def _computed(name: str, args: tuple, value: object) -> None:
     """Called with each newly computed view; tests/test_shared_views.py swaps it for a recorder."""
+
+
+def plain_key(values: tuple) -> tuple | None:
+    """A dict key for arguments made of text, whole numbers, flags, None, finite floats and tuples of these, each
+    with its type (Python counts 1, 1.0 and True as one key); None for any other argument."""
+    key = []
+    for value in values:
+        kind = type(value)
+        if kind in _PLAIN or (kind is float and value - value == 0):  # NaN and ±inf never equal themselves after
+            key.append((kind, value))
+        elif kind is tuple:
+            inner = plain_key(value)
+            if inner is None:
+                return None
+            key.append((kind, inner))
+        else:
+            return None
+    return tuple(key)
+
+
+class _Memo:
+    """Recently read values by plain argument key, at most `size` of them (all when None); safe across threads."""
+
+    def __init__(self, size: int | None) -> None:
+        self.size, self.entries, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key: tuple) -> tuple[bool, object]:
+        """(True, value) when held, else (False, None)."""
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None:
+                return False, None
+            self.entries.move_to_end(key)
+            return True, entry[2]
+
+    def put(self, key: tuple, args: tuple, kwargs: dict, value: object) -> list[tuple[tuple, dict]]:
+        """Hold a value read with these arguments; the arguments of the least recently read values dropped to stay
+        within the size."""
+        with self.lock:
+            self.entries[key] = (args, kwargs, value)
+            self.entries.move_to_end(key)
+            dropped = []
+            while self.size is not None and len(self.entries) > self.size:
+                dropped.append(self.entries.popitem(last=False)[1][:2])
+            return dropped
+
+    def clear(self) -> None:
+        """Drop every value."""
+        with self.lock:
+            self.entries.clear()
 
 
 def shared_view(max_entries: int | None = None, show_spinner: bool | str = False) -> Callable[[F], F]:
@@ -24,6 +77,11 @@ def shared_view(max_entries: int | None = None, show_spinner: bool | str = False
     about 3 ms of a rerun's ~22 ms of server CPU. A meeting's fifty sessions read the same views, so they share one
     object instead. st.cache_resource does the sharing; no code may change a view's value in place (an autouse
     fixture in tests/conftest.py checks, in every test, that each view computed is still what it was when computed).
+
+    A read whose arguments are plain values (version, wave, county, item names) is answered from a dict in front of
+    st.cache_resource: Streamlit builds its key by inspecting the signature and hashing every argument, ~60 µs a call
+    and 6–13 calls a rerun. Anything else, and every first read, goes through st.cache_resource, which computes a value
+    once even when fifty sessions ask for it together.
     """
     def decorate(func: F) -> F:
         @functools.wraps(func)
@@ -33,13 +91,37 @@ def shared_view(max_entries: int | None = None, show_spinner: bool | str = False
             return value
 
         cached = st.cache_resource(max_entries=max_entries, show_spinner=show_spinner)(compute)
-        _VIEWS.append(cached)
-        return cached  # type: ignore[return-value]
+        memo = _Memo(max_entries)
+
+        @functools.wraps(func)
+        def view(*args, **kwargs):
+            key = plain_key(args)
+            if kwargs and key is not None:
+                named = plain_key(tuple(kwargs.items()))
+                key = None if named is None else (key, named)
+            if key is None:
+                return cached(*args, **kwargs)
+            held, value = memo.get(key)
+            if not held:
+                value = cached(*args, **kwargs)
+                # What the memo drops goes from st.cache_resource too (which a hit never touches, so its own order of
+                # use is stale): a view then holds at most max_entries values in all, as before.
+                for old_args, old_kwargs in memo.put(key, args, kwargs, value):
+                    cached.clear(*old_args, **old_kwargs)
+            return value
+
+        def clear() -> None:
+            memo.clear()
+            cached.clear()
+
+        view.clear = clear  # type: ignore[attr-defined]
+        _VIEWS.append(view)
+        return view  # type: ignore[return-value]
 
     return decorate
 
 
 def clear_views() -> None:
     """Forget every cached view (engines and other resources stay): for tests and benchmarks that change settings."""
-    for cached in _VIEWS:
-        cached.clear()
+    for view in _VIEWS:
+        view.clear()
