@@ -93,6 +93,7 @@ def test_plain_keys_tell_equal_values_of_different_types_apart():
     from ui.caching import plain_key
 
     assert len({plain_key((1,)), plain_key((1.0,)), plain_key((True,))}) == 3
+    assert plain_key((0.0,)) != plain_key((-0.0,))  # Streamlit's hash tells them apart too
     assert plain_key((("a", "b"),)) != plain_key(("a", "b"))
 
 
@@ -140,3 +141,30 @@ def test_the_memo_keeps_no_more_than_max_entries_and_forgets_on_clear():
     view("a")
     assert computed == ["a", "b", "c", "b", "a"]
     view.clear()
+
+
+def test_keyword_arguments_are_part_of_the_key():
+    from ui import caching
+
+    @caching.shared_view(max_entries=4)
+    def scores(version: str, wave: str = "") -> tuple:
+        return version, wave
+
+    scores.clear()
+    assert [scores("v1", wave="第5季度"), scores("v1", wave="第6季度"), scores("v1")] == [
+        ("v1", "第5季度"), ("v1", "第6季度"), ("v1", "")]
+    scores.clear()
+
+
+def test_a_read_that_missed_before_a_clear_stores_nothing_after_it():
+    from ui.caching import _Memo
+
+    memo = _Memo(4)
+    held, generation = memo.get(("k",))
+    assert not held
+    memo.clear()  # clear_views() while that read was getting its (old) value from st.cache_resource
+    assert memo.put(("k",), ("v",), {}, "old value", generation) == []
+    assert memo.get(("k",)) == (False, memo.generation)
+    held, generation = memo.get(("k",))
+    memo.put(("k",), ("v",), {}, "new value", generation)
+    assert memo.get(("k",)) == (True, "new value")

@@ -26,8 +26,10 @@ def plain_key(values: tuple) -> tuple | None:
     key = []
     for value in values:
         kind = type(value)
-        if kind in _PLAIN or (kind is float and value - value == 0):  # NaN and ±inf never equal themselves after
+        if kind in _PLAIN:
             key.append((kind, value))
+        elif kind is float and value - value == 0:  # finite: NaN never equals itself, so a dict could not find it
+            key.append((kind, value.hex()))  # hex tells -0.0 from 0.0, as Streamlit's hash does
         elif kind is tuple:
             inner = plain_key(value)
             if inner is None:
@@ -42,21 +44,23 @@ class _Memo:
     """Recently read values by plain argument key, at most `size` of them (all when None); safe across threads."""
 
     def __init__(self, size: int | None) -> None:
-        self.size, self.entries, self.lock = size, OrderedDict(), threading.Lock()
+        self.size, self.entries, self.lock, self.generation = size, OrderedDict(), threading.Lock(), 0
 
     def get(self, key: tuple) -> tuple[bool, object]:
-        """(True, value) when held, else (False, None)."""
+        """(True, value) when held, else (False, the generation to hand back to put)."""
         with self.lock:
             entry = self.entries.get(key)
             if entry is None:
-                return False, None
+                return False, self.generation
             self.entries.move_to_end(key)
             return True, entry[2]
 
-    def put(self, key: tuple, args: tuple, kwargs: dict, value: object) -> list[tuple[tuple, dict]]:
-        """Hold a value read with these arguments; the arguments of the least recently read values dropped to stay
-        within the size."""
+    def put(self, key: tuple, args: tuple, kwargs: dict, value: object, generation: int) -> list[tuple[tuple, dict]]:
+        """Hold a value read with these arguments, unless a clear came since the miss (the value may predate it); the
+        arguments of the least recently read values dropped to stay within the size."""
         with self.lock:
+            if generation != self.generation:
+                return []
             self.entries[key] = (args, kwargs, value)
             self.entries.move_to_end(key)
             dropped = []
@@ -65,9 +69,10 @@ class _Memo:
             return dropped
 
     def clear(self) -> None:
-        """Drop every value."""
+        """Drop every value; a read that missed before this stores nothing."""
         with self.lock:
             self.entries.clear()
+            self.generation += 1
 
 
 def shared_view(max_entries: int | None = None, show_spinner: bool | str = False) -> Callable[[F], F]:
@@ -81,7 +86,9 @@ def shared_view(max_entries: int | None = None, show_spinner: bool | str = False
     A read whose arguments are plain values (version, wave, county, item names) is answered from a dict in front of
     st.cache_resource: Streamlit builds its key by inspecting the signature and hashing every argument, ~60 µs a call
     and 6–13 calls a rerun. Anything else, and every first read, goes through st.cache_resource, which computes a value
-    once even when fifty sessions ask for it together.
+    once even when fifty sessions ask for it together. So a view must not call st.* (a memo hit replays nothing), and
+    only `clear()` on the view or clear_views() forgets views: st.cache_resource.clear() and the app menu's "Clear
+    cache" (hidden by toolbarMode "minimal") leave the memo as it is.
     """
     def decorate(func: F) -> F:
         @functools.wraps(func)
@@ -103,16 +110,17 @@ def shared_view(max_entries: int | None = None, show_spinner: bool | str = False
                 return cached(*args, **kwargs)
             held, value = memo.get(key)
             if not held:
+                generation = value
                 value = cached(*args, **kwargs)
                 # What the memo drops goes from st.cache_resource too (which a hit never touches, so its own order of
-                # use is stale): a view then holds at most max_entries values in all, as before.
-                for old_args, old_kwargs in memo.put(key, args, kwargs, value):
+                # use is stale): a view read only with plain arguments holds at most max_entries values in all.
+                for old_args, old_kwargs in memo.put(key, args, kwargs, value, generation):
                     cached.clear(*old_args, **old_kwargs)
             return value
 
         def clear() -> None:
+            cached.clear()  # first: a read between the two clears must not refill the memo from the old cache
             memo.clear()
-            cached.clear()
 
         view.clear = clear  # type: ignore[attr-defined]
         _VIEWS.append(view)
