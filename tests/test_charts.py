@@ -194,3 +194,71 @@ def test_a_township_rate_that_cannot_be_computed_is_muted_not_judged():
 @pytest.mark.parametrize("hold", [6, 4])
 def test_the_rank_trend_names_the_hold_place_from_the_settings(hold):
     assert f"保{hold}目标区" in rank_trend_figure(TREND, 11, hold, 3).layout.title.text
+
+
+# --- titles on a 390-px phone: plotly never wraps them ------------------------------------------------------------
+
+from analysis.report.ranking_charts import (SUBTITLE_UNITS, TITLE_UNITS, base_layout, chart_title,  # noqa: E402
+                                            wrapped_lines)
+
+
+@pytest.mark.parametrize("text, units, lines", [
+    ("得分走势", 21, ["得分走势"]),
+    ("云溪县全县义务教育毛入学率与适龄残疾儿童入学率逐年变化", 21, ["云溪县全县义务教育毛入学率与适龄残疾儿童入", "学率逐年变化"]),
+    ("普惠性幼儿园覆盖率（%）", 10, ["普惠性幼儿园覆盖率（%）"]),  # closing marks overhang rather than start a line
+    ("各期得分（95%置信区间）", 6, ["各期得分（", "95%置信区间）"]),
+    ("A&amp;B县区", 2, ["A&amp;", "B县", "区"]),  # an entity is one character and never split
+], ids=["short", "long", "closing marks", "number kept whole", "entity"])
+def test_wrapped_lines(text, units, lines):
+    assert wrapped_lines(text, units) == lines
+
+
+@pytest.mark.parametrize("title, head, note", [
+    ("得分走势（竖线为95%置信区间）", "得分走势", "竖线为95%置信区间"),
+    ("漏斗图：落在控制限外的县区才是真正偏离全市平均", "漏斗图", "落在控制限外的县区才是真正偏离全市平均"),
+    ("有偿补课治理：各期得分", "有偿补课治理：各期得分", None),  # short: the colon stays in the headline
+    ("班额分布（按学段）", "班额分布", "按学段"),
+], ids=["trailing note", "long title split at the colon", "short title kept", "short note"])
+def test_chart_title_sets_the_note_under_the_headline(title, head, note):
+    text, extra = chart_title(title)
+    parts = text.split("<br>")
+    assert parts[0] == head
+    if note is None:
+        assert len(parts) == 1 and extra == 0
+    else:
+        assert note in parts[1] and "font-size:12px" in parts[1] and extra > 0
+
+
+def test_every_title_line_fits_a_phone():
+    long = f"名次走势（绿色区域为保6目标区，竖线为名次范围，菱形为市级公布名次，{'很长的说明' * 6}）"
+    text, _ = chart_title(long)
+    head, *notes = text.split("<br>")
+    assert len(wrapped_lines(head, TITLE_UNITS)) == 1
+    assert all(len(wrapped_lines(n.split(">", 1)[1].rsplit("<", 1)[0], SUBTITLE_UNITS)) == 1 for n in notes)
+    assert len(notes) >= 3
+
+
+def test_a_wrapped_title_adds_height_so_the_plot_keeps_its_size():
+    import plotly.graph_objects as go
+
+    def plot_px(fig):
+        return fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+
+    short, long = base_layout(go.Figure(), "得分走势"), base_layout(go.Figure(), "得分走势（竖线为95%置信区间）")
+    assert long.layout.height > short.layout.height and plot_px(long) == plot_px(short)
+    assert (1 - long.layout.title.y) * long.layout.height == pytest.approx(MODEBAR_PX + 4)  # still below the mode bar
+
+
+@pytest.mark.parametrize("labels, rows", [
+    (["学前教育毛入园率", "普惠性幼儿园覆盖率", "公办园在园幼儿占比"], 3),  # too long side by side on a phone: stacked
+    (["义务教育毛入学率", "适龄残疾儿童入学率"], 2),
+    (["入园率", "覆盖率"], 1),
+], ids=["three long", "two long", "two short"])
+def test_rate_trend_stacks_panels_whose_names_would_collide_on_a_phone(labels, rows):
+    from analysis.report.insight_charts import rate_trend_figure
+
+    totals = pd.DataFrame({"year": ["2024-2025学年", "2025-2026学年"], **{f"r{k}": [0.8, 0.9] for k in range(len(labels))}})
+    fig = rate_trend_figure(totals, {f"r{k}": (label, 0.85) for k, label in enumerate(labels)}, "逐年变化")
+    tops = {round(fig.layout[f"yaxis{k + 1 if k else ''}"].domain[1], 3) for k in range(len(labels))}
+    assert len(tops) == rows
+    assert all("目标≥85%" in a.text for a in fig.layout.annotations)

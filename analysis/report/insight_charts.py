@@ -8,7 +8,8 @@ import plotly.graph_objects as go
 
 from analysis.formatting import label_escape
 
-from analysis.report.ranking_charts import HOME_COLOR, OTHER_COLOR, STRIVE_COLOR, base_layout, spread_label_positions
+from analysis.report.ranking_charts import (HOME_COLOR, OTHER_COLOR, PANEL_TITLE_PX, STRIVE_COLOR, base_layout, phone_panel_units,
+                                            spread_label_positions, wrapped_lines)
 from analysis.stats.drivers import (QUADRANT_FOCUS, QUADRANT_IMPROVE, QUADRANT_RED_LINE, QUADRANT_STEADY,
                                     QUADRANT_STRENGTH)
 from analysis.survey.school_metrics import SizeLabels
@@ -25,9 +26,11 @@ def panel_grid(rows: int, cols: int, titles: list[str], h_gap: float = 0.08, v_g
     """An empty figure laid out as rows × cols panels with titles, and each panel's (x, y) axis ids.
 
     Built by hand rather than with plotly's make_subplots, which costs ~20 ms a
-    figure in validation; these pages draw several figures per run.
+    figure in validation; these pages draw several figures per run. Each title is wrapped to its panel's width on a
+    phone (a "<br>" in it starts a new line as well).
     """
     width = (1 - h_gap * (cols - 1)) / cols
+    units = phone_panel_units(width)
     height = (1 - v_gap * (rows - 1)) / rows
     layout: dict = {"annotations": []}
     axes = []
@@ -41,8 +44,10 @@ def panel_grid(rows: int, cols: int, titles: list[str], h_gap: float = 0.08, v_g
         if share_y and k:
             layout[f"yaxis{suffix}"].update(matches="y", showticklabels=False)
         if k < len(titles):
-            layout["annotations"].append({"text": titles[k], "x": x0 + width / 2, "y": y1, "xref": "paper", "yref": "paper",
-                                          "xanchor": "center", "yanchor": "bottom", "showarrow": False, "font": {"size": 14}})
+            text = "<br>".join(line for part in titles[k].split("<br>") for line in wrapped_lines(part, units))
+            layout["annotations"].append({"text": text, "x": x0 + width / 2, "y": y1, "xref": "paper", "yref": "paper",
+                                          "xanchor": "center", "yanchor": "bottom", "showarrow": False,
+                                          "font": {"size": PANEL_TITLE_PX}})
         axes.append((f"x{suffix}", f"y{suffix}"))
     return go.Figure(layout=layout), axes
 
@@ -93,9 +98,7 @@ def importance_figure(drivers: pd.DataFrame) -> go.Figure:
                          hovertemplate="%{y}<br>相关系数 %{x:.2f}<extra></extra>", showlegend=False))
     fig.update_layout(xaxis={"title": "%", "range": [0, float(table["rescaled"].max()) * 100 * 1.25]},
                       xaxis2={"title": "相关系数", "range": [min(0.0, float(table["corr"].min())), 1.0]})
-    fig = base_layout(fig, "分项重要性：相对权重（Johnson 法）与简单相关对比", height=140 + 34 * len(table))
-    fig.update_layout(margin={"t": 90})
-    return fig
+    return base_layout(fig, "分项重要性：相对权重（Johnson 法）与简单相关对比", height=140 + 34 * len(table))
 
 
 def ipa_figure(table: pd.DataFrame) -> go.Figure:
@@ -199,10 +202,16 @@ def group_panels_figure(table: pd.DataFrame, labels: dict[str, str], county_scor
 
 
 def rate_trend_figure(totals: pd.DataFrame, series: dict[str, tuple[str, float | None]], title: str) -> go.Figure:
-    """Small multiples over school years: one panel per rate (in %), with its target dashed where there is one."""
+    """Small multiples over school years: one panel per rate (in %), with its target dashed where there is one.
+
+    Side by side when every rate's name fits over its panel on a phone, else one above the other."""
     names = list(series)
-    titles = [series[c][0] + (f"（目标≥{series[c][1] * 100:.0f}%）" if series[c][1] is not None else "") for c in names]
-    fig, axes = panel_grid(1, len(names), titles)
+    titles = [series[c][0] + (f"<br>目标≥{series[c][1] * 100:.0f}%" if series[c][1] is not None else "") for c in names]
+    # Two characters to spare: neighbouring titles that just fit still touch, and their year labels overlap.
+    room = phone_panel_units((1 - 0.08 * (len(names) - 1)) / len(names)) - 2
+    side_by_side = all(len(wrapped_lines(series[c][0], room)) == 1 for c in names)
+    rows, cols = (1, len(names)) if side_by_side else (len(names), 1)
+    fig, axes = panel_grid(rows, cols, titles, v_gap=0.3 / max(rows - 1, 1) if rows > 1 else 0.16)
     shapes, layout = [], {}
     for (x_axis, y_axis), column in zip(axes, names):
         label, target = series[column]
@@ -216,11 +225,9 @@ def rate_trend_figure(totals: pd.DataFrame, series: dict[str, tuple[str, float |
         low = min(float(np.nanmin(values)) if len(values) else 0.0, (target or 1) * 100)
         # Category axes clip the first and last labels; widen them by half a category on each side.
         layout[x_axis.replace("x", "xaxis")] = {"type": "category", "range": [-0.5, len(totals) - 0.5]}
-        layout[y_axis.replace("y", "yaxis")] = {"range": [max(0.0, low - 10), top + 10], "title": "%" if x_axis == "x" else None}
+        layout[y_axis.replace("y", "yaxis")] = {"range": [max(0.0, low - 10), top + 10], "title": "%" if x_axis == "x" or rows > 1 else None}
     fig.update_layout(shapes=shapes, **layout)
-    fig = base_layout(fig, title, height=380)
-    fig.update_layout(margin={"t": 90})
-    return fig
+    return base_layout(fig, title, height=380 if rows == 1 else 200 + 190 * rows)
 
 
 def township_rate_figure(table: pd.DataFrame, column: str, label: str, target: float | None, higher_is_better: bool = True) -> go.Figure:
@@ -313,6 +320,4 @@ def link_figure(link: pd.DataFrame, min_n: int, measure_label: str, labels: Size
     fig.update_layout(xaxis={"title": "%", "range": _padded(link["large_share"] * 100)},
                       xaxis2={"title": "%", "range": _padded(link["inclusive_coverage"] * 100)},
                       yaxis={"title": f"{measure_label}得分（分）"})
-    fig = base_layout(fig, f"乡镇{measure_label}与办学条件（灰点：样本不足{min_n}份）", height=460)
-    fig.update_layout(margin={"t": 90})
-    return fig
+    return base_layout(fig, f"乡镇{measure_label}与办学条件（灰点：样本不足{min_n}份）", height=460)

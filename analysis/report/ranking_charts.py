@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -24,12 +26,78 @@ TITLE_TOP_PX = MODEBAR_PX + 4
 SHORT_WAVES_AFTER = 4  # more waves than this get short tick labels ("25Q2"): six long ones already collide on a phone
 
 
+# A 390-px phone shows a chart about 358 px wide: some 21 characters of the 16-px title, 28 of the 12-px subtitle.
+# Plotly never wraps a title, so titles are broken into lines of that width here, on every screen.
+TITLE_UNITS, SUBTITLE_UNITS = 21, 28
+TITLE_LINE_PX, SUBTITLE_LINE_PX = 21, 16
+PHONE_PLOT_PX = 278  # the plot area of that chart, between the 60-px left and 20-px right margins
+PANEL_TITLE_PX, PANEL_LINE_PX = 12, 15  # small-multiple panel titles (analysis.report.insight_charts.panel_grid)
+SUBTITLE_COLOR = "#5D6D7E"
+_CLOSING = frozenset("）)】」』，。、；：！？%")
+_TITLE_TOKEN = re.compile(r"&#?\w+;|[A-Za-z0-9.%+\-]+|.", re.S)  # entities and Latin words/numbers are never split
+
+
+def _units(token: str) -> float:
+    """Display width in CJK characters: an entity is one character, Latin characters about half a CJK one."""
+    if token.startswith("&") and token.endswith(";"):
+        return 1.0
+    return sum(1.0 if ord(ch) > 0x2E7F else 0.55 for ch in token)
+
+
+def wrapped_lines(text: str, units: float) -> list[str]:
+    """Text broken into lines no wider than `units` CJK characters (a longer single token keeps a line of its own)."""
+    lines, line, width = [], "", 0.0
+    for token in _TITLE_TOKEN.findall(text):
+        size = _units(token)
+        # A closing mark never starts a line (a lone "）" under "覆盖率（%" reads as a typo): it overhangs instead.
+        if line and width + size > units and token not in _CLOSING:
+            lines.append(line)
+            line, width = "", 0.0
+        line, width = line + token, width + size
+    return lines + [line] if line else lines
+
+
+def chart_title(title: str) -> tuple[str, int]:
+    """A chart title as plotly text, a trailing （…） note (or, in a long title, what follows its colon) set below it
+    as a smaller grey subtitle, both wrapped to a phone's width; and the pixels it takes beyond one title line."""
+    head, note = title, ""
+    if title.endswith("）") and title.rfind("（") > 0:
+        cut = title.rfind("（")
+        head, note = title[:cut], title[cut + 1:-1]
+    if _units(head) > TITLE_UNITS and "：" in head:  # "漏斗图：落在控制限外…": what follows the colon explains the chart
+        head, rest = head.split("：", 1)
+        note = f"{rest}；{note}" if note else rest
+    head_lines, note_lines = wrapped_lines(head, TITLE_UNITS), wrapped_lines(note, SUBTITLE_UNITS)
+    text = "<br>".join(head_lines)
+    if note_lines:
+        text += "<br>" + "<br>".join(f'<span style="font-size:12px;color:{SUBTITLE_COLOR}">{line}</span>' for line in note_lines)
+    return text, TITLE_LINE_PX * (len(head_lines) - 1) + SUBTITLE_LINE_PX * len(note_lines)
+
+
+def phone_panel_units(width: float) -> float:
+    """How many CJK characters of a panel title fit over a panel `width` (a fraction of the plot) on a phone."""
+    return width * PHONE_PLOT_PX / PANEL_TITLE_PX
+
+
+def _top_panel_title_px(fig: go.Figure) -> int:
+    """Pixels the top row's panel titles take beyond one line (they grow upwards, into the margin under the title)."""
+    lines = [a.text.count("<br>") + 1 for a in fig.layout.annotations or ()
+             if a.yref == "paper" and a.yanchor == "bottom" and a.y is not None and a.y >= 0.999 and a.text]
+    return PANEL_LINE_PX * (max(lines) - 1) if lines else 0
+
+
 def base_layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
-    """Common look: title below the mode bar's band, CJK font stack, white background, compact margins."""
-    fig.update_layout(title={"text": title, "x": 0.0, "font": {"size": 16}, "yref": "container",
+    """Common look: title below the mode bar's band, CJK font stack, white background, compact margins.
+
+    `height` is for a one-line title; the lines a long title or the panel titles wrap into are added, so the plot
+    keeps its size."""
+    text, extra = chart_title(title)
+    extra += _top_panel_title_px(fig)
+    height += extra
+    fig.update_layout(title={"text": text, "x": 0.0, "font": {"size": 16}, "yref": "container",
                              "y": 1 - TITLE_TOP_PX / height, "yanchor": "top"},
                       font={"family": FONT_FAMILY, "size": 13}, template="plotly_white", height=height,
-                      margin={"l": 60, "r": 20, "t": 60 + MODEBAR_PX, "b": 90}, legend={"orientation": "h", "y": -0.22, "x": 0},
+                      margin={"l": 60, "r": 20, "t": 60 + MODEBAR_PX + extra, "b": 90}, legend={"orientation": "h", "y": -0.22, "x": 0},
                       modebar={"bgcolor": "rgba(255,255,255,0.8)"})
     return fig
 
