@@ -157,14 +157,13 @@ def test_keyword_arguments_are_part_of_the_key():
 
 
 def test_a_read_that_missed_before_a_clear_stores_nothing_after_it():
-    from ui.caching import _Memo
+    from ui.caching import MISSING, _Memo
 
     memo = _Memo(4)
-    held, generation = memo.get(("k",))
-    assert not held
+    assert memo.get(("k",)) is MISSING
+    generation = memo.generation
     memo.clear()  # clear_views() while that read was getting its (old) value from st.cache_resource
     assert memo.put(("k",), ("v",), {}, "old value", generation) == []
-    assert memo.get(("k",)) == (False, memo.generation)
-    held, generation = memo.get(("k",))
-    memo.put(("k",), ("v",), {}, "new value", generation)
-    assert memo.get(("k",)) == (True, "new value")
+    assert memo.get(("k",)) is MISSING
+    memo.put(("k",), ("v",), {}, "new value", memo.generation)
+    assert memo.get(("k",)) == "new value"

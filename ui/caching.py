@@ -14,6 +14,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _VIEWS: list = []  # every shared view's cached function, for clear_views()
 _PLAIN = frozenset({str, int, bool, type(None)})
+MISSING = object()  # what _Memo.get returns for a key it does not hold (None is a view's value like any other)
 
 
 def _computed(name: str, args: tuple, value: object) -> None:
@@ -46,18 +47,18 @@ class _Memo:
     def __init__(self, size: int | None) -> None:
         self.size, self.entries, self.lock, self.generation = size, OrderedDict(), threading.Lock(), 0
 
-    def get(self, key: tuple) -> tuple[bool, object]:
-        """(True, value) when held, else (False, the generation to hand back to put)."""
+    def get(self, key: tuple) -> object:
+        """The value held for a key, or MISSING."""
         with self.lock:
             entry = self.entries.get(key)
             if entry is None:
-                return False, self.generation
+                return MISSING
             self.entries.move_to_end(key)
-            return True, entry[2]
+            return entry[2]
 
     def put(self, key: tuple, args: tuple, kwargs: dict, value: object, generation: int) -> list[tuple[tuple, dict]]:
-        """Hold a value read with these arguments, unless a clear came since the miss (the value may predate it); the
-        arguments of the least recently read values dropped to stay within the size."""
+        """Hold a value read with these arguments, unless a clear came after `generation` was read (the value may
+        predate it); the arguments of the least recently read values dropped to stay within the size."""
         with self.lock:
             if generation != self.generation:
                 return []
@@ -108,9 +109,9 @@ def shared_view(max_entries: int | None = None, show_spinner: bool | str = False
                 key = None if named is None else (key, named)
             if key is None:
                 return cached(*args, **kwargs)
-            held, value = memo.get(key)
-            if not held:
-                generation = value
+            value = memo.get(key)
+            if value is MISSING:
+                generation = memo.generation  # read before the value: a clear after this makes put store nothing
                 value = cached(*args, **kwargs)
                 # What the memo drops goes from st.cache_resource too (which a hit never touches, so its own order of
                 # use is stale): a view read only with plain arguments holds at most max_entries values in all.
