@@ -21,6 +21,11 @@ QUADRANT_COLORS = {QUADRANT_FOCUS: HOME_COLOR, QUADRANT_STRENGTH: STRIVE_COLOR, 
                    QUADRANT_STEADY: OTHER_COLOR, QUADRANT_RED_LINE: "#8E44AD"}
 
 
+def panel_width(cols: int, h_gap: float = 0.08) -> float:
+    """Each panel's width, as a fraction of the plot, in a row of `cols` panels `h_gap` apart."""
+    return (1 - h_gap * (cols - 1)) / cols
+
+
 def panel_grid(rows: int, cols: int, titles: list[str], h_gap: float = 0.08, v_gap: float = 0.16,
                share_y: bool = False) -> tuple[go.Figure, list[tuple[str, str]]]:
     """An empty figure laid out as rows × cols panels with titles, and each panel's (x, y) axis ids.
@@ -29,7 +34,7 @@ def panel_grid(rows: int, cols: int, titles: list[str], h_gap: float = 0.08, v_g
     figure in validation; these pages draw several figures per run. Each title is wrapped to its panel's width on a
     phone (a "<br>" in it starts a new line as well).
     """
-    width = (1 - h_gap * (cols - 1)) / cols
+    width = panel_width(cols, h_gap)
     units = phone_panel_units(width)
     height = (1 - v_gap * (rows - 1)) / rows
     layout: dict = {"annotations": []}
@@ -208,10 +213,10 @@ def rate_trend_figure(totals: pd.DataFrame, series: dict[str, tuple[str, float |
     names = list(series)
     titles = [series[c][0] + (f"<br>目标≥{series[c][1] * 100:.0f}%" if series[c][1] is not None else "") for c in names]
     # Two characters to spare: neighbouring titles that just fit still touch, and their year labels overlap.
-    room = phone_panel_units((1 - 0.08 * (len(names) - 1)) / len(names)) - 2
+    room = phone_panel_units(panel_width(len(names))) - 2
     side_by_side = all(len(wrapped_lines(series[c][0], room)) == 1 for c in names)
     rows, cols = (1, len(names)) if side_by_side else (len(names), 1)
-    fig, axes = panel_grid(rows, cols, titles, v_gap=0.3 / max(rows - 1, 1) if rows > 1 else 0.16)
+    fig, axes = panel_grid(rows, cols, titles, v_gap=0.3 / max(rows - 1, 1))  # stacked: 30% of the height between panels
     shapes, layout = [], {}
     for (x_axis, y_axis), column in zip(axes, names):
         label, target = series[column]

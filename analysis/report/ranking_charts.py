@@ -28,9 +28,11 @@ SHORT_WAVES_AFTER = 4  # more waves than this get short tick labels ("25Q2"): si
 
 # A 390-px phone shows a chart about 358 px wide: some 21 characters of the 16-px title, 28 of the 12-px subtitle.
 # Plotly never wraps a title, so titles are broken into lines of that width here, on every screen.
+PHONE_CHART_PX = 358
+MARGIN_LEFT_PX, MARGIN_RIGHT_PX = 60, 20
+PHONE_PLOT_PX = PHONE_CHART_PX - MARGIN_LEFT_PX - MARGIN_RIGHT_PX  # the plot area between the margins
 TITLE_UNITS, SUBTITLE_UNITS = 21, 28
 TITLE_LINE_PX, SUBTITLE_LINE_PX = 21, 16
-PHONE_PLOT_PX = 278  # the plot area of that chart, between the 60-px left and 20-px right margins
 PANEL_TITLE_PX, PANEL_LINE_PX = 12, 15  # small-multiple panel titles (analysis.report.insight_charts.panel_grid)
 SUBTITLE_COLOR = "#5D6D7E"
 _CLOSING = frozenset("）)】」』，。、；：！？%")
@@ -97,7 +99,7 @@ def base_layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
     fig.update_layout(title={"text": text, "x": 0.0, "font": {"size": 16}, "yref": "container",
                              "y": 1 - TITLE_TOP_PX / height, "yanchor": "top"},
                       font={"family": FONT_FAMILY, "size": 13}, template="plotly_white", height=height,
-                      margin={"l": 60, "r": 20, "t": 60 + MODEBAR_PX + extra, "b": 90}, legend={"orientation": "h", "y": -0.22, "x": 0},
+                      margin={"l": MARGIN_LEFT_PX, "r": MARGIN_RIGHT_PX, "t": 60 + MODEBAR_PX + extra, "b": 90}, legend={"orientation": "h", "y": -0.22, "x": 0},
                       modebar={"bgcolor": "rgba(255,255,255,0.8)"})
     return fig
 
