@@ -68,10 +68,10 @@ with st.container(horizontal=True, gap="small"):
               help="按各县区得分的估计值排出的名次；真实名次有抽样误差，请同时看保、争两个概率。")
     st.metric(f"保{cfg.hold}概率", fmt_pct(planned[hold_key], 0), border=True, width=CARD_WIDTH,
               delta=pp_change(planned[hold_key] - current[hold_key]),
-              help=probability_note(cfg.draws, planned[hold_key], ranking.basis.kind))
+              help=probability_note(cfg.draws, planned[hold_key], ranking.basis.method))
     st.metric(f"争{cfg.strive}概率", fmt_pct(planned[strive_key], 0), border=True, width=CARD_WIDTH,
               delta=pp_change(planned[strive_key] - current[strive_key]),
-              help=probability_note(cfg.draws, planned[strive_key], ranking.basis.kind))
+              help=probability_note(cfg.draws, planned[strive_key], ranking.basis.method))
 
 
 def effect_text(effect: dict) -> str:

@@ -18,7 +18,7 @@ from analysis.data.importing import prepare_import
 from analysis.data.mock import write_mock
 from analysis.data.waves import sort_waves, wave_period
 from analysis.stats.rank_stats import place_probabilities
-from analysis.survey.basis import FORECAST, MIXED, SURVEY, basis_table, choose_basis, coverage_warnings, drift_sd
+from analysis.survey.basis import CLOSED, FORECAST, MIXED, SURVEY, Basis, basis_table, choose_basis, coverage_warnings, drift_sd
 from analysis.survey.ranking import basis_and_table, basis_scores, home_rank_probabilities, ranking_with_uncertainty
 from tests.conftest import ROOT
 from tests.upload_support import survey_csv
@@ -335,3 +335,29 @@ def test_basis_scores_stack_each_rankable_wave_on_its_own_basis():
     assert q3.loc["E", ["source", "score"]].tolist() == ["published", 86.10] and q3.loc["E", "se"] == pytest.approx(0.5)
     assert len(q2) == len(q3) == len(CITY)
     assert basis_scores(survey, published.iloc[0:0], waves, CITY).empty
+
+
+@pytest.mark.parametrize("basis, method", [
+    (Basis("w", SURVEY, ("A", "B")), SURVEY),
+    (Basis("w", MIXED, ("H",), ("A", "B")), CLOSED),
+    (Basis("w", MIXED, ("F", "H"), ("A", "B")), MIXED),  # two counties with an error: simulated, as ranked_wave does
+    (Basis("w", FORECAST, ("H",), ("A", "B"), drift_sd=0.5, drift_pairs=4), FORECAST),
+    (Basis("w", FORECAST, ("H",), ("A", "B")), CLOSED),  # fewer than two published waves: no drift, published fixed
+    (Basis("w", None, ("H",), missing=("A",)), None),
+], ids=["survey", "mixed, home only", "mixed, two surveyed", "forecast with drift", "forecast without drift", "unranked"])
+def test_the_chance_method_follows_how_many_counties_carry_an_error(basis, method):
+    assert basis.method == method
+
+
+def test_every_method_text_agrees_on_a_mixed_wave_with_two_surveyed_counties():
+    """The note, the sentence and the method line all say 'simulated' where ranked_wave simulates."""
+    from analysis.report.wording import probability_note, probability_sentence
+    from analysis.survey.ranking import probability_method
+
+    survey = pd.DataFrame([survey_row(HOME, 85.80, 0.91), survey_row("F", 85.60, 1.20)])
+    published = pd.DataFrame(published_rows("2026年第3季度", {k: v for k, v in OTHERS.items() if k != "F"}))
+    basis, _ = basis_and_table(survey, published, "2026年第3季度", CITY)
+    texts = [probability_method(basis, 20000), probability_note(20000, 0.8, basis.method),
+             probability_sentence(0.8, 6, "保6", method=basis.method)]
+    assert "模拟 20,000 次" in texts[0] and "模拟 20,000 次" in texts[1]
+    assert not any("直接算出" in t or "精确计算" in t for t in texts)

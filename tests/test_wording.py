@@ -65,7 +65,8 @@ def test_probability_sentence_is_rounded_and_never_says_repeated_surveys():
 @pytest.mark.parametrize("basis, counted, not_said", [
     ("survey", "只计抽样误差", "期间波动"),
     ("forecast", "期间波动", "只计抽样误差"),
-    ("mixed", "直接算出", "模拟 20,000 次"),   # closed form: no simulation to speak of
+    ("closed", "直接算出", "模拟 20,000 次"),   # one county with an error: no simulation to speak of
+    ("mixed", "同期市级公布得分（确定值）", "直接算出"),  # several surveyed counties: simulated
 ])
 def test_the_method_note_says_what_the_chance_counts(basis, counted, not_said):
     note = probability_note(20000, 0.81, basis)
@@ -74,7 +75,7 @@ def test_the_method_note_says_what_the_chance_counts(basis, counted, not_said):
 
 @pytest.mark.parametrize("basis, words", [(None, "考虑到调查的抽样误差，"), ("forecast", "考虑到调查的抽样误差和各县区得分的期间波动，")])
 def test_the_chance_sentence_names_the_forecast_drift(basis, words):
-    assert words in probability_sentence(0.81, 6, "保6", basis_kind=basis)
+    assert words in probability_sentence(0.81, 6, "保6", method=basis)
 
 
 def test_planned_rank_never_alone():

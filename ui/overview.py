@@ -9,6 +9,7 @@ from analysis.formatting import fmt_pct, fmt_rank_set, fmt_score
 from analysis.report.headline import Headline, director_headline
 from analysis.report.ranking_charts import rank_trend_figure, score_trend_figure
 from analysis.report.wording import probability_note, probability_sentence, probability_spread
+from analysis.survey.basis import CLOSED
 from analysis.survey.margins import margin_sentence
 from analysis.survey.ranking import home_margin, probability_method, trend_before, trend_until, usable
 from ui import data
@@ -73,14 +74,14 @@ def method_lines(version: str, wave: str, home: str) -> list[str]:
     return [
         f"得分 95%置信区间 {fmt_score(row['ci_low'])}–{fmt_score(row['ci_high'])}；名次的95%置信集 "
         f"{fmt_rank_set(row['cs_marginal_low'], row['cs_marginal_high'])}"
-        + ("（只有本县有抽样误差：本县 95%置信区间内每个得分对应的名次）。" if result.basis.kind == "mixed"
+        + ("（只有本县有抽样误差：本县 95%置信区间内每个得分对应的名次）。" if result.basis.method == CLOSED
            else "（Mogstad、Romano、Shaikh、Wilhelm 2023 的逐步检验）。"),
         f"保{cfg.hold}概率 {fmt_pct(p_hold)}，争{cfg.strive}概率 {fmt_pct(p_strive)}：{probability_method(result.basis, cfg.draws)}"
         f"（种子 {cfg.seed}）。页面按“成”表述，因为小数位没有意义。",
         *(f"对照第{k}名：{margin_sentence(home_margin(result.table, home, k), k, weights, cfg.points)}。"
           for k in (cfg.strive, cfg.hold)),
-        probability_note(cfg.draws, p_hold, result.basis.kind),
-        *(probability_sentence(p, k, label, probability_range(version, wave, home, k), result.basis.kind)
+        probability_note(cfg.draws, p_hold, result.basis.method),
+        *(probability_sentence(p, k, label, probability_range(version, wave, home, k), result.basis.method)
           for p, k, label in ((p_hold, cfg.hold, f"保{cfg.hold}"), (p_strive, cfg.strive, f"争{cfg.strive}"))),
         "满意率百分点的换算：一名受访者由“一般”改为“满意”，得分变化 (满意分 − 一般分)/n，满意率变化 1/n；"
         "所以差 g 分约合 g/(满意分 − 一般分) 的受访者、即 2.5·g 个百分点（默认计分 100/60）。",

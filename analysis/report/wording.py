@@ -17,6 +17,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from analysis.formatting import fmt_pct, fmt_rank
+from analysis.survey.basis import CLOSED, FORECAST, MIXED
 
 CHINESE_TENTHS = ("零", "一", "二", "三", "四", "五", "六", "七", "八", "九", "十")
 SPREAD_LEVEL = 0.90
@@ -83,12 +84,13 @@ def probability_spread(score: np.ndarray, se: np.ndarray, j: int, k: int, reps: 
     return float(lo), float(hi)
 
 
-# What a chance takes into account, by ranking basis: a forecast also counts how much published scores move a wave.
-UNCERTAINTY_WORDS = {"forecast": "考虑到调查的抽样误差和各县区得分的期间波动"}
+# What a chance takes into account, by chance method (analysis.survey.basis.Basis.method): a forecast also counts how
+# much published scores move a wave.
+UNCERTAINTY_WORDS = {FORECAST: "考虑到调查的抽样误差和各县区得分的期间波动"}
 
 
 def probability_sentence(p: float, k: int, label: str, spread: tuple[float, float] | None = None,
-                         basis_kind: str | None = None) -> str:
+                         method: str | None = None) -> str:
     """One plain-Chinese sentence for P(rank ≤ k): rounded, read as a statement about the true standing, with its range."""
     if p is None or not math.isfinite(p):
         return f"{label}概率无法计算（本县计分答案不足）。"
@@ -102,7 +104,7 @@ def probability_sentence(p: float, k: int, label: str, spread: tuple[float, floa
         verdict = "可能性偏低，需要明显提升"
     else:
         verdict = "按目前数据很难达到"
-    text = (f"{label}的把握{chance_words(p)}（{p * 100:.0f}%）：{UNCERTAINTY_WORDS.get(basis_kind, '考虑到调查的抽样误差')}，"
+    text = (f"{label}的把握{chance_words(p)}（{p * 100:.0f}%）：{UNCERTAINTY_WORDS.get(method, '考虑到调查的抽样误差')}，"
             f"本县真实名次在第{k}名及以内的"
             f"可能性{chance_words(p)}，{verdict}")
     if spread is not None:
@@ -111,14 +113,15 @@ def probability_sentence(p: float, k: int, label: str, spread: tuple[float, floa
     return text + "。"
 
 
-def probability_note(draws: int, p: float | None = None, basis_kind: str | None = None) -> str:
-    """The method note beside a probability: simulation, its Monte Carlo error, what it counts, independence."""
-    if basis_kind == "mixed":
-        return ("只有本县有抽样误差（其他县区取同期公布得分），概率由正态分布直接算出，不是模拟；假设本县得分近似正态。"
+def probability_note(draws: int, p: float | None = None, method: str | None = None) -> str:
+    """The method note beside a probability (method: Basis.method): simulation, its Monte Carlo error, what it counts,
+    independence."""
+    if method == CLOSED:
+        return ("只有本县有抽样误差（其他县区取市级公布得分），概率由正态分布直接算出，不是模拟；假设本县得分近似正态。"
                 "百分数取整、文字按“成”表述，因为小数位没有意义。")
     mc = f"，模拟误差约 ±{monte_carlo_se(p, draws) * 100:.1f} 个百分点" if p is not None and math.isfinite(p) else ""
-    counted = ("本县计抽样误差，其他县区取最近一期公布得分、加上期间波动" if basis_kind == "forecast"
-               else "只计抽样误差")
+    counted = {FORECAST: "本县计抽样误差，其他县区取最近一期公布得分、加上期间波动",
+               MIXED: "有问卷的县区计抽样误差，其他县区取同期市级公布得分（确定值）"}.get(method, "只计抽样误差")
     return (f"各县区得分按“估计值 ± 误差”的正态分布模拟 {draws:,} 次{mc}；{counted}，假设各县区相互独立。"
             "百分数取整、文字按“成”表述，因为小数位没有意义。")
 

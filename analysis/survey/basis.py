@@ -20,6 +20,7 @@ from analysis.data.waves import sort_waves, wave_sort_key
 from analysis.stats.estimates import Z95
 
 SURVEY, MIXED, FORECAST = "survey", "mixed", "forecast"
+CLOSED = "closed"  # the chance method when only one county's score carries an error: exact, from the normal law
 BASIS_LABELS = {SURVEY: "全市问卷", MIXED: "本县问卷＋同期市级公布结果", FORECAST: "本县问卷＋往期市级公布结果（预测）"}
 SOURCE_LABELS = {"survey": "问卷推算", "published": "市级公布"}
 TABLE_COLUMNS = ["county", "source", "n", "n_excluded", "score", "se", "ci_low", "ci_high", "published_n", "insufficient"]
@@ -42,6 +43,15 @@ class Basis:
     def ok(self) -> bool:
         """True when the wave can be ranked among all the city's counties."""
         return self.kind is not None
+
+    @property
+    def method(self) -> str | None:
+        """How the chances are computed: CLOSED when at most one county's score carries an error (the surveyed ones,
+        and a forecast's published ones when they drift), else simulated on the basis's kind."""
+        if self.kind is None:
+            return None
+        drifting = len(self.published_counties) if self.kind == FORECAST and self.drift_sd > 0 else 0
+        return CLOSED if len(self.survey_counties) + drifting <= 1 else self.kind
 
     @property
     def label(self) -> str:

@@ -10,7 +10,7 @@ from scipy.special import ndtri
 
 from analysis.stats import rank_stats
 from analysis.stats.estimates import pairwise_vs_home
-from analysis.survey.basis import Basis, basis_table, choose_basis
+from analysis.survey.basis import CLOSED, Basis, basis_table, choose_basis
 from analysis.survey.scoring import rank_within
 
 RANKING_COLUMNS = ["county", "n", "n_excluded", "score", "se", "ci_low", "ci_high", "rank"]
@@ -186,7 +186,7 @@ def ranking_json(table: pd.DataFrame, wave: str, home: str, targets: tuple[int, 
 
 def probability_method(basis: Basis, draws: int) -> str:
     """How P(rank ≤ k) was computed on this basis, for the help text beside the number."""
-    if basis.kind == "mixed" and len(basis.survey_counties) == 1:
+    if basis.method == CLOSED:
         return "只计本县问卷的抽样误差，其他县区取市级公布得分（确定值），按正态分布精确计算"
     if basis.kind == "mixed":
         return f"计入有问卷县区的抽样误差，其余县区取市级公布得分（确定值），模拟 {draws:,} 次"
