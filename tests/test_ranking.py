@@ -107,6 +107,9 @@ def test_cli_text_output_is_chinese_table():
 @pytest.mark.parametrize("args, message", [
     (["--home", "火星县"], "本县“火星县”不在该批次的县区中"),
     (["--home", "云溪县", "--wave", "2030年第1季度"], "没有测评批次“2030年第1季度”"),
+    (["--home", "云溪县", "--draws", "0"], "--draws 0 太少，至少 100 次"),  # the same check as `plan`
+    (["--home", "云溪县", "--alpha", "1"], "--alpha 1.0 应在 0 与 1 之间"),
+    (["--home", "云溪县", "--alpha", "0"], "--alpha 0.0 应在 0 与 1 之间"),
 ])
 def test_cli_errors_are_chinese_and_non_zero(args, message):
     result = run_cli("rank", str(ROOT / "data" / "mock" / "responses.csv"), *args)

@@ -180,9 +180,13 @@ def cmd_rank(args, settings) -> None:
     basis, basis_rows = basis_and_table(table, published_for_rank(args, settings), wave, city)
     if not basis.ok:
         raise CliError(basis.missing_sentence())
+    try:
+        draws, seed = simulation_options(args, settings)  # the same defaults and check as `plan`
+    except PlanError as exc:
+        raise CliError(str(exc)) from exc
+    if args.alpha is not None and not 0 < args.alpha < 1:
+        raise CliError(f"--alpha {args.alpha} 应在 0 与 1 之间（不含 0 和 1），例如 0.05")
     coverage = settings.coverage if args.alpha is None else 1 - args.alpha
-    draws = settings.draws if args.draws is None else args.draws
-    seed = settings.seed if args.seed is None else args.seed
     ranked = ranking_with_uncertainty(basis_rows, settings.targets, draws=draws, seed=seed, coverage=coverage)
     doc = ranking_json(ranked, wave, args.home, settings.targets, coverage, draws, basis)
     if args.json:
@@ -265,7 +269,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 # plan_cli imports this module's CliError only when a plan runs, so importing it here makes no cycle.
-from analysis.cli.plan_command import add_plan_parser, cmd_plan  # noqa: E402
+from analysis.cli.plan_command import PlanError, add_plan_parser, cmd_plan, simulation_options  # noqa: E402
 from analysis.cli.groups_command import add_groups_parser, cmd_groups  # noqa: E402
 
 COMMANDS = {"mock": cmd_mock, "init-db": cmd_init_db, "import": cmd_import, "waves": cmd_waves,

@@ -140,6 +140,17 @@ def add_plan_parser(sub) -> argparse.ArgumentParser:
     return plan
 
 
+MIN_DRAWS = 100
+
+
+def simulation_options(args, settings: Settings) -> tuple[int, int]:
+    """--draws and --seed, each from the settings' [statistics] when not given; PlanError (Chinese) for too few draws."""
+    draws = settings.draws if args.draws is None else args.draws
+    if draws < MIN_DRAWS:
+        raise PlanError(f"--draws {draws} 太少，至少 {MIN_DRAWS} 次")
+    return draws, settings.seed if args.seed is None else args.seed
+
+
 def run_plan(args, settings: Settings) -> dict:
     """The `plan` document for parsed arguments (PlanError on bad input)."""
     if (args.target is None) != (args.prob is None):
@@ -148,9 +159,7 @@ def run_plan(args, settings: Settings) -> dict:
         raise PlanError(f"--prob {args.prob} 应在 0 与 1 之间（不含 0 和 1）")
     if args.target is not None and not 1 <= args.target <= len(settings.counties):
         raise PlanError(f"--target {args.target} 应在 1 到 {len(settings.counties)} 之间")
-    draws, seed = args.draws or settings.draws, settings.seed if args.seed is None else args.seed
-    if draws < 100:
-        raise PlanError(f"--draws {draws} 太少，至少 100 次")
+    draws, seed = simulation_options(args, settings)
     engine = store.connect(args.db)
     responses = store.load_kind(engine, responses_kind(settings.items))
     published = store.load_kind(engine, file_kind("published", settings.items))
