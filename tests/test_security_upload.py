@@ -322,3 +322,16 @@ def test_wave_names_are_checked(wave, ok, base_db, settings):
     plan = prepare_import(data, "问卷.csv", "responses", settings, store.connect(base_db))
     reasons = plan.validation.errors["问题"].tolist()
     assert (not any("测评批次名称" in r for r in reasons)) == ok, reasons
+
+
+@pytest.mark.parametrize("wave", ["0000年第1季度", "1899年度", "9999Q4"])
+def test_a_wave_outside_this_century_is_refused_with_its_row(wave, base_db, settings):
+    """0000年第1季度 used to pass the check and then crash every page that turns a wave into dates (整改前后, 汇报稿)."""
+    from analysis.data.waves import wave_period, wave_span
+
+    assert wave_period(wave) is None and wave_span(wave) is None
+    data = (HEADER + "\r\n" + f"R001,{wave},云溪县,满意,1,城关镇,,满意\r\n").encode("utf-8")
+    plan = prepare_import(data, "问卷.csv", "responses", settings, store.connect(base_db))
+    errors = plan.validation.errors
+    refused = errors[errors["问题"].str.contains("无法识别测评批次", regex=False)]
+    assert len(refused) == 1 and "2000–2099" in refused["问题"].iloc[0], errors

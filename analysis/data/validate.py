@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from analysis.data.contract import CHANNEL_ALIASES, GRADES, OTHER_ITEM, SCHOOL_STAGES, Column, FileKind, answer_columns
 from analysis.data.readers import per_distinct
-from analysis.data.waves import wave_period
+from analysis.data.waves import WAVE_YEARS, wave_period
 from analysis.settings import Settings
 
 ERROR_COLUMNS = ["行号", "列", "值", "问题"]
@@ -430,7 +430,8 @@ def schema_errors(typed: pd.DataFrame, raw: pd.DataFrame, kind: FileKind, settin
 
 
 WAVE_MAX_CHARS = 30
-WAVE_FORMS = "无法识别测评批次属于哪一期，可用的写法：2026年第3季度、2026年三季度、2026Q3、2026年上半年、2026年下半年、2026年度"
+WAVE_FORMS = ("无法识别测评批次属于哪一期，可用的写法：2026年第3季度、2026年三季度、2026Q3、2026年上半年、2026年下半年、2026年度"
+              f"（年份在 {WAVE_YEARS.start}–{WAVE_YEARS.stop - 1} 之间）")
 # Chinese, letters, digits and a little punctuation: enough for "2026年第3季度" or "2026Q3（补测）", and nothing that
 # Markdown, HTML or an Excel sheet name would read as markup.
 WAVE_PATTERN = rf"^[\p{{Han}}A-Za-z0-9（）()·\-_ ]{{1,{WAVE_MAX_CHARS}}}$"

@@ -13,17 +13,22 @@ _HALF = re.compile(r"^\s*(\d{4})\s*年?\s*(上|下)半年\s*$")
 _YEAR = re.compile(r"^\s*(\d{4})\s*(?:年度?|年全年)\s*$")
 
 
+# A survey wave of this century: a label like "0000年第1季度" names no period (and no date can be built for it).
+WAVE_YEARS = range(2000, 2100)
+
+
 def wave_period(label: str) -> tuple[int, int] | None:
-    """(year, last month of the period) for a recognised label, else None."""
+    """(year, last month of the period) for a recognised label in WAVE_YEARS, else None."""
     text = str(label)
     if m := _QUARTER.match(text) or _SHORT_QUARTER.match(text):
-        return int(m.group(1)), 3 * _NUMERALS[m.group(2)]
-    if m := _HALF.match(text):
-        return int(m.group(1)), 6 if m.group(2) == "上" else 12
-    if m := _YEAR.match(text):
-        # A whole year ends with its fourth quarter; it sorts just after it.
-        return int(m.group(1)), 13
-    return None
+        period = int(m.group(1)), 3 * _NUMERALS[m.group(2)]
+    elif m := _HALF.match(text):
+        period = int(m.group(1)), 6 if m.group(2) == "上" else 12
+    elif m := _YEAR.match(text):
+        period = int(m.group(1)), 13  # a whole year ends with its fourth quarter; it sorts just after it
+    else:
+        return None
+    return period if period[0] in WAVE_YEARS else None
 
 
 def wave_span(label: str) -> tuple[dt.date, dt.date] | None:
