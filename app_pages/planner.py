@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analysis.data import store
-from analysis.formatting import escape_markdown, fmt_pct, fmt_rank, fmt_score, pp_change
+from analysis.formatting import escape_markdown, fmt_pct, fmt_rank, fmt_score, fmt_signed, pp_change
 from analysis.report.headline import rank_change_words
 from analysis.report.wording import chance_words, planned_rank_text, probability_note
 from analysis.survey.itemmodel import MISSING_NOTE
@@ -76,7 +76,7 @@ with st.container(horizontal=True, gap="small"):
 
 def effect_text(effect: dict) -> str:
     """Score and P(争k) change of one part of the forecast."""
-    return f"得分 {effect['score']:+.2f} 分，争{cfg.strive}概率 {effect[strive_key] * 100:+.0f} 个百分点"
+    return f"得分 {fmt_signed(effect['score'], unit=' 分')}，争{cfg.strive}概率 {pp_change(effect[strive_key]) or '—'}"
 
 
 def standing(side: dict) -> str:
