@@ -122,7 +122,7 @@ def fix_first_section() -> None:
     st.markdown(f"预计提升 = 把本县该分项提到**{escape_markdown(strive_name)}**的水平（该项答“满意”以下的受访者按同一比例各上调一档）后，"
                 "按“目标推演”页的同一模型（各分项对总体满意度的回归系数，每人总体得分最高 100 分）推算的总体得分变化。"
                 "用于排先后，不是预测；本县已领先的分项记为 0。")
-    first = view.fix_first
+    first = summary.fix_first  # the item the cards above and 总览 name
     if first is not None:
         st.plotly_chart(figures.item_fix_first(ctx.version, ctx.wave, ctx.home, townships), width="stretch")
         gains = fix.loc[view.gains.index]  # with the joint gains
@@ -130,14 +130,14 @@ def fix_first_section() -> None:
         takeaway(f"先改“{first['item']}”：补齐与{strive_name}的差距后总体得分预计 +{first['expected_gain']:.2f} 分；"
                  f"前{len(top3)}项同时补齐约 +{top3['joint_gain'].iloc[-1]:.2f} 分。")
         if pd.notna(view.overall_gap):
-            st.caption(f"注意：按这一模型，补齐全部落后分项可提升 {gains['joint_gain'].iloc[-1]:.2f} 分，而本县总体得分实际"
-                       f"{'落后' if view.overall_gap < 0 else '领先'}{strive_name} {abs(view.overall_gap):.2f} 分。"
-                       "分项差距不能直接相加成总体差距，这些数字只用来排先后。")
+            st.caption(plain(f"注意：按这一模型，补齐全部落后分项可提升 {gains['joint_gain'].iloc[-1]:.2f} 分，而本县总体得分实际"
+                             f"{'落后' if view.overall_gap < 0 else '领先'}{strive_name} {abs(view.overall_gap):.2f} 分。"
+                             "分项差距不能直接相加成总体差距，这些数字只用来排先后。"))
         stability = insights.fix_stability(ctx.version, ctx.wave, ctx.home, townships)
         if len(stability):
             takeaway(stability_sentence(stability, first["item"], strive_name))
     else:
-        st.success(f"本县各分项均不低于{strive_name}，没有需要追赶的分项。", icon=":material/check_circle:")
+        st.success(plain(f"本县各分项均不低于{strive_name}，没有需要追赶的分项。"), icon=":material/check_circle:")
     fix_view = pd.DataFrame({
         "优先顺序": fix["priority"],
         "分项": fix["item"],
