@@ -117,6 +117,7 @@ def test_size_labels_follow_the_settings(large, very, bins, bands) -> None:
     assert (labels.bins, labels.bands) == (bins, bands)
     assert (labels.large, labels.very_large, labels.large_share) == (
         f"大班额（{large}–{very - 1}人）", f"超大班额（{very}人及以上）", f"大班额占比（{large}人及以上）")
+    assert labels.large_share_pct == f"大班额占比（{large}人及以上，%）"
 
 
 def test_class_size_distribution() -> None:

@@ -266,7 +266,7 @@ def class_trend_figure(totals: pd.DataFrame, share_max: float, labels: SizeLabel
                          text=totals["large"], textposition="outside"))
     fig.add_trace(go.Bar(x=totals["year"], y=totals["very_large"], name=f"{labels.very_large}班数", marker_color=HOME_COLOR,
                          text=totals["very_large"], textposition="outside"))
-    share_name = labels.large_share.replace("）", "，%）")
+    share_name = labels.large_share_pct
     fig.add_trace(go.Scatter(x=totals["year"], y=totals["large_share"] * 100, name=share_name, mode="lines+markers+text",
                              text=[f"{v * 100:.1f}%" for v in totals["large_share"]], textposition="top center", yaxis="y2",
                              line={"color": CITY_COLOR, "width": 3}))
@@ -313,7 +313,7 @@ def _padded(values: pd.Series) -> list[float]:
 
 def link_figure(link: pd.DataFrame, min_n: int, measure_label: str, labels: SizeLabels) -> go.Figure:
     """Township satisfaction against the 大班额 share and against 普惠性幼儿园覆盖率 (two panels, labelled points)."""
-    fig, axes = panel_grid(1, 2, [labels.large_share.replace("）", "，%）"), "普惠性幼儿园覆盖率（%）"], h_gap=0.06,
+    fig, axes = panel_grid(1, 2, [labels.large_share_pct, "普惠性幼儿园覆盖率（%）"], h_gap=0.06,
                            share_y=True)
     colors = np.where(link["n"] < min_n, MUTED_COLOR, GOOD_COLOR)
     for (x_axis, y_axis), column in zip(axes, ("large_share", "inclusive_coverage")):

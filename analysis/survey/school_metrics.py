@@ -143,6 +143,11 @@ class SizeLabels:
     bins: tuple[int, ...]    # the histogram's band edges (right-closed)
     bands: tuple[str, ...]   # and their names, smallest first
 
+    @property
+    def large_share_pct(self) -> str:
+        """The share's name for an axis or panel in %: 大班额占比（56人及以上，%）."""
+        return self.large_share.replace("）", "，%）")
+
 
 def size_labels(thresholds: Thresholds) -> SizeLabels:
     """Names and histogram bands for the 大班额 lines in the settings, so headers, cards and counts always agree."""
