@@ -64,7 +64,9 @@ def freeze_heap() -> int:
 
     What the warm-up leaves alive (modules, plotly's validators, the warm caches) lives as long as the server; left in
     the oldest generation, every full collection walked all of it while every session of the process waited (README,
-    速度). Reference counting still frees a frozen object that is dropped, such as an evicted cache entry.
+    速度). Reference counting still frees a frozen object that is dropped, such as an evicted cache entry, unless it
+    sits in a reference cycle (a plotly figure's parent links): those stay until the process ends, a bounded loss once
+    per process, since only what the warm-up built is frozen.
     """
     gc.collect()
     gc.freeze()
