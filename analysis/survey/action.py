@@ -17,7 +17,7 @@ from analysis.settings import ActionRules
 from analysis.stats.estimates import Z998, change_p, funnel_limits, grouped_score_table
 from analysis.survey.scoring import answer_points
 
-SATISFIED = ("满意", "基本满意")
+FOLLOW_UP_SATISFIED = ("满意", "基本满意")  # a follow-up call's answers that count as satisfied (not 满意率's)
 FOLLOWED = ("满意", "基本满意", "不满意")  # 未回访 and empty are not in the denominator
 CLOSED_ORDER = "已办结"
 CLOSED_LEDGER = "已销号"
@@ -52,7 +52,7 @@ def order_summary(orders: pd.DataFrame, by: list[str], as_of: dt.date, due_days:
     """Per group: work orders, 已办结, 办结率 = 已办结/工单, 已回访 (满意+基本满意+不满意), 回访满意率 =
     (满意+基本满意)/已回访 (NaN when nobody was asked), and open orders past due_days."""
     frame = orders.assign(_closed=orders["status"] == CLOSED_ORDER, _followed=orders["follow_up"].isin(FOLLOWED),
-                          _satisfied=orders["follow_up"].isin(SATISFIED), _overdue=open_overdue(orders, as_of, due_days))
+                          _satisfied=orders["follow_up"].isin(FOLLOW_UP_SATISFIED), _overdue=open_overdue(orders, as_of, due_days))
     grouped = frame.groupby(by, sort=True, dropna=False) if by else frame.assign(_all="全部").groupby("_all")
     table = grouped.agg(orders=("order_id", "size"), closed=("_closed", "sum"), followed=("_followed", "sum"),
                         satisfied=("_satisfied", "sum"), overdue=("_overdue", "sum")).reset_index()
