@@ -80,7 +80,12 @@ def test_comparison_items_by_basis() -> None:
     forecast = Basis("W2", "forecast", ("本县",), ("甲县", "乙县"), compared_wave="W1")
     table, note = comparison_items(_county_items(), forecast, _published(), "W2", "本县", ("课后服务",), counties)
     assert table.set_index("county")["score"].to_dict() == {"本县": 80.0, "甲县": 88.0, "乙县": 81.0}
-    assert "W2市级结果尚未公布" in note and "取自W1市级公布结果" in note
+    assert "W2市级结果尚未公布" in note and "取自W1市级公布结果" in note and "没有分项得分" not in note
+    # A county whose latest published table is older (乙县 only in W0) is named, not dropped from the mean silently.
+    older = _published().assign(wave=["W1", "W0", "W0"])
+    table, note = comparison_items(_county_items(), forecast, older, "W2", "本县", ("课后服务",), counties)
+    assert table.set_index("county")["score"].to_dict() == {"本县": 80.0, "甲县": 88.0}
+    assert "W1市级公布结果中乙县没有分项得分，全市平均与对照只含其余 1 个县区。" in note
 
 
 def _item_frame(n: int, seed: int = 3) -> pd.DataFrame:

@@ -317,6 +317,10 @@ def comparison_items(county_items: pd.DataFrame, basis: Basis, published: pd.Dat
     note = item_comparison_note(basis, not official.empty)
     if official.empty:
         return county_items.iloc[0:0], note
+    lacking = [c for c in others if c not in set(official["county"])]
+    if lacking:  # the city mean and the strive county then rest on fewer counties: say so, not drop them silently
+        note += (f"{source}市级公布结果中{'、'.join(lacking)}没有分项得分，全市平均与对照只含其余 "
+                 f"{len(others) - len(lacking)} 个县区。")
     return pd.concat([county_items[county_items["county"] == home], official], ignore_index=True), note
 
 
