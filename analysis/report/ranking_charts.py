@@ -72,7 +72,7 @@ def chart_title(title: str) -> tuple[str, int]:
     head_lines, note_lines = wrapped_lines(head, TITLE_UNITS), wrapped_lines(note, SUBTITLE_UNITS)
     text = "<br>".join(head_lines)
     if note_lines:
-        text += "<br>" + "<br>".join(f'<span style="font-size:12px;color:{SUBTITLE_COLOR}">{line}</span>' for line in note_lines)
+        text += "<br>" + "<br>".join(f'<span style="font-size:12px;font-weight:normal;color:{SUBTITLE_COLOR}">{line}</span>' for line in note_lines)
     return text, TITLE_LINE_PX * (len(head_lines) - 1) + SUBTITLE_LINE_PX * len(note_lines)
 
 
