@@ -107,7 +107,7 @@ def test_cli_text_output_is_chinese_table():
 @pytest.mark.parametrize("args, message", [
     (["--home", "火星县"], "本县“火星县”不在该批次的县区中"),
     (["--home", "云溪县", "--wave", "2030年第1季度"], "没有测评批次“2030年第1季度”"),
-    (["--home", "云溪县", "--draws", "0"], "--draws 0 太少，至少 100 次"),  # the same check as `plan`
+    (["--home", "云溪县", "--draws", "0"], "--draws 0 太少，至少 1 次"),
     (["--home", "云溪县", "--alpha", "1"], "--alpha 1.0 应在 0 与 1 之间"),
     (["--home", "云溪县", "--alpha", "0"], "--alpha 0.0 应在 0 与 1 之间"),
 ])

@@ -181,7 +181,7 @@ def cmd_rank(args, settings) -> None:
     if not basis.ok:
         raise CliError(basis.missing_sentence())
     try:
-        draws, seed = simulation_options(args, settings)  # the same defaults and check as `plan`
+        draws, seed = simulation_options(args, settings, min_draws=1)  # the same defaults as `plan`; any positive count
     except PlanError as exc:
         raise CliError(str(exc)) from exc
     if args.alpha is not None and not 0 < args.alpha < 1:

@@ -143,11 +143,12 @@ def add_plan_parser(sub) -> argparse.ArgumentParser:
 MIN_DRAWS = 100
 
 
-def simulation_options(args, settings: Settings) -> tuple[int, int]:
-    """--draws and --seed, each from the settings' [statistics] when not given; PlanError (Chinese) for too few draws."""
+def simulation_options(args, settings: Settings, min_draws: int = MIN_DRAWS) -> tuple[int, int]:
+    """--draws and --seed, each from the settings' [statistics] when not given; PlanError (Chinese) for fewer draws
+    than `min_draws` (plan solves by bisection over simulated chances, so it needs more than a quick ranking)."""
     draws = settings.draws if args.draws is None else args.draws
-    if draws < MIN_DRAWS:
-        raise PlanError(f"--draws {draws} 太少，至少 {MIN_DRAWS} 次")
+    if draws < min_draws:
+        raise PlanError(f"--draws {draws} 太少，至少 {min_draws} 次")
     return draws, settings.seed if args.seed is None else args.seed
 
 
