@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis.data.waves import previous_wave
-from analysis.formatting import escape_markdown, fmt_pct
+from analysis.formatting import fmt_pct
 from analysis.survey.groups import GROUP_DIMENSIONS
 from ui import insight_figures as figures
+from ui import insight_sections as sections
 from ui import insights, state
 from ui.widgets import download_table, lazy_tabs, page_context, plain, require_survey_wave, takeaway
 
@@ -34,54 +34,13 @@ if not summary.answered:
     st.warning(plain(f"{ctx.wave} 没有{scope}的“{measure_label}”答卷。请换一个批次、乡镇或题目。"))
     st.stop()
 
-before = previous_wave(ctx.waves, ctx.wave)
-county_score = summary.county_score
-st.caption(plain(f"{ctx.wave} · {scope} · {measure_label} · 全县得分 {county_score:.2f} · "
-                 + (f"较上期 = 与{before}相比" if before else "首个批次，无“较上期”") + f" · 样本不足{cfg.min_group_n}份的群体以灰色显示，不作检验"))
-# How the weights were made and what they cost in precision (Kish design effect n / n_eff).
-deff = view.deff
-if view.raking is not None:
-    rk = view.raking
-    weighting = (f"权重：按总体比例（{'、'.join(view.margins)}）迭代加权（raking），{rk.iterations} 轮收敛，最大边际误差 {rk.max_error:.1e}"
-                 + ("" if rk.converged else "（未达到收敛标准）")
-                 + (f"；截尾上限为平均权重的 {rk.trim_ratio:g} 倍，{rk.trimmed} 人被截尾" + ("" if rk.trim_met else "，但重新加权后仍有权重超过上限")
-                    if rk.trim_ratio else "")
-                 + "。标准误已计入加权校准（与 R survey 的 rake + svymean 一致）"
-                 + ("；选了乡镇时，校准只按所选乡镇的受访者近似" if townships else "")
-                 + "。加权结果只在本页使用，未写入数据库。")
-elif view.raking_error:
-    weighting = f"未能按总体比例加权，使用数据中的权重：{escape_markdown(view.raking_error)}"
-else:
-    weighting = "权重：使用数据中的“权重”列（空白按 1）；未设置总体比例，未做迭代加权。"
-st.caption(f"{weighting} 有效样本量（Kish）{view.n_eff:.0f} / {view.n} 份，设计效应 {deff:.2f}。")
-if view.weights_widen:
-    st.info(f"加权使估计的方差增大约 {deff - 1:.0%}（设计效应 {deff:.2f}）：{view.n} 份问卷相当于约 {view.n_eff:.0f} 份等权问卷，"
-            "置信区间相应变宽。", icon=":material/info:")
+# Drawn once per version, wave, county, township filter and question, then replayed (ui/caching.sent_section).
+sections.group_header(ctx.version, ctx.wave, ctx.home, townships, measure)
 
-cards = st.container(horizontal=True, gap="small")  # wraps on a phone; 4 elements a rerun, not 7
-if summary.lowest_town is not None:
-    worst = summary.lowest_town
-    # ASCII sign: st.metric reads the arrow's direction from a leading "-".
-    cards.metric(f"得分最低的乡镇（样本≥{cfg.min_group_n}）", str(worst["group"]), delta=f"{worst['gap_county']:+.2f} 分（较全县）",
-                 border=True)
-else:
-    cards.metric(f"得分最低的乡镇（样本≥{cfg.min_group_n}）", "—", border=True)
-cards.metric("显著偏低的群体", f"{summary.low} 个", help="该群体得分与本县其余受访者得分之差，按调查设计（含权重）作 t 检验；"
-             "Holm 校正（只有两个群体的维度只算一次检验）后 p<0.05", border=True)
-cards.metric("参与检验的群体", f"{summary.tested} 个", help=f"样本不足{cfg.min_group_n}份的群体不参与检验", border=True)
 
 def townships_section() -> None:
     """Scores by township with CIs; small townships greyed out."""
-    if not summary.has_townships:
-        st.info("问卷中没有乡镇（街道）信息。", icon=":material/info:")
-    else:
-        st.plotly_chart(figures.township_scores(ctx.version, ctx.wave, ctx.home, townships, measure), width="stretch")
-        if summary.lowest_town is not None:
-            best, worst_t = summary.highest_town, summary.lowest_town
-            takeaway(f"样本充足的乡镇中，{best['group']}最高（{best['score']:.1f} 分），{worst_t['group']}最低（{worst_t['score']:.1f} 分）；"
-                     f"红色为低于全县得分的乡镇。某乡镇是否显著低于其他乡镇，以“分组明细”中的检验结论为准。")
-        else:
-            takeaway(f"所有乡镇样本都不足{cfg.min_group_n}份，只能看大致方向。")
+    sections.township_scores(ctx.version, ctx.wave, ctx.home, townships, measure)
 
 
 def groups_section() -> None:

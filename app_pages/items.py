@@ -3,16 +3,16 @@
 import pandas as pd
 import streamlit as st
 
-from analysis.formatting import escape_markdown, fmt_pct, fmt_signed
+from analysis.formatting import escape_markdown, fmt_pct
 from analysis.report.wording import stability_sentence
 from analysis.stats.drivers import QUADRANT_FOCUS, QUADRANT_RED_LINE
 from analysis.survey.comments import topic_samples
 from analysis.survey.itemmodel import MISSING_NOTE
 from analysis.survey.items import MIN_DRIVER_N
 from ui import insight_figures as figures
+from ui import insight_sections as sections
 from ui import insights, state
-from ui.widgets import (detail_expander, download_table, lazy_tabs, page_context, plain, require_survey_wave,
-                        show_table, takeaway)
+from ui.widgets import detail_expander, download_table, lazy_tabs, page_context, plain, require_survey_wave, takeaway
 
 ctx = page_context()
 cfg = ctx.settings
@@ -28,28 +28,8 @@ if not summary.answered:
     st.stop()
 
 strive_name = view.strive_county or "—"
-st.caption(f"{escape_markdown(ctx.wave)} · {escape_markdown(scope)} · 样本 {view.n} 份，计分 {view.n_scored} 份 · 争{cfg.strive}对照县：{escape_markdown(strive_name)}"
-           f"（除本县外得分第{cfg.strive}高的县区，即本县要超过的对象）· 全市平均为各县区得分的简单平均")
-if view.comparison_note:
-    st.info(escape_markdown(view.comparison_note), icon=":material/info:")
-
-# Headline numbers a leader can repeat in a meeting.
-has_benchmark, worst, below_city = summary.has_benchmark, summary.worst, summary.below_city
-cards = st.container(horizontal=True, gap="small")  # wraps on a phone; 4 elements a rerun, not 7
-if has_benchmark:
-    # ASCII signs: st.metric reads the arrow's direction from a leading "-".
-    cards.metric(f"与{escape_markdown(strive_name)}差距最大的分项", str(worst["item"]), delta=f"{worst['gap_strive']:+.2f} 分", border=True)
-else:
-    cards.metric("得分最低的分项", str(worst["item"]), delta=f"{worst['score']:.2f} 分", delta_color="off", border=True)
-cards.metric("显著低于全市平均的分项", f"{len(below_city)} 项", border=True,
-             help="本县得分与全市平均之差的 z 检验，对全部分项做 Holm 校正，5%水平")
-if summary.fix_first is not None:
-    first = summary.fix_first
-    cards.metric("建议先改", str(first["item"]), delta=f"补齐差距后总体得分约 +{first['expected_gain']:.2f} 分", border=True,
-                 help="按“目标推演”页的同一模型推算，用于排先后，不是预测；稳定性见“先改哪一项”分页。")
-else:
-    cards.metric("建议先改", "—", border=True)
-
+# Drawn once per version, wave, county and township filter, then replayed for every visit (ui/caching.sent_section).
+sections.item_header(ctx.version, ctx.wave, ctx.home, townships)
 
 @st.fragment
 def topic_comments(long: pd.DataFrame, topics: list[str]) -> None:
@@ -62,11 +42,7 @@ def topic_comments(long: pd.DataFrame, topics: list[str]) -> None:
 
 def scores_section() -> None:
     """Each item against the city mean and the strive county, with CIs."""
-    st.plotly_chart(figures.item_benchmark(ctx.version, ctx.wave, ctx.home, townships), width="stretch")
-    takeaway((f"与{strive_name}差距最大的是“{worst['item']}”（{fmt_signed(worst['gap_strive'])} 分）；" if has_benchmark
-              else f"得分最低的是“{worst['item']}”（{worst['score']:.2f} 分）；")
-             + ("显著低于全市平均：" + "、".join(below_city) + "。" if below_city else "没有分项显著低于全市平均。"))
-    show_table(summary.scores, width="stretch")
+    sections.item_scores(ctx.version, ctx.wave, ctx.home, townships)
     download_table(summary.scores, f"分项得分_{ctx.wave}", "items_scores")
 
 

@@ -3,14 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from analysis.formatting import fmt_p, fmt_pct, fmt_rank, fmt_rank_set
-from analysis.report.headline import chance_short
+from analysis.formatting import fmt_p, fmt_rank, fmt_rank_set
 from analysis.stats.estimates import MIN_FUNNEL_UNITS
-from analysis.survey.ranking import probability_method
 from ui import data, state
 from ui import ranking as views
-from ui.widgets import (basis_note, download_table, lazy_tabs, method_note, page_context, plain, require_ranked_home,
-                        require_survey_wave, show_table, takeaway)
+from ui.widgets import download_table, lazy_tabs, method_note, page_context, require_ranked_home, require_survey_wave, takeaway
 
 ctx = page_context()
 cfg = ctx.settings
@@ -18,42 +15,19 @@ st.title("各县区排名")
 require_survey_wave(ctx)
 
 result = data.wave_ranking(ctx.version, ctx.wave)
-home_row = require_ranked_home(ctx, result)
+require_ranked_home(ctx, result)
 table = views.ranked_with_change(ctx.version, ctx.wave)
-st.caption(plain(f"{ctx.wave} · 红色/★为本县"))
-basis_note(result)
-# Issue 17: which counties were raked to population margins, and what the weights cost the home county in precision.
-for weight_note in views.weight_notes(ctx.version, ctx.wave, ctx.home):
-    st.caption(plain(weight_note))
-league = views.league(ctx.version, ctx.wave, ctx.home)
-st.subheader("排名表")
-# Key columns first, so a phone shows rank, county, score and the two chances without scrolling sideways.
-show_table(league, width="stretch", height="content",
-           column_order=["名次", "县区", "得分", f"前{cfg.strive}名概率", f"前{cfg.hold}名概率", "较上期名次", "来源", "95%置信区间",
-                         "名次范围", "样本量", "未计分", "较上期得分"],
-           column_config={"得分": st.column_config.NumberColumn(format="%.2f"), "较上期得分": st.column_config.NumberColumn(format="%+.2f")})
-download_table(league, f"排名表_{ctx.wave}", "league")
-
-st.plotly_chart(views.caterpillar(ctx.version, ctx.wave, ctx.home), width="stretch")
-# Which neighbours the home county cannot be told apart from comes from the pairwise test, not from overlapping bars.
-takeaway(views.caterpillar_takeaway(ctx.version, ctx.wave, ctx.home))
-method_note([
-    f"名次概率：{probability_method(result.basis, cfg.draws)}（种子 {cfg.seed}）。",
-    "竖线为95%置信区间（调查加权均值 ± 1.96 × 线性化标准误）；“在抽样误差之内”依据两样本 z 检验，Holm 校正，5%水平。",
-])
+# Drawn once per version, wave and county, then replayed for every visit (ui/caching.sent_section).
+views.league_section(ctx.version, ctx.wave, ctx.home)
+download_table(views.league(ctx.version, ctx.wave, ctx.home), f"排名表_{ctx.wave}", "league")
+views.caterpillar_section(ctx.version, ctx.wave, ctx.home)
 
 
 def probability_section() -> None:
     """Where each county may land: the place-probability heatmap."""
-    if ctx.home not in result.places.index:
-        st.info("本县本期计分答案少于 2 份，没有名次概率。")
-        return
-    st.plotly_chart(views.place_heatmap(ctx.version, ctx.wave, ctx.home), width="stretch")
-    # The same two numbers the overview leads with, not the single most likely place (which can read as a contradiction).
-    takeaway(f"每一行是一个县区落在各名次的可能性。本县保{cfg.hold}把握{chance_short(home_row[f'p_rank_le_{cfg.hold}'])}"
-             f"（{fmt_pct(home_row[f'p_rank_le_{cfg.hold}'], 0)}），冲{cfg.strive}把握{chance_short(home_row[f'p_rank_le_{cfg.strive}'])}"
-             f"（{fmt_pct(home_row[f'p_rank_le_{cfg.strive}'], 0)}）。")
-    download_table(views.places_table(ctx.version, ctx.wave), f"名次概率_{ctx.wave}", "places")
+    views.places_section(ctx.version, ctx.wave, ctx.home)
+    if ctx.home in result.places.index:
+        download_table(views.places_table(ctx.version, ctx.wave), f"名次概率_{ctx.wave}", "places")
 
 
 def sets_section() -> None:

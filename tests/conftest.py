@@ -25,8 +25,9 @@ MARKDOWN_KINDS = ("title", "header", "subheader", "markdown", "caption", "info",
 
 
 def markdown_texts(at) -> list[str]:
-    """Every string an AppTest page hands to Streamlit's Markdown renderer."""
-    return [str(e.value) for kind in MARKDOWN_KINDS for e in getattr(at, kind)]
+    """Every string an AppTest page hands to Streamlit's Markdown renderer (a metric's label, value and delta too)."""
+    metrics = [str(part) for m in at.metric for part in (m.label, m.value, m.proto.delta) if part]
+    return [str(e.value) for kind in MARKDOWN_KINDS for e in getattr(at, kind)] + metrics
 
 
 def page_text(at, tables: bool = True) -> str:

@@ -130,7 +130,27 @@ def shared_view(max_entries: int | None = None, show_spinner: bool | str = False
     return decorate
 
 
+def sent_section(max_entries: int | None = None) -> Callable[[F], F]:
+    """Cache what a section of a page sends, not only what it computes: the first call with some arguments draws, and
+    Streamlit records the elements it drew; every later call with those arguments, in any session, replays the
+    recorded elements without running the function.
+
+    Drawing is most of a cached rerun: building each element's protobuf, a chart's JSON, a table's Arrow bytes. A
+    replayed chart, table and caption cost ~0.4 ms where drawing them cost ~1.1 ms (bench/results_load.md). So a
+    section may only draw what its arguments (version, wave, county, …) and the settings decide: no widgets (keyed
+    expanders, buttons, downloads, inputs), no st.stop, no session state, no signed-in role, no clock. Guards that stop
+    a page run before the section; tests/test_sent_sections.py checks the rules in the source.
+    """
+    def decorate(func: F) -> F:
+        cached = st.cache_resource(max_entries=max_entries, show_spinner=False)(func)
+        _VIEWS.append(cached)  # clear_views() forgets what was sent, as it forgets views
+        return cached  # type: ignore[return-value]
+
+    return decorate
+
+
 def clear_views() -> None:
-    """Forget every cached view (engines and other resources stay): for tests and benchmarks that change settings."""
+    """Forget every cached view and sent section (engines and other resources stay): for tests and benchmarks that change
+    settings."""
     for view in _VIEWS:
         view.clear()

@@ -1,20 +1,21 @@
-"""The overview's trend charts, built in one place for the page and for the server's warm start."""
+"""The overview's first screen and trend charts, built in one place for the page, the brief and the server's warm start."""
 
 from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+import streamlit as st
 
-from analysis.formatting import fmt_pct, fmt_rank_set, fmt_score
-from analysis.report.headline import Headline, director_headline
+from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_set, fmt_score
+from analysis.report.headline import Headline, chance_short, director_headline, rank_change_words
 from analysis.report.ranking_charts import rank_trend_figure, score_trend_figure
 from analysis.report.wording import probability_note, probability_sentence, probability_spread
 from analysis.survey.basis import CLOSED
 from analysis.survey.margins import margin_sentence
 from analysis.survey.ranking import home_margin, probability_method, trend_before, trend_until, usable
 from ui import data
-from ui.caching import shared_view
-from ui.widgets import figure_view
+from ui.caching import sent_section, shared_view
+from ui.widgets import CARD_WIDTH, basis_note, figure_view, plain, plain_lines, takeaway
 
 
 @shared_view(show_spinner=False, max_entries=16)
@@ -100,3 +101,59 @@ def trend_points(version: str, wave: str, home: str) -> tuple[dict | None, dict,
 def trend_to(version: str, home: str, wave: str) -> pd.DataFrame:
     """The home county's trend up to the chosen wave: the charts, their sentences, the table and the brief."""
     return trend_until(data.home_trend(version, home), data.waves(version), wave)
+
+
+@sent_section(max_entries=16)
+def first_screen(version: str, wave: str, home: str) -> None:
+    """The first screen: sample, the official rank before the estimate, one conclusion, the cards and the method note."""
+    cfg, result = data.settings(), data.wave_ranking(version, wave)
+    row = data.county_row(version, wave, home)
+    prev = trend_points(version, wave, home)[0]
+    p_strive, p_hold = row[f"p_rank_le_{cfg.strive}"], row[f"p_rank_le_{cfg.hold}"]
+    total = len(result.table)
+    head = headline(version, wave, home)
+    st.caption(plain(f"{wave} · {cfg.city_name}共 {total} 个县区 · 本县样本 {int(row['n']) + int(row['n_excluded'])} 份，"
+                     f"计分 {int(row['n'])} 份（{int(row['n_excluded'])} 份“不了解/说不清”不计分）"))
+    with st.container(border=True):
+        st.markdown("  \n".join(filter(None, [f"#### {plain(head.official or head.estimate)}",
+                                              head.official and f"**{plain(head.estimate)}**"])))
+        if head.why_differ:
+            st.caption(plain(head.why_differ))
+        st.markdown("\n".join([f"**{plain(head.conclusion)}**", *(f"- {plain(g)}" for g in head.gaps),
+                                *([f"- {plain(head.change)}"] if head.change else [])]))
+    basis_note(result)
+    if row["insufficient"]:
+        st.warning("本县本期计分答案少于 2 份，无法估计抽样误差，不计算名次概率。请补充样本后再看。")
+    # A horizontal container wraps: four cards in a row on a desktop, a 2×2 grid on a phone.
+    with st.container(horizontal=True, gap="small"):
+        prev_score = prev["score"] if prev else None
+        change = None if prev_score is None else round(float(row["score"]) - float(prev_score), 2)
+        st.metric("满意度得分", fmt_score(row["score"]), border=True, width=CARD_WIDTH,
+                  delta=None if change is None else f"{change:+.2f} 分",
+                  delta_color="off" if change == 0 else "normal", delta_arrow="off" if change == 0 else "auto",
+                  help="本局调查加权平均分；箭头为较上期变化，下方为95%置信区间")
+        moved = None if not prev else int(prev["rank"]) - int(row["rank"])
+        st.metric("推算名次", fmt_rank(row["rank"]), border=True, width=CARD_WIDTH,
+                  delta=None if moved is None else rank_change_words(moved),
+                  delta_color="off" if not moved else ("normal" if moved > 0 else "inverse"),
+                  delta_arrow="off" if not moved else ("up" if moved > 0 else "down"),
+                  help=f"按本局调查推算的全市名次（共 {total} 个县区）；市级通报名次见上方")
+        st.metric(f"保{cfg.hold}把握", chance_short(p_hold), border=True, width=CARD_WIDTH,
+                  help=f"{fmt_pct(p_hold, 0)}：本县真实名次在第{cfg.hold}名及以内的可能性；{probability_method(result.basis, cfg.draws)}")
+        st.metric(f"冲{cfg.strive}把握", chance_short(p_strive), border=True, width=CARD_WIDTH,
+                  help=f"{fmt_pct(p_strive, 0)}：本县真实名次在第{cfg.strive}名及以内的可能性")
+    with st.expander("方法说明（分析员）", icon=":material/science:"):
+        st.markdown("\n".join(plain_lines(method_lines(version, wave, home))))
+
+
+@sent_section(max_entries=16)
+def trend_charts(version: str, wave: str, home: str) -> None:
+    """The rank and score trend charts side by side, each with its one-line reading."""
+    _prev, first, last = trend_points(version, wave, home)
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(rank_trend(version, home, wave), width="stretch")
+        takeaway(f"从{first['wave']}的{fmt_rank(first['rank'])}到{last['wave']}的{fmt_rank(last['rank'])}；竖线越长，名次越不确定。")
+    with right:
+        st.plotly_chart(score_trend(version, home, wave), width="stretch")
+        takeaway(f"本县得分由 {fmt_score(first['score'])} 变为 {fmt_score(last['score'])}，全市平均 {fmt_score(last['city_mean'])}。")

@@ -1,20 +1,22 @@
-"""The 排名 page's tables and figures, each cached on the arguments it is drawn from (a rerun only reads them)."""
+"""The 排名 page's tables, figures and drawn sections, each cached on the arguments it is drawn from (a rerun only reads
+or replays them)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+import streamlit as st
 
 from analysis.formatting import fmt_pct, fmt_rank, fmt_rank_set, fmt_score
-from analysis.report.headline import rank_change_words
+from analysis.report.headline import chance_short, rank_change_words
 from analysis.report.ranking_charts import caterpillar_figure, funnel_figure, place_heatmap_figure
 from analysis.report.wording import level_counties_sentence
 from analysis.survey.basis import SOURCE_LABELS
 from analysis.survey.raked_scores import ranking_weight_notes
-from analysis.survey.ranking import last_ranked_before, with_change
+from analysis.survey.ranking import last_ranked_before, probability_method, with_change
 from ui import data
-from ui.caching import shared_view
-from ui.widgets import figure_view
+from ui.caching import sent_section, shared_view
+from ui.widgets import basis_note, figure_view, method_note, plain, show_table, takeaway
 
 
 @shared_view(show_spinner=False, max_entries=16)
@@ -93,3 +95,49 @@ def places_table(version: str, wave: str) -> pd.DataFrame:
 def surveyed_count(version: str, wave: str) -> int:
     """How many counties the wave has respondents for (a funnel plot needs three)."""
     return len(data.surveyed_counties(data.wave_ranking(version, wave).table))
+
+
+@sent_section(max_entries=16)
+def league_section(version: str, wave: str, home: str) -> None:
+    """What the ranking rests on and the league table (its downloads are drawn after it, outside the replay)."""
+    cfg = data.settings()
+    st.caption(plain(f"{wave} · 红色/★为本县"))
+    basis_note(data.wave_ranking(version, wave))
+    # Issue 17: which counties were raked to population margins, and what the weights cost the home county in precision.
+    for weight_note in weight_notes(version, wave, home):
+        st.caption(plain(weight_note))
+    st.subheader("排名表")
+    # Key columns first, so a phone shows rank, county, score and the two chances without scrolling sideways.
+    show_table(league(version, wave, home), width="stretch", height="content",
+               column_order=["名次", "县区", "得分", f"前{cfg.strive}名概率", f"前{cfg.hold}名概率", "较上期名次", "来源",
+                             "95%置信区间", "名次范围", "样本量", "未计分", "较上期得分"],
+               column_config={"得分": st.column_config.NumberColumn(format="%.2f"),
+                              "较上期得分": st.column_config.NumberColumn(format="%+.2f")})
+
+
+@sent_section(max_entries=16)
+def caterpillar_section(version: str, wave: str, home: str) -> None:
+    """Scores with their intervals, the reading and the method note."""
+    cfg = data.settings()
+    st.plotly_chart(caterpillar(version, wave, home), width="stretch")
+    # Which neighbours the home county cannot be told apart from comes from the pairwise test, not from overlapping bars.
+    takeaway(caterpillar_takeaway(version, wave, home))
+    method_note([
+        f"名次概率：{probability_method(data.wave_ranking(version, wave).basis, cfg.draws)}（种子 {cfg.seed}）。",
+        "竖线为95%置信区间（调查加权均值 ± 1.96 × 线性化标准误）；“在抽样误差之内”依据两样本 z 检验，Holm 校正，5%水平。",
+    ])
+
+
+@sent_section(max_entries=16)
+def places_section(version: str, wave: str, home: str) -> None:
+    """Where each county may land (the place-probability heatmap) and the home county's two chances."""
+    cfg, result = data.settings(), data.wave_ranking(version, wave)
+    if home not in result.places.index:
+        st.info("本县本期计分答案少于 2 份，没有名次概率。")
+        return
+    row = data.county_row(version, wave, home)
+    hold, strive = row[f"p_rank_le_{cfg.hold}"], row[f"p_rank_le_{cfg.strive}"]
+    st.plotly_chart(place_heatmap(version, wave, home), width="stretch")
+    # The same two numbers the overview leads with, not the single most likely place (which can read as a contradiction).
+    takeaway(f"每一行是一个县区落在各名次的可能性。本县保{cfg.hold}把握{chance_short(hold)}（{fmt_pct(hold, 0)}），"
+             f"冲{cfg.strive}把握{chance_short(strive)}（{fmt_pct(strive, 0)}）。")
