@@ -4,6 +4,7 @@ Excel row k + 1)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 
@@ -12,6 +13,7 @@ import pytest
 
 from analysis.data import ledger, store
 from analysis.data.importing import commit_import, prepare_import
+from analysis.data.readers import ReadError
 from tests.upload_support import db_state, raw_db_bytes, run_cli
 
 PETITION_HEADER = "工单编号,受理日期,渠道,乡镇（街道）,学校,诉求内容,办理状态,办结日期,回访满意"
@@ -131,6 +133,17 @@ def test_ledger_file_errors_name_row_and_column(base_db, settings):
     assert list(checked.errors.itertuples(index=False, name=None))[:2] == [
         (3, "分项", "补习", f"分项“补习”不在分项列表中，应为 {'/'.join(settings.items)} 或“其他”"),
         (4, "问题来源", "媒体", "“问题来源”应为 工单/问卷意见/督导/其他，现为“媒体”")]
+    engine.dispose()
+    assert db_state(base_db) == before
+
+
+def test_a_ledger_file_is_held_to_the_settings_upload_limits(base_db, settings):
+    """The 整改跟踪 uploader reads under the same limits as 数据管理's: survey.max_rows here."""
+    engine = store.connect(base_db)
+    before = db_state(base_db)
+    rows = [GOOD_PROBLEM.replace("TZ1,", f"TZ{i},", 1) for i in range(1, 6)]
+    with pytest.raises(ReadError, match=r"^文件有 5 行数据，超过上限 4 行（设置项 survey.max_rows），请拆分后分批上传。$"):
+        ledger.import_ledger(engine, body(LEDGER_HEADER, *rows), "台账.csv", dataclasses.replace(settings, max_rows=4), "小李")
     engine.dispose()
     assert db_state(base_db) == before
 

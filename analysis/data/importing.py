@@ -94,6 +94,20 @@ def workbook_sheets(data: bytes, settings: Settings) -> list[str]:
         return []
 
 
+def read_within_limits(data: bytes, file_name: str, kind: FileKind, settings: Settings, sheet: str | None = None,
+                       max_bytes: int | None = None) -> ReadResult:
+    """A file read under every upload limit the settings set (size, a workbook's unpacked size and ratio, rows), the
+    same for every uploader: survey and metrics files here, ledger files in analysis.data.ledger."""
+    if max_bytes is not None and len(data) > max_bytes:
+        raise UploadRefused(f"文件大小 {size_text(len(data))} 超过上传上限 {max_bytes / 2**20:.0f} MB，"
+                            f"请拆分成几个文件分批上传（或由管理员用命令行 python -m analysis import 导入）。")
+    read = read_upload(data, file_name, kind, sheet, xlsx_limits(settings))
+    if len(read.frame) > settings.max_rows:
+        raise UploadRefused(f"文件有 {len(read.frame):,} 行数据，超过上限 {settings.max_rows:,} 行（设置项 survey.max_rows），"
+                            f"请拆分后分批上传。")
+    return read
+
+
 def prepare_import(data: bytes, file_name: str, kind_key: str, settings: Settings, engine: sa.Engine,
                    sheet: str | None = None, max_bytes: int | None = None, sha256: str | None = None) -> ImportPlan:
     """Read and check a file against the contract and the database; writes nothing.
@@ -103,14 +117,8 @@ def prepare_import(data: bytes, file_name: str, kind_key: str, settings: Setting
     """
     if kind_key not in KIND_KEYS:
         raise UploadRefused(f"未知的文件类型“{kind_key}”，可选：{'、'.join(KIND_KEYS)}")
-    if max_bytes is not None and len(data) > max_bytes:
-        raise UploadRefused(f"文件大小 {size_text(len(data))} 超过上传上限 {max_bytes / 2**20:.0f} MB，"
-                        f"请拆分成几个文件分批上传（或由管理员用命令行 python -m analysis import 导入）。")
     kind = file_kind(kind_key, settings.items)
-    read = read_upload(data, file_name, kind, sheet, xlsx_limits(settings))
-    if len(read.frame) > settings.max_rows:
-        raise UploadRefused(f"文件有 {len(read.frame):,} 行数据，超过上限 {settings.max_rows:,} 行（设置项 survey.max_rows），"
-                        f"请拆分后分批上传。")
+    read = read_within_limits(data, file_name, kind, settings, sheet, max_bytes)
     validation = validate_frame(read.frame, kind, settings)
     # The checked rows are all the plan needs from here on; dropping the raw cells halves what a waiting plan holds.
     read = replace(read, frame=read.frame.iloc[0:0])

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from analysis.data import store
 from analysis.data.contract import LEDGER
-from analysis.data.readers import XlsxLimits, read_upload
+from analysis.data.importing import read_within_limits
 from analysis.data.validate import Validation, validate_frame
 from analysis.settings import Settings
 
@@ -132,10 +132,10 @@ def update_problem(engine: sa.Engine, ledger_id: str, changes: dict, settings: S
     return checked, changed
 
 
-def import_ledger(engine: sa.Engine, data: bytes, file_name: str, settings: Settings, user: str,
-                  limits: XlsxLimits | None = None) -> tuple[Validation, list[str]]:
-    """A ledger file (CSV or .xlsx with the 问题台账 headers) read, checked and added through the upload pipeline."""
-    read = read_upload(data, file_name, LEDGER, None, limits)
+def import_ledger(engine: sa.Engine, data: bytes, file_name: str, settings: Settings, user: str) -> tuple[Validation, list[str]]:
+    """A ledger file (CSV or .xlsx with the 问题台账 headers) read under the settings' upload limits, checked and added
+    through the upload pipeline."""
+    read = read_within_limits(data, file_name, LEDGER, settings)
     return add_problems(engine, read.frame, settings, user)
 
 

@@ -194,6 +194,17 @@ def utf8_payload(data: bytes, file_name: str) -> tuple[bytes | bytearray, str, l
     return payload, label, notices
 
 
+# Far more than any survey export, in a CSV or a sheet: a stray cell in column XFD would make every row 16,384 wide, and
+# reading a 2 MB CSV of 100,000 columns took a minute and 2 GB, so wider files are refused before they are parsed.
+MAX_COLUMNS = 1_024
+
+
+def too_wide(row_number: int) -> ReadError:
+    """The refusal for a CSV row with more than MAX_COLUMNS cells."""
+    return ReadError(f"文件第 {row_number} 行有超过 {MAX_COLUMNS:,} 列的内容（表格右侧可能有多余的分隔符或单元格），"
+                     "请删除多余的列后再上传。")
+
+
 def _separator(payload: bytes) -> str:
     """Tab for tab-separated text (Excel's 'Unicode text'), else comma."""
     first_line = bytes(payload[:65536]).split(b"\n", 1)[0]
@@ -204,6 +215,8 @@ def _arrow_cells(payload: bytes | bytearray, sep: str) -> pd.DataFrame | None:
     """All cells as text with pyarrow (fast path); None when some row's width differs from the first row's."""
     first = next(csv.reader(io.StringIO(bytes(payload[:65536]).split(b"\n", 1)[0].decode("utf-8", "replace")), delimiter=sep), [])
     width = max(len(first), 1)
+    if width > MAX_COLUMNS:
+        raise too_wide(1)
     uneven = []
 
     def _note(_row) -> str:
@@ -254,6 +267,8 @@ def _python_cells(payload: bytes | bytearray, sep: str) -> pd.DataFrame:
     width, done = 1, 0
     try:
         for row in csv.reader(io.StringIO(text), delimiter=sep):
+            if len(row) > MAX_COLUMNS:
+                raise too_wide(done + 1)
             width, done = max(width, len(row)), done + 1
     except csv.Error as exc:  # a cell over 128 KB: a quote opened and never closed swallows the rows below it
         if long_line := long_line_error(payload):
@@ -285,7 +300,6 @@ def raw_cells_csv(data: bytes, file_name: str = "") -> tuple[pd.DataFrame, str, 
 
 
 EXCEL_MAX_ROWS = 1_048_576  # the last row of an Excel sheet: a row index beyond it is not a workbook Excel saved
-XLSX_MAX_COLUMNS = 1_024  # far more than any survey export; a stray cell in column XFD would make every row 16,384 wide
 XLSX_MAX_CELLS = 30_000_000  # rows × columns held while reading (a 1M-row, 20-column survey is 20M)
 XLSX_RATIO_FLOOR = 1 << 20  # entries smaller than 1 MB unpacked are never a bomb, whatever their ratio
 
@@ -367,8 +381,8 @@ def _stream_rows(sheet, chosen: str, limits: XlsxLimits) -> tuple[list[int], lis
             last -= 1
         if not last:
             continue
-        if last > XLSX_MAX_COLUMNS:
-            raise ReadError(f"工作表“{chosen}”第 {number} 行有超过 {XLSX_MAX_COLUMNS:,} 列的内容（最右到第 "
+        if last > MAX_COLUMNS:
+            raise ReadError(f"工作表“{chosen}”第 {number} 行有超过 {MAX_COLUMNS:,} 列的内容（最右到第 "
                             f"{excel_column_letter(last - 1)} 列），请删除表格右侧多余的单元格后再上传。")
         texts = ["" if v is None else _cell_text(v) for v in values[:last]]
         width = max(width, len(texts))
