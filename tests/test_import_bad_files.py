@@ -218,7 +218,7 @@ def test_phone_and_id_numbers_are_never_stored_in_clear(base_db, settings):
     engine = store.connect(base_db)
     plan = prepare_import(fixture_bytes("personal_numbers.csv"), "personal_numbers.csv", "responses", settings, engine)
     assert plan.ok
-    assert plan.validation.warnings[:2] == ["“受访者编号”中有 1 个是手机号或身份证号，为保护隐私已改为“隐去#”加不可还原的编码存储（同一号码编码相同）。",
+    assert plan.validation.warnings[:2] == ["“受访者编号”中有 1 个是或含有手机号或身份证号，为保护隐私已改为“隐去#”加不可还原的编码存储（同一号码编码相同）。",
                                             "“意见建议”中有 1 条含手机号或身份证号，已打码后存储。"]
     commit_import(engine, plan, "测试")
     stored = store.load_kind(engine, plan.kind)

@@ -112,6 +112,24 @@ def test_respondent_ids_that_are_phone_numbers_are_hidden():
     assert all(h.startswith("隐去#") and "3912" not in h and "1101" not in h for h in hidden[[2, 4, 5]])
 
 
+@pytest.mark.parametrize("value, hidden", [
+    ("P13812345678", True), ("13812345678-01", True), ("ID:13812345678", True), ("tel13812345678", True),
+    ("GD13812345678", True), ("R-138 1234 5678", True), ("A110101199003071234B", True),
+    ("R001", False), ("GD001", False), ("P1381234567", False),  # ten digits: not a mobile number
+    ("GD2026030100012", False), ("2026030113812345678", False),  # work-order numbers: long digit runs of their own
+])
+def test_ids_holding_a_phone_or_id_card_number_are_hashed_whole(value, hidden):
+    out, count = hide_personal_ids(pd.Series([value], dtype="str"))
+    assert (count, out.iloc[0].startswith("隐去#")) == (int(hidden), hidden)
+    if hidden:
+        assert "3812" not in out.iloc[0] and "1101" not in out.iloc[0]
+
+
+def test_ids_that_differ_outside_the_number_stay_apart():
+    out, _ = hide_personal_ids(pd.Series(["13812345678-01", "13812345678-02", "P13812345678", "Q13812345678"], dtype="str"))
+    assert out.nunique() == 4
+
+
 def test_small_county_warning_uses_the_setting(settings):
     rows = [response(i) for i in range(5)]
     kind = responses_kind(settings.items)

@@ -40,6 +40,10 @@ PERSONAL_RE2 = rf"(?:^|[^\d])(?:(?:(?:\+|00)?86{SEP})?{PHONE_BODY}|{LONG_NUMBER}
 ID_SEPARATORS = "[\\s\\-.·_~/\u2010-\u2015\u2212()+" + HIDDEN_CHARS + "]"
 PERSONAL_ID = (r"^(0{0,2}86)?1[3-9]\d{9}$|^\d{6}(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}[\dXx]$|"
                r"^\d{8}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}$")
+# A phone or ID-card number inside an ID ("P13812345678", "GD13812345678-01"): the ID is hashed whole. Bank-card
+# lengths are left out here, since 12345 work-order numbers are long digit runs of their own.
+PERSONAL_INSIDE_RE2 = (r"(?:^|[^\d])(?:(?:0{0,2}86)?1[3-9]\d{9}|\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+                       r"\d{3}[\dXx])(?:$|[^\dXx])")
 HIDDEN_ID_PREFIX = "隐去#"
 ID_KEY_ENV = "SATISFACTION_ID_KEY"  # secret key for hashing respondent IDs that are phone or ID numbers
 
@@ -172,17 +176,34 @@ def hashed_id(value: str) -> str:
     return HIDDEN_ID_PREFIX + hashlib.blake2b(digits.upper().encode(), key=id_key(), digest_size=8).hexdigest()
 
 
+def hashed_text(bare: str) -> str:
+    """'隐去#<16 hex>' for an ID that holds a personal number among other characters: the whole ID is hashed, so two
+    IDs that differ only outside the number stay two IDs."""
+    return HIDDEN_ID_PREFIX + hashlib.blake2b(bare.upper().encode(), key=id_key(), digest_size=8).hexdigest()
+
+
+def _matches(array: pyarrow.Array, pattern: str) -> np.ndarray:
+    found = pc.match_substring_regex(array, pattern).to_numpy(zero_copy_only=False)
+    return np.asarray(pd.array(found, dtype="boolean").fillna(False), dtype=bool)
+
+
 def hide_personal_ids(ids: pd.Series) -> tuple[pd.Series, int]:
-    """Respondent IDs that are phone or ID-card numbers (in any spacing or width) replaced by a keyed hash."""
+    """Respondent and work-order IDs that are, or hold, a phone or ID-card number (in any spacing or width) replaced by
+    a keyed hash."""
     array = pyarrow.array(as_text(ids), from_pandas=True)
-    bare = pc.replace_substring_regex(pc.utf8_normalize(array, "NFKC"), ID_SEPARATORS, "")
-    hits = pc.match_substring_regex(bare, PERSONAL_ID).to_numpy(zero_copy_only=False)
-    hits = np.asarray(pd.array(hits, dtype="boolean").fillna(False), dtype=bool)
-    if not hits.any():
+    normal = pc.replace_substring_regex(pc.utf8_normalize(array, "NFKC"), f"[{HIDDEN_CHARS}]", "")
+    bare = pc.replace_substring_regex(normal, ID_SEPARATORS, "")
+    whole = _matches(bare, PERSONAL_ID)
+    # Looked for with and without separators: "138 1234 5678" is a number spaced out, "13812345678-01" one with a suffix.
+    inside = (_matches(bare, PERSONAL_INSIDE_RE2) | _matches(normal, PERSONAL_INSIDE_RE2)) & ~whole
+    if not (whole.any() or inside.any()):
         return ids, 0
     hidden = ids.copy()
-    hidden[hits] = [hashed_id(v) for v in bare.filter(pyarrow.array(hits)).to_pylist()]
-    return hidden.astype(TEXT), int(hits.sum())
+    if whole.any():
+        hidden[whole] = [hashed_id(v) for v in bare.filter(pyarrow.array(whole)).to_pylist()]
+    if inside.any():
+        hidden[inside] = [hashed_text(v) for v in bare.filter(pyarrow.array(inside)).to_pylist()]
+    return hidden.astype(TEXT), int(whole.sum() + inside.sum())
 
 
 def allowed_answers(settings: Settings) -> list[str]:
@@ -383,7 +404,7 @@ def typed_frame(frame: pd.DataFrame, kind: FileKind, settings: Settings) -> tupl
         elif column.name in ("respondent_id", "order_id"):
             ids, hidden = hide_personal_ids(normalise_text(series))
             if hidden:
-                notes.append(f"“{column.header}”中有 {hidden} 个是手机号或身份证号，为保护隐私已改为“{HIDDEN_ID_PREFIX}”加"
+                notes.append(f"“{column.header}”中有 {hidden} 个是或含有手机号或身份证号，为保护隐私已改为“{HIDDEN_ID_PREFIX}”加"
                              f"不可还原的编码存储（同一号码编码相同）。")
             out[column.name] = ids
         else:
