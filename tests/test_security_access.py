@@ -249,6 +249,16 @@ def test_failed_sign_ins_do_not_change_the_data_version(fresh_throttle, loopback
     assert store.data_version(engine) == before and store.audit_entries(engine)["action"].iloc[0] == "login_failed"
 
 
+def test_a_password_typed_as_the_user_name_never_reaches_the_log(fresh_throttle, loopback_config):
+    """The 操作日志 is shown to every reader: a failed sign-in under an unknown name is logged without the name."""
+    at = run(accounts=HASHES)
+    sign_in(at, "analyst-pass-1", "小李")
+    sign_in(at, "小李", "wrong")
+    audit = store.audit_entries(store.connect(store.db_url()))
+    assert audit["user"].tolist()[:2] == ["小李", "（未知用户名，14 个字符）"]
+    assert not audit.astype(str).apply(lambda col: col.str.contains("analyst-pass")).any().any()
+
+
 def test_unknown_names_take_as_long_as_known_ones():
     accounts = {"小李": {"password_hash": hash_password("analyst-pass-1"), "role": "analyst"}}
     check_sign_in(accounts, "nobody", "x")  # builds the dummy hash once

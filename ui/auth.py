@@ -162,9 +162,17 @@ def throttle() -> LoginThrottle:
     return _throttle(sec.login_max_failures, sec.login_lockout_minutes * 60.0)
 
 
-def _log(action: str, name: str) -> None:
+def logged_name(accounts: dict, name: str) -> str:
+    """The user name a failed sign-in is logged under: an account's own name, never what else was typed (the log is
+    shown to every reader, and a password typed into the name box would be in it)."""
+    if name in accounts:
+        return name[:NAME_IN_LOG]
+    return f"（未知用户名，{len(name)} 个字符）" if name else "（空）"
+
+
+def _log(action: str, accounts: dict, name: str) -> None:
     try:
-        store.log_event(data.engine(), action, name[:NAME_IN_LOG] or "（空）", "登录")
+        store.log_event(data.engine(), action, logged_name(accounts, name), "登录")
     except Exception:  # an unwritable audit log must not turn a wrong password into a traceback
         pass
 
@@ -174,11 +182,11 @@ def sign_in(accounts: dict, name: str, password: str) -> str | None:
     guard = throttle()
     wait = guard.locked_for(name)
     if wait:
-        _log("login_locked", name)
+        _log("login_locked", accounts, name)
         return f"该用户名连续输错密码次数过多，已锁定，请 {max(1, round(wait / 60))} 分钟后再试。"
     if not check_sign_in(accounts, name, password):
         failures = guard.failed(name)
-        _log("login_failed", name)
+        _log("login_failed", accounts, name)
         if failures >= guard.max_failures:
             return f"用户名或密码不正确。该用户名已连续输错 {failures} 次，已锁定 {round(guard.window_s / 60)} 分钟。"
         return "用户名或密码不正确。"

@@ -406,6 +406,9 @@ def typed_frame(frame: pd.DataFrame, kind: FileKind, settings: Settings) -> tupl
             if hidden:
                 notes.append(f"“{column.header}”中有 {hidden} 个是或含有手机号或身份证号，为保护隐私已改为“{HIDDEN_ID_PREFIX}”加"
                              f"不可还原的编码存储（同一号码编码相同）。")
+                if not os.environ.get(ID_KEY_ENV):
+                    notes.append(f"服务器没有设置密钥 {ID_KEY_ENV}，上述编码用的是程序自带的公开密钥：拿到数据库的人可以逐个号码"
+                                 "试算还原。请管理员设置该环境变量（见 deploy/README.md）后再导入正式数据。")
             out[column.name] = ids
         else:
             out[column.name] = mask_personal_numbers(normalise_text(series))
