@@ -3,16 +3,13 @@
 import streamlit as st
 
 from analysis.data import store
-from analysis.formatting import escape_markdown, fmt_pct, fmt_rank, fmt_score, fmt_signed, pp_change
-from analysis.report.headline import rank_change_words
-from analysis.report.wording import chance_words, planned_rank_text, probability_note
 from analysis.survey.itemmodel import MISSING_NOTE
 from analysis.survey.planner import moves_from_rows, pull_text
 from analysis.survey.ranking import probability_method
 from analysis.survey.scenarios import delete_scenario, save_scenario
 from ui import auth, data, planning, state
-from ui.widgets import (CARD_WIDTH, basis_note, detail_expander, download_table, lazy_tabs, page_context, plain,
-                        require_ranked_home, require_survey_wave, show_table, takeaway)
+from ui.widgets import (basis_note, detail_expander, download_table, lazy_tabs, page_context, plain, require_ranked_home,
+                        require_survey_wave, show_table)
 
 ctx = page_context()
 cfg = ctx.settings
@@ -54,50 +51,8 @@ moves = moves_from_rows(edited, groups, cfg.points)
 with_trend = st.toggle("假设各县区（含本县）按近 3 期趋势再变化一期", key="planner_trend",
                        help="关闭时按本期得分推演；打开时每个县区都按自己近 3 期的趋势外推一期，趋势的抽样误差计入概率。")
 
-result = planning.run(ctx.version, ctx.wave, ctx.home, tuple(moves), with_trend)
-current, planned = result.current, result.planned
-hold_key, strive_key = f"p_rank_le_{cfg.hold}", f"p_rank_le_{cfg.strive}"
-moved = current['rank'] - planned['rank']
-# A horizontal container wraps: four cards in a row on a desktop, a 2×2 grid on a phone (as on 总览). The chances in
-# words, once under each card, are in the sentence below the cards.
-with st.container(horizontal=True, gap="small"):
-    st.metric("总体得分", fmt_score(planned["score"]), delta=f"{planned['score'] - current['score']:+.2f} 分", border=True,
-              width=CARD_WIDTH)
-    st.metric("名次（按估计值）", fmt_rank(planned["rank"]), delta=rank_change_words(moved), border=True, width=CARD_WIDTH,
-              delta_color="off" if moved == 0 else "normal", delta_arrow="off" if moved == 0 else "auto",
-              help="按各县区得分的估计值排出的名次；真实名次有抽样误差，请同时看保、争两个概率。")
-    st.metric(f"保{cfg.hold}概率", fmt_pct(planned[hold_key], 0), border=True, width=CARD_WIDTH,
-              delta=pp_change(planned[hold_key] - current[hold_key]),
-              help=probability_note(cfg.draws, planned[hold_key], ranking.basis.method))
-    st.metric(f"争{cfg.strive}概率", fmt_pct(planned[strive_key], 0), border=True, width=CARD_WIDTH,
-              delta=pp_change(planned[strive_key] - current[strive_key]),
-              help=probability_note(cfg.draws, planned[strive_key], ranking.basis.method))
-
-
-def effect_text(effect: dict) -> str:
-    """Score and P(争k) change of one part of the forecast."""
-    return f"得分 {fmt_signed(effect['score'], unit=' 分')}，争{cfg.strive}概率 {pp_change(effect[strive_key]) or '—'}"
-
-
-def standing(side: dict) -> str:
-    """Score, rank and both chances in words: the cards show the chances only as percentages."""
-    return (f"{fmt_score(side['score'])} 分、{planned_rank_text(side['rank'], side[strive_key], cfg.strive)}，"
-            f"保{cfg.hold}的把握{chance_words(side[hold_key])}")
-
-
-now, after = standing(current), standing(planned)
-if with_trend:
-    takeaway(f"本期：{now}。其中趋势的影响（各县区含本县按近 3 期趋势外推一期）：{effect_text(result.trend_effect)}；"
-             f"方案的影响：{effect_text(result.plan_effect)}。合计：{after}。")
-    st.caption("外推时每个县区的标准误都加上了趋势斜率的抽样误差（3 期斜率本身约有 ±0.6 分的误差），所以概率更分散；"
-               "只有 1 期数据的县区不外推。")
-else:
-    takeaway(f"当前：{now}；按上表调整后：{after}。")
-if moves:
-    n_all = len(data.home_wave_responses(ctx.version, ctx.wave, ctx.home))  # a shared view: no copy
-    st.caption(f"（分析员参考）按上表调整，本期样本中预计约 {result.moved_people:.0f} 名受访者（共 {n_all} 份问卷）改变某一分项的评价。")
-if not moves:
-    st.caption("在上表中添加调整（例如“农村 的 课后服务 一般→满意 10%”），结果会立即更新。")
+# Drawn once per plan (version, wave, county, moves, trend), then replayed (ui/caching.sent_section).
+planning.plan_outcome(ctx.version, ctx.wave, ctx.home, tuple(moves), with_trend)
 # The brief includes a plan only when someone chose it here: the demo rows above are not a decision.
 chosen = st.session_state.get(state.SCENARIO)
 if st.button("把这个方案写入汇报材料", key="choose_for_brief", disabled=not moves, icon=":material/description:"):
@@ -153,15 +108,8 @@ def inverse_section() -> None:
     k = left.selectbox("目标名次", [cfg.strive, cfg.hold], format_func=lambda v: f"前{v}名", key="inverse_k",
                       persist_state="page")
     target_p = right.slider("目标概率", 0.5, 0.95, 0.8, 0.05, format="%.2f", key="inverse_p", persist_state="page")
-    sentence, view = planning.inverse_table(ctx.version, ctx.wave, ctx.home, k, target_p, with_trend)
-    st.markdown(f"**{escape_markdown(sentence)}**")
-    if with_trend:
-        st.caption("反推同样假设各县区（含本县）按近 3 期趋势外推一期。")
-    show_table(view, width="stretch")
-    st.caption("每一项都单独计算：该分项答“满意”以下的受访者按同一比例各上调一档，所需最少人数由二分法求得，"
-               "并经上方同一推演模型验证（同一随机数种子）：按此人数恰好达到目标，少一人就达不到。"
-               "满意率 = 答“满意”或“比较满意”的比例。")
-    download_table(view, "反推_各分项", "inverse")
+    planning.inverse_result(ctx.version, ctx.wave, ctx.home, k, target_p, with_trend)
+    download_table(planning.inverse_table(ctx.version, ctx.wave, ctx.home, k, target_p, with_trend)[1], "反推_各分项", "inverse")
 
 
 # Only the open tab runs: a visit draws the inverse table or the saved plans, not both. The plan editor and its cards

@@ -72,8 +72,8 @@ WIDGETS = {"button", "download_button", "selectbox", "multiselect", "radio", "sl
            "checkbox", "text_input", "number_input", "date_input", "data_editor", "file_uploader", "form", "popover",
            "tabs", "chat_input", "segmented_control", "pills", "feedback", "text_area", "time_input", "color_picker",
            "stop", "rerun", "switch_page", "fragment", "toast"}
-FORBIDDEN_NAMES = {"session_state", "auth", "today", "now", "query_params", "context", "detail_expander", "lazy_tabs",
-                   "download_table"}
+FORBIDDEN_ATTRIBUTES = WIDGETS | {"session_state", "today", "now", "query_params", "context"}  # st.…, date.today()
+FORBIDDEN_NAMES = {"auth", "session_state", "detail_expander", "lazy_tabs", "download_table"}  # roles, keyed widgets
 
 
 def sections() -> list[tuple[str, ast.FunctionDef]]:
@@ -89,7 +89,7 @@ def sections() -> list[tuple[str, ast.FunctionDef]]:
 def violations(node: ast.FunctionDef) -> list[str]:
     bad = []
     for sub in ast.walk(node):
-        if isinstance(sub, ast.Attribute) and (sub.attr in WIDGETS or sub.attr in FORBIDDEN_NAMES):
+        if isinstance(sub, ast.Attribute) and sub.attr in FORBIDDEN_ATTRIBUTES:
             bad.append(sub.attr)
         elif isinstance(sub, ast.Name) and sub.id in FORBIDDEN_NAMES:
             bad.append(sub.id)
@@ -110,6 +110,7 @@ def test_a_section_draws_only_what_its_arguments_decide(name, node):
 
 
 def test_the_rule_check_catches_a_widget_and_a_role():
-    source = "@sent_section()\ndef s(v):\n    st.button('x')\n    if auth.can_change_data():\n        st.caption(v)\n"
+    source = ("@sent_section()\ndef s(v):\n    st.button('x')\n    if auth.can_change_data():\n        st.caption(v)\n"
+              "    now = dt.date.today()\n")
     node = ast.parse(source).body[0]
-    assert sorted(violations(node)) == ["auth", "button"]
+    assert sorted(violations(node)) == ["auth", "button", "today"]

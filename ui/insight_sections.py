@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis.data.waves import previous_wave
-from analysis.formatting import escape_markdown, fmt_signed
+from analysis.formatting import escape_markdown, fmt_pct, fmt_signed
 from ui import data, insights
 from ui import insight_figures as figures
 from ui.caching import sent_section
@@ -116,3 +116,41 @@ def township_scores(version: str, wave: str, home: str, townships: tuple[str, ..
                      f"红色为低于全县得分的乡镇。某乡镇是否显著低于其他乡镇，以“分组明细”中的检验结论为准。")
         else:
             takeaway(f"所有乡镇样本都不足{cfg.min_group_n}份，只能看大致方向。")
+
+
+@sent_section(max_entries=32)
+def class_overview(version: str, townships: tuple[str, ...], year: str) -> None:
+    """办学指标's 班额 tab: the year's four cards, the trend, and the schools worst first (the download is the page's)."""
+    th = data.settings().thresholds
+    view = insights.metrics_view(version, townships)
+    shown = insights.class_year(version, townships, year)
+    if shown.totals is not None:
+        row = shown.totals
+        # One horizontal container (it wraps on a phone); each card's verdict is its badge, not a caption under it.
+        with st.container(horizontal=True, gap="small"):
+            large_ok = row["large_share"] <= th.large_class_share_max
+            st.metric("大班额占比", fmt_pct(row["large_share"]), border=True,
+                      delta="达标" if large_ok else f"超过 {fmt_pct(th.large_class_share_max, 0)} 上限",
+                      delta_color="green" if large_ok else "red", delta_arrow="off",
+                      help=f"{th.large_class_min}人及以上班级占全部班级的比例；目标 ≤ {fmt_pct(th.large_class_share_max, 0)}（国发〔2016〕40号）")
+            st.metric(view.labels.large, f"{int(row['large'])} 个班", border=True)
+            cleared = row["very_large"] == 0
+            st.metric(view.labels.very_large, f"{int(row['very_large'])} 个班", border=True,
+                      delta="已消除" if cleared else "目标为全部消除", delta_color="green" if cleared else "red",
+                      delta_arrow="off")
+            st.metric("起始年级超额班级", f"{int(row['initial_over_cap'])} 个班", border=True,
+                      delta=f"占起始年级班级 {fmt_pct(row['initial_over_cap_share'])}", delta_color="gray", delta_arrow="off",
+                      help=f"一年级超过 {th.class_cap_primary} 人、七年级超过 {th.class_cap_junior} 人的班级")
+    st.plotly_chart(figures.class_trend(version, townships), width="stretch")
+    first, last = shown.first, shown.last
+    takeaway(f"大班额占比由{first['year']}的 {fmt_pct(first['large_share'])} 变为{last['year']}的 {fmt_pct(last['large_share'])}，"
+             f"超大班额由 {int(first['very_large'])} 个变为 {int(last['very_large'])} 个。")
+
+    st.subheader(f"学校（{escape_markdown(year)}，问题最重的在前）")
+    if shown.worst is not None:
+        worst = shown.worst
+        takeaway(f"{shown.crowded} 所学校有大班额（共 {shown.crowded_classes} 个班）；{worst['school']}问题最重："
+                 f"{int(worst['very_large'])} 个超大班额、{int(worst['large'])} 个大班额，最大班额 {int(worst['max_size'])} 人。")
+    else:
+        st.success(escape_markdown(f"{year}没有学校存在大班额。"), icon=":material/check_circle:")
+    show_table(shown.schools, width="stretch")
