@@ -109,16 +109,8 @@ def orders_section() -> None:
         no_upload("民意诉求工单")
         return
     rules = cfg.action
-    whole = tab.whole
-    with st.container(horizontal=True, gap="small"):  # wraps two by two on a phone; fewer elements than columns
-        st.metric("工单总数", f"{int(whole['orders']):,} 件")
-        st.metric("办结率", fmt_pct(whole["closure_rate"]))
-        st.metric("回访满意率", fmt_pct(whole["follow_up_rate"]), help="（满意+基本满意）÷ 已回访；未回访不计入")
-        st.metric(f"超过 {rules.order_due_days} 天未办结", f"{int(whole['overdue'])} 件")
-    st.plotly_chart(action_data.orders_chart(ctx.version), width="stretch")
-    takeaway(tab.latest)
-    st.markdown("**各分项、各乡镇的工单与办理情况**")
-    show_table(tab.by_item, width="stretch")
+    # Drawn once per version and day, then replayed (ui/caching.sent_section).
+    action_data.orders_overview(ctx.version, as_of)
     download_table(tab.by_item, "工单办理情况", "action_orders_table")
     st.markdown(f"**工单聚集（同一乡镇、同一分项 ≥ {rules.cluster_min_orders} 件）**")
     clusters = tab.clusters

@@ -8,15 +8,16 @@ from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
+import streamlit as st
 
 from analysis.data import ledger, store
 from analysis.data.contract import HOME_VISITS, PETITIONS
 from analysis.report.action_charts import coverage_figure, item_trend_figure, orders_by_month_figure
-from analysis.formatting import pct_text
+from analysis.formatting import fmt_pct, pct_text
 from analysis.survey import action
 from ui import data
-from ui.caching import shared_view
-from ui.widgets import figure_view
+from ui.caching import sent_section, shared_view
+from ui.widgets import figure_view, show_table, takeaway
 
 
 @shared_view(show_spinner=False, max_entries=4)
@@ -146,3 +147,19 @@ def visit_towns(data_version: str, home: str, year: str, wave: str | None) -> pd
 def visits_chart(data_version: str, home: str, year: str, wave: str) -> go.Figure:
     """Township coverage against parent satisfaction."""
     return coverage_figure(visit_towns(data_version, home, year, wave).dropna(subset=["score"]))
+
+
+@sent_section(max_entries=8)
+def orders_overview(version: str, as_of: dt.date) -> None:
+    """整改跟踪's 工单 tab as of a day: four cards, the monthly chart and its reading, and the table by item and township."""
+    tab, rules = orders_tab(version, as_of), data.settings().action
+    whole = tab.whole
+    with st.container(horizontal=True, gap="small"):  # wraps two by two on a phone; fewer elements than columns
+        st.metric("工单总数", f"{int(whole['orders']):,} 件")
+        st.metric("办结率", fmt_pct(whole["closure_rate"]))
+        st.metric("回访满意率", fmt_pct(whole["follow_up_rate"]), help="（满意+基本满意）÷ 已回访；未回访不计入")
+        st.metric(f"超过 {rules.order_due_days} 天未办结", f"{int(whole['overdue'])} 件")
+    st.plotly_chart(orders_chart(version), width="stretch")
+    takeaway(tab.latest)
+    st.markdown("**各分项、各乡镇的工单与办理情况**")
+    show_table(tab.by_item, width="stretch")
