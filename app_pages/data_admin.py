@@ -175,47 +175,50 @@ else:
         def label_of(import_id: int) -> str:
             return labels.get(import_id, f"#{import_id}")  # never a KeyError inside the widget
 
-        with st.expander("删除或恢复某个批次"):
-            choice = st.selectbox("选择导入记录", list(statuses), key="manage_import", format_func=label_of)
-            status = statuses[choice]
-            confirm = st.checkbox("我确认此操作（删除为软删除，可恢复）", key="confirm_manage")
-            action = None
-            if status == "active":
-                if st.button("删除该批次", disabled=not confirm, key="delete_import"):
-                    action = "deleted"
-            elif st.button("恢复该批次", disabled=not confirm, key="restore_import",
-                           help="恢复后，同一批次当前使用中的数据变为“已被替换”，也可再恢复。"):
-                action = "active"
-            if action and not auth.can_change_data():  # checked again at the moment of the write
-                st.error("只有分析员可以删除或恢复数据。", icon=":material/block:")
-                st.stop()
-            if action:
-                try:
-                    store.set_status(engine, int(choice), action, auth.current_user())
-                except store.StoreError as exc:
-                    st.error(plain(str(exc)), icon=":material/error:")
+        # Lazy (a keyed expander reruns when toggled): while closed, its widgets are not built on every visit.
+        with st.expander("删除或恢复某个批次", key=state.MANAGE_IMPORT_OPEN, on_change="rerun") as manage:
+            if manage.open:
+                choice = st.selectbox("选择导入记录", list(statuses), key="manage_import", format_func=label_of)
+                status = statuses[choice]
+                confirm = st.checkbox("我确认此操作（删除为软删除，可恢复）", key="confirm_manage")
+                action = None
+                if status == "active":
+                    if st.button("删除该批次", disabled=not confirm, key="delete_import"):
+                        action = "deleted"
+                elif st.button("恢复该批次", disabled=not confirm, key="restore_import",
+                               help="恢复后，同一批次当前使用中的数据变为“已被替换”，也可再恢复。"):
+                    action = "active"
+                if action and not auth.can_change_data():  # checked again at the moment of the write
+                    st.error("只有分析员可以删除或恢复数据。", icon=":material/block:")
                     st.stop()
-                st.session_state.pop(state.PLAN, None)
-                st.rerun()
-        purgeable = [i for i, s in statuses.items() if s in ("deleted", "replaced")]
-        if purgeable:
-            with st.expander("彻底删除（不可恢复）"):
-                st.caption("从数据库文件中彻底清除一个已删除或已被替换的批次的全部行（含意见建议），并压缩数据库文件，"
-                           "此后无法恢复，文件中也找不到这些内容。操作记入操作日志。")
-                target = st.selectbox("选择要彻底删除的导入记录", purgeable, key="purge_import", format_func=label_of)
-                sure = st.checkbox("我确认彻底删除，且知道不可恢复", key="confirm_purge")
-                if st.button("彻底删除", type="primary", disabled=not sure, key="purge_button"):
-                    if not auth.can_change_data():  # checked again on the request that acts
-                        st.error(auth.access_notice(), icon=":material/lock:")
-                        st.stop()
+                if action:
                     try:
-                        with st.spinner("正在删除并压缩数据库文件…"):
-                            store.purge_import(engine, int(target), auth.current_user())
+                        store.set_status(engine, int(choice), action, auth.current_user())
                     except store.StoreError as exc:
                         st.error(plain(str(exc)), icon=":material/error:")
                         st.stop()
-                    st.session_state[state.UPLOAD_FLASH] = f"已彻底删除导入记录 #{int(target)}，并已压缩数据库文件。"
+                    st.session_state.pop(state.PLAN, None)
                     st.rerun()
+        purgeable = [i for i, s in statuses.items() if s in ("deleted", "replaced")]
+        if purgeable:
+            with st.expander("彻底删除（不可恢复）", key=state.PURGE_OPEN, on_change="rerun") as purge:
+                if purge.open:
+                    st.caption("从数据库文件中彻底清除一个已删除或已被替换的批次的全部行（含意见建议），并压缩数据库文件，"
+                               "此后无法恢复，文件中也找不到这些内容。操作记入操作日志。")
+                    target = st.selectbox("选择要彻底删除的导入记录", purgeable, key="purge_import", format_func=label_of)
+                    sure = st.checkbox("我确认彻底删除，且知道不可恢复", key="confirm_purge")
+                    if st.button("彻底删除", type="primary", disabled=not sure, key="purge_button"):
+                        if not auth.can_change_data():  # checked again on the request that acts
+                            st.error(auth.access_notice(), icon=":material/lock:")
+                            st.stop()
+                        try:
+                            with st.spinner("正在删除并压缩数据库文件…"):
+                                store.purge_import(engine, int(target), auth.current_user())
+                        except store.StoreError as exc:
+                            st.error(plain(str(exc)), icon=":material/error:")
+                            st.stop()
+                        st.session_state[state.UPLOAD_FLASH] = f"已彻底删除导入记录 #{int(target)}，并已压缩数据库文件。"
+                        st.rerun()
 
 st.subheader("操作日志")
 log_key = data.log_version()  # one query a run: the log moves on sign-ins and scenarios too

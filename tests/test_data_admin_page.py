@@ -10,6 +10,7 @@ from analysis.data import store
 from analysis.data.importing import commit_import, prepare_import
 from tests.conftest import ROOT, page_text, staff_accounts
 from tests.upload_support import BAD, NEW_WAVE, STORED_WAVE, db_state
+from ui import state
 
 LEADER = staff_accounts()
 
@@ -149,6 +150,9 @@ def test_replacing_a_wave_needs_the_checkbox(base_db, loopback):
 
 def test_delete_and_restore_need_confirmation(base_db, loopback):
     at = open_page()
+    assert not [b for b in at.button if b.key == "delete_import"]  # closed: its widgets are not built
+    at.session_state[state.MANAGE_IMPORT_OPEN] = True  # what opening the expander sends
+    at.run()
     assert at.button(key="delete_import").disabled
     at.checkbox(key="confirm_manage").check()
     at.run()

@@ -38,6 +38,8 @@ TREND_TABLE_OPEN = "overview_trend_table_open"
 # 数据管理
 UPLOAD_FLASH = "data_admin_flash"  # the last import's summary, shown once after the page reloads
 UPLOAD_FLASH_ERROR = "data_admin_flash_error"  # why the last confirmed import was refused
+MANAGE_IMPORT_OPEN = "data_admin_manage_open"  # the delete-or-restore expander: its widgets run only while it is open
+PURGE_OPEN = "data_admin_purge_open"  # the purge expander, likewise
 UPLOAD_FLASH_DONE = "data_admin_flash_done"  # (kind, waves) of the last import: says where to look next
 UPLOAD_DIGESTS = "data_admin_upload_digest"  # upload file_id → SHA-256
 TEMPLATE_KIND = "data_admin_template_kind"  # which blank template the two download buttons give
