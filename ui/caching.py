@@ -136,7 +136,7 @@ def sent_section(max_entries: int | None = None) -> Callable[[F], F]:
     recorded elements without running the function.
 
     Drawing is most of a cached rerun: building each element's protobuf, a chart's JSON, a table's Arrow bytes. A
-    replayed chart, table and caption cost ~0.4 ms where drawing them cost ~1.1 ms (bench/results_load.md). So a
+    replayed chart, table and caption cost ~0.4 ms where drawing them cost ~1.1 ms (README, 速度). So a
     section may only draw what its arguments (version, wave, county, …) and the settings decide: no widgets (keyed
     expanders, buttons, downloads, inputs), no st.stop, no session state, no signed-in role, no clock. Guards that stop
     a page run before the section; tests/test_sent_sections.py checks the rules in the source.

@@ -173,13 +173,12 @@ def hashed_id(value: str) -> str:
     """'隐去#<16 hex>': the same number gives the same ID (duplicates stay visible), the number cannot be read back."""
     digits = _digits(value)
     digits = digits[-11:] if re.fullmatch(r"0{0,2}861[3-9]\d{9}", digits) else digits  # +86 138… is 138…
-    return HIDDEN_ID_PREFIX + hashlib.blake2b(digits.upper().encode(), key=id_key(), digest_size=8).hexdigest()
+    return keyed_id(digits)
 
 
-def hashed_text(bare: str) -> str:
-    """'隐去#<16 hex>' for an ID that holds a personal number among other characters: the whole ID is hashed, so two
-    IDs that differ only outside the number stay two IDs."""
-    return HIDDEN_ID_PREFIX + hashlib.blake2b(bare.upper().encode(), key=id_key(), digest_size=8).hexdigest()
+def keyed_id(text: str) -> str:
+    """'隐去#<16 hex>': the keyed hash of an ID's text (upper-cased), the one form every hidden ID is stored in."""
+    return HIDDEN_ID_PREFIX + hashlib.blake2b(text.upper().encode(), key=id_key(), digest_size=8).hexdigest()
 
 
 def _matches(array: pyarrow.Array, pattern: str) -> np.ndarray:
@@ -202,7 +201,8 @@ def hide_personal_ids(ids: pd.Series) -> tuple[pd.Series, int]:
     if whole.any():
         hidden[whole] = [hashed_id(v) for v in bare.filter(pyarrow.array(whole)).to_pylist()]
     if inside.any():
-        hidden[inside] = [hashed_text(v) for v in bare.filter(pyarrow.array(inside)).to_pylist()]
+        # The whole ID, not only its digits: two IDs that differ only outside the number stay two IDs.
+        hidden[inside] = [keyed_id(v) for v in bare.filter(pyarrow.array(inside)).to_pylist()]
     return hidden.astype(TEXT), int(whole.sum() + inside.sum())
 
 
