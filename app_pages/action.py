@@ -182,7 +182,7 @@ def ledger_section() -> None:
             st.form_submit_button("新增", on_click=manual_row, icon=":material/add:")
     with st.expander("上传已有台账（CSV 或 .xlsx）"):
         st.download_button("下载问题台账模板", template_csv("ledger", cfg.items), file_name="问题台账模板.csv", mime="text/csv",
-                           key="ledger_template", icon=":material/download:")
+                           key="ledger_template", icon=":material/download:", on_click="ignore")
         upload = st.file_uploader("选择台账文件", type=["csv", "txt", "xlsx"], key="ledger_upload")
         if upload is not None:
             st.button("导入台账", key="ledger_import", on_click=upload_ledger, args=(upload,), icon=":material/upload:")

@@ -241,7 +241,8 @@ if allowed:
             from analysis.data.backup import backup_bytes
 
             backup_name, backup_data = backup_bytes(None)
-            st.download_button("下载备份", backup_data, file_name=backup_name, key="dl_backup", icon=":material/download:")
+            st.download_button("下载备份", backup_data, file_name=backup_name, key="dl_backup", on_click="ignore",
+                               icon=":material/download:")
 else:
     st.caption("数据库备份只对分析员开放。")
 
@@ -254,7 +255,7 @@ template_label = KIND_LABELS[template_key]
 # Templates are built only when clicked (callables): building every Excel template cost ~85 ms on each rerun.
 with st.container(horizontal=True, gap="small"):
     st.download_button("CSV 模板", lambda: template_csv(template_key, cfg.items), file_name=f"模板_{template_label}.csv",
-                       mime="text/csv", key="tpl_csv", icon=":material/download:")
+                       mime="text/csv", key="tpl_csv", on_click="ignore", icon=":material/download:")
     st.download_button("Excel 模板", lambda: xlsx_bytes({template_label: template_frame(template_key, cfg.items)}),
-                       file_name=f"模板_{template_label}.xlsx", key="tpl_xlsx", icon=":material/download:",
+                       file_name=f"模板_{template_label}.xlsx", key="tpl_xlsx", on_click="ignore", icon=":material/download:",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -44,14 +44,14 @@ if st.session_state.get(state.BRIEF_READY) == (ctx.version, ctx.wave, ctx.home):
     if note:
         st.warning(note)
     b1, b2, b3 = st.columns(3)
-    b1.download_button("下载 Word 汇报稿", docx, file_name=f"{ctx.home}_{ctx.wave}_群众满意度汇报.docx", key="dl_brief",
+    b1.download_button("下载 Word 汇报稿", docx, file_name=f"{ctx.home}_{ctx.wave}_群众满意度汇报.docx", key="dl_brief", on_click="ignore",
                        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document", icon=":material/download:")
-    b2.download_button("下载全部数据表（Excel）", reporting.workbook(ctx.version, ctx.wave, ctx.home), key="dl_workbook",
+    b2.download_button("下载全部数据表（Excel）", reporting.workbook(ctx.version, ctx.wave, ctx.home), key="dl_workbook", on_click="ignore",
                        file_name=f"{ctx.home}_{ctx.wave}_数据表.xlsx", icon=":material/download:",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     charts, chart_note = reporting.chart_archive(ctx.version, ctx.wave, ctx.home)
     if charts:
-        b3.download_button("下载图表（PNG 压缩包）", charts, file_name=f"{ctx.home}_{ctx.wave}_图表.zip", key="dl_charts",
+        b3.download_button("下载图表（PNG 压缩包）", charts, file_name=f"{ctx.home}_{ctx.wave}_图表.zip", key="dl_charts", on_click="ignore",
                            mime="application/zip", icon=":material/download:")
     else:
         b3.caption(chart_note)

@@ -7,6 +7,8 @@ in a random order with about one second of thinking between runs. A run is timed
 server's script_finished. Servers, in the same run:
 
     hello   `streamlit run bench/hello_page.py`: the smallest page, the reference for the targets
+    burn:N  `streamlit run bench/burn_page.py` asked for N ms of CPU a run (?ms=N): a calibration, how much work a
+            page may do before its p95 leaves 2× hello's on this machine
     app     `streamlit run serve.py`, as `make run` starts it (one process)
     serve   `make serve`: nginx and WORKERS processes (scripts/serve_workers.py)
     serve:N `make serve` with N processes (by default also 2 × WORKERS: one process per core is held back by each
@@ -17,7 +19,7 @@ as on a server that has been running. Memory is the peak of the summed resident 
 command started (make, the launcher, nginx and the workers), read from /proc every 0.2 s. Options (environment):
 
     BENCH_LOAD_SESSIONS=5,20,50   session counts
-    BENCH_LOAD_TARGETS=hello,app,serve,serve:<2 × cores>
+    BENCH_LOAD_TARGETS=hello,burn:2,burn:4,app,serve,serve:<2 × cores>
     BENCH_LOAD_WORKERS=<cores>    processes for `make serve`
     BENCH_LOAD_RAMP=2             s over which the sessions start (uniformly)
     BENCH_LOAD_THINK=1            s between a session's runs (±20 %)
@@ -53,6 +55,7 @@ from tests import browser_support as bs
 ROOT = bs.ROOT
 RESULTS = Path(__file__).with_name("results_load.md")
 HELLO = Path(__file__).with_name("hello_page.py")
+BURN = Path(__file__).with_name("burn_page.py")
 LOGS = ROOT / "data" / "bench" / "load-logs"  # the servers' output (gitignored), for the tracebacks behind any error
 RUN_TIMEOUT = 120        # s for one run before it counts as an error
 LOAD_TIMEOUT = 900       # s for one whole load (all sessions) before the rest is abandoned
@@ -61,7 +64,8 @@ TARGET_P95 = 3.0         # s, every page at 50 sessions with `make serve`
 TARGET_RATIO = 2.0       # p50 and p95 within this multiple of the hello page's
 TARGET_MEMORY_MB = 2048
 OPEN = "（打开）"
-LABELS = {"hello": "hello 页（单进程）", "app": "`streamlit run serve.py`（单进程）", "serve": "`make serve`（nginx + {w} 个进程）"}
+LABELS = {"hello": "hello 页（单进程）", "app": "`streamlit run serve.py`（单进程）", "serve": "`make serve`（nginx + {w} 个进程）",
+          "burn": "标定页：每次 {n} ms CPU（单进程）"}
 
 
 def serve_workers(target: str, default: int) -> int | None:
@@ -70,10 +74,18 @@ def serve_workers(target: str, default: int) -> int | None:
     return None if name != "serve" else int(count) if count else default
 
 
+def burn_ms(target: str) -> float | None:
+    """The CPU a calibration target asks of each run ("burn:4" = 4 ms); None for other targets."""
+    name, _, ms = target.partition(":")
+    return float(ms) if name == "burn" else None
+
+
 def label(target: str, default_workers: int) -> str:
     """A target's name in the report."""
     workers = serve_workers(target, default_workers)
-    return LABELS["serve"].format(w=workers) if workers else LABELS[target]
+    if workers:
+        return LABELS["serve"].format(w=workers)
+    return LABELS["burn"].format(n=f"{burn_ms(target):g}") if burn_ms(target) is not None else LABELS[target]
 
 
 # ---------------------------------------------------------------- processes and memory
@@ -254,13 +266,13 @@ class Load:
 
 
 async def one_session(index: int, base_url: str, page_paths: list[str], visits: int, ramp: float, think: float,
-                      deadline: float, out: list[Record], titles: dict[str, str]) -> None:
+                      deadline: float, out: list[Record], titles: dict[str, str], query: str = "") -> None:
     rng = random.Random(1000 + index)
     await asyncio.sleep(rng.uniform(0, ramp))
     try:
         cookie = await asyncio.to_thread(sticky_cookie, base_url)
         async with Session(base_url, cookie=cookie) as session:
-            run = await session.run(timeout=RUN_TIMEOUT)
+            run = await session.run(timeout=RUN_TIMEOUT, query=query)
             out.append(Record(index, OPEN, run.seconds, run.status, run.error))
             if not run.ok and not session.pages and not session.main_hash:
                 return
@@ -273,18 +285,18 @@ async def one_session(index: int, base_url: str, page_paths: list[str], visits: 
                     out.append(Record(index, titles.get(path, path), float("nan"), "abandoned"))
                     continue
                 await asyncio.sleep(think * rng.uniform(0.8, 1.2))
-                run = await session.run(pages[path], timeout=RUN_TIMEOUT)
+                run = await session.run(pages[path], timeout=RUN_TIMEOUT, query=query)
                 out.append(Record(index, titles.get(path, path or "hello"), run.seconds, run.status, run.error))
     except Exception as exc:  # a refused or dropped connection is an error of the load, not of the benchmark
         out.append(Record(index, OPEN, float("nan"), "connect", f"{type(exc).__name__}: {exc}"[:200]))
 
 
 async def drive(base_url: str, sessions: int, page_paths: list[str], titles: dict[str, str], ramp: float,
-                think: float) -> tuple[list[Record], float]:
+                think: float, query: str = "") -> tuple[list[Record], float]:
     out: list[Record] = []
     start = time.monotonic()
     deadline = start + LOAD_TIMEOUT
-    tasks = [one_session(i, base_url, page_paths, 2, ramp, think, deadline, out, titles) for i in range(sessions)]
+    tasks = [one_session(i, base_url, page_paths, 2, ramp, think, deadline, out, titles, query) for i in range(sessions)]
     await asyncio.wait_for(asyncio.gather(*tasks), LOAD_TIMEOUT + RUN_TIMEOUT + 30)
     return out, time.monotonic() - start
 
@@ -307,7 +319,9 @@ def measure(target: str, sessions: int, db: Path, secrets: Path, logs: Path, wor
     if serving:
         server = MakeServe(db, secrets, log, serving)
     else:
-        server = bs.StreamlitServer(db, secrets, log, script=HELLO if target == "hello" else bs.SERVE)
+        script = HELLO if target == "hello" else BURN if burn_ms(target) is not None else bs.SERVE
+        server = bs.StreamlitServer(db, secrets, log, script=script)
+    app = target == "app" or serving  # the dashboard's pages; hello and burn:N are one-page references
     started = time.perf_counter()
     try:
         server.start(START_TIMEOUT) if not serving else server.start()
@@ -322,10 +336,11 @@ def measure(target: str, sessions: int, db: Path, secrets: Path, logs: Path, wor
         print(f"    {target}：启动 {time.perf_counter() - started:.1f} s", flush=True)
         if warm:
             urls = server.worker_urls() if serving else [server.base_url]
-            asyncio.run(prime(urls, page_paths if target != "hello" else []))
+            asyncio.run(prime(urls, page_paths if app else []))
         cpu0 = cpu_seconds(server.process.pid)
+        query = f"ms={burn_ms(target):g}" if burn_ms(target) is not None else ""
         load.records, load.wall = asyncio.run(drive(server.base_url, sessions, page_paths,
-                                                    {} if target == "hello" else titles, ramp, think))
+                                                    titles if app else {}, ramp, think, query))
         load.server_cpu = cpu_seconds(server.process.pid) - cpu0
     except Exception as exc:
         load.note = f"负载中断：{type(exc).__name__}: {str(exc)[:200]}"
@@ -379,7 +394,7 @@ def verdict(loads: list[Load], workers: int) -> list[str]:
     top = max((l.sessions for l in loads), default=0)
     by = {l.target: l for l in loads if l.sessions == top}
     hello, lines = by.get("hello"), []
-    for target in [t for t in by if t != "hello"]:
+    for target in [t for t in by if t != "hello" and burn_ms(t) is None]:
         load = by.get(target)
         if load is None or hello is None or not len(hello.times()):
             continue
@@ -398,14 +413,32 @@ def verdict(loads: list[Load], workers: int) -> list[str]:
     return lines
 
 
+def calibration(loads: list[Load]) -> list[str]:
+    """For each session count: what the one-page references (hello, burn:N) reach, as multiples of hello's p95."""
+    hello = {l.sessions: l.stat() for l in loads if l.target == "hello" and len(l.times())}
+    rows = []
+    for load in sorted((l for l in loads if burn_ms(l.target) is not None), key=lambda l: (l.sessions, burn_ms(l.target))):
+        h, s = hello.get(load.sessions), load.stat()
+        ratio = f"{s['p95'] / h['p95']:.1f}×" if h and h["p95"] > 0 and s["p95"] == s["p95"] else "—"
+        rows.append(f"| {load.sessions} | {burn_ms(load.target):g} ms | {fmt_ms(load.cpu_ms_per_run)} | {fmt(s['p50'])} | "
+                    f"{fmt(s['p95'])} | {ratio} |")
+    if not rows:
+        return []
+    return ["", "## 标定：页面多做多少 CPU，p95 就离开 2× hello", "",
+            "`bench/burn_page.py` 在两行字之间占用指定的 CPU 时间（单进程，与 hello 同样的负载）；"
+            "“p95 / hello”为它的 p95 除以同一会话数下 hello 页的 p95。", "",
+            "| 会话数 | 页面多占 CPU | 服务 CPU/次 | p50 | p95 | p95 / hello |", "|---|---|---|---|---|---|"] + rows
+
+
 def report(loads: list[Load], workers: int, machine: str, settings_text: str, client_cpu: float) -> str:
     date = dt.date.today().isoformat()
     lines = ["# 多人同时打开（websocket 负载，问题 15）", "", f"{date}；机器：{machine}。", "",
              "由 `make bench`（`.venv/bin/python -m bench bench_load`）生成。" + settings_text, "",
              "## 汇总", ""] + summary_rows(loads, workers)
     lines += ["", "## 目标（最大会话数）", ""] + (verdict(loads, workers) or ["- （缺 hello 或应用的结果，无法判断）"])
+    lines += calibration(loads)
     for load in loads:
-        if load.target == "hello":
+        if load.target == "hello" or burn_ms(load.target) is not None:
             continue
         lines += ["", f"## {load.sessions} 个会话，{label(load.target, workers)}：各页", "",
                   "| 页面 | 次数 | p50 | p95 | max |", "|---|---|---|---|---|"]
@@ -434,7 +467,7 @@ def report(loads: list[Load], workers: int, machine: str, settings_text: str, cl
 def main() -> None:
     counts = [int(s) for s in os.environ.get("BENCH_LOAD_SESSIONS", "5,20,50").split(",") if s.strip()]
     workers = int(os.environ.get("BENCH_LOAD_WORKERS") or os.cpu_count() or 1)
-    default_targets = f"hello,app,serve,serve:{2 * workers}"
+    default_targets = f"hello,burn:2,burn:4,app,serve,serve:{2 * workers}"
     targets = [t.strip() for t in os.environ.get("BENCH_LOAD_TARGETS", default_targets).split(",") if t.strip()]
     ramp = float(os.environ.get("BENCH_LOAD_RAMP", "2"))
     think = float(os.environ.get("BENCH_LOAD_THINK", "1"))

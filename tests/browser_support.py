@@ -253,9 +253,10 @@ def launch_chromium(playwright):
 
 
 @contextmanager
-def browser_page(chromium, viewport: dict):
-    """A page in a fresh browser context (its own cookies, so its own Streamlit session), closed afterwards."""
-    context = chromium.new_context(viewport=viewport, locale="zh-CN")
+def browser_page(chromium, viewport: dict, **options):
+    """A page in a fresh browser context (its own cookies, so its own Streamlit session), closed afterwards; options
+    go to new_context (accept_downloads=True)."""
+    context = chromium.new_context(viewport=viewport, locale="zh-CN", **options)
     try:
         yield context.new_page()
     finally:

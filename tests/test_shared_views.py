@@ -167,3 +167,49 @@ def test_a_read_that_missed_before_a_clear_stores_nothing_after_it():
     assert memo.get(("k",)) is MISSING
     memo.put(("k",), ("v",), {}, "new value", memo.generation)
     assert memo.get(("k",)) == "new value"
+
+
+@pytest.mark.parametrize("args, kwargs, named", [
+    (("v1", "第4季度"), {}, {"version": "v1", "wave": "第4季度"}),
+    (("v1",), {"wave": "第4季度"}, {"version": "v1", "wave": "第4季度"}),
+    ((), {"version": "v1"}, {"version": "v1"}),
+    (("v1", "第4季度", "多余"), {}, None),        # too many: the function's own TypeError
+    (("v1",), {"version": "v2"}, None),           # named twice: likewise
+])
+def test_by_name_names_positional_arguments(args, kwargs, named):
+    from ui.caching import by_name
+
+    def view(version: str, wave: str = "") -> None: ...
+
+    assert by_name(view)(args, kwargs) == named
+
+
+def test_by_name_leaves_calls_to_star_arguments_alone():
+    from ui.caching import by_name
+
+    def view(*parts): ...
+
+    assert by_name(view)(("a", "b"), {}) is None
+
+
+def test_cached_calls_reach_streamlit_by_name_and_share_one_entry(monkeypatch):
+    """Streamlit inspects the signature for every positional argument of every call; named ones skip that."""
+    from streamlit.runtime.caching import cache_utils
+
+    from ui import caching
+
+    inspected = []
+    name_of = cache_utils._get_positional_arg_name
+    monkeypatch.setattr(cache_utils, "_get_positional_arg_name", lambda *a: inspected.append(a) or name_of(*a))
+    computed = []
+
+    @caching.shared_view(max_entries=4)
+    def scores(version: str, table=None) -> list:
+        computed.append(version)
+        return [version]
+
+    scores.clear()
+    table = frame()  # not a plain argument: the read goes through st.cache_resource every time
+    assert scores("v1", table) == scores(version="v1", table=table) == scores("v1", table=table) == ["v1"]
+    assert computed == ["v1"] and inspected == []
+    scores.clear()

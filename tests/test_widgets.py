@@ -164,3 +164,26 @@ def test_the_app_charts_send_a_small_template():
     full = len(json.dumps(base_layout(go.Figure(go.Bar(x=["甲", "乙"], y=[1.0, 2.0])), "标题").to_dict()))
     sent = len(json.dumps(styled("v1").spec()))
     assert sent < full / 2, (sent, full)
+
+
+def _download_calls() -> list[tuple[str, int, bool]]:
+    """Every st.download_button / .download_button call in the UI source: file, line, whether on_click="ignore"."""
+    import ast
+
+    from tests.conftest import ROOT
+
+    found = []
+    for path in sorted([*(ROOT / "app_pages").glob("*.py"), *(ROOT / "ui").glob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "download_button":
+                ignore = any(k.arg == "on_click" and isinstance(k.value, ast.Constant) and k.value.value == "ignore"
+                             for k in node.keywords)
+                found.append((path.name, node.lineno, ignore))
+    return found
+
+
+def test_no_download_reruns_the_page():
+    """A download changes nothing on the page; Streamlit's default (on_click="rerun") would redraw it per file taken."""
+    calls = _download_calls()
+    assert len(calls) >= 8, calls  # the table downloads, the brief's three, the backup and the templates
+    assert [c for c in calls if not c[2]] == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -39,6 +40,36 @@ def plain_key(values: tuple) -> tuple | None:
         else:
             return None
     return tuple(key)
+
+
+def by_name(func: Callable[..., Any]) -> Callable[[tuple, dict], dict]:
+    """Turns a call's positional arguments into named ones, by the signature read once here.
+
+    Streamlit names each positional argument of a cached call by inspecting the function's signature again, once per
+    argument and call (~20 µs each, a sixth of a replayed section's cost); named arguments skip that, and the key is
+    the same (Streamlit hashes the pairs of name and value either way)."""
+    params = list(inspect.signature(func).parameters.values())
+    names = [p.name for p in params]
+    if any(p.kind not in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params):
+        return lambda args, kwargs: None  # *args, **kwargs or positional-only: keep the call as it is
+
+    def bind(args: tuple, kwargs: dict) -> dict | None:
+        if len(args) > len(names) or any(name in kwargs for name in names[:len(args)]):
+            return None  # a wrong call: let the function raise its own TypeError
+        return dict(zip(names, args)) | kwargs
+
+    return bind
+
+
+def named_call(cached: Callable[..., Any], func: Callable[..., Any]) -> Callable[..., Any]:
+    """`cached` (func under st.cache_resource) called with every argument by name."""
+    bind = by_name(func)
+
+    def call(*args, **kwargs):
+        named = bind(args, kwargs)
+        return cached(*args, **kwargs) if named is None else cached(**named)
+
+    return call
 
 
 class _Memo:
@@ -95,10 +126,11 @@ def shared_view(max_entries: int | None = None, show_spinner: bool | str = False
         @functools.wraps(func)
         def compute(*args, **kwargs):
             value = func(*args, **kwargs)
-            _computed(func.__qualname__, args, value)
+            _computed(func.__qualname__, args + tuple(kwargs.values()), value)  # named in signature order (by_name)
             return value
 
-        cached = st.cache_resource(max_entries=max_entries, show_spinner=show_spinner)(compute)
+        resource = st.cache_resource(max_entries=max_entries, show_spinner=show_spinner)(compute)
+        cached, forget = named_call(resource, func), named_call(resource.clear, func)
         memo = _Memo(max_entries)
 
         @functools.wraps(func)
@@ -116,11 +148,11 @@ def shared_view(max_entries: int | None = None, show_spinner: bool | str = False
                 # What the memo drops goes from st.cache_resource too (which a hit never touches, so its own order of
                 # use is stale): a view read only with plain arguments holds at most max_entries values in all.
                 for old_args, old_kwargs in memo.put(key, args, kwargs, value, generation):
-                    cached.clear(*old_args, **old_kwargs)
+                    forget(*old_args, **old_kwargs)
             return value
 
         def clear() -> None:
-            cached.clear()  # first: a read between the two clears must not refill the memo from the old cache
+            resource.clear()  # first: a read between the two clears must not refill the memo from the old cache
             memo.clear()
 
         view.clear = clear  # type: ignore[attr-defined]
@@ -142,9 +174,11 @@ def sent_section(max_entries: int | None = None) -> Callable[[F], F]:
     a page run before the section; tests/test_sent_sections.py checks the rules in the source.
     """
     def decorate(func: F) -> F:
-        cached = st.cache_resource(max_entries=max_entries, show_spinner=False)(func)
-        _VIEWS.append(cached)  # clear_views() forgets what was sent, as it forgets views
-        return cached  # type: ignore[return-value]
+        resource = st.cache_resource(max_entries=max_entries, show_spinner=False)(func)
+        section = functools.wraps(func)(named_call(resource, func))
+        section.clear = resource.clear  # type: ignore[attr-defined]
+        _VIEWS.append(section)  # clear_views() forgets what was sent, as it forgets views
+        return section  # type: ignore[return-value]
 
     return decorate
 

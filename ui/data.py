@@ -30,7 +30,7 @@ def _engine_for(url: str):
 
 def engine():
     """One database engine per database URL (a connection pool: a resource, not data)."""
-    return _engine_for(store.db_url())
+    return _engine_for(url=store.db_url())  # by name: Streamlit inspects the signature for each positional argument
 
 
 @shared_view(show_spinner=False)

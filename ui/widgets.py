@@ -163,11 +163,14 @@ def show_table(frame: pd.DataFrame, **kwargs) -> None:
 def download_table(frame: pd.DataFrame, name: str, key: str) -> None:
     """CSV and Excel download buttons for one table (formula-safe cells), built only when clicked."""
     # One horizontal row (3 messages a run) rather than three columns (6): every page draws a few of these.
+    # on_click="ignore": a download changes nothing on the page, so it does not rerun it (Streamlit's default would
+    # redraw the whole page for every file a meeting's fifty people take away).
     row = st.container(horizontal=True, gap="small")
     row.download_button("下载 CSV", lambda: csv_bytes(frame), file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv",
-                         icon=":material/download:")
+                         icon=":material/download:", on_click="ignore")
     row.download_button("下载 Excel", lambda: xlsx_bytes({name: frame}), file_name=f"{name}.xlsx", key=f"{key}_xlsx",
-                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", icon=":material/download:")
+                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", icon=":material/download:",
+                          on_click="ignore")
 
 
 def no_survey_data() -> None:
