@@ -241,7 +241,9 @@ if allowed:
             from analysis.data.backup import backup_bytes
 
             backup_name, backup_data = backup_bytes(None)
-            st.download_button("下载备份", backup_data, file_name=backup_name, key="dl_backup", on_click="ignore",
+            # The one download that reruns: the rerun takes the button away, so the whole database leaves once per
+            # 生成备份 (with its role check) and does not stay downloadable on the page.
+            st.download_button("下载备份", backup_data, file_name=backup_name, key="dl_backup", on_click="rerun",
                                icon=":material/download:")
 else:
     st.caption("数据库备份只对分析员开放。")
