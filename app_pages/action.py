@@ -17,7 +17,7 @@ from analysis.survey import action
 from analysis.survey.school_metrics import association_sentence, township_association
 from ui import action as action_data
 from ui import auth, data, state
-from ui.widgets import download_table, lazy_tabs, page_context, plain, show_table, takeaway
+from ui.widgets import download_table, lazy_tabs, page_context, plain, takeaway
 
 
 def no_upload(label: str) -> None:
@@ -108,16 +108,12 @@ def orders_section() -> None:
     if tab is None:
         no_upload("民意诉求工单")
         return
-    rules = cfg.action
-    # Drawn once per version and day, then replayed (ui/caching.sent_section).
+    # Drawn once per version and day, then replayed (ui/caching.sent_section); downloads and the picker stay here.
     action_data.orders_overview(ctx.version, as_of)
     download_table(tab.by_item, "工单办理情况", "action_orders_table")
-    st.markdown(f"**工单聚集（同一乡镇、同一分项 ≥ {rules.cluster_min_orders} 件）**")
-    clusters = tab.clusters
-    if clusters.empty:
-        st.caption("没有达到立账条件的工单聚集。")
+    action_data.clusters_table(ctx.version, as_of)
+    if tab.clusters.empty:
         return
-    show_table(tab.clusters_shown, width="stretch")
     download_table(tab.clusters_shown, "工单聚集", "action_clusters")
     if allowed:
         fresh, label = tab.fresh, tab.fresh_labels

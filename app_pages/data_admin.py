@@ -12,7 +12,7 @@ from analysis.data.waves import sort_waves
 from analysis.formatting import fmt_rank_of, xlsx_bytes
 from ui import auth, data, records, state
 from ui.records import KIND_LABELS
-from ui.widgets import download_table, page_context, plain, show_table
+from ui.widgets import download_table, page_context, plain
 
 ERROR_ROWS_SHOWN = 1000
 ACCEPTED_TYPES = ["csv", "txt", "xlsx"]  # what analysis.data.readers reads (a .txt is tab- or comma-separated text)
@@ -167,7 +167,7 @@ if history.empty:
     st.info("数据库中还没有数据。请在上方上传文件，或请管理员载入示例数据。")
 else:
     view = records.history_view(ctx.version)
-    show_table(view, width="stretch")
+    records.history_table(ctx.version)
     download_table(view, "导入记录", "history")
     if allowed:
         statuses, labels = records.import_statuses(ctx.version), records.import_labels(ctx.version)
@@ -227,7 +227,7 @@ if audit.empty:
     st.caption("暂无操作记录。")
 else:
     audit_view = records.audit_view(log_key)
-    show_table(audit_view, width="stretch")
+    records.audit_table(log_key)
     download_table(audit_view, "操作日志", "audit")
 
 st.subheader("备份")

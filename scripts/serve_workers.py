@@ -51,6 +51,14 @@ events {{ worker_connections 4096; }}
 
 http {{
     access_log off;
+    # The types of the files Streamlit ships, which nginx sends itself (location /static/): a script sent as
+    # text/plain with "nosniff" would not run. Debian's own nginx.conf includes mime.types for the same purpose.
+    types {{
+        text/html html; text/css css; application/javascript js mjs; application/json json map; image/svg+xml svg;
+        image/png png; image/gif gif; image/jpeg jpg jpeg; image/x-icon ico; font/woff2 woff2; font/woff woff;
+        font/ttf ttf; font/otf otf; application/wasm wasm; text/plain txt;
+    }}
+    default_type application/octet-stream;
     client_body_temp_path {tmp}/client_body;
     proxy_temp_path {tmp}/proxy;
     fastcgi_temp_path {tmp}/fastcgi;
@@ -93,8 +101,10 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def site_config(host: str, port: int, worker_ports: list[int], site: str | None = None) -> str:
-    """deploy/nginx/satisfaction.conf for these workers, listening on host:port.
+def site_config(host: str, port: int, worker_ports: list[int], site: str | None = None,
+                static_root: Path | None = None) -> str:
+    """deploy/nginx/satisfaction.conf for these workers, listening on host:port, serving Streamlit's browser files
+    from static_root (scripts/static_assets.py) when given.
 
     On a loopback address the proxy stays transparent (the "# network" forwarding headers are dropped), so an analyst
     on this machine may change data without accounts, as with `make run`."""
@@ -108,12 +118,35 @@ def site_config(host: str, port: int, worker_ports: list[int], site: str | None 
         raise ValueError(f"{SITE} must have one upstream satisfaction_workers with server lines and one listen line")
     if is_loopback(host):
         text = "".join(line for line in text.splitlines(keepends=True) if not line.rstrip().endswith("# network"))
+    if static_root is not None:
+        text, roots = re.subn(r"(?m)^(\s*)root [^;]*;(\s*# static copy)$", lambda m: f'{m.group(1)}root "{static_root}";{m.group(2)}', text)
+        if roots != 1:
+            raise ValueError(f"{SITE} must have one root line marked '# static copy'")
     return text
 
 
 def nginx_config(tmp: Path) -> str:
     """nginx's main configuration for `make serve`: foreground, everything under `tmp`, the site included."""
     return MAIN_CONFIG.format(tmp=tmp, user="user nobody nogroup;" if os.geteuid() == 0 else "")
+
+
+def copy_static(root: Path) -> subprocess.Popen:
+    """Start building Streamlit's browser files, gzipped, for nginx to send (scripts/static_assets.py), in a process of
+    its own: the launcher stays small (reading and compressing 23 MB would stay in its heap) and the workers warm up
+    meanwhile."""
+    return subprocess.Popen([sys.executable, str(ROOT / "scripts" / "static_assets.py"), str(root)], cwd=ROOT,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+
+
+def static_ready(copying: subprocess.Popen) -> None:
+    """Wait for the copy; if it failed, nginx asks the workers for every file (uncompressed), as `make run` does."""
+    try:
+        code = copying.wait(timeout=START_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        copying.kill()
+        code = None
+    if code != 0:
+        print("未能生成浏览器文件副本，改由 Streamlit 进程发送（不压缩）", file=sys.stderr, flush=True)
 
 
 def _die_with_parent() -> None:
@@ -191,19 +224,25 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="satisfaction-nginx-"))
     tmp.chmod(0o755)  # nginx's worker runs as nobody when started by root and needs its temp paths
     procs: list[subprocess.Popen] = []
+    copying: subprocess.Popen | None = None
     try:
         worker_ports = free_ports(workers)
         for worker_port in worker_ports:
             procs.append(start([sys.executable, "-m", "streamlit", "run", ENTRY, "--server.address", "127.0.0.1",
                                 "--server.port", str(worker_port), "--server.headless", "true"], env))
         print(f"启动 {workers} 个 Streamlit 进程（端口 {', '.join(map(str, worker_ports))}），等待预热 …", flush=True)
+        # The browser files' gzipped copy is built while the workers warm up (~1 s of one core).
+        static_root = tmp / "static-assets"
+        copying = copy_static(static_root)
         for worker_port in worker_ports:
             if not wait_until(lambda p=worker_port: healthy(f"http://127.0.0.1:{p}/_stcore/health"), procs,
                               START_TIMEOUT, lambda: stopping):
                 if not stopping:
                     print(f"端口 {worker_port} 的进程未能启动（见上方日志）", file=sys.stderr)
                 return 0 if stopping else 1
-        (tmp / "satisfaction.conf").write_text(site_config(host, port, worker_ports), encoding="utf-8")
+        static_ready(copying)
+        (tmp / "satisfaction.conf").write_text(site_config(host, port, worker_ports, static_root=static_root),
+                                               encoding="utf-8")
         config = tmp / "nginx.conf"
         config.write_text(nginx_config(tmp), encoding="utf-8")
         procs.append(start([nginx, "-p", str(tmp), "-c", str(config), "-e", "stderr"], env))
@@ -224,7 +263,7 @@ def main() -> int:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the clean-up
-        stop_all(procs)
+        stop_all(procs + ([copying] if copying is not None else []))
         shutil.rmtree(tmp, ignore_errors=True)
         print("已停止 nginx 与全部进程", flush=True)
 

@@ -212,6 +212,46 @@ def test_make_run_entry_warms_then_serves_the_app(tmp_path_factory, chromium):
         server.stop()
 
 
+def test_make_serve_sends_the_browser_files_gzipped_from_nginx(tmp_path_factory, chromium):
+    """Through `make serve` a first visit draws the same first screen, while every Streamlit script and style comes
+    gzipped from nginx's copy (scripts/static_assets.py), not from a Python worker: under half the bytes."""
+    import shutil
+
+    from bench.bench_load import MakeServe
+
+    if not (shutil.which("nginx") or os.access("/usr/sbin/nginx", os.X_OK)):
+        if IN_CI:
+            pytest.fail("CI must have nginx (apt-get install -y nginx)", pytrace=False)
+        print("\nSKIPPED: nginx is not installed")
+        pytest.skip("nginx is not installed")
+    tmp = tmp_path_factory.mktemp("make-serve")
+    log = bs.ARTIFACTS / "logs" / "make-serve-browser.log"
+    log.unlink(missing_ok=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    server = MakeServe(bs.build_database(tmp / "app.db"), bs.write_secrets(tmp / "secrets.toml"), log, 2).start()
+    try:
+        with bs.browser_page(chromium, {"width": 1400, "height": 1000}) as page:
+            files = []
+            page.on("response", lambda r: files.append(r) if "/static/" in r.url else None)
+            bs.open_page(page, server.base_url + "/", expect_charts=True, timeout=FIRST_CHART_TIMEOUT)
+            assert _home_rank(page) == "第6名"
+            assert not bs.problems(page), bs.problems(page)
+            texts = [f for f in files if f.url.endswith((".js", ".css"))]
+            assert len(texts) > 20, [f.url for f in files]
+            headers = [f.all_headers() for f in texts]
+            # A file of a few bytes is sent as it is: its gzip would be larger.
+            odd = [(f.url, h.get("x-satisfaction-static"), h.get("content-encoding")) for f, h in zip(texts, headers)
+                   if h.get("x-satisfaction-static") != "copy"
+                   or (h.get("content-encoding") != "gzip" and len(f.body()) > 1000)]
+            assert not odd, odd[:5]
+            sent = page.evaluate("() => performance.getEntriesByType('resource')"
+                                 ".filter(e => e.name.includes('/static/')).map(e => [e.transferSize, e.decodedBodySize])")
+            assert sum(t for t, _ in sent) < sum(d for _, d in sent) / 2, sent[:5]
+    finally:
+        left = server.stop()
+    assert not left, f"processes left after make serve stopped: {left}"
+
+
 # ---------------------------------------------------------------- the analyst's journey
 
 

@@ -14,13 +14,17 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import errno
+import gzip
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -94,6 +98,40 @@ def wait_health(url: str, proc: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"no health answer through nginx within {START_TIMEOUT} s\n{log.read_text(errors='replace')[-3000:]}")
 
 
+def fetch(url: str, **headers) -> tuple[int, dict, bytes]:
+    """Status, headers (lower-case names) and body of a GET, errors included."""
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
+
+
+def check_browser_files_from_nginx(url: str) -> None:
+    """Streamlit's scripts come from nginx's gzipped copy (scripts/static_assets.py), byte for byte the installed
+    package's, with a script's type and a year's caching; a file not in the copy still comes from the workers."""
+    from scripts.static_assets import source_dir
+
+    _, _, index = fetch(url + "/")
+    script = re.search(rb'src="\.?(/static/js/[^"]+\.js)"', index).group(1).decode()
+    original = (source_dir() / script.removeprefix("/static/")).read_bytes()
+    status, headers, body = fetch(url + script, **{"Accept-Encoding": "gzip"})
+    assert status == 200 and headers.get("content-encoding") == "gzip", headers
+    # The marker is set only by the site's /static/ location: nginx stamps its own Server header on proxied answers too.
+    assert headers.get("x-satisfaction-static") == "copy" and gzip.decompress(body) == original
+    assert len(body) < len(original) / 2
+    assert headers["content-type"] == "application/javascript; charset=utf-8", headers
+    assert headers["x-content-type-options"] == "nosniff"
+    assert "immutable" in headers["cache-control"] and headers.get("vary") == "Accept-Encoding"
+    status, headers, body = fetch(url + script)  # a client that cannot gunzip gets the file itself
+    assert status == 200 and "content-encoding" not in headers and body == original
+    status, headers, body = fetch(url + "/static/js/not-in-the-copy.js")
+    # Answered by a worker (Streamlit's own fallback page), not cached for a year.
+    assert status == 200 and b"<html" in body.lower() and "x-satisfaction-static" not in headers
+    assert headers.get("cache-control") == "no-cache", headers
+
+
 def kill_leftovers(procs: list[subprocess.Popen]) -> list[int]:
     """The processes still alive in these processes' sessions half a second after they stopped, killed; their pids."""
     time.sleep(0.5)
@@ -125,6 +163,7 @@ def test_make_serve_two_workers_share_the_database(need_nginx, tmp_path):
         assert cookie and cookie.startswith("stroute=") and len(cookie) > len("stroute=") + 16, cookie
         workers = worker_urls(proc.pid)
         assert len(workers) == 2, workers
+        check_browser_files_from_nginx(url)
 
         # Through nginx: the websocket upgrade works and the page renders the stored waves.
         through_proxy = asyncio.run(render_texts(url, "ranking"))
@@ -239,7 +278,6 @@ def test_deploy_site_passes_nginx_check(need_nginx, tmp_path):
 
 def test_deploy_units_match_the_upstream():
     """Every worker port the systemd target starts is a server of the nginx upstream, and the other way round."""
-    import re
 
     site = (ROOT / "deploy" / "nginx" / "satisfaction.conf").read_text(encoding="utf-8")
     target = (ROOT / "deploy" / "systemd" / "satisfaction.target").read_text(encoding="utf-8")
@@ -284,10 +322,9 @@ def test_deploy_units_and_site_start_and_serve(need_nginx, tmp_path):
     """deploy/ started as a bureau server would run it: two workers from satisfaction-worker@.service (its ExecStart,
     Environment, EnvironmentFile and WorkingDirectory, with /opt/satisfaction and /var/lib/satisfaction pointing here;
     no systemd in CI, so the unit's command is run directly) behind nginx with deploy/nginx/satisfaction.conf as it
-    is, except its ports. Through nginx: the health check, the sticky cookie, a page over the websocket, and, since
-    the site forwards the client's address, no data change without accounts."""
-    import re
-
+    is, except its ports and folders. Through nginx: the health check, the sticky cookie, the browser files gzipped
+    from scripts/static_assets.py's copy, a page over the websocket, and, since the site forwards the client's
+    address, no data change without accounts."""
     from scripts.serve_workers import MAIN_CONFIG
 
     var = tmp_path / "var"
@@ -315,6 +352,16 @@ def test_deploy_units_and_site_start_and_serve(need_nginx, tmp_path):
             shutil.chown(tmp_path / sub, "nobody")
 
     replacements = {"/opt/satisfaction": str(ROOT), "/var/lib/satisfaction": str(var), "/etc/satisfaction/env": str(env_file)}
+    # The browser files' copy, built as deploy/README.md says, where nginx's worker (nobody) can reach it: pytest's
+    # own temporary folders are private to their owner.
+    files = Path(tempfile.mkdtemp(prefix="satisfaction-static-"))
+    files.chmod(0o755)
+    built = subprocess.run([sys.executable, "scripts/static_assets.py", str(files)], cwd=ROOT, capture_output=True,
+                           text=True, timeout=120)
+    assert built.returncode == 0 and "已生成" in built.stdout, built.stderr
+    site, roots = re.subn(r"root /var/cache/satisfaction-static;", f"root {files};", site)
+    assert roots == 1, "the site should serve the browser files from /var/cache/satisfaction-static"
+    (tmp_path / "satisfaction.conf").write_text(site, encoding="utf-8")
     secrets = bs.write_secrets(tmp_path / "secrets.toml")  # no accounts
     procs, logs = [], []
     try:
@@ -340,6 +387,7 @@ def test_deploy_units_and_site_start_and_serve(need_nginx, tmp_path):
         wait_health(url, procs[-1], nginx_log)
         cookie = sticky_cookie(url)
         assert cookie and cookie.startswith("stroute="), cookie
+        check_browser_files_from_nginx(url)
         ranking = asyncio.run(render_texts(url, "ranking"))
         assert ranking.ok and len(wave_options(ranking)) >= 2, ranking
         admin = asyncio.run(render_texts(url, "data_admin"))
@@ -357,6 +405,7 @@ def test_deploy_units_and_site_start_and_serve(need_nginx, tmp_path):
                 os.killpg(proc.pid, signal.SIGKILL)  # each runs in its own session: the group is it and its children
                 proc.wait(timeout=10)
         left = kill_leftovers(procs)
+        shutil.rmtree(files, ignore_errors=True)
         assert not left, f"processes left after SIGTERM: {left}"
 
 

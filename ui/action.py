@@ -163,3 +163,14 @@ def orders_overview(version: str, as_of: dt.date) -> None:
     takeaway(tab.latest)
     st.markdown("**各分项、各乡镇的工单与办理情况**")
     show_table(tab.by_item, width="stretch")
+
+
+@sent_section(max_entries=8)
+def clusters_table(version: str, as_of: dt.date) -> None:
+    """The 工单聚集 heading and its table, or a line saying there is none (the page adds the downloads and the picker)."""
+    tab = orders_tab(version, as_of)
+    st.markdown(f"**工单聚集（同一乡镇、同一分项 ≥ {data.settings().action.cluster_min_orders} 件）**")
+    if tab.clusters.empty:
+        st.caption("没有达到立账条件的工单聚集。")
+    else:
+        show_table(tab.clusters_shown, width="stretch")

@@ -1,4 +1,4 @@
-"""The 数据管理 page's record tables (import history, audit log) as shown, cached on their versions."""
+"""The 数据管理 page's record tables (import history, audit log) as shown, cached on their versions, and drawn once."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from analysis.data import store
 from analysis.data.contract import KIND_KEYS, file_kind
 from analysis.formatting import fmt_time
 from ui import data
-from ui.caching import shared_view
+from ui.caching import sent_section, shared_view
+from ui.widgets import show_table
 
 KIND_LABELS = {key: file_kind(key, ()).label for key in KIND_KEYS}
 STATUS_LABELS = {"active": "使用中", "replaced": "已被替换", "deleted": "已删除", "purged": "已彻底删除"}
@@ -55,3 +56,16 @@ def audit_view(log_key: str) -> pd.DataFrame:
     return hash_last(audit.assign(action=audit["action"].map(lambda a: store.ACTION_LABELS.get(a, a)),
                                   kind=audit["kind"].map(lambda k: LOG_KIND_LABELS.get(k, k)),
                                   at=audit["at"].map(fmt_time)).rename(columns=AUDIT_HEADERS))
+
+
+# Sent sections: the tables' Arrow bytes are built once per version, not on every visit (ui/caching.sent_section).
+@sent_section(max_entries=4)
+def history_table(data_version: str) -> None:
+    """The import history as a table."""
+    show_table(history_view(data_version), width="stretch")
+
+
+@sent_section(max_entries=4)
+def audit_table(log_key: str) -> None:
+    """The audit log as a table."""
+    show_table(audit_view(log_key), width="stretch")
