@@ -37,17 +37,32 @@ with detail_expander("推演依据：总体满意度与各分项的关系", stat
 
 st.subheader("调整方案")
 groups = planning.group_options(ctx.version, ctx.wave, ctx.home)
-answers = [a for a in sorted(cfg.points, key=cfg.points.get)]
-edited = st.data_editor(
-    planning.example_moves(), num_rows="dynamic", width="stretch", key="planner_editor",
-    column_config={
-        "分项": st.column_config.SelectboxColumn("分项", options=list(cfg.items), required=True),
-        "群体": st.column_config.SelectboxColumn("群体", options=list(groups), required=True),
-        "从": st.column_config.SelectboxColumn("从", options=answers, required=True),
-        "到": st.column_config.SelectboxColumn("到", options=answers, required=True),
-        "比例%": st.column_config.NumberColumn("比例%", min_value=0.0, max_value=100.0, step=1.0, format="%.0f%%", required=True),
-    })
-moves = moves_from_rows(edited, groups, cfg.points)
+rows = st.session_state.get(state.PLAN_ROWS)
+rows = planning.example_moves() if rows is None else rows
+# The editor is the heaviest element of any page (~1.2 ms a run, issue 15) and most visits only read the plan's
+# outcome, so it is drawn only while this expander is open. Its rows live in session state, not in the widget: a
+# closed editor (or another page) keeps the plan. While open, the editor starts from one fixed frame (PLAN_BASE), so
+# Streamlit keeps applying the edits made since it opened.
+with st.expander("修改方案（展开编辑）", key=state.PLANNER_EDIT_OPEN, on_change="rerun", icon=":material/edit:") as box:
+    if box.open:
+        answers = [a for a in sorted(cfg.points, key=cfg.points.get)]
+        base = st.session_state.setdefault(state.PLAN_BASE, rows)
+        rows = st.data_editor(
+            base, num_rows="dynamic", width="stretch", key="planner_editor",
+            column_config={
+                "分项": st.column_config.SelectboxColumn("分项", options=list(cfg.items), required=True),
+                "群体": st.column_config.SelectboxColumn("群体", options=list(groups), required=True),
+                "从": st.column_config.SelectboxColumn("从", options=answers, required=True),
+                "到": st.column_config.SelectboxColumn("到", options=answers, required=True),
+                "比例%": st.column_config.NumberColumn("比例%", min_value=0.0, max_value=100.0, step=1.0, format="%.0f%%",
+                                                       required=True),
+            })
+        st.session_state[state.PLAN_ROWS] = rows
+if not box.open:
+    st.session_state.pop(state.PLAN_BASE, None)  # the next opening starts from the rows as last edited
+moves = moves_from_rows(rows, groups, cfg.points)
+st.caption(plain("当前方案：" + "；".join(m.label() for m in moves)) if moves
+           else "当前方案没有完整的调整：展开“修改方案”，填写分项、群体、从哪个答案到哪个答案和比例。")
 with_trend = st.toggle("假设各县区（含本县）按近 3 期趋势再变化一期", key="planner_trend",
                        help="关闭时按本期得分推演；打开时每个县区都按自己近 3 期的趋势外推一期，趋势的抽样误差计入概率。")
 

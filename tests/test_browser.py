@@ -379,6 +379,59 @@ def test_county_scenario_pages_name_their_basis(path, stem, county_server, pages
         page.close()
 
 
+# ---------------------------------------------------------------- 目标推演's plan editor
+
+
+def _plan_words(page) -> str:
+    return next(t for t in page.get_by_test_id("stCaptionContainer").all_inner_texts() if t.startswith("当前方案"))
+
+
+def _type_into_cell(page, x: float, y: float, value: str) -> None:
+    """Select a grid cell, type over it and commit (typing on a selected cell opens its editor), then click away."""
+    page.mouse.click(x, y)
+    time.sleep(0.3)
+    for key in value:
+        page.keyboard.type(key, delay=80)
+    time.sleep(0.3)
+    page.keyboard.press("Enter")
+    time.sleep(0.3)
+    page.get_by_role("heading", name="目标推演").click()  # outside the grid: the edit reaches the server
+    time.sleep(0.5)
+    bs.wait_idle(page)
+
+
+def test_an_edited_plan_is_kept_when_its_editor_closes(pages_server, chromium):
+    """The plan editor is drawn only while 修改方案 is open; two edits both count, and the plan, its words and its
+    outcome stay after the editor closes and after a visit to another page."""
+    with bs.browser_page(chromium, {"width": 1400, "height": 1400}) as page:
+        bs.open_page(page, pages_server.url("/planner"))
+        assert _plan_words(page).endswith("一般→满意 20%；学生家长 的 课后服务 比较满意→满意 10%")
+        before = page.get_by_test_id("stMetricValue").all_inner_texts()
+        page.get_by_text("修改方案（展开编辑）").click()
+        time.sleep(0.5)
+        bs.wait_idle(page)
+        grid = page.get_by_test_id("stExpander").filter(has_text="修改方案").get_by_test_id("stDataFrame")
+        for row, value in ((1, "50"), (2, "30")):
+            box = grid.bounding_box()
+            # The 比例% column; rows are 35 px under a 35-px header.
+            _type_into_cell(page, box["x"] + box["width"] - 40, box["y"] + 35 * row + 17, value)
+        words = _plan_words(page)
+        assert "一般→满意 50%" in words and "比较满意→满意 30%" in words, words
+        after = page.get_by_test_id("stMetricValue").all_inner_texts()
+        assert after != before, (before, after)
+        page.get_by_text("修改方案（展开编辑）").click()
+        time.sleep(0.5)
+        bs.wait_idle(page)
+        assert grid.count() == 0 and _plan_words(page) == words
+        page.get_by_test_id("stSidebarNavLink").filter(has_text="排名").click()
+        bs.wait_idle(page)
+        page.get_by_test_id("stSidebarNavLink").filter(has_text="目标推演").click()
+        time.sleep(0.5)
+        bs.wait_idle(page)
+        assert _plan_words(page) == words and page.get_by_test_id("stMetricValue").all_inner_texts() == after
+        assert not bs.problems(page), bs.problems(page)
+
+
 # ---------------------------------------------------------------- the director's first screen, desktop and phone
 
 

@@ -2,6 +2,7 @@
 lower sections run only while their tab is open and keep their inputs across a switch; an analyst saves, compares and
 deletes a plan (audited); a leader sees the plans without the controls; a role lost before the click saves nothing."""
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -53,7 +54,46 @@ def test_planner_tabs_run_only_when_open(app_db, tab, shown, not_run):
     text = page_text(at)
     assert shown in text and not_run not in text
     assert bool(at.text_input) == (tab == SAVED)  # the plan's name box is drawn only in its own tab
-    assert at.data_editor and not any(t.get("data_editor") for t in at.tabs)  # the plan editor stays above the tabs
+    assert not at.data_editor  # the plan editor is drawn only while its expander is open
+    at.session_state["planner_edit_open"] = True
+    at.run()
+    assert at.data_editor and not any(t.get("data_editor") for t in at.tabs)  # and then above the tabs
+
+
+def plan_caption(at: AppTest) -> str:
+    return next(c.value for c in at.caption if c.value.startswith("当前方案"))
+
+
+def test_the_plan_is_kept_while_its_editor_is_closed(app_db):
+    """The plan lives in session state: its words and outcome show with the editor closed, the editor opens on the
+    rows as last edited, and closing it keeps them (a leader's visit draws no editor at all)."""
+    at = open_planner()
+    assert not at.data_editor
+    assert plan_caption(at) == "当前方案：农村 的 有偿补课治理 一般→满意 20%；学生家长 的 课后服务 比较满意→满意 10%"
+    example = page_text(at)
+    edited = pd.DataFrame([{"分项": "有偿补课治理", "群体": "农村", "从": "一般", "到": "满意", "比例%": 60.0}])
+    at.session_state["planner_plan_rows"] = edited  # as the editor leaves it after an edit
+    at.run()
+    assert not at.exception, at.exception
+    assert plan_caption(at) == "当前方案：农村 的 有偿补课治理 一般→满意 60%" and page_text(at) != example
+    at.session_state["planner_edit_open"] = True
+    at.run()
+    assert not at.exception, at.exception
+    assert at.data_editor[0].value["比例%"].tolist() == [60.0]  # the editor opens on the kept rows
+    at.session_state["planner_edit_open"] = False
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.data_editor and plan_caption(at).endswith("一般→满意 60%")
+    assert "planner_plan_base" not in at.session_state  # the next opening starts from the rows as last edited
+
+
+def test_an_empty_plan_says_what_to_fill_in(app_db):
+    at = open_planner()
+    at.session_state["planner_plan_rows"] = pd.DataFrame(columns=["分项", "群体", "从", "到", "比例%"])
+    at.run()
+    assert not at.exception, at.exception
+    assert "展开“修改方案”" in plan_caption(at)
+    assert at.button(key="choose_for_brief").disabled  # nothing to put into the brief
 
 
 def test_switching_tabs_keeps_the_inputs(app_db):

@@ -12,6 +12,9 @@ UPLOAD_ROUND = "upload_round"  # bumped by each successful import: a new uploade
 SCENARIO = "planner_scenario"
 PLANNER_RELATION_OPEN = "planner_relation_open"  # 目标推演's 推演依据 expander: its table runs only while open
 PLANNER_TAB = "planner_section_tab"  # 目标推演's 反推 / 保存与比较方案 tabs
+PLANNER_EDIT_OPEN = "planner_edit_open"  # 目标推演's 修改方案 expander: the plan editor is drawn only while open
+PLAN_ROWS = "planner_plan_rows"  # the plan's rows as last edited (kept while the editor is closed, and across pages)
+PLAN_BASE = "planner_plan_base"  # the rows the open editor started from (constant while open, so its edits stay)
 RANKING_TAB = "ranking_section_tab"
 
 # 分项指标, 群体与乡镇, 办学指标: filters, tabs and selectors.
