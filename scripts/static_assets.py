@@ -29,7 +29,7 @@ from pathlib import Path
 # Text formats; woff2, png and gif are compressed already.
 COMPRESSIBLE = frozenset({".js", ".mjs", ".css", ".json", ".svg", ".html", ".map", ".txt", ".ttf", ".otf", ".wasm"})
 URL_DIR = "static"   # the URL prefix the files are served under (/static/js/…), also the folder inside the copy
-STAMP = "STREAMLIT_VERSION"
+STAMP = "BUNDLE_FINGERPRINT"  # the Streamlit version and a hash of the file list the copy was made from
 
 
 def source_dir() -> Path:
@@ -50,13 +50,15 @@ def gzipped(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=9, mtime=0)
 
 
-def copy_tree(source: Path, target: Path) -> int:
+def bundle_files(source: Path) -> list[Path]:
+    """The bundle's own regular files, in a fixed order (links are never followed into the copy)."""
+    return [p for p in sorted(source.rglob("*")) if p.is_file() and not p.is_symlink()]
+
+
+def copy_tree(source: Path, target: Path) -> None:
     """Copy every file under source to target (readable by nginx's unprivileged worker), each compressible one with a
-    `.gz` beside it when that is smaller; returns the number of files copied."""
-    count = 0
-    for path in sorted(source.rglob("*")):
-        if path.is_symlink() or not path.is_file():
-            continue  # only the package's own regular files
+    `.gz` beside it when that is smaller."""
+    for path in bundle_files(source):
         out = target / path.relative_to(source)
         out.parent.mkdir(parents=True, exist_ok=True)
         data = path.read_bytes()
@@ -68,18 +70,15 @@ def copy_tree(source: Path, target: Path) -> int:
                 gz = out.with_name(out.name + ".gz")
                 gz.write_bytes(packed)
                 gz.chmod(0o644)
-        count += 1
     for folder in [target, *(p for p in target.rglob("*") if p.is_dir())]:
         folder.chmod(0o755)  # mkdir's mode is cut by the umask
-    return count
 
 
 def fingerprint(source: Path, version: str) -> str:
     """The Streamlit version and a hash of the bundle's file names and sizes: a reinstall with other files counts."""
     listing = hashlib.sha256()
-    for path in sorted(source.rglob("*")):
-        if path.is_file() and not path.is_symlink():
-            listing.update(f"{path.relative_to(source)}\0{path.stat().st_size}\n".encode())
+    for path in bundle_files(source):
+        listing.update(f"{path.relative_to(source)}\0{path.stat().st_size}\n".encode())
     return f"{version} {listing.hexdigest()[:16]}"
 
 

@@ -44,6 +44,11 @@ class Move:
         return f"{group} 的 {self.item} {self.from_answer}→{self.to_answer} {self.share * 100:.0f}%"
 
 
+def plan_text(moves: list[Move]) -> str:
+    """A plan as one line: each move's description, joined by "；"."""
+    return "；".join(m.label() for m in moves)
+
+
 def moves_to_json(moves: list[Move]) -> str:
     """Serialised scenario for the database."""
     return json.dumps([asdict(m) for m in moves], ensure_ascii=False)
