@@ -10,9 +10,9 @@ shows in every worker on its next run.
 
 PORT and HOST default to `.streamlit/config.toml` (where `make run` listens), WORKERS to the number of cores. nginx
 runs with `daemon off` from a config generated into a temporary directory; Ctrl-C or SIGTERM stops nginx and every
-worker, and the directory is removed. Meanwhile scripts/static_assets.py builds the gzipped copy of Streamlit's
-browser files that nginx sends itself (location /static/ of the site file). If any of them exits on its own, the rest are stopped too (a supervisor such as
-systemd restarts the whole set; see deploy/).
+worker, and the directory is removed. If any of them exits on its own, the rest are stopped too (a supervisor such as
+systemd restarts the whole set; see deploy/). While the workers warm up, scripts/static_assets.py builds the gzipped
+copy of Streamlit's browser files that nginx sends itself (location /static/ of the site file).
 """
 
 from __future__ import annotations
