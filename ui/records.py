@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.data import store
-from analysis.data.contract import KIND_KEYS, file_kind
+from analysis.data.contract import KIND_KEYS, LEDGER, file_kind
 from analysis.formatting import fmt_time
 from ui import data
 from ui.caching import sent_section, shared_view
@@ -13,7 +13,8 @@ from ui.widgets import show_table
 
 KIND_LABELS = {key: file_kind(key, ()).label for key in KIND_KEYS}
 STATUS_LABELS = {"active": "使用中", "replaced": "已被替换", "deleted": "已删除", "purged": "已彻底删除"}
-LOG_KIND_LABELS = KIND_LABELS | {"scenario": "推演方案", "database": "整个数据库", "": ""}
+# Every kind the audit log names: the file kinds, the 问题台账 (kept as audited events, not imports), plans, backups.
+LOG_KIND_LABELS = KIND_LABELS | {LEDGER.key: LEDGER.label, "scenario": "推演方案", "database": "整个数据库", "": ""}
 HISTORY_HEADERS = {"id": "编号", "kind": "类型", "period": "批次/年度", "file_name": "文件名", "sha256": "SHA-256", "rows": "行数",
                    "status": "状态", "imported_at": "导入时间", "imported_by": "导入人"}
 AUDIT_HEADERS = {"id": "编号", "at": "时间", "user": "操作人", "action": "操作", "kind": "类型", "period": "批次/年度",
