@@ -12,7 +12,7 @@ from analysis.data.waves import sort_waves
 from analysis.formatting import fmt_rank_of, xlsx_bytes
 from ui import auth, data, records, state
 from ui.records import KIND_LABELS
-from ui.widgets import download_table, page_context, plain
+from ui.widgets import download_buttons, download_table, page_context, plain
 
 ERROR_ROWS_SHOWN = 1000
 ACCEPTED_TYPES = ["csv", "txt", "xlsx"]  # what analysis.data.readers reads (a .txt is tab- or comma-separated text)
@@ -141,7 +141,8 @@ if allowed:
             if len(errors) > ERROR_ROWS_SHOWN:
                 st.caption(f"下表只显示前 {ERROR_ROWS_SHOWN:,} 处，完整清单请下载。")
             st.dataframe(errors.head(ERROR_ROWS_SHOWN), hide_index=True, width="stretch")
-            download_table(errors, f"错误清单_{upload.name.rsplit('.', 1)[0]}", "errors")
+            # Shown at once: the error list is what the analyst needs next (a refused file is not a page everyone opens).
+            download_buttons(errors, f"错误清单_{upload.name.rsplit('.', 1)[0]}", "errors")
         else:
             st.markdown("**预览（前 10 行）**")
             st.dataframe(plan.preview(10), hide_index=True, width="stretch")
@@ -230,34 +231,39 @@ else:
     records.audit_table(log_key)
     download_table(audit_view, "操作日志", "audit")
 
-st.subheader("备份")
-if allowed:
-    st.caption("下载整个数据库的备份（SQLite 为 .db 文件，PostgreSQL 为 pg_dump 文件）。恢复用命令行：python -m analysis restore 文件。"
-               "备份含全部问卷，请按本局数据管理规定保存。")
-    if st.button("生成备份", key="make_backup", icon=":material/backup:"):
-        if not auth.can_change_data():  # checked again at the moment of the action
-            st.error("只有分析员可以下载数据库备份。")
-        else:
-            from analysis.data.backup import backup_bytes
+# The backup and the templates are seldom wanted: as lazy expanders (a keyed expander reruns when toggled) they are
+# one element each a run instead of a title, a caption and their widgets (issue 15: every element costs server time).
+with st.expander("数据库备份", key=state.BACKUP_OPEN, on_change="rerun", icon=":material/backup:") as box:
+    if box.open and allowed:
+        st.caption("下载整个数据库的备份（SQLite 为 .db 文件，PostgreSQL 为 pg_dump 文件）。恢复用命令行：python -m analysis restore 文件。"
+                   "备份含全部问卷，请按本局数据管理规定保存。")
+        if st.button("生成备份", key="make_backup", icon=":material/backup:"):
+            if not auth.can_change_data():  # checked again at the moment of the action
+                st.error("只有分析员可以下载数据库备份。")
+            else:
+                from analysis.data.backup import backup_bytes
 
-            backup_name, backup_data = backup_bytes(None)
-            # The one download that reruns: the rerun takes the button away, so the whole database leaves once per
-            # 生成备份 (with its role check) and does not stay downloadable on the page.
-            st.download_button("下载备份", backup_data, file_name=backup_name, key="dl_backup", on_click="rerun",
+                backup_name, backup_data = backup_bytes(None)
+                # The one download that reruns: the rerun takes the button away, so the whole database leaves once per
+                # 生成备份 (with its role check) and does not stay downloadable on the page.
+                st.download_button("下载备份", backup_data, file_name=backup_name, key="dl_backup", on_click="rerun",
+                                   icon=":material/download:")
+    elif box.open:
+        st.caption("数据库备份只对分析员开放。")
+
+with st.expander("空白模板（CSV 与 Excel）", key=state.TEMPLATES_OPEN, on_change="rerun", icon=":material/description:") as box:
+    if box.open:
+        st.caption("按模板的表头填写：每一列填什么、允许哪些值、哪些列必填，见随系统提供的数据说明（数据字典）。"
+                   "CSV 为 UTF-8（带BOM）编码，Excel 可直接打开。")
+        template_key = st.selectbox("模板类型", KIND_KEYS, format_func=KIND_LABELS.get, key=state.TEMPLATE_KIND)
+        template_label = KIND_LABELS[template_key]
+        # One kind at a time: nine kinds × two buttons were 36 elements on every rerun, and unreadable on a phone.
+        # Templates are built only when clicked (callables): building every Excel template cost ~85 ms on each rerun.
+        with st.container(horizontal=True, gap="small"):
+            st.download_button("CSV 模板", lambda: template_csv(template_key, cfg.items),
+                               file_name=f"模板_{template_label}.csv", mime="text/csv", key="tpl_csv", on_click="ignore",
                                icon=":material/download:")
-else:
-    st.caption("数据库备份只对分析员开放。")
-
-st.subheader("空白模板")
-st.caption("按模板的表头填写：每一列填什么、允许哪些值、哪些列必填，见随系统提供的数据说明（数据字典）。"
-           "CSV 为 UTF-8（带BOM）编码，Excel 可直接打开。")
-template_key = st.selectbox("模板类型", KIND_KEYS, format_func=KIND_LABELS.get, key=state.TEMPLATE_KIND)
-template_label = KIND_LABELS[template_key]
-# One kind at a time: nine kinds × two buttons in columns were 36 elements on every rerun, and unreadable on a phone.
-# Templates are built only when clicked (callables): building every Excel template cost ~85 ms on each rerun.
-with st.container(horizontal=True, gap="small"):
-    st.download_button("CSV 模板", lambda: template_csv(template_key, cfg.items), file_name=f"模板_{template_label}.csv",
-                       mime="text/csv", key="tpl_csv", on_click="ignore", icon=":material/download:")
-    st.download_button("Excel 模板", lambda: xlsx_bytes({template_label: template_frame(template_key, cfg.items)}),
-                       file_name=f"模板_{template_label}.xlsx", key="tpl_xlsx", on_click="ignore", icon=":material/download:",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            st.download_button("Excel 模板", lambda: xlsx_bytes({template_label: template_frame(template_key, cfg.items)}),
+                               file_name=f"模板_{template_label}.xlsx", key="tpl_xlsx", on_click="ignore",
+                               icon=":material/download:",
+                               mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

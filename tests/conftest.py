@@ -232,3 +232,25 @@ def run_script(script: str, accounts: dict | None = None, session: dict | None =
 def text_values(at) -> list[str]:
     """The st.text outputs of a run."""
     return [t.value for t in at.text]
+
+
+def download_menus(at) -> list[str]:
+    """The session-state keys of the 下载 menus (lazy popovers) an AppTest page draws, in page order."""
+    keys, blocks = [], [at._tree]
+    while blocks:
+        block = blocks.pop(0)
+        proto = getattr(block, "proto", None)
+        if getattr(proto, "DESCRIPTOR", None) is not None and proto.DESCRIPTOR.name == "Block" \
+                and proto.WhichOneof("type") == "popover" and proto.popover.label == "下载":
+            keys.append(proto.popover.id.split("-", 2)[2])  # a keyed element's id ends with its key
+        blocks.extend(getattr(block, "children", {}).values())
+    return keys
+
+
+def open_download_menus(at):
+    """Open every 下载 menu on the page (what a click on each sends) and rerun; returns the AppTest."""
+    keys = download_menus(at)
+    assert keys, "no 下载 menu on this page"
+    for key in keys:
+        at.session_state[key] = True
+    return at.run()

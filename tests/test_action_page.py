@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analysis.data import ledger, store
-from tests.conftest import ROOT, page_text, staff_accounts
+from tests.conftest import ROOT, download_menus, open_download_menus, page_text, staff_accounts
 
 LEADER = staff_accounts()
 
@@ -41,7 +41,11 @@ def test_leader_reads_every_tab_without_edit_controls(own_db, tab):
     assert not [b for b in at.button if b.label in ("保存修改", "新增", "加入问题台账", "导入台账")]
     assert not at.file_uploader
     assert any(":material/lightbulb:" in c.value for c in at.caption) or tab == "问题台账"  # one-line takeaway
-    assert len(at.get("download_button")) >= 2 * len(at.dataframe) - 2  # CSV and Excel for every table shown
+    menus = download_menus(at)
+    assert len(menus) >= len(at.dataframe) - 1  # a 下载 menu for every table shown
+    open_download_menus(at)
+    assert not at.exception, at.exception
+    assert len(at.get("download_button")) == 2 * len(menus)  # each with its CSV and Excel
 
 
 def test_analyst_closes_a_ledger_problem_and_it_is_audited(own_db):

@@ -232,11 +232,30 @@ def test_preview_hides_internal_columns_and_times_are_local_minutes(base_db, loo
     assert "data/README.md" not in text and "secrets.toml" not in text
 
 
+@pytest.mark.parametrize("session, button, note", [
+    ({}, True, "备份含全部问卷"),  # an analyst on this machine (loopback, no accounts)
+    ({"user_name": "王局长", "user_role": "leader"}, False, "数据库备份只对分析员开放。"),
+])
+def test_the_backup_is_offered_only_to_analysts_and_only_once_its_expander_opens(base_db, loopback, session, button, note):
+    at = open_page(LEADER if session else None, session)
+    assert not [b for b in at.button if b.label == "生成备份"] and note not in page_text(at, tables=False)  # closed
+    at.session_state[state.BACKUP_OPEN] = True  # what opening the 数据库备份 expander sends
+    at.run()
+    assert not at.exception, at.exception
+    assert bool([b for b in at.button if b.label == "生成备份"]) is button and note in page_text(at, tables=False)
+    if button:
+        at.button(key="make_backup").click().run()
+        assert [b.proto.label for b in at.get("download_button")] == ["下载备份"]
+
+
 def test_blank_templates_come_one_kind_at_a_time(base_db, loopback):
     from analysis.data.contract import KIND_KEYS
     from ui.records import KIND_LABELS
 
     at = open_page()
+    assert "data_admin_template_kind" not in [s.key for s in at.selectbox]  # closed: no chooser, no buttons
+    at.session_state[state.TEMPLATES_OPEN] = True  # what opening the 空白模板 expander sends
+    at.run()
     chooser = at.selectbox(key="data_admin_template_kind")
     assert chooser.label == "模板类型" and chooser.options == [KIND_LABELS[k] for k in KIND_KEYS]  # every upload kind
     assert [b.proto.label for b in at.get("download_button") if b.proto.id.endswith(("tpl_csv", "tpl_xlsx"))] == \

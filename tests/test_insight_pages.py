@@ -13,7 +13,7 @@ from analysis.data import store
 from analysis.data.importing import build_mock_database, import_path
 from analysis.settings import load_settings
 from ui import state
-from tests.conftest import page_text
+from tests.conftest import download_menus, open_download_menus, page_text
 
 ROOT = Path(__file__).resolve().parents[1]
 HOME = "云溪县"
@@ -221,11 +221,13 @@ def test_detail_tables_open_with_their_downloads(insight_db, monkeypatch) -> Non
     at = open_page("app_pages/metrics.py", insight_db, monkeypatch)
     at.session_state[state.METRICS_TAB] = "班额分布（乡镇与班级）"
     at.run()
-    closed = len(at.get("download_button"))
+    closed = download_menus(at)
     at.session_state[state.METRICS_TOWNSHIP_DETAIL] = True
     at.session_state[state.METRICS_DISTRIBUTION_DETAIL] = True
     at.run()
     assert not at.exception, at.exception
-    # Each opened table brings its CSV and Excel buttons.
-    assert len(at.get("download_button")) == closed + 4
+    # Each opened table brings its 下载 menu, and each menu its CSV and Excel buttons.
+    assert len(download_menus(at)) == len(closed) + 2
+    open_download_menus(at)
+    assert len(at.get("download_button")) == 2 * (len(closed) + 2)
     assert "全县合计" in page_text(at)

@@ -3,7 +3,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT, page_text
+from tests.conftest import ROOT, download_menus, open_download_menus, page_text
 from ui import state
 
 
@@ -46,7 +46,10 @@ def test_overview_trend_table_opens_with_its_downloads(app):
     table = app.dataframe[0].value
     assert list(table.columns[:3]) == ["测评批次", "名次", "名次置信集下限"] and len(table) == 6
     assert table["名次"].iloc[-1] == 6
-    assert {b.label for b in app.get("download_button")} >= {"下载 CSV", "下载 Excel"}
+    assert not app.get("download_button") and download_menus(app) == [state.download_menu("trend")]
+    open_download_menus(app)  # the table's 下载 menu: its two buttons only once opened
+    assert not app.exception, app.exception
+    assert [b.label for b in app.get("download_button")] == ["下载 CSV", "下载 Excel"]
 
 
 @pytest.mark.parametrize("page, expected", [

@@ -46,6 +46,8 @@ PURGE_OPEN = "data_admin_purge_open"  # the purge expander, likewise
 UPLOAD_FLASH_DONE = "data_admin_flash_done"  # (kind, waves) of the last import: says where to look next
 UPLOAD_DIGESTS = "data_admin_upload_digest"  # upload file_id → SHA-256
 TEMPLATE_KIND = "data_admin_template_kind"  # which blank template the two download buttons give
+BACKUP_OPEN = "data_admin_backup_open"  # the backup expander: its button is drawn only while it is open
+TEMPLATES_OPEN = "data_admin_templates_open"  # the blank-template expander, likewise
 UPLOAD_SHEETS = "data_admin_sheet_names"  # (SHA-256, sheet names) of the current workbook
 # 整改跟踪
 ACTION_FLASH = "action_flash"
@@ -53,6 +55,13 @@ ACTION_FLASH_ERROR = "action_flash_error"
 # Sign-in
 ACCOUNT_FINGERPRINT = "user_account_fingerprint"  # the account's hash and role at sign-in: a change signs the session out
 SIGNED_OUT = "user_signed_out_reason"
+
+
+
+def download_menu(table_key: str) -> str:
+    """The key of a table's 下载 menu (a lazy popover: its two buttons are drawn only while it is open)."""
+    return f"download_menu_{table_key}"
+
 
 ROLE_ANALYST = "analyst"
 ROLE_LEADER = "leader"

@@ -161,16 +161,24 @@ def show_table(frame: pd.DataFrame, **kwargs) -> None:
 
 
 def download_table(frame: pd.DataFrame, name: str, key: str) -> None:
+    """A 下载 menu for one table, its CSV and Excel buttons drawn only while the menu is open."""
+    # Lazy (a keyed popover reruns when opened): closed, it is one element a run instead of a row and two buttons
+    # (~0.14 ms against ~0.41 ms of server time; pages draw one to three of these on every visit, issue 15).
+    with st.popover("下载", icon=":material/download:", key=state.download_menu(key), on_change="rerun") as menu:
+        if menu.open:
+            download_buttons(frame, name, key)
+
+
+def download_buttons(frame: pd.DataFrame, name: str, key: str) -> None:
     """CSV and Excel download buttons for one table (formula-safe cells), built only when clicked."""
-    # One horizontal row (3 messages a run) rather than three columns (6): every page draws a few of these.
     # on_click="ignore": a download changes nothing on the page, so it does not rerun it (Streamlit's default would
     # redraw the whole page for every file a meeting's fifty people take away).
     row = st.container(horizontal=True, gap="small")
     row.download_button("下载 CSV", lambda: csv_bytes(frame), file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv",
-                         icon=":material/download:", on_click="ignore")
+                        icon=":material/download:", on_click="ignore")
     row.download_button("下载 Excel", lambda: xlsx_bytes({name: frame}), file_name=f"{name}.xlsx", key=f"{key}_xlsx",
-                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", icon=":material/download:",
-                          on_click="ignore")
+                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", icon=":material/download:",
+                        on_click="ignore")
 
 
 def no_survey_data() -> None:
