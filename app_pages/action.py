@@ -115,14 +115,19 @@ def orders_section() -> None:
     if tab.clusters.empty:
         return
     download_table(tab.clusters_shown, "工单聚集", "action_clusters")
-    if allowed:
-        fresh, label = tab.fresh, tab.fresh_labels
-        if not fresh.empty:
-            pick = st.selectbox("从工单聚集新建台账问题", range(len(fresh)), format_func=lambda k: label[k], key="cluster_pick")
-            row = fresh.iloc[pick]
-            draft = action.draft_from_cluster(row["item"], row["township"], row["order_ids"], int(row["orders"]), dt.date.today())
-            st.button("加入问题台账", key="cluster_add", on_click=add_rows, args=([draft | {"owner": f"{row['township']}教育办"}],),
-                      icon=":material/add_task:")
+    fresh, label = tab.fresh, tab.fresh_labels
+    if allowed and not fresh.empty:
+        # Lazy (a keyed expander reruns when toggled): the picker lists every cluster not yet in the ledger, and most
+        # visits only read the tables, so it is drawn only while open (issue 15: every element costs server time).
+        with st.expander("从工单聚集新建台账问题", key=state.ACTION_CLUSTER_OPEN, on_change="rerun",
+                         icon=":material/add_task:") as box:
+            if box.open:
+                pick = st.selectbox("工单聚集", range(len(fresh)), format_func=lambda k: label[k], key="cluster_pick")
+                row = fresh.iloc[pick]
+                draft = action.draft_from_cluster(row["item"], row["township"], row["order_ids"], int(row["orders"]),
+                                                  dt.date.today())
+                st.button("加入问题台账", key="cluster_add", on_click=add_rows,
+                          args=([draft | {"owner": f"{row['township']}教育办"}],), icon=":material/add_task:")
 
 
 def ledger_section() -> None:

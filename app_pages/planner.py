@@ -4,7 +4,7 @@ import streamlit as st
 
 from analysis.data import store
 from analysis.survey.itemmodel import MISSING_NOTE
-from analysis.survey.planner import moves_from_rows, plan_text, pull_text
+from analysis.survey.planner import plan_text, pull_text
 from analysis.survey.ranking import probability_method
 from analysis.survey.scenarios import delete_scenario, save_scenario
 from ui import auth, data, planning, state
@@ -60,14 +60,14 @@ with st.expander("修改方案（展开编辑）", key=state.PLANNER_EDIT_OPEN, 
         st.session_state[state.PLAN_ROWS] = rows
 if not box.open:
     st.session_state.pop(state.PLAN_BASE, None)  # the next opening starts from the rows as last edited
-moves = moves_from_rows(rows, groups, cfg.points)
+moves = planning.current_moves(rows, groups, cfg.points)
 st.caption(plain("当前方案：" + plan_text(moves)) if moves
            else "当前方案没有完整的调整：展开“修改方案”，填写分项、群体、从哪个答案到哪个答案和比例。")
 with_trend = st.toggle("假设各县区（含本县）按近 3 期趋势再变化一期", key="planner_trend",
                        help="关闭时按本期得分推演；打开时每个县区都按自己近 3 期的趋势外推一期，趋势的抽样误差计入概率。")
 
 # Drawn once per plan (version, wave, county, moves, trend), then replayed (ui/caching.sent_section).
-planning.plan_outcome(ctx.version, ctx.wave, ctx.home, tuple(moves), with_trend)
+planning.plan_outcome(ctx.version, ctx.wave, ctx.home, moves, with_trend)
 # The brief includes a plan only when someone chose it here: the demo rows above are not a decision.
 chosen = st.session_state.get(state.SCENARIO)
 if st.button("把这个方案写入汇报材料", key="choose_for_brief", disabled=not moves, icon=":material/description:"):

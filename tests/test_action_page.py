@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from analysis.data import ledger, store
 from tests.conftest import ROOT, download_menus, open_download_menus, page_text, staff_accounts
+from ui import state
 
 LEADER = staff_accounts()
 
@@ -62,6 +63,23 @@ def test_analyst_closes_a_ledger_problem_and_it_is_audited(own_db):
     audit = store.audit_entries(engine).iloc[0]
     assert (audit["action"], audit["user"]) == ("ledger_close", "小李")
     engine.dispose()
+
+
+def test_analyst_adds_a_work_order_cluster_to_the_ledger(own_db):
+    at = open_tab("民意诉求", {"user_name": "小李", "user_role": "analyst"})
+    assert not [b for b in at.button if b.label == "加入问题台账"]  # closed: no picker drawn
+    at.session_state[state.ACTION_CLUSTER_OPEN] = True  # what opening the expander sends
+    at.run()
+    picker = at.selectbox(key="cluster_pick")
+    before = ledger.current_ledger(store.connect(own_db))
+    at.button(key="cluster_add").click().run()
+    assert not at.exception, at.exception
+    after = ledger.current_ledger(store.connect(own_db))
+    added = after[~after["ledger_id"].isin(before["ledger_id"])]
+    assert len(added) == 1 and added["source"].iloc[0] == "工单"
+    township = added["township"].iloc[0]
+    assert township in picker.options[0] and added["owner"].iloc[0] == f"{township}教育办"
+    assert [m.value for m in at.success] == [f"已新增台账问题 {added['ledger_id'].iloc[0]}。".replace("-", "\\-")]
 
 
 def test_a_role_lost_before_the_click_is_refused(own_db):

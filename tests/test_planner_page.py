@@ -147,3 +147,18 @@ def test_a_role_lost_before_the_click_saves_nothing(own_db):
     assert load_scenarios(engine) == {}
     assert "scenario_save" not in set(store.audit_entries(engine)["action"])
     engine.dispose()
+
+
+def test_the_plans_moves_are_read_again_only_for_other_rows():
+    """current_moves keeps the moves read from the very same rows, groups and points, and reads a new frame afresh."""
+    from analysis.survey.planner import moves_from_rows
+    from ui import planning
+
+    groups, points = {"农村": ("urban_rural", "农村")}, {"一般": 60.0, "满意": 100.0}
+    rows = pd.DataFrame([{"分项": "课后服务", "群体": "农村", "从": "一般", "到": "满意", "比例%": 20.0}])
+    first = planning.current_moves(rows, groups, points)
+    assert first == tuple(moves_from_rows(rows, groups, points)) and len(first) == 1
+    assert planning.current_moves(rows, groups, points) is first  # the same objects: not read again
+    changed = rows.assign(**{"比例%": 50.0})
+    assert [m.share for m in planning.current_moves(changed, groups, points)] == [0.5]
+    assert planning.current_moves(changed, {}, points) == ()  # other groups: read again (the group is now unknown)

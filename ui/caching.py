@@ -162,7 +162,7 @@ def shared_view(max_entries: int | None = None, show_spinner: bool | str = False
     return decorate
 
 
-def sent_section(max_entries: int | None = None) -> Callable[[F], F]:
+def sent_section(max_entries: int | None = None, hash_funcs: dict | None = None) -> Callable[[F], F]:
     """Cache what a section of a page sends, not only what it computes: the first call with some arguments draws, and
     Streamlit records the elements it drew; every later call with those arguments, in any session, replays the
     recorded elements without running the function.
@@ -171,10 +171,11 @@ def sent_section(max_entries: int | None = None) -> Callable[[F], F]:
     replayed chart, table and caption cost ~0.4 ms where drawing them cost ~1.1 ms (README, 速度). So a
     section may only draw what its arguments (version, wave, county, …) and the settings decide: no widgets (keyed
     expanders, buttons, downloads, inputs), no st.stop, no session state, no signed-in role, no clock. Guards that stop
-    a page run before the section; tests/test_sent_sections.py checks the rules in the source.
+    a page run before the section; tests/test_sent_sections.py checks the rules in the source. `hash_funcs` is
+    Streamlit's: how to hash an argument type more cheaply than Streamlit would.
     """
     def decorate(func: F) -> F:
-        resource = st.cache_resource(max_entries=max_entries, show_spinner=False)(func)
+        resource = st.cache_resource(max_entries=max_entries, show_spinner=False, hash_funcs=hash_funcs)(func)
         section = functools.wraps(func)(named_call(resource, func))
         section.clear = resource.clear  # type: ignore[attr-defined]
         _VIEWS.append(section)  # clear_views() forgets what was sent, as it forgets views

@@ -14,6 +14,7 @@ PLANNER_RELATION_OPEN = "planner_relation_open"  # 目标推演's 推演依据 e
 PLANNER_TAB = "planner_section_tab"  # 目标推演's 反推 / 保存与比较方案 tabs
 PLANNER_EDIT_OPEN = "planner_edit_open"  # 目标推演's 修改方案 expander: the plan editor is drawn only while open
 PLAN_ROWS = "planner_plan_rows"  # the plan's rows as last edited (kept while the editor is closed, and across pages)
+PLAN_MOVES = "planner_plan_moves"  # (rows, groups, points, moves): the moves last read from those very objects
 PLAN_BASE = "planner_plan_base"  # the rows the open editor started from (constant while open, so its edits stay)
 RANKING_TAB = "ranking_section_tab"
 
@@ -52,6 +53,7 @@ UPLOAD_SHEETS = "data_admin_sheet_names"  # (SHA-256, sheet names) of the curren
 # 整改跟踪
 ACTION_FLASH = "action_flash"
 ACTION_FLASH_ERROR = "action_flash_error"
+ACTION_CLUSTER_OPEN = "action_cluster_open"  # 民意诉求's 从工单聚集新建 expander: its picker is drawn only while open
 # Sign-in
 ACCOUNT_FINGERPRINT = "user_account_fingerprint"  # the account's hash and role at sign-in: a change signs the session out
 SIGNED_OUT = "user_signed_out_reason"
