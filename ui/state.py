@@ -59,7 +59,6 @@ ACCOUNT_FINGERPRINT = "user_account_fingerprint"  # the account's hash and role 
 SIGNED_OUT = "user_signed_out_reason"
 
 
-
 def download_menu(table_key: str) -> str:
     """The key of a table's 下载 menu (a lazy popover: its two buttons are drawn only while it is open)."""
     return f"download_menu_{table_key}"
