@@ -32,8 +32,9 @@ with detail_expander("走势数据表", state.TREND_TABLE_OPEN) as box:
         st.dataframe(table, hide_index=True, width="stretch")
         download_table(table, f"{ctx.home}_走势", "trend")
 
-st.subheader("汇报材料")
-st.caption(f"Word 汇报稿含排名、得分、保{cfg.hold}/争{cfg.strive}概率、走势与排名图、最弱的分项和乡镇，以及“目标推演”页当前选定的方案。")
+# The heading and its note as one element: each element is a message of its own in every rerun (issue 15).
+st.markdown(f"### 汇报材料\n:small[:gray[Word 汇报稿含排名、得分、保{cfg.hold}/争{cfg.strive}概率、走势与排名图、最弱的分项和乡镇，"
+            "以及“目标推演”页当前选定的方案。]]")
 if st.button("生成汇报材料", icon=":material/description:", key="make_brief"):
     st.session_state[state.BRIEF_READY] = (ctx.version, ctx.wave, ctx.home)
 if st.session_state.get(state.BRIEF_READY) == (ctx.version, ctx.wave, ctx.home):

@@ -256,6 +256,7 @@ def cached_reruns(page, settings, toggles: int) -> tuple[list[float], list[float
     counties = [other_county(settings), settings.home_county]
     walls, scripts = [], []
     for i in range(toggles + 2):
+        bs.open_choices(page)  # the sidebar menu closes after each choice
         bs.selectbox(page, "本县").click()
         option = page.get_by_role("option", name=counties[i % 2], exact=True)
         option.wait_for(state="visible")

@@ -33,7 +33,8 @@ class Run:
     status: str                      # "ok", "compile error", "exception", "page not found", "timeout", "closed"
     messages: int = 0
     nbytes: int = 0
-    texts: list[str] = field(default_factory=list)  # markdown bodies and select options (only with collect=True)
+    texts: list[str] = field(default_factory=list)  # markdown bodies, select options, menu labels (collect=True)
+    menus: dict[str, str] = field(default_factory=dict)  # popover widget id -> label (only with collect=True)
     error: str = ""                  # the first exception the page showed
 
     @property
@@ -59,8 +60,12 @@ def sticky_cookie(base_url: str, timeout: float = 10) -> str | None:
 
 
 def _texts(msg: ForwardMsg) -> list[str]:
-    """Readable text of a delta: markdown bodies, metric labels and values, select options."""
-    if msg.WhichOneof("type") != "delta" or msg.delta.WhichOneof("type") != "new_element":
+    """Readable text of a delta: markdown bodies, metric labels and values, select options, popover labels."""
+    if msg.WhichOneof("type") != "delta":
+        return []
+    if msg.delta.WhichOneof("type") == "add_block" and msg.delta.add_block.WhichOneof("type") == "popover":
+        return [msg.delta.add_block.popover.label]
+    if msg.delta.WhichOneof("type") != "new_element":
         return []
     element = msg.delta.new_element
     kind = element.WhichOneof("type")
@@ -105,11 +110,18 @@ class Session:
             await self._ws.close()
             self._ws = None
 
-    async def run(self, page_hash: str = "", timeout: float = 120, query: str = "") -> Run:
+    async def run(self, page_hash: str = "", timeout: float = 120, query: str = "",
+                  opened: tuple[str, ...] = ()) -> Run:
         """Ask for a run of one page (by its script hash; "" = the page the URL names, here the default) with a query
-        string ("ms=5") and wait for script_finished. The time is from sending the request to receiving script_finished."""
+        string ("ms=5") and wait for script_finished. The time is from sending the request to receiving script_finished.
+
+        `opened` names popovers (by widget id, see Run.menus) to open, as a click on them would; every other widget
+        of the page is sent at its default."""
         msg = BackMsg()
         state = msg.rerun_script
+        for widget_id in opened:
+            widget = state.widget_states.widgets.add()
+            widget.id, widget.bool_value = widget_id, True
         state.query_string = query
         state.page_script_hash = page_hash
         state.cached_message_hashes.extend(self._cache)
@@ -151,6 +163,9 @@ class Session:
                         run.error = f"{element.exception.type}: {element.exception.message}"
                     if self.collect:
                         run.texts.extend(_texts(fwd))
+                        block = fwd.delta.add_block if fwd.delta.WhichOneof("type") == "add_block" else None
+                        if block is not None and block.WhichOneof("type") == "popover" and block.popover.id:
+                            run.menus[block.popover.id] = block.popover.label
                 elif kind == "script_finished":
                     if fwd.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
                         continue  # a rerun this session asked for itself (on_change="rerun"): the next one ends it
@@ -165,11 +180,23 @@ class Session:
         return run
 
 
-async def render_texts(base_url: str, page_path: str = "", timeout: float = 120) -> Run:
-    """Open the app as a new browser tab would (GET /, then the websocket) and return one page's run with its texts."""
+def menu_id(run: Run, key: str) -> str | None:
+    """The widget id of the popover with this key in a run (Streamlit ends a keyed widget's id with "-" and the key)."""
+    return next((widget_id for widget_id in run.menus if widget_id.endswith(f"-{key}")), None)
+
+
+async def render_texts(base_url: str, page_path: str = "", timeout: float = 120, open_menu: str | None = None) -> Run:
+    """Open the app as a new browser tab would (GET /, then the websocket) and return one page's run with its texts;
+    with open_menu (a popover's key), the run after a click on that popover."""
     cookie = await asyncio.to_thread(sticky_cookie, base_url)
     async with Session(base_url, cookie=cookie, collect=True) as session:
-        first = await session.run(timeout=timeout)
-        if not page_path or not first.ok:
-            return first
-        return await session.run(session.pages[page_path], timeout=timeout)
+        run = await session.run(timeout=timeout)
+        if page_path and run.ok:
+            run = await session.run(session.pages[page_path], timeout=timeout)
+        if open_menu and run.ok:
+            widget_id = menu_id(run, open_menu)
+            if widget_id is None:
+                run.status, run.error = "no menu", f"no popover with the key {open_menu!r}"
+                return run
+            run = await session.run(session.pages.get(page_path, ""), timeout=timeout, opened=(widget_id,))
+        return run

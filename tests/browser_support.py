@@ -399,8 +399,10 @@ def go_to(page, title: str, timeout: float = 60_000) -> None:
 
 
 def selectbox(page, label: str, *, sidebar: bool = True):
-    """A selectbox by its label text."""
-    scope = page.get_by_test_id("stSidebar") if sidebar else page.get_by_test_id("stMain")
+    """A selectbox by its label text; the sidebar's own are in its menu, whose body the browser draws outside the
+    sidebar (see open_choices)."""
+    scope = page.get_by_test_id("stSidebar").or_(page.get_by_test_id("stPopoverBody")) if sidebar \
+        else page.get_by_test_id("stMain")
     return scope.get_by_test_id("stSelectbox").filter(has=page.get_by_text(label, exact=True)).first
 
 
@@ -410,7 +412,39 @@ def selectbox_value(page, label: str, *, sidebar: bool = True) -> str:
     return box.get_by_role("combobox").input_value() or box.inner_text()
 
 
-def choose(page, label: str, option: str, *, sidebar: bool = True, timeout: float = 60_000) -> None:
-    """Open a selectbox, pick an option and wait for the rerun."""
-    selectbox(page, label, sidebar=sidebar).click()
-    rerun(page, lambda: page.get_by_role("option", name=option, exact=True).click(), timeout)
+def choice_menu(page):
+    """The sidebar menu holding 测评批次 and 本县; its label names the wave and county every page shows."""
+    return page.get_by_test_id("stSidebar").get_by_test_id("stPopover")
+
+
+def open_choices(page, timeout: float = 60_000) -> None:
+    """Open the sidebar menu unless it is open (opening reruns the page, which then draws the two selectboxes)."""
+    if selectbox(page, "本县").count() == 0:
+        rerun(page, lambda: choice_menu(page).get_by_role("button").first.click(), timeout)
+    selectbox(page, "本县").wait_for(state="visible", timeout=timeout)
+
+
+def choose(page, label: str, option: str, *, sidebar: bool = True, timeout: float = 60_000, attempts: int = 3) -> None:
+    """Open a selectbox, pick an option and wait for the rerun.
+
+    A run that is still drawing when the list opens (sign-in ends with a second run of its own) can redraw the
+    selectbox under the open list, and the pick is lost: no rerun ever comes (seen once in CI, a 60 s timeout). So a
+    pick that starts no rerun within 15 s is made again, up to `attempts` times; once the selectbox shows the option,
+    the pick has taken and the run it started is waited for."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(1, attempts + 1):
+        wait_idle(page, timeout)
+        if attempt > 1 and selectbox_value(page, label, sidebar=sidebar) == option:
+            wait_charts(page, timeout)
+            return
+        selectbox(page, label, sidebar=sidebar).click()
+        try:
+            rerun(page, lambda: page.get_by_role("option", name=option, exact=True).click(),
+                  timeout if attempt == attempts else 15_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == attempts:
+                raise
+            print(f"choose({label!r}, {option!r}): no rerun after pick {attempt}, picking again", flush=True)
+            page.keyboard.press("Escape")  # close the list if it is still open

@@ -112,9 +112,21 @@ def test_a_choice_inside_a_tab_survives_a_tab_switch(app, page, tab_key, tab, ot
     assert next(w for w in [*app.selectbox, *app.radio] if w.key == widget_key).value == chosen
 
 
+def _choice_menu(at):
+    """The sidebar menu that holds the 测评批次 and 本县 selectboxes."""
+    return next(b for b in at.sidebar.children.values() if getattr(b, "type", None) == "popover")
+
+
 def test_choosing_another_home_county(app):
-    app.selectbox(key="home_county").set_value("临江区")
+    """Closed, the sidebar menu names the wave and county shown and sends no selectbox; opened, it holds both."""
+    assert _choice_menu(app).proto.popover.label == "2026年第3季度 · 云溪县"
+    assert not [w for w in app.selectbox if w.key in (state.WAVE, state.HOME)]
+    app.session_state[state.CHOICE_MENU] = True
     app.run()
+    assert [w.key for w in app.selectbox if w.key in (state.WAVE, state.HOME)] == [state.WAVE, state.HOME]
+    app.selectbox(key=state.HOME).set_value("临江区")
+    app.run()
+    assert _choice_menu(app).proto.popover.label == "2026年第3季度 · 临江区"
     assert not app.exception
     assert "临江区总览" in page_text(app)
     assert "本局调查推算：第1名" in page_text(app)

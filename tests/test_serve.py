@@ -32,8 +32,9 @@ import pandas as pd
 import pytest
 
 from bench.bench_load import session_members
-from bench.ws_client import Session, render_texts, sticky_cookie
+from bench.ws_client import Session, menu_id, render_texts, sticky_cookie
 from tests import browser_support as bs
+from ui import state
 
 ROOT = bs.ROOT
 NEW_WAVE = "2026年第4季度"
@@ -166,7 +167,7 @@ def test_make_serve_two_workers_share_the_database(need_nginx, tmp_path):
         check_browser_files_from_nginx(url)
 
         # Through nginx: the websocket upgrade works and the page renders the stored waves.
-        through_proxy = asyncio.run(render_texts(url, "ranking"))
+        through_proxy = asyncio.run(render_texts(url, "ranking", open_menu=state.CHOICE_MENU))
         assert through_proxy.ok, through_proxy
         assert NEW_WAVE not in wave_options(through_proxy) and len(wave_options(through_proxy)) >= 2
 
@@ -175,12 +176,15 @@ def test_make_serve_two_workers_share_the_database(need_nginx, tmp_path):
             try:
                 for s in sessions:
                     await s.__aenter__()
-                before = [await s.run() for s in sessions]
+                # The sidebar menu opened, as a click would, so the 测评批次 selectbox lists the stored waves.
+                closed = [await s.run() for s in sessions]
+                menus = [(menu_id(run, state.CHOICE_MENU),) for run in closed]
+                before = [await s.run(opened=menu) for s, menu in zip(sessions, menus)]
                 imported = await asyncio.to_thread(
                     subprocess.run, [sys.executable, "-m", "analysis", "import", str(new_wave_csv(tmp_path / "new.csv")),
                                      "--kind", "responses", "--db", str(db)], cwd=ROOT, capture_output=True, text=True,
                     timeout=120)
-                after = [await s.run() for s in sessions]  # the same sessions, their next run
+                after = [await s.run(opened=menu) for s, menu in zip(sessions, menus)]  # the same sessions, next run
                 return before, imported, after
             finally:
                 for s in sessions:
@@ -193,7 +197,7 @@ def test_make_serve_two_workers_share_the_database(need_nginx, tmp_path):
         for worker, run in zip(workers, after):
             assert run.ok, (worker, run)
             assert NEW_WAVE in wave_options(run), (worker, wave_options(run))
-        fresh = asyncio.run(render_texts(url))
+        fresh = asyncio.run(render_texts(url, open_menu=state.CHOICE_MENU))
         assert fresh.ok and NEW_WAVE in wave_options(fresh)
     finally:
         if proc.poll() is None:
@@ -388,7 +392,7 @@ def test_deploy_units_and_site_start_and_serve(need_nginx, tmp_path):
         cookie = sticky_cookie(url)
         assert cookie and cookie.startswith("stroute="), cookie
         check_browser_files_from_nginx(url)
-        ranking = asyncio.run(render_texts(url, "ranking"))
+        ranking = asyncio.run(render_texts(url, "ranking", open_menu=state.CHOICE_MENU))
         assert ranking.ok and len(wave_options(ranking)) >= 2, ranking
         admin = asyncio.run(render_texts(url, "data_admin"))
         assert admin.ok, admin

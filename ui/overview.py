@@ -103,6 +103,19 @@ def trend_to(version: str, home: str, wave: str) -> pd.DataFrame:
     return trend_until(data.home_trend(version, home), data.waves(version), wave)
 
 
+def headline_markdown(head: Headline) -> str:
+    """The boxed message as one Markdown element (a run sends each element as a message of its own, issue 15): the
+    rank the city published or, without one, the estimate; the estimate under it; why the two differ, small and
+    grey as a caption; the conclusion and its points. Every part is escaped: county and wave names come from files."""
+    top = "  \n".join(filter(None, [f"#### {plain(head.official or head.estimate)}", head.official and f"**{plain(head.estimate)}**"]))
+    return "\n\n".join(filter(None, [
+        top,
+        head.why_differ and f":small[:gray[{plain(head.why_differ)}]]",
+        "\n".join([f"**{plain(head.conclusion)}**", *(f"- {plain(g)}" for g in head.gaps),
+                   *([f"- {plain(head.change)}"] if head.change else [])]),
+    ]))
+
+
 @sent_section(max_entries=16)
 def first_screen(version: str, wave: str, home: str) -> None:
     """The first screen: sample, the official rank before the estimate, one conclusion, the cards and the method note."""
@@ -115,12 +128,7 @@ def first_screen(version: str, wave: str, home: str) -> None:
     st.caption(plain(f"{wave} · {cfg.city_name}共 {total} 个县区 · 本县样本 {int(row['n']) + int(row['n_excluded'])} 份，"
                      f"计分 {int(row['n'])} 份（{int(row['n_excluded'])} 份“不了解/说不清”不计分）"))
     with st.container(border=True):
-        st.markdown("  \n".join(filter(None, [f"#### {plain(head.official or head.estimate)}",
-                                              head.official and f"**{plain(head.estimate)}**"])))
-        if head.why_differ:
-            st.caption(plain(head.why_differ))
-        st.markdown("\n".join([f"**{plain(head.conclusion)}**", *(f"- {plain(g)}" for g in head.gaps),
-                                *([f"- {plain(head.change)}"] if head.change else [])]))
+        st.markdown(headline_markdown(head))
     basis_note(result)
     if row["insufficient"]:
         st.warning("本县本期计分答案少于 2 份，无法估计抽样误差，不计算名次概率。请补充样本后再看。")

@@ -5,6 +5,7 @@ PAGE_CONTEXT = "page_context_this_run"  # app.py reads the data version and the 
 WAVE = "selected_wave"
 NEXT_WAVE = "wave_to_select_next_run"  # set by an import; the sidebar applies it before drawing its selectbox
 HOME = "home_county"
+CHOICE_MENU = "sidebar_choice_menu_open"  # the sidebar menu holding the 测评批次 and 本县 selectboxes
 USER = "user_name"
 ROLE = "user_role"
 PLAN = "pending_import_plan"
