@@ -59,13 +59,19 @@ def sticky_cookie(base_url: str, timeout: float = 10) -> str | None:
     return None
 
 
+def _popover(msg: ForwardMsg):
+    """The popover a delta opens (its label and widget id), or None."""
+    if msg.WhichOneof("type") != "delta" or msg.delta.WhichOneof("type") != "add_block":
+        return None
+    return msg.delta.add_block.popover if msg.delta.add_block.WhichOneof("type") == "popover" else None
+
+
 def _texts(msg: ForwardMsg) -> list[str]:
     """Readable text of a delta: markdown bodies, metric labels and values, select options, popover labels."""
-    if msg.WhichOneof("type") != "delta":
-        return []
-    if msg.delta.WhichOneof("type") == "add_block" and msg.delta.add_block.WhichOneof("type") == "popover":
-        return [msg.delta.add_block.popover.label]
-    if msg.delta.WhichOneof("type") != "new_element":
+    popover = _popover(msg)
+    if popover is not None:
+        return [popover.label]
+    if msg.WhichOneof("type") != "delta" or msg.delta.WhichOneof("type") != "new_element":
         return []
     element = msg.delta.new_element
     kind = element.WhichOneof("type")
@@ -163,9 +169,9 @@ class Session:
                         run.error = f"{element.exception.type}: {element.exception.message}"
                     if self.collect:
                         run.texts.extend(_texts(fwd))
-                        block = fwd.delta.add_block if fwd.delta.WhichOneof("type") == "add_block" else None
-                        if block is not None and block.WhichOneof("type") == "popover" and block.popover.id:
-                            run.menus[block.popover.id] = block.popover.label
+                        popover = _popover(fwd)
+                        if popover is not None and popover.id:
+                            run.menus[popover.id] = popover.label
                 elif kind == "script_finished":
                     if fwd.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
                         continue  # a rerun this session asked for itself (on_change="rerun"): the next one ends it

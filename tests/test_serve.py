@@ -179,6 +179,7 @@ def test_make_serve_two_workers_share_the_database(need_nginx, tmp_path):
                 # The sidebar menu opened, as a click would, so the 测评批次 selectbox lists the stored waves.
                 closed = [await s.run() for s in sessions]
                 menus = [(menu_id(run, state.CHOICE_MENU),) for run in closed]
+                assert all(run.ok and menu[0] for run, menu in zip(closed, menus)), [(r.status, r.menus) for r in closed]
                 before = [await s.run(opened=menu) for s, menu in zip(sessions, menus)]
                 imported = await asyncio.to_thread(
                     subprocess.run, [sys.executable, "-m", "analysis", "import", str(new_wave_csv(tmp_path / "new.csv")),

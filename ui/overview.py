@@ -107,9 +107,10 @@ def headline_markdown(head: Headline) -> str:
     """The boxed message as one Markdown element (a run sends each element as a message of its own, issue 15): the
     rank the city published or, without one, the estimate; the estimate under it; why the two differ, small and
     grey as a caption; the conclusion and its points. Every part is escaped: county and wave names come from files."""
-    top = "  \n".join(filter(None, [f"#### {plain(head.official or head.estimate)}", head.official and f"**{plain(head.estimate)}**"]))
+    rank = "  \n".join(filter(None, [f"#### {plain(head.official or head.estimate)}",
+                                     head.official and f"**{plain(head.estimate)}**"]))
     return "\n\n".join(filter(None, [
-        top,
+        rank,
         head.why_differ and f":small[:gray[{plain(head.why_differ)}]]",
         "\n".join([f"**{plain(head.conclusion)}**", *(f"- {plain(g)}" for g in head.gaps),
                    *([f"- {plain(head.change)}"] if head.change else [])]),

@@ -3,7 +3,7 @@
 PAGES = "navigation_pages"  # app.py's st.Page objects, built on a session's first run
 PAGE_CONTEXT = "page_context_this_run"  # app.py reads the data version and the sidebar resolves wave and home once a run
 WAVE = "selected_wave"
-NEXT_WAVE = "wave_to_select_next_run"  # set by an import; the sidebar applies it before drawing its selectbox
+NEXT_WAVE = "wave_to_select_next_run"  # set by an import; the sidebar applies it before drawing its menu
 HOME = "home_county"
 CHOICE_MENU = "sidebar_choice_menu_open"  # the sidebar menu holding the 测评批次 and 本县 selectboxes
 USER = "user_name"
