@@ -9,6 +9,8 @@ server's script_finished. Servers, in the same run:
     hello   `streamlit run bench/hello_page.py`: the smallest page, the reference for the targets
     burn:N  `streamlit run bench/burn_page.py` asked for N ms of CPU a run (?ms=N): a calibration, how much work a
             page may do before its p95 leaves 2× hello's on this machine
+    lines:K the same page asked for K more one-line elements (?lines=K) and no extra CPU: how many elements a page
+            may send before its p95 leaves 2× hello's (each element is a message Streamlit builds, hashes and sends)
     app     `streamlit run serve.py`, as `make run` starts it (one process)
     serve   `make serve`: nginx and WORKERS processes (scripts/serve_workers.py)
     serve:N `make serve` with N processes (by default also 2 × WORKERS: one process per core is held back by each
@@ -19,7 +21,7 @@ as on a server that has been running. Memory is the peak of the summed resident 
 command started (make, the launcher, nginx and the workers), read from /proc every 0.2 s. Options (environment):
 
     BENCH_LOAD_SESSIONS=5,20,50   session counts
-    BENCH_LOAD_TARGETS=hello,burn:2,burn:4,app,serve,serve:<2 × cores>
+    BENCH_LOAD_TARGETS=hello,burn:2,burn:4,lines:10,lines:30,app,serve,serve:<2 × cores>
     BENCH_LOAD_WORKERS=<cores>    processes for `make serve`
     BENCH_LOAD_RAMP=2             s over which the sessions start (uniformly)
     BENCH_LOAD_THINK=1            s between a session's runs (±20 %)
@@ -65,7 +67,8 @@ TARGET_RATIO = 2.0       # p50 and p95 within this multiple of the hello page's
 TARGET_MEMORY_MB = 2048
 OPEN = "（打开）"
 LABELS = {"hello": "hello 页（单进程）", "app": "`streamlit run serve.py`（单进程）", "serve": "`make serve`（nginx + {w} 个进程）",
-          "burn": "标定页：每次 {n} ms CPU（单进程）"}
+          "burn": "标定页：每次 {n} ms CPU（单进程）", "lines": "标定页：每次多 {n} 个元素（单进程）"}
+CALIBRATIONS = {"burn": ("ms", "{n} ms CPU"), "lines": ("lines", "{n} 个元素")}  # target name: (query key, table text)
 
 
 def serve_workers(target: str, default: int) -> int | None:
@@ -74,10 +77,17 @@ def serve_workers(target: str, default: int) -> int | None:
     return None if name != "serve" else int(count) if count else default
 
 
-def burn_ms(target: str) -> float | None:
-    """The CPU a calibration target asks of each run ("burn:4" = 4 ms); None for other targets."""
-    name, _, ms = target.partition(":")
-    return float(ms) if name == "burn" else None
+def calibration_of(target: str) -> tuple[str, float] | None:
+    """A calibration target's kind and amount ("burn:4" = ("burn", 4.0) ms, "lines:20" = ("lines", 20.0)); None for
+    other targets."""
+    name, _, amount = target.partition(":")
+    return (name, float(amount)) if name in CALIBRATIONS else None
+
+
+def calibration_query(target: str) -> str:
+    """The calibration page's query string for a target ("burn:4" = "ms=4"); "" for other targets."""
+    kind = calibration_of(target)
+    return f"{CALIBRATIONS[kind[0]][0]}={kind[1]:g}" if kind else ""
 
 
 def label(target: str, default_workers: int) -> str:
@@ -85,7 +95,8 @@ def label(target: str, default_workers: int) -> str:
     workers = serve_workers(target, default_workers)
     if workers:
         return LABELS["serve"].format(w=workers)
-    return LABELS["burn"].format(n=f"{burn_ms(target):g}") if burn_ms(target) is not None else LABELS[target]
+    kind = calibration_of(target)
+    return LABELS[kind[0]].format(n=f"{kind[1]:g}") if kind else LABELS[target]
 
 
 # ---------------------------------------------------------------- processes and memory
@@ -118,6 +129,12 @@ def cpu_seconds(sid: int) -> float:
         # utime, stime, and cutime, cstime: the CPU of children that ended and were waited for is kept too.
         total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """CPU time (user + system) this process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def rss_mb(pid: int) -> float:
@@ -238,6 +255,7 @@ class Load:
     wall: float = float("nan")
     peak_mb: float = float("nan")
     server_cpu: float = float("nan")  # s of CPU the server's processes used during the load (not the warm-up)
+    client_cpu: float = float("nan")  # s of CPU this process (the simulated sessions) used during the load
     leftovers: list[int] = field(default_factory=list)
     note: str = ""
 
@@ -259,6 +277,11 @@ class Load:
     def cpu_ms_per_run(self) -> float:
         """Server CPU per run during the load, in ms: what one rerun costs the server, whatever the queueing."""
         return 1000 * self.server_cpu / len(self.records) if self.records else float("nan")
+
+    @property
+    def client_ms_per_run(self) -> float:
+        """The load client's CPU per run, in ms: it shares the cores with the server, so it must stay small."""
+        return 1000 * self.client_cpu / len(self.records) if self.records else float("nan")
 
     @property
     def runs_per_s(self) -> float:
@@ -319,9 +342,9 @@ def measure(target: str, sessions: int, db: Path, secrets: Path, logs: Path, wor
     if serving:
         server = MakeServe(db, secrets, log, serving)
     else:
-        script = HELLO if target == "hello" else BURN if burn_ms(target) is not None else bs.SERVE
+        script = HELLO if target == "hello" else BURN if calibration_of(target) else bs.SERVE
         server = bs.StreamlitServer(db, secrets, log, script=script)
-    app = target == "app" or serving  # the dashboard's pages; hello and burn:N are one-page references
+    app = target == "app" or serving  # the dashboard's pages; hello and the calibrations are one-page references
     started = time.perf_counter()
     try:
         server.start(START_TIMEOUT) if not serving else server.start()
@@ -337,11 +360,12 @@ def measure(target: str, sessions: int, db: Path, secrets: Path, logs: Path, wor
         if warm:
             urls = server.worker_urls() if serving else [server.base_url]
             asyncio.run(prime(urls, page_paths if app else []))
-        cpu0 = cpu_seconds(server.process.pid)
-        query = f"ms={burn_ms(target):g}" if burn_ms(target) is not None else ""
+        cpu0, own0 = cpu_seconds(server.process.pid), own_cpu_seconds()
+        query = calibration_query(target)
         load.records, load.wall = asyncio.run(drive(server.base_url, sessions, page_paths,
                                                     titles if app else {}, ramp, think, query))
         load.server_cpu = cpu_seconds(server.process.pid) - cpu0
+        load.client_cpu = own_cpu_seconds() - own0
     except Exception as exc:
         load.note = f"负载中断：{type(exc).__name__}: {str(exc)[:200]}"
     finally:
@@ -379,13 +403,13 @@ def machine_line() -> str:
 
 
 def summary_rows(loads: list[Load], workers: int) -> list[str]:
-    rows = ["| 会话数 | 服务方式 | 运行次数 | runs/s | p50 | p95 | max | 错误 | 服务 CPU/次 | 峰值内存 |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| 会话数 | 服务方式 | 运行次数 | runs/s | p50 | p95 | max | 错误 | 服务 CPU/次 | 客户端 CPU/次 | 峰值内存 |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
     for load in loads:
         s = load.stat()
         rows.append(f"| {load.sessions} | {label(load.target, workers)} | {len(load.records)} | "
                     f"{load.runs_per_s:.1f} | {fmt(s['p50'])} | {fmt(s['p95'])} | {fmt(s['max'])} | {len(load.errors)} | "
-                    f"{fmt_ms(load.cpu_ms_per_run)} | {load.peak_mb:,.0f} MB |")
+                    f"{fmt_ms(load.cpu_ms_per_run)} | {fmt_ms(load.client_ms_per_run)} | {load.peak_mb:,.0f} MB |")
     return rows
 
 
@@ -394,7 +418,7 @@ def verdict(loads: list[Load], workers: int) -> list[str]:
     top = max((l.sessions for l in loads), default=0)
     by = {l.target: l for l in loads if l.sessions == top}
     hello, lines = by.get("hello"), []
-    for target in [t for t in by if t != "hello" and burn_ms(t) is None]:
+    for target in [t for t in by if t != "hello" and not calibration_of(t)]:
         load = by.get(target)
         if load is None or hello is None or not len(hello.times()):
             continue
@@ -414,20 +438,22 @@ def verdict(loads: list[Load], workers: int) -> list[str]:
 
 
 def calibration(loads: list[Load]) -> list[str]:
-    """For each session count: what the one-page references (hello, burn:N) reach, as multiples of hello's p95."""
+    """For each session count: what the one-page references (hello, burn:N, lines:K) reach, as multiples of hello's
+    p95."""
     hello = {l.sessions: l.stat() for l in loads if l.target == "hello" and len(l.times())}
     rows = []
-    for load in sorted((l for l in loads if burn_ms(l.target) is not None), key=lambda l: (l.sessions, burn_ms(l.target))):
+    for load in sorted((l for l in loads if calibration_of(l.target)), key=lambda l: (l.sessions, calibration_of(l.target))):
         h, s = hello.get(load.sessions), load.stat()
+        kind, amount = calibration_of(load.target)
         ratio = f"{s['p95'] / h['p95']:.1f}×" if h and h["p95"] > 0 and s["p95"] == s["p95"] else "—"
-        rows.append(f"| {load.sessions} | {burn_ms(load.target):g} ms | {fmt_ms(load.cpu_ms_per_run)} | {fmt(s['p50'])} | "
-                    f"{fmt(s['p95'])} | {ratio} |")
+        rows.append(f"| {load.sessions} | {CALIBRATIONS[kind][1].format(n=f'{amount:g}')} | {fmt_ms(load.cpu_ms_per_run)} | "
+                    f"{fmt(s['p50'])} | {fmt(s['p95'])} | {ratio} |")
     if not rows:
         return []
-    return ["", "## 标定：页面多做多少 CPU，p95 就离开 2× hello", "",
-            "`bench/burn_page.py` 在两行字之间占用指定的 CPU 时间（单进程，与 hello 同样的负载）；"
-            "“p95 / hello”为它的 p95 除以同一会话数下 hello 页的 p95。", "",
-            "| 会话数 | 页面多占 CPU | 服务 CPU/次 | p50 | p95 | p95 / hello |", "|---|---|---|---|---|---|"] + rows
+    return ["", "## 标定：页面多做多少 CPU、多发多少元素，p95 就离开 2× hello", "",
+            "`bench/burn_page.py` 在两行字之间占用指定的 CPU 时间，或多写指定行数的文字（每行是一个元素、一条消息），"
+            "单进程，与 hello 同样的负载；“p95 / hello”为它的 p95 除以同一会话数下 hello 页的 p95。", "",
+            "| 会话数 | 页面多出 | 服务 CPU/次 | p50 | p95 | p95 / hello |", "|---|---|---|---|---|---|"] + rows
 
 
 def report(loads: list[Load], workers: int, machine: str, settings_text: str, client_cpu: float) -> str:
@@ -438,7 +464,7 @@ def report(loads: list[Load], workers: int, machine: str, settings_text: str, cl
     lines += ["", "## 目标（最大会话数）", ""] + (verdict(loads, workers) or ["- （缺 hello 或应用的结果，无法判断）"])
     lines += calibration(loads)
     for load in loads:
-        if load.target == "hello" or burn_ms(load.target) is not None:
+        if load.target == "hello" or calibration_of(load.target):
             continue
         lines += ["", f"## {load.sessions} 个会话，{label(load.target, workers)}：各页", "",
                   "| 页面 | 次数 | p50 | p95 | max |", "|---|---|---|---|---|"]
@@ -467,7 +493,7 @@ def report(loads: list[Load], workers: int, machine: str, settings_text: str, cl
 def main() -> None:
     counts = [int(s) for s in os.environ.get("BENCH_LOAD_SESSIONS", "5,20,50").split(",") if s.strip()]
     workers = int(os.environ.get("BENCH_LOAD_WORKERS") or os.cpu_count() or 1)
-    default_targets = f"hello,burn:2,burn:4,app,serve,serve:{2 * workers}"
+    default_targets = f"hello,burn:2,burn:4,lines:10,lines:30,app,serve,serve:{2 * workers}"
     targets = [t.strip() for t in os.environ.get("BENCH_LOAD_TARGETS", default_targets).split(",") if t.strip()]
     ramp = float(os.environ.get("BENCH_LOAD_RAMP", "2"))
     think = float(os.environ.get("BENCH_LOAD_THINK", "1"))
@@ -482,7 +508,7 @@ def main() -> None:
     machine = machine_line()
     print(machine, flush=True)
     loads: list[Load] = []
-    usage0 = resource.getrusage(resource.RUSAGE_SELF)
+    own0 = own_cpu_seconds()
     LOGS.mkdir(parents=True, exist_ok=True)
     for stale in LOGS.glob("*.log"):
         stale.unlink()
@@ -496,17 +522,17 @@ def main() -> None:
                 load = measure(target, count, db, secrets, LOGS, workers, page_paths, titles, ramp, think, warm)
                 s = load.stat()
                 print(f"    {target}：{len(load.records)} 次，{load.runs_per_s:.1f} runs/s，p50 {fmt(s['p50'])}，"
-                      f"p95 {fmt(s['p95'])}，max {fmt(s['max'])}，错误 {len(load.errors)}，服务 CPU {fmt_ms(load.cpu_ms_per_run)}/次，峰值内存 {load.peak_mb:,.0f} MB"
+                      f"p95 {fmt(s['p95'])}，max {fmt(s['max'])}，错误 {len(load.errors)}，服务 CPU {fmt_ms(load.cpu_ms_per_run)}/次，客户端 CPU {fmt_ms(load.client_ms_per_run)}/次，峰值内存 {load.peak_mb:,.0f} MB"
                       + (f"；{load.note}" if load.note else ""), flush=True)
                 loads.append(load)
-    usage1 = resource.getrusage(resource.RUSAGE_SELF)
-    client_cpu = (usage1.ru_utime + usage1.ru_stime) - (usage0.ru_utime + usage0.ru_stime)
+    client_cpu = own_cpu_seconds() - own0
     settings_text = (f"每个会话先打开应用，再把 {len(page_paths)} 个页面各访问 2 次（随机顺序，hello 页访问同样次数），"
                      f"两次运行之间思考 {think:g} s（±20%）；各会话在 {ramp:g} s 内均匀开始；"
                      "一次运行从发出重跑请求计时到收到 script_finished；p50/p95/max 含打开。"
                      + ("负载前每个进程先把每页访问一次（不计入），所以测的是缓存后的重跑。" if warm else "")
                      + f"`make serve` 用 {workers} 个进程。内存为服务命令启动的全部进程（含 make、启动脚本与 nginx）"
-                     "常驻内存之和的峰值，每 0.2 s 从 /proc 读取；服务 CPU/次为负载期间这些进程用的 CPU 时间除以运行次数。")
+                     "常驻内存之和的峰值，每 0.2 s 从 /proc 读取；服务 CPU/次为负载期间这些进程用的 CPU 时间除以运行次数；"
+                     "客户端 CPU/次为模拟会话的本进程在负载期间用的 CPU 时间除以运行次数（它与服务共用这台机器的核）。")
     text = report(loads, workers, machine, settings_text, client_cpu)
     RESULTS.write_text(text, encoding="utf-8")
     print("\n" + text)

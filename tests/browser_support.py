@@ -424,27 +424,43 @@ def open_choices(page, timeout: float = 60_000) -> None:
     selectbox(page, "本县").wait_for(state="visible", timeout=timeout)
 
 
-def choose(page, label: str, option: str, *, sidebar: bool = True, timeout: float = 60_000, attempts: int = 3) -> None:
-    """Open a selectbox, pick an option and wait for the rerun.
+def retried(page, act, took, what: str, *, attempts: int = 3, first: float = 15_000, last: float = 60_000,
+            before_retry=None) -> None:
+    """Do `act(timeout_ms)` until it finishes without a Playwright timeout, at most `attempts` times.
 
-    A run that is still drawing when the list opens (sign-in ends with a second run of its own) can redraw the
-    selectbox under the open list, and the pick is lost: no rerun ever comes (seen once in CI, a 60 s timeout). So a
-    pick that starts no rerun within 15 s is made again, up to `attempts` times; once the selectbox shows the option,
-    the pick has taken and the run it started is waited for."""
+    A click that lands while a run is still drawing (sign-in ends with a second run of its own) can be lost: the run
+    redraws the element under it and nothing happens (seen in CI as a 60 s timeout). So an attempt gets `first` ms, the
+    last one `last`; between attempts the page is left to finish its run, `before_retry()` undoes what a lost click
+    left open, and `took()` says whether the earlier attempt took after all (then there is nothing to repeat)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     for attempt in range(1, attempts + 1):
-        wait_idle(page, timeout)
-        if attempt > 1 and selectbox_value(page, label, sidebar=sidebar) == option:
-            wait_charts(page, timeout)
+        wait_idle(page, last)
+        if attempt > 1 and took():
             return
-        selectbox(page, label, sidebar=sidebar).click()
         try:
-            rerun(page, lambda: page.get_by_role("option", name=option, exact=True).click(),
-                  timeout if attempt == attempts else 15_000)
+            act(last if attempt == attempts else first)
             return
         except PlaywrightTimeout:
             if attempt == attempts:
                 raise
-            print(f"choose({label!r}, {option!r}): no rerun after pick {attempt}, picking again", flush=True)
-            page.keyboard.press("Escape")  # close the list if it is still open
+            print(f"{what}: attempt {attempt} did not take, trying again", flush=True)
+            if before_retry is not None:
+                before_retry()
+
+
+def choose(page, label: str, option: str, *, sidebar: bool = True, timeout: float = 60_000, attempts: int = 3) -> None:
+    """Open a selectbox, pick an option and wait for the rerun; a pick that starts no rerun within 15 s is made again
+    (retried). Once the selectbox shows the option, the pick has taken and the run it started is waited for."""
+    def pick(wait: float) -> None:
+        selectbox(page, label, sidebar=sidebar).click()
+        rerun(page, lambda: page.get_by_role("option", name=option, exact=True).click(), wait)
+
+    def took() -> bool:
+        if selectbox_value(page, label, sidebar=sidebar) != option:
+            return False
+        wait_charts(page, timeout)
+        return True
+
+    retried(page, pick, took, f"choose({label!r}, {option!r})", attempts=attempts, last=timeout,
+            before_retry=lambda: page.keyboard.press("Escape"))  # close the list if it is still open

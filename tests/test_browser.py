@@ -492,35 +492,23 @@ def test_a_table_download_arrives_without_redrawing_the_page(pages_server, chrom
 
 
 def _ledger_tab(page) -> None:
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
+    """Open 整改跟踪 and its 问题台账 tab as a signed-in user, clicking again where a click made during a run was lost."""
     main = page.get_by_test_id("stMain")
-    # Sign-in ends with a second run of its own; a navigation click that lands during it can be lost, so the page
-    # title is what tells that 整改跟踪 is open, and the click is made once more if it is not.
+    # The page title is what tells that 整改跟踪 is open; the tab's section runs only once the tab is open (lazy
+    # tabs), so what it draws tells that the tab is.
     title = main.get_by_role("heading", name="整改跟踪")
-    for _attempt in range(3):
-        try:
-            bs.go_to(page, "整改跟踪", timeout=20_000)
-        except PlaywrightTimeout:
-            bs.wait_idle(page)
-        try:
-            title.wait_for(state="visible", timeout=10_000)
-            break
-        except PlaywrightTimeout:
-            bs.wait_idle(page)
-    title.wait_for(state="visible", timeout=30_000)
-    # The tab's section runs only once the tab is open (lazy tabs): wait for what it draws, not for a rerun, and
-    # click once more if a click that landed during a run drew nothing within 20 s.
-    tab = page.get_by_role("tab", name="问题台账")
     drawn = main.get_by_text("销号率").first
-    tab.click()
-    try:
-        drawn.wait_for(state="visible", timeout=20_000)
-    except PlaywrightTimeout:
-        bs.wait_idle(page)
-        if not drawn.is_visible():
-            tab.click()
-            drawn.wait_for(state="visible", timeout=60_000)
+
+    def navigate(wait: float) -> None:
+        bs.go_to(page, "整改跟踪", timeout=wait)
+        title.wait_for(state="visible", timeout=wait)
+
+    def open_tab(wait: float) -> None:
+        page.get_by_role("tab", name="问题台账").click()
+        drawn.wait_for(state="visible", timeout=wait)
+
+    bs.retried(page, navigate, title.is_visible, "go to 整改跟踪", first=20_000)
+    bs.retried(page, open_tab, drawn.is_visible, "open 问题台账", first=20_000)
     bs.wait_idle(page)
 
 
