@@ -431,7 +431,8 @@ def retried(page, act, took, what: str, *, attempts: int = 3, first: float = 15_
     A click that lands while a run is still drawing (sign-in ends with a second run of its own) can be lost: the run
     redraws the element under it and nothing happens (seen in CI as a 60 s timeout). So an attempt gets `first` ms, the
     last one `last`; between attempts the page is left to finish its run, `before_retry()` undoes what a lost click
-    left open, and `took()` says whether the earlier attempt took after all (then there is nothing to repeat)."""
+    left open, and `took()` says whether the earlier attempt took after all (then there is nothing to repeat). Only a
+    Playwright timeout is retried; any other error, and the last attempt's timeout, fail the test."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     for attempt in range(1, attempts + 1):
@@ -444,7 +445,7 @@ def retried(page, act, took, what: str, *, attempts: int = 3, first: float = 15_
         except PlaywrightTimeout:
             if attempt == attempts:
                 raise
-            print(f"{what}: attempt {attempt} did not take, trying again", flush=True)
+            print(f"{what}: nothing within {first / 1000:g} s on attempt {attempt}, trying again", flush=True)
             if before_retry is not None:
                 before_retry()
 
@@ -453,8 +454,8 @@ def choose(page, label: str, option: str, *, sidebar: bool = True, timeout: floa
     """Open a selectbox, pick an option and wait for the rerun; a pick that starts no rerun within 15 s is made again
     (retried). Once the selectbox shows the option, the pick has taken and the run it started is waited for."""
     def pick(wait: float) -> None:
-        selectbox(page, label, sidebar=sidebar).click()
-        rerun(page, lambda: page.get_by_role("option", name=option, exact=True).click(), wait)
+        selectbox(page, label, sidebar=sidebar).click(timeout=wait)
+        rerun(page, lambda: page.get_by_role("option", name=option, exact=True).click(timeout=wait), wait)
 
     def took() -> bool:
         if selectbox_value(page, label, sidebar=sidebar) != option:
@@ -462,5 +463,5 @@ def choose(page, label: str, option: str, *, sidebar: bool = True, timeout: floa
         wait_charts(page, timeout)
         return True
 
-    retried(page, pick, took, f"choose({label!r}, {option!r})", attempts=attempts, last=timeout,
+    retried(page, pick, took, f"choose({label!r}, {option!r})", attempts=attempts, first=15_000, last=timeout,
             before_retry=lambda: page.keyboard.press("Escape"))  # close the list if it is still open

@@ -493,6 +493,8 @@ def test_a_table_download_arrives_without_redrawing_the_page(pages_server, chrom
 
 def _ledger_tab(page) -> None:
     """Open 整改跟踪 and its 问题台账 tab as a signed-in user, clicking again where a click made during a run was lost."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     main = page.get_by_test_id("stMain")
     # The page title is what tells that 整改跟踪 is open; the tab's section runs only once the tab is open (lazy
     # tabs), so what it draws tells that the tab is.
@@ -500,11 +502,14 @@ def _ledger_tab(page) -> None:
     drawn = main.get_by_text("销号率").first
 
     def navigate(wait: float) -> None:
-        bs.go_to(page, "整改跟踪", timeout=wait)
+        try:
+            bs.go_to(page, "整改跟踪", timeout=wait)
+        except PlaywrightTimeout:
+            bs.wait_idle(page)  # the click may have taken with its rerun unseen: the title decides
         title.wait_for(state="visible", timeout=wait)
 
     def open_tab(wait: float) -> None:
-        page.get_by_role("tab", name="问题台账").click()
+        page.get_by_role("tab", name="问题台账").click(timeout=wait)
         drawn.wait_for(state="visible", timeout=wait)
 
     bs.retried(page, navigate, title.is_visible, "go to 整改跟踪", first=20_000)
