@@ -512,10 +512,12 @@ def rounds_table(loads: list[Load], workers: int) -> list[str]:
 def calibration(loads: list[Load]) -> list[str]:
     """For each session count: what the one-page references (hello, burn:N, lines:K) reach, as multiples of hello's
     p95."""
-    hello = {l.sessions: l.stat() for l in loads if l.target == "hello" and len(l.times())}
+    # Against the hello of the same round: at the largest session count hello is measured again in later rounds,
+    # while a calibration is measured only in the first.
+    hello = {(l.sessions, l.round): l.stat() for l in loads if l.target == "hello" and len(l.times())}
     rows = []
     for load in sorted((l for l in loads if calibration_of(l.target)), key=lambda l: (l.sessions, calibration_of(l.target))):
-        h, s = hello.get(load.sessions), load.stat()
+        h, s = hello.get((load.sessions, load.round)), load.stat()
         kind, amount = calibration_of(load.target)
         ratio = f"{s['p95'] / h['p95']:.1f}×" if h and h["p95"] > 0 and s["p95"] == s["p95"] else "—"
         rows.append(f"| {load.sessions} | {CALIBRATIONS[kind].text.format(n=f'{amount:g}')} | {fmt_ms(load.cpu_ms_per_run)} | "

@@ -91,3 +91,12 @@ def test_one_round_has_no_rounds_table_and_judges_that_round():
     assert rounds_table(loads, workers=2) == []
     line, = verdict(loads, workers=2)
     assert "p95 ≤ 2× hello ❌（中位 3.0×；各轮 3.0×）" in line, line
+
+
+def test_a_calibration_is_compared_with_the_hello_of_its_own_round():
+    from bench.bench_load import calibration
+    loads = [fake_load("hello", 50, 1, [0.010] * 20), fake_load("lines:30", 50, 1, [0.020] * 20),
+             fake_load("serve", 50, 1, [0.030] * 20), fake_load("hello", 50, 2, [0.005] * 20),
+             fake_load("serve", 50, 2, [0.030] * 20)]
+    row = next(line for line in calibration(loads) if "30 个元素" in line)
+    assert row.endswith("| 0.020 s | 2.0× |"), row  # round 2's faster hello would make it 4.0×
