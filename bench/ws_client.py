@@ -66,9 +66,9 @@ def _popover(msg: ForwardMsg):
     return msg.delta.add_block.popover if msg.delta.add_block.WhichOneof("type") == "popover" else None
 
 
-def _texts(msg: ForwardMsg) -> list[str]:
-    """Readable text of a delta: markdown bodies, metric labels and values, select options, popover labels."""
-    popover = _popover(msg)
+def _texts(msg: ForwardMsg, popover=None) -> list[str]:
+    """Readable text of a delta: markdown bodies, metric labels and values, select options, the label of the popover
+    it opens (`popover`, as _popover read it)."""
     if popover is not None:
         return [popover.label]
     if msg.WhichOneof("type") != "delta" or msg.delta.WhichOneof("type") != "new_element":
@@ -168,8 +168,8 @@ class Session:
                         run.status = "exception"
                         run.error = f"{element.exception.type}: {element.exception.message}"
                     if self.collect:
-                        run.texts.extend(_texts(fwd))
                         popover = _popover(fwd)
+                        run.texts.extend(_texts(fwd, popover))
                         if popover is not None and popover.id:
                             run.menus[popover.id] = popover.label
                 elif kind == "script_finished":
